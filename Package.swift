@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftGAN",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "GANNN", targets: ["GANNN"]),
+        .executable(name: "gan-bench", targets: ["gan-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian packages; `make deps` installs them)
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: Libraries
+        .target(name: "GANTensor", dependencies: ["CBLAS"]),
+        .target(name: "GANNN", dependencies: ["GANTensor"]),
+        .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
+        .target(name: "GANStore", dependencies: ["GANTensor", "CHDF5"]),
+
+        // MARK: Executables
+        .executableTarget(name: "gan-bench", dependencies: [
+            "GANNN", "GANData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .target(name: "GANTestSupport", dependencies: ["GANNN"], path: "Tests/GANTestSupport"),
+        .testTarget(name: "GANTensorTests", dependencies: ["GANTensor", "GANTestSupport"]),
+        .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"]),
+        .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANTestSupport"]),
+        .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport"]),
+    ]
+)

@@ -1,0 +1,193 @@
+import Foundation
+
+/// Shared plumbing of element-wise activations: owned output and input-gradient buffers.
+public class ActivationBase {
+    let output = Tensor(shape: [0])
+    let inputGradient = Tensor(shape: [0])
+    var input: Tensor?
+
+    func prepareForward(_ x: Tensor) -> Int {
+        input = x
+        output.resize(x.shape)
+        return x.count
+    }
+
+    func prepareBackward(_ dy: Tensor, _ name: String) -> Int {
+        precondition(dy.count == output.count, "\(name).backward: dy \(dy.shape) does not match output \(output.shape)")
+        inputGradient.resize(output.shape)
+        return dy.count
+    }
+}
+
+/// `max(0, x)`. Gradient at 0 is 0, as in PyTorch.
+public final class ReLU: ActivationBase, ElementwiseLayer {
+    public var kind: String { "relu" }
+    public override init() {}
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = prepareForward(x), xp = x.data, y = output.data
+        for i in 0..<n { y[i] = max(xp[i], 0) }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard mode.contains(.inputGradient) else { return nil }
+        let n = prepareBackward(dy, "ReLU"), y = output.data, g = dy.data, dx = inputGradient.data
+        for i in 0..<n { dx[i] = y[i] > 0 ? g[i] : 0 }
+        return inputGradient
+    }
+}
+
+/// `x` for x > 0, `alpha · x` otherwise (0 <= alpha < 1).
+public final class LeakyReLU: ActivationBase, ElementwiseLayer {
+    public let alpha: Float
+    public var kind: String { "leaky_relu" }
+
+    public init(alpha: Float = 0.01) {
+        precondition(alpha >= 0 && alpha < 1, "LeakyReLU alpha must be in [0, 1), got \(alpha)")
+        self.alpha = alpha
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = prepareForward(x), xp = x.data, y = output.data, a = alpha
+        for i in 0..<n { let v = xp[i]; y[i] = v > 0 ? v : a * v }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard mode.contains(.inputGradient) else { return nil }
+        let n = prepareBackward(dy, "LeakyReLU"), x = input!.data, g = dy.data, dx = inputGradient.data, a = alpha
+        for i in 0..<n { dx[i] = x[i] > 0 ? g[i] : a * g[i] }
+        return inputGradient
+    }
+}
+
+/// Logistic sigmoid `1 / (1 + e^-x)`.
+public final class Sigmoid: ActivationBase, ElementwiseLayer {
+    public var kind: String { "sigmoid" }
+    public override init() {}
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = prepareForward(x), xp = x.data, y = output.data
+        for i in 0..<n { y[i] = 1 / (1 + expf(-xp[i])) }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard mode.contains(.inputGradient) else { return nil }
+        let n = prepareBackward(dy, "Sigmoid"), y = output.data, g = dy.data, dx = inputGradient.data
+        for i in 0..<n { dx[i] = g[i] * y[i] * (1 - y[i]) }
+        return inputGradient
+    }
+}
+
+/// Hyperbolic tangent.
+public final class Tanh: ActivationBase, ElementwiseLayer {
+    public var kind: String { "tanh" }
+    public override init() {}
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = prepareForward(x), xp = x.data, y = output.data
+        for i in 0..<n { y[i] = tanhf(xp[i]) }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard mode.contains(.inputGradient) else { return nil }
+        let n = prepareBackward(dy, "Tanh"), y = output.data, g = dy.data, dx = inputGradient.data
+        for i in 0..<n { dx[i] = g[i] * (1 - y[i] * y[i]) }
+        return inputGradient
+    }
+}
+
+/// Clamps to [min, max]; the gradient passes where min <= x <= max (PyTorch's `clamp`).
+///
+/// The 1-D system clips D's probability to [0.01, 0.99]; since the sigmoid is monotone that is
+/// the same as clamping D's *logit* to [logit(0.01), logit(0.99)], which keeps the losses on
+/// logits: use `Clamp.probability(0.01, 0.99)` as D's last layer.
+public final class Clamp: ActivationBase, ElementwiseLayer {
+    public let minimum: Float
+    public let maximum: Float
+    public var kind: String { "clamp" }
+
+    public init(min: Float, max: Float) {
+        precondition(min <= max, "Clamp: min \(min) > max \(max)")
+        minimum = min
+        maximum = max
+    }
+
+    /// A logit clamp equivalent to clipping the sigmoid probability to [low, high] (0 < low < high < 1).
+    public static func probability(_ low: Float, _ high: Float) -> Clamp {
+        precondition(low > 0 && high < 1 && low < high, "Clamp.probability needs 0 < low < high < 1")
+        return Clamp(min: logf(low / (1 - low)), max: logf(high / (1 - high)))
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = prepareForward(x), xp = x.data, y = output.data, lo = minimum, hi = maximum
+        for i in 0..<n { y[i] = min(max(xp[i], lo), hi) }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard mode.contains(.inputGradient) else { return nil }
+        let n = prepareBackward(dy, "Clamp"), x = input!.data, g = dy.data, dx = inputGradient.data
+        let lo = minimum, hi = maximum
+        for i in 0..<n { dx[i] = (x[i] >= lo && x[i] <= hi) ? g[i] : 0 }
+        return inputGradient
+    }
+}
+
+/// Maxout (Goodfellow et al. 2013): input `[N, units · pieces]`, output `[N, units]`, where unit j
+/// is the maximum of input features `j·pieces ..< (j+1)·pieces` (pylearn2's grouping; PyTorch:
+/// `x.view(N, units, pieces).max(-1)`). Put it after a Linear with `units · pieces` outputs.
+/// The gradient goes to the first maximal piece.
+public final class Maxout: Layer {
+    public let pieces: Int
+    public var kind: String { "maxout" }
+    private let output = Tensor(shape: [0])
+    private let inputGradient = Tensor(shape: [0])
+    private var argmax: [Int32] = []
+    private var inputShape: [Int] = []
+
+    public init(pieces: Int) {
+        precondition(pieces >= 1, "Maxout needs pieces >= 1, got \(pieces)")
+        self.pieces = pieces
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int]? {
+        let f = inputShape.reduce(1, *)
+        return f % pieces == 0 ? [f / pieces] : nil
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = x.rows, f = x.columns
+        precondition(f % pieces == 0, "Maxout(pieces: \(pieces)): \(f) input features is not a multiple of the pieces")
+        let units = f / pieces, total = n * units
+        inputShape = x.shape
+        output.resize([n, units])
+        if argmax.count < total { argmax = [Int32](repeating: 0, count: total) }
+        let xp = x.data, y = output.data, k = pieces
+        argmax.withUnsafeMutableBufferPointer { am in
+            for o in 0..<total {
+                let base = o * k
+                var best = xp[base], arg = 0
+                for p in 1..<max(k, 1) where xp[base + p] > best { best = xp[base + p]; arg = p }
+                y[o] = best
+                am[o] = Int32(arg)
+            }
+        }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard mode.contains(.inputGradient) else { return nil }
+        precondition(dy.count == output.count, "Maxout.backward: dy \(dy.shape) does not match output \(output.shape)")
+        inputGradient.resize(inputShape)
+        inputGradient.fill(0)
+        let g = dy.data, dx = inputGradient.data, k = pieces
+        argmax.withUnsafeBufferPointer { am in
+            for o in 0..<output.count { dx[o * k + Int(am[o])] = g[o] }
+        }
+        return inputGradient
+    }
+}

@@ -1,0 +1,71 @@
+@_exported import GANTensor
+
+/// A trainable tensor and its accumulated gradient (same shape).
+public final class Parameter {
+    /// Name within its layer: "weight", "bias", ...
+    public let name: String
+    public let value: Tensor
+    public let gradient: Tensor
+
+    public init(_ name: String, shape: [Int]) {
+        self.name = name
+        value = Tensor(shape: shape)
+        gradient = Tensor(shape: shape)
+    }
+
+    public func zeroGradient() { gradient.fill(0) }
+}
+
+/// What a backward pass computes.
+public struct BackwardMode: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// Accumulate dLoss/dParameter into every parameter's `gradient`.
+    public static let parameterGradients = BackwardMode(rawValue: 1)
+    /// Return dLoss/dInput.
+    public static let inputGradient = BackwardMode(rawValue: 2)
+
+    /// Both: the usual training backward.
+    public static let full: BackwardMode = [.parameterGradients, .inputGradient]
+    /// Input gradient only: back-propagating through a frozen network (D during the G step).
+    public static let inputOnly: BackwardMode = [.inputGradient]
+}
+
+/// A network layer with an explicit forward and backward.
+///
+/// Contract ("forward caches what backward needs", as in llm.c):
+/// - `forward(x, training:)` returns a tensor the layer owns and reuses; it stays valid until the
+///   layer's next `forward`. The layer may keep a reference to `x`, which the caller must leave
+///   unchanged until `backward` has run.
+/// - `backward(dy, mode)` uses the caches of the latest `forward`. With `.parameterGradients` it
+///   *adds* into each parameter's gradient (call `zeroGradients()` explicitly between steps); with
+///   `.inputGradient` it returns dLoss/dx (a layer-owned tensor), otherwise it returns nil and may
+///   skip that work. It never modifies `dy`.
+public protocol Layer: AnyObject {
+    /// Kind name used in checkpoint paths and summaries: "linear", "leaky_relu", ...
+    var kind: String { get }
+    /// Trainable parameters, in a stable order.
+    var parameters: [Parameter] { get }
+    /// Non-trainable state that belongs in a checkpoint (e.g. batch-norm running statistics).
+    var buffers: [(name: String, tensor: Tensor)] { get }
+    /// Shape of one output sample for one input sample of `inputShape` (batch dimension excluded),
+    /// or nil when the layer cannot take that input.
+    func outputShape(for inputShape: [Int]) -> [Int]?
+    func forward(_ x: Tensor, training: Bool) -> Tensor
+    @discardableResult
+    func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor?
+}
+
+extension Layer {
+    public var parameters: [Parameter] { [] }
+    public var buffers: [(name: String, tensor: Tensor)] { [] }
+    public func zeroGradients() { for p in parameters { p.zeroGradient() } }
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+}
+
+/// Layers that map each element independently (activations): output shape = input shape.
+public protocol ElementwiseLayer: Layer {}
+extension ElementwiseLayer {
+    public func outputShape(for inputShape: [Int]) -> [Int]? { inputShape }
+}

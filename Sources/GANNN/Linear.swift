@@ -1,0 +1,80 @@
+/// Fully connected layer `y = x Wᵀ + b` with `W: [out, in]` (PyTorch's layout) and `b: [out]`.
+/// Input `[N, in]` (any trailing shape whose product is `in` is flattened), output `[N, out]`.
+public final class Linear: Layer {
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+    public var kind: String { "linear" }
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+
+    private let output = Tensor(shape: [0])
+    private let inputGradient = Tensor(shape: [0])
+    private var input: Tensor?
+
+    /// Creates the layer with zero weights; initialise with `Initializer.apply(to:rng:)` or
+    /// `init(_:_:bias:weightInit:biasInit:rng:)`.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
+        precondition(inFeatures > 0 && outFeatures > 0, "Linear(\(inFeatures), \(outFeatures)): sizes must be positive")
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        weight = Parameter("weight", shape: [outFeatures, inFeatures])
+        self.bias = bias ? Parameter("bias", shape: [outFeatures]) : nil
+    }
+
+    /// Creates and initialises the layer (PyTorch's default initialisation unless given).
+    public convenience init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true,
+                            weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
+                            rng: inout RNG) {
+        self.init(inFeatures, outFeatures, bias: bias)
+        weightInit.fill(weight.value, fanIn: inFeatures, fanOut: outFeatures, rng: &rng)
+        if let b = self.bias {
+            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros))
+                .fill(b.value, fanIn: inFeatures, fanOut: outFeatures, rng: &rng)
+        }
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int]? {
+        inputShape.reduce(1, *) == inFeatures ? [outFeatures] : nil
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = x.rows
+        precondition(x.columns == inFeatures || n == 0,
+                     "Linear(\(inFeatures), \(outFeatures)): input \(x.shape) has \(x.columns) features per sample")
+        input = x
+        output.resize([n, outFeatures])
+        var beta: Float = 0
+        if let b = bias {
+            Kernels.broadcastRows(b.value.data, into: output.data, rows: n, n: outFeatures)
+            beta = 1
+        }
+        // y[N, out] (+)= x[N, in] · Wᵀ
+        gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
+             a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
+             beta: beta, c: output.data, ldc: outFeatures)
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard let x = input else { preconditionFailure("Linear.backward called before forward") }
+        let n = x.rows
+        precondition(dy.count == n * outFeatures, "Linear.backward: dy \(dy.shape) does not match output [\(n), \(outFeatures)]")
+        if mode.contains(.parameterGradients) {
+            // dW[out, in] += dyᵀ[out, N] · x[N, in]
+            gemm(transA: true, m: outFeatures, n: inFeatures, k: n,
+                 a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
+                 beta: 1, c: weight.gradient.data, ldc: inFeatures)
+            if let b = bias {
+                Kernels.accumulateColumnSums(dy.data, rows: n, n: outFeatures, into: b.gradient.data)
+            }
+        }
+        guard mode.contains(.inputGradient) else { return nil }
+        // dx[N, in] = dy[N, out] · W[out, in]
+        inputGradient.resize(x.shape)
+        gemm(m: n, n: inFeatures, k: outFeatures,
+             a: dy.data, lda: outFeatures, b: weight.value.data, ldb: inFeatures,
+             c: inputGradient.data, ldc: inFeatures)
+        return inputGradient
+    }
+}

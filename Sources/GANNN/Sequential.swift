@@ -1,0 +1,62 @@
+/// Layers applied in order. Parameter paths are `"<index>_<kind>/<param>"` (e.g. `0_linear/weight`),
+/// the names checkpoints use.
+public final class Sequential: Layer {
+    public let layers: [Layer]
+    public var kind: String { "sequential" }
+
+    public init(_ layers: [Layer]) { self.layers = layers }
+    public convenience init(_ layers: Layer...) { self.init(layers) }
+
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+
+    /// Layer names as used in checkpoints: "0_linear", "1_relu", ...
+    public var layerNames: [String] { layers.enumerated().map { "\($0.offset)_\($0.element.kind)" } }
+
+    /// Every parameter with its path `"<index>_<kind>/<name>"`.
+    public var namedParameters: [(path: String, parameter: Parameter)] {
+        zip(layerNames, layers).flatMap { name, layer in layer.parameters.map { ("\(name)/\($0.name)", $0) } }
+    }
+
+    /// Every buffer with its path `"<index>_<kind>/<name>"`.
+    public var namedBuffers: [(path: String, tensor: Tensor)] {
+        zip(layerNames, layers).flatMap { name, layer in layer.buffers.map { ("\(name)/\($0.name)", $0.tensor) } }
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int]? {
+        var s = inputShape
+        for l in layers {
+            guard let next = l.outputShape(for: s) else { return nil }
+            s = next
+        }
+        return s
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        var h = x
+        for l in layers { h = l.forward(h, training: training) }
+        return h
+    }
+
+    /// Runs the first `count` layers only (e.g. D's features for feature matching).
+    public func forward(_ x: Tensor, training: Bool, throughLayer count: Int) -> Tensor {
+        var h = x
+        for l in layers.prefix(count) { h = l.forward(h, training: training) }
+        return h
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        backward(dy, mode: mode, fromLayer: layers.count)
+    }
+
+    /// Back-propagates from the output of layer `end - 1` down to the input.
+    @discardableResult
+    public func backward(_ dy: Tensor, mode: BackwardMode, fromLayer end: Int) -> Tensor? {
+        var g: Tensor? = dy
+        for i in stride(from: end - 1, through: 0, by: -1) {
+            // The first layer needs to compute dx only when the caller asked for it.
+            let m: BackwardMode = i == 0 ? mode : mode.union(.inputGradient)
+            g = layers[i].backward(g!, mode: m)
+        }
+        return g
+    }
+}

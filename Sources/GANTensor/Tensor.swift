@@ -1,0 +1,107 @@
+/// A Float32 tensor: a shape and a 64-byte aligned, row-major (C order) buffer.
+///
+/// `Tensor` is a reference type on purpose: layers own their output and gradient tensors and
+/// reuse them step after step, so a training step allocates nothing once buffers exist.
+/// `resize(_:)` changes the shape and reallocates only when the new element count exceeds the
+/// capacity; after a resize the contents are unspecified unless the shape is unchanged.
+///
+/// Layouts used across the project: weights `[out, in]` (as PyTorch), batches of vectors
+/// `[N, D]`, images `[N, C, H, W]`.
+public final class Tensor {
+    public private(set) var shape: [Int]
+    public private(set) var count: Int
+    public private(set) var capacity: Int
+    /// Start of the storage; valid for `count` elements (and up to `capacity`).
+    public private(set) var data: UnsafeMutablePointer<Float>
+
+    /// A zero-filled tensor of the given shape.
+    public init(shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor shape \(shape) has a negative dimension")
+        let n = shape.reduce(1, *)
+        self.shape = shape
+        self.count = n
+        self.capacity = n
+        self.data = Tensor.allocate(n)
+        data.initialize(repeating: 0, count: max(n, 1))
+    }
+
+    /// A tensor holding `values` (row-major) with the given shape.
+    public convenience init(shape: [Int], values: [Float]) {
+        self.init(shape: shape)
+        precondition(values.count == count, "Tensor: \(values.count) values for shape \(shape)")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
+    }
+
+    deinit { data.deallocate() }
+
+    private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(n, 1) * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(n, 1))
+    }
+
+    /// Sets a new shape. Keeps the storage when it is large enough (no allocation), otherwise
+    /// allocates a new zeroed buffer. Contents are unspecified unless the element count is unchanged.
+    public func resize(_ newShape: [Int]) {
+        if newShape == shape { return }
+        precondition(newShape.allSatisfy { $0 >= 0 }, "Tensor shape \(newShape) has a negative dimension")
+        let n = newShape.reduce(1, *)
+        if n > capacity {
+            data.deallocate()
+            data = Tensor.allocate(n)
+            data.initialize(repeating: 0, count: n)
+            capacity = n
+        }
+        shape = newShape
+        count = n
+    }
+
+    /// Reinterprets the same elements under another shape with the same element count.
+    public func reshape(_ newShape: [Int]) {
+        precondition(newShape.reduce(1, *) == count, "Tensor: cannot reshape \(shape) to \(newShape)")
+        shape = newShape
+    }
+
+    /// Size of the first dimension (the batch), 1 for a scalar.
+    @inlinable public var rows: Int { shape.first ?? 1 }
+    /// Elements per row: the product of all dimensions after the first.
+    @inlinable public var columns: Int { rows == 0 ? 0 : count / rows }
+
+    @inlinable public subscript(i: Int) -> Float {
+        get { data[i] }
+        set { data[i] = newValue }
+    }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+
+    /// A copy of the contents as an array.
+    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    public func fill(_ value: Float) { data.update(repeating: value, count: count) }
+
+    /// Resizes to `other`'s shape and copies its contents.
+    public func copy(from other: Tensor) {
+        resize(other.shape)
+        data.update(from: other.data, count: count)
+    }
+
+    /// A new tensor with the same shape and contents.
+    public func clone() -> Tensor {
+        let t = Tensor(shape: shape)
+        t.data.update(from: data, count: count)
+        return t
+    }
+
+    /// Bitwise equality of shape and contents (NaNs with equal bits compare equal).
+    public func bitwiseEqual(_ other: Tensor) -> Bool {
+        guard shape == other.shape else { return false }
+        for i in 0..<count where data[i].bitPattern != other.data[i].bitPattern { return false }
+        return true
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let head = (0..<min(count, 8)).map { "\(data[$0])" }.joined(separator: ", ")
+        return "Tensor\(shape)[\(head)\(count > 8 ? ", ..." : "")]"
+    }
+}
