@@ -32,7 +32,8 @@ let package = Package(
         // MARK: Tests
         .target(name: "GANTestSupport", dependencies: ["GANNN"], path: "Tests/GANTestSupport"),
         .testTarget(name: "GANTensorTests", dependencies: ["GANTensor", "GANTestSupport"]),
-        .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"]),
+        .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"],
+                    exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANTestSupport"]),
         .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport"]),

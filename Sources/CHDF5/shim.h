@@ -26,3 +26,6 @@ static inline hid_t chdf5_p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t chdf5_p_link_create(void) { return H5P_LINK_CREATE; }
 static inline hid_t chdf5_s_all(void) { return H5S_ALL; }
 static inline hid_t chdf5_e_default(void) { return H5E_DEFAULT; }
+static inline hsize_t chdf5_s_unlimited(void) { return H5S_UNLIMITED; }
+static inline unsigned chdf5_f_obj_all(void) { return H5F_OBJ_ALL; }
+static inline unsigned chdf5_f_obj_local(void) { return H5F_OBJ_LOCAL; }

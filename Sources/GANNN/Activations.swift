@@ -117,9 +117,29 @@ public final class Clamp: ActivationBase, ElementwiseLayer {
     }
 
     /// A logit clamp equivalent to clipping the sigmoid probability to [low, high] (0 < low < high < 1).
+    ///
+    /// The bounds are logit(low) and logit(high) rounded to Float, then stepped inward by a few ulps
+    /// where needed so that a Float32 sigmoid of them (either the `Sigmoid` layer's form or the
+    /// stable form of `Loss`) lands inside [low, high]: the plain rounded logit(0.01) maps back to
+    /// 0.009999999 and logit(0.99) to 0.99000007, one ulp outside.
     public static func probability(_ low: Float, _ high: Float) -> Clamp {
         precondition(low > 0 && high < 1 && low < high, "Clamp.probability needs 0 < low < high < 1")
-        return Clamp(min: logf(low / (1 - low)), max: logf(high / (1 - high)))
+        func sigmoids(_ x: Float) -> (Float, Float) {
+            (1 / (1 + expf(-x)), x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x)))
+        }
+        var lo = Float(log(Double(low) / (1 - Double(low))))
+        var hi = Float(log(Double(high) / (1 - Double(high))))
+        for _ in 0..<256 {
+            let (a, b) = sigmoids(lo)
+            if (a >= low && b >= low) || lo >= hi { break }
+            lo = lo.nextUp
+        }
+        for _ in 0..<256 {
+            let (a, b) = sigmoids(hi)
+            if (a <= high && b <= high) || hi <= lo { break }
+            hi = hi.nextDown
+        }
+        return Clamp(min: lo, max: hi)
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

@@ -44,6 +44,7 @@ public final class Sequential: Layer {
         return h
     }
 
+    @discardableResult
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
         backward(dy, mode: mode, fromLayer: layers.count)
     }

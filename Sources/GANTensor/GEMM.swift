@@ -6,8 +6,9 @@ import CBLAS
 /// Transposes are expressed with the BLAS flags, never materialised. `lda`, `ldb`, `ldc` are the
 /// row strides of A, B and C as stored (A is `[m, k]` or, when `transA`, `[k, m]`).
 ///
-/// Products whose three dimensions are all small (see `SmallGEMM`) skip BLAS: the library's call
-/// and threading overhead dominates there (measured by `gan-bench --model gemm_small`).
+/// Products within `SmallGEMM`'s limits skip BLAS. That path is off by default: measured with
+/// `gan-bench --model gemm_small`, OpenBLAS beat this plain loop on every toy-MLP product but one
+/// (Benchmarks/README.md), so it stays opt-in until a faster tiny kernel earns its place.
 @inlinable
 public func gemm(
     transA: Bool = false, transB: Bool = false,
@@ -52,9 +53,9 @@ public func gemm(_ a: Tensor, transposed transA: Bool = false,
 /// Plain-loop matrix product for products too small for BLAS to pay off (the toy systems' 1-10-10-1
 /// MLPs). Loops are ordered so that the innermost one runs over contiguous memory and vectorises.
 public enum SmallGEMM {
-    /// Largest `m * n * k` handled without BLAS; 0 disables the path. Chosen from
-    /// `gan-bench --model gemm_small` (see Benchmarks/README.md).
-    nonisolated(unsafe) public static var maxWork = 32 * 32 * 128
+    /// Largest `m * n * k` handled without BLAS; 0 (the default) disables the path. Set it only
+    /// from a `gan-bench --model gemm_small` measurement (see Benchmarks/README.md).
+    nonisolated(unsafe) public static var maxWork = 0
     /// Every dimension must also be at most this.
     public static let maxDimension = 128
 

@@ -115,8 +115,9 @@ public struct RNG: Sendable, Equatable {
 
     /// Fills `count` values uniformly in [low, high).
     public mutating func fillUniform(_ p: UnsafeMutablePointer<Float>, count: Int, low: Float = 0, high: Float = 1) {
-        let width = high - low
-        for i in 0..<count { p[i] = low + width * uniform() }
+        let width = high - low, top = high.nextDown
+        // low + width·u can round up to `high`; keep the interval half-open as documented.
+        for i in 0..<count { p[i] = min(low + width * uniform(), top) }
     }
 
     public mutating func fillNormal(_ t: Tensor, mean: Float = 0, std: Float = 1) {

@@ -1,0 +1,49 @@
+# SwiftGAN — train GANs on the CPU as checkpointable pipelines, serve them from the command line.
+# The two set-up commands on a fresh Debian 12 machine are `make run` and `make test` (README.md).
+
+SWIFT      ?= swift
+RELEASE    := .build/release
+THREADS    ?= 1
+ITERS      ?=
+
+.PHONY: all deps build release run test bench clean help
+
+all: release
+
+help:
+	@echo "make run    - train the built-in default GAN (installs deps, builds release)"
+	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
+	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
+	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
+
+## Debian packages (HDF5, OpenBLAS, libpng, zlib, pkg-config, Fashion-MNIST); apt-get only when missing.
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## The main job on the built-in default: until the pipeline runner exists, this trains the 1-D
+## Gaussian GAN (target N(4, 0.5^2), k = 20 D steps per G step) and reports G's mean and std.
+run: release
+	$(RELEASE)/gan-bench --model toy_1d --iters $(or $(ITERS),3000) --warmup 0 --threads $(THREADS) --log-every 500
+
+## Unit tests per module + end-to-end tests that run the release binaries.
+test: release
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+## Speed and memory. Compare with the peers: ../shared/peers/README.md.
+bench: release
+	$(RELEASE)/gan-bench --model mlp_gan --threads 1 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model mlp_gan --threads 2 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 1 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 2 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model toy_1d --threads 1 --iters $(or $(ITERS),1500)
+	$(RELEASE)/gan-bench --model gemm_small --threads 1 --iters 1000
+
+clean:
+	rm -rf .build

@@ -1,0 +1,10 @@
+/// A user-facing data error: one line naming the file and what was expected.
+public struct DataError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let message: String
+    public init(_ file: String, _ message: String) {
+        self.file = file
+        self.message = message
+    }
+    public var description: String { "\(file): \(message)" }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Losses on D's logits (or a WGAN critic's raw values). Each returns the loss and writes
+/// dLoss/dInput into `gradient` (resized to the input's shape). Means are over all elements,
+/// like PyTorch's default `reduction="mean"`; sums are accumulated in Double.
+///
+/// Numerically stable forms: softplus(x) = max(x, 0) + log1p(exp(-|x|)).
+public enum Loss {
+    @inline(__always) static func softplus(_ x: Float) -> Double {
+        Double(max(x, 0)) + log1p(exp(-Double(abs(x))))
+    }
+
+    @inline(__always) static func sigmoid(_ x: Float) -> Float {
+        x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))
+    }
+
+    /// Binary cross-entropy with logits against one target for every element:
+    /// mean of `softplus(l) - t·l` (= -t·log σ(l) - (1-t)·log(1-σ(l))). Gradient `(σ(l) - t) / n`.
+    /// D's loss is this with t = 1 (or a smoothed 0.9, one-sided label smoothing) on real logits
+    /// plus t = 0 on fake logits.
+    public static func sigmoidCrossEntropy(logits: Tensor, target: Float, gradient: Tensor) -> Float {
+        let n = logits.count
+        gradient.resize(logits.shape)
+        let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
+        var s = 0.0
+        for i in 0..<n {
+            s += softplus(l[i]) - Double(target) * Double(l[i])
+            g[i] = (sigmoid(l[i]) - target) * scale
+        }
+        return Float(s / Double(max(n, 1)))
+    }
+
+    /// The generator's minimax loss of Goodfellow et al. 2014, `mean log(1 - D(G(z)))`
+    /// = -mean softplus(l). Gradient `-σ(l) / n`. (Saturates when D rejects the samples.)
+    public static func generatorMinimax(logits: Tensor, gradient: Tensor) -> Float {
+        let n = logits.count
+        gradient.resize(logits.shape)
+        let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
+        var s = 0.0
+        for i in 0..<n {
+            s -= softplus(l[i])
+            g[i] = -sigmoid(l[i]) * scale
+        }
+        return Float(s / Double(max(n, 1)))
+    }
+
+    /// The non-saturating generator loss, `-mean log D(G(z))` = mean softplus(-l).
+    /// Gradient `(σ(l) - 1) / n`.
+    public static func generatorNonSaturating(logits: Tensor, gradient: Tensor) -> Float {
+        let n = logits.count
+        gradient.resize(logits.shape)
+        let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
+        var s = 0.0
+        for i in 0..<n {
+            s += softplus(-l[i])
+            g[i] = (sigmoid(l[i]) - 1) * scale
+        }
+        return Float(s / Double(max(n, 1)))
+    }
+
+    /// `sign · mean(values)`, gradient `sign / n`: the WGAN terms (Arjovsky et al. 2017).
+    /// Critic loss = signedMean(f(x), -1) + signedMean(f(G(z)), +1); generator loss =
+    /// signedMean(f(G(z)), -1).
+    public static func signedMean(_ values: Tensor, sign: Float, gradient: Tensor) -> Float {
+        let n = values.count
+        gradient.resize(values.shape)
+        gradient.fill(sign / Float(max(n, 1)))
+        return sign * Float(Kernels.mean(values.data, count: n))
+    }
+
+    /// Feature matching (Salimans et al. 2016): mean over the F features of
+    /// `(mean_batch fake[:, j] - mean_batch real[:, j])²` (PyTorch: `mse_loss(fake.mean(0), real.mean(0))`).
+    /// Gradient with respect to `fake` only (real features are a constant target):
+    /// `2 (μ_fake[j] - μ_real[j]) / (F · N_fake)` on every row.
+    public static func featureMatching(real: Tensor, fake: Tensor, gradient: Tensor) -> Float {
+        let f = fake.columns, nf = fake.rows, nr = real.rows
+        precondition(real.columns == f, "featureMatching: real has \(real.columns) features, fake \(f)")
+        gradient.resize(fake.shape)
+        var diff = [Double](repeating: 0, count: f)
+        for r in 0..<nr { let row = real.data + r * f; for j in 0..<f { diff[j] -= Double(row[j]) } }
+        for j in 0..<f { diff[j] /= Double(max(nr, 1)) }
+        var fakeMean = [Double](repeating: 0, count: f)
+        for r in 0..<nf { let row = fake.data + r * f; for j in 0..<f { fakeMean[j] += Double(row[j]) } }
+        var s = 0.0
+        var rowGrad = [Float](repeating: 0, count: f)
+        for j in 0..<f {
+            diff[j] += fakeMean[j] / Double(max(nf, 1))
+            s += diff[j] * diff[j]
+            rowGrad[j] = Float(2 * diff[j] / Double(f * max(nf, 1)))
+        }
+        rowGrad.withUnsafeBufferPointer { src in
+            for r in 0..<nf { (gradient.data + r * f).update(from: src.baseAddress!, count: f) }
+        }
+        return Float(s / Double(max(f, 1)))
+    }
+
+    /// Mean squared error `mean (p - t)²`, gradient `2 (p - t) / n` (D's regression pretraining).
+    public static func meanSquaredError(prediction: Tensor, target: Tensor, gradient: Tensor) -> Float {
+        precondition(prediction.count == target.count, "meanSquaredError: \(prediction.shape) vs \(target.shape)")
+        let n = prediction.count
+        gradient.resize(prediction.shape)
+        let p = prediction.data, t = target.data, g = gradient.data, scale = 2 / Float(max(n, 1))
+        var s = 0.0
+        for i in 0..<n {
+            let d = p[i] - t[i]
+            s += Double(d) * Double(d)
+            g[i] = d * scale
+        }
+        return Float(s / Double(max(n, 1)))
+    }
+
+    /// Mean of σ(logits) accumulated in Double: mean D(x) as a probability.
+    public static func meanProbability(_ logits: Tensor) -> Float {
+        var s = 0.0
+        for i in 0..<logits.count { s += Double(sigmoid(logits[i])) }
+        return Float(s / Double(max(logits.count, 1)))
+    }
+}

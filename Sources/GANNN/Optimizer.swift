@@ -1,0 +1,134 @@
+/// A first-order optimiser over a fixed list of parameters, with PyTorch's (`torch.optim`, 2.x,
+/// single-tensor `foreach=False` path) update rules. The concrete optimisers are `SGD`, `RMSProp`
+/// and `Adam` (Optimizers.swift).
+///
+/// Usage per training step: `zeroGradients()`, forward + backward (which *adds* into every
+/// parameter's `gradient`), then `step()`. `step()` reads the gradients, updates every parameter
+/// value in place, increments `stepCount` and finally applies the optional WGAN weight clipping.
+///
+/// Checkpointing: `kind`, `hyperparameters`, `stepCount` and `parameterStates` use PyTorch's
+/// names. The state tensors are the optimiser's live buffers (allocated zero at init with each
+/// parameter's shape), so a loader restores an optimiser by copying into them and setting
+/// `stepCount`; the next `step()` then continues exactly as if the run had not been interrupted.
+///
+/// Numerics: hyper-parameters are stored as `Float`, but where PyTorch combines them in Python
+/// floats (e.g. `1 - beta2`, `lr / bias_correction1`) this code does the same in `Double`, starting
+/// from the shortest decimal that round-trips the `Float` (so `0.999` is Python's `0.999`, not
+/// `0.99900001287…`), and only then rounds to `Float` as PyTorch does when it hands a scalar to a
+/// float32 kernel. Element-wise arithmetic is Float32 in PyTorch's operation order.
+public protocol Optimizer: AnyObject {
+    /// "sgd", "rmsprop", "adam" (checkpoint attribute).
+    var kind: String { get }
+    var parameters: [Parameter] { get }
+    /// Mutable so a schedule can decay it.
+    var learningRate: Float { get set }
+    /// Number of `step()` calls so far (PyTorch's `step` for Adam's bias correction; restored from checkpoints).
+    var stepCount: Int { get set }
+    /// Optional WGAN weight clipping: after each step every parameter value is clamped to [-c, c].
+    var clipValue: Float? { get set }
+    /// Applies one update to every parameter from its `gradient` (does not zero gradients).
+    func step()
+    /// Hyper-parameters for checkpoint attributes, stable order, PyTorch names: e.g. ("lr", 2e-4),
+    /// ("beta1", 0.5), ("beta2", 0.999), ("eps", 1e-8), ("weight_decay", 0) ...
+    /// Boolean options ("nesterov", "centered") are 0 or 1.
+    var hyperparameters: [(name: String, value: Double)] { get }
+    /// Per-parameter state tensors, parallel to `parameters`, with PyTorch's state names:
+    /// SGD "momentum_buffer" (only when momentum != 0); RMSProp "square_avg", plus "momentum_buffer"
+    /// when momentum != 0, plus "grad_avg" when centered; Adam "exp_avg", "exp_avg_sq".
+    /// The tensors are the live state (a checkpoint loader copies into them), allocated at init
+    /// with the parameter's shape, zero.
+    var parameterStates: [[(name: String, tensor: Tensor)]] { get }
+}
+
+extension Optimizer {
+    /// Sets every parameter's gradient to zero (PyTorch `zero_grad(set_to_none=False)`).
+    public func zeroGradients() {
+        for p in parameters { p.zeroGradient() }
+    }
+}
+
+// MARK: - Shared helpers for the concrete optimisers
+
+/// The Python float a hyper-parameter would have had: the `Double` of the shortest decimal that
+/// round-trips `x` as a `Float` (`Float(0.999)` → `0.999`). Not for hot loops (formats a string).
+func pythonDouble(_ x: Float) -> Double {
+    guard x.isFinite else { return Double(x) }
+    return Double(x.description) ?? Double(x)
+}
+
+/// `pythonDouble(learningRate)`, recomputed only when the learning rate changes, so a step does not
+/// format a string unless a schedule has just decayed the rate.
+struct LearningRateCache {
+    private var float: Float = .nan
+    private var double: Double = .nan
+
+    mutating func value(_ lr: Float) -> Double {
+        if lr.bitPattern != float.bitPattern {
+            float = lr
+            double = pythonDouble(lr)
+        }
+        return double
+    }
+}
+
+/// Checks the invariants every optimiser relies on: distinct parameters (PyTorch warns about
+/// duplicates; here a duplicate would be updated twice per step) and gradients shaped like values.
+func validateParameters(_ parameters: [Parameter], _ who: String) {
+    var seen = Set<ObjectIdentifier>()
+    for p in parameters {
+        precondition(seen.insert(ObjectIdentifier(p)).inserted,
+                     "\(who): parameter '\(p.name)' appears more than once in the parameter list")
+        precondition(p.gradient.count == p.value.count,
+                     "\(who): parameter '\(p.name)' has \(p.value.count) values but \(p.gradient.count) gradients")
+    }
+}
+
+/// Checks a hyper-parameter against PyTorch's constructor rule; NaN always fails.
+func checkHyperparameter(_ ok: Bool, _ who: String, _ what: String, _ value: Float, _ rule: String) {
+    precondition(ok, "\(who): invalid \(what) \(value) (must be \(rule))")
+}
+
+/// Zero tensors shaped like each parameter's value (one optimiser state per parameter).
+func zeroStates(like parameters: [Parameter]) -> [Tensor] {
+    parameters.map { Tensor(shape: $0.value.shape) }
+}
+
+/// Checks that a parameter still has the element count its state was allocated for.
+@inline(__always)
+func checkStateSize(_ p: Parameter, _ state: Tensor, _ who: String) {
+    precondition(p.value.count == state.count && p.gradient.count == state.count,
+                 "\(who): parameter '\(p.name)' changed size (\(p.value.count) values, \(p.gradient.count) gradients, state \(state.count))")
+}
+
+/// Checks the learning rate before a step (it is settable, so it is re-validated each step).
+@inline(__always)
+func checkLearningRate(_ lr: Float, _ who: String) {
+    precondition(lr >= 0, "\(who): invalid learning rate \(lr) (must be >= 0)")
+}
+
+/// IEEE square root (NaN for x < 0, as `torch.sqrt`) that vectorises.
+///
+/// On Linux `Float.squareRoot()` lowers to a call of libm's `sqrtf` (which may set errno), and
+/// that call blocks loop vectorisation. Taking the root of `abs(x)` lets LLVM prove no errno and
+/// use the `sqrtps` instruction; the select restores NaN for negative inputs. Same result as
+/// `squareRoot()` for every input except -0 (gives +0), which the optimisers never produce there.
+@inline(__always)
+func vectorSquareRoot(_ x: Float) -> Float {
+    let r = abs(x).squareRoot()
+    return x < 0 ? .nan : r
+}
+
+/// WGAN weight clipping, as `for p in critic.parameters(): p.data.clamp_(-c, c)` in PyTorch:
+/// `min(max(x, -c), c)` per element, NaN stays NaN.
+func clampParameters(_ parameters: [Parameter], _ clipValue: Float?, _ who: String) {
+    guard let c = clipValue else { return }
+    precondition(c >= 0, "\(who): invalid clipValue \(c) (must be >= 0)")
+    let lo = -c, hi = c
+    for p in parameters {
+        let x = p.value.data
+        for i in 0..<p.value.count {
+            let v = x[i]
+            x[i] = v < lo ? lo : (v > hi ? hi : v)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import CHDF5
+import Foundation
+
+/// An open HDF5 file. All access goes through `root` (an `HDF5Group`) and the groups and datasets
+/// reached from it; those are lightweight values (file + object path) that open the HDF5 object for
+/// the duration of one call and close it before returning, so no HDF5 handle outlives a call and
+/// `close()` leaves nothing open.
+///
+/// Thread safety: a file may be shared between threads/tasks; calls on one file are serialized by a
+/// lock (HDF5 itself serializes all calls with one global lock anyway).
+///
+/// Files are written with the HDF5 1.8 object format as the lower bound (superblock v2 and object
+/// headers with checksums) and 1.10 as the upper bound: readable by HDF5 >= 1.10 and h5py.
+public final class HDF5File: @unchecked Sendable {
+    /// Path the file was opened with.
+    public let path: String
+    public let isWritable: Bool
+    private var fileID: hid_t
+    private let lock = NSRecursiveLock()
+
+    private init(path: String, fileID: hid_t, writable: Bool) {
+        self.path = path
+        self.fileID = fileID
+        self.isWritable = writable
+    }
+
+    deinit {
+        if fileID >= 0 {
+            HDF5ErrorStack.silence()
+            if H5Fclose(fileID) < 0 { HDF5ErrorStack.clear() }
+        }
+    }
+
+    /// Creates (or truncates) the file at `path`, open for writing.
+    public static func create(_ path: String) throws -> HDF5File {
+        HDF5ErrorStack.silence()
+        let ctx = H5Context(file: path, object: "/")
+        let fapl = try fileAccessList(ctx)
+        defer { H5Pclose(fapl) }
+        let id = try ctx.check(H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), fapl), "H5Fcreate")
+        return HDF5File(path: path, fileID: id, writable: true)
+    }
+
+    /// Opens an existing file, read-only unless `writable`.
+    public static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
+        HDF5ErrorStack.silence()
+        let ctx = H5Context(file: path, object: "/")
+        let fapl = try fileAccessList(ctx)
+        defer { H5Pclose(fapl) }
+        let id = try ctx.check(H5Fopen(path, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), fapl), "H5Fopen")
+        return HDF5File(path: path, fileID: id, writable: writable)
+    }
+
+    private static func fileAccessList(_ ctx: H5Context) throws -> hid_t {
+        let fapl = try ctx.check(H5Pcreate(chdf5_p_file_access()), "H5Pcreate")
+        do {
+            try ctx.check(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110), "H5Pset_libver_bounds")
+        } catch {
+            H5Pclose(fapl)
+            throw error
+        }
+        return fapl
+    }
+
+    /// The root group `/`.
+    public var root: HDF5Group { HDF5Group(file: self, path: "/") }
+
+    public var isOpen: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return fileID >= 0
+    }
+
+    /// Writes buffered data to disk.
+    public func flush() throws {
+        try withFileID(object: "/") { id, ctx in
+            try ctx.check(H5Fflush(id, H5F_SCOPE_GLOBAL), "H5Fflush")
+        }
+    }
+
+    /// Closes the file. Idempotent; later calls on groups/datasets of this file throw `.closed`.
+    public func close() throws {
+        lock.lock(); defer { lock.unlock() }
+        guard fileID >= 0 else { return }
+        HDF5ErrorStack.silence()
+        let id = fileID
+        fileID = -1
+        try H5Context(file: path, object: "/").check(H5Fclose(id), "H5Fclose")
+    }
+
+    /// Number of HDF5 objects (groups, datasets, datatypes, attributes) currently open in this file,
+    /// not counting the file itself. Always 0 between calls unless there is a handle leak.
+    public var openObjectCount: Int {
+        (try? withFileID(object: "/") { id, _ -> Int in
+            let types = UInt32(H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR)
+            let n = H5Fget_obj_count(id, types)
+            if n < 0 { HDF5ErrorStack.clear(); return -1 }
+            return n
+        }) ?? 0
+    }
+
+    /// Runs `body` with the open file id on the calling thread, with error printing silenced and
+    /// the file lock held. Throws `.closed` after `close()`.
+    @discardableResult
+    func withFileID<R>(object: String, _ body: (hid_t, H5Context) throws -> R) throws -> R {
+        lock.lock(); defer { lock.unlock() }
+        HDF5ErrorStack.silence()
+        let ctx = H5Context(file: path, object: object)
+        guard fileID >= 0 else { throw ctx.error(.closed, "file is closed") }
+        return try body(fileID, ctx)
+    }
+}
+
+/// Process-wide HDF5 diagnostics (for tests and debugging).
+public enum HDF5Diagnostics {
+    /// Number of HDF5 identifiers (file, groups, datasets, datatypes, attributes) open anywhere in
+    /// the process whose file name is `path` (as passed to `HDF5File.create/open`). 0 after close.
+    public static func openHandleCount(path: String) -> Int {
+        HDF5ErrorStack.silence()
+        let all = hid_t(chdf5_f_obj_all())
+        let n = H5Fget_obj_count(all, chdf5_f_obj_all())
+        guard n > 0 else { HDF5ErrorStack.clear(); return 0 }
+        var ids = [hid_t](repeating: -1, count: n + 64)
+        let got = H5Fget_obj_ids(all, chdf5_f_obj_all(), ids.count, &ids)
+        guard got > 0 else { HDF5ErrorStack.clear(); return 0 }
+        var count = 0
+        for id in ids.prefix(got) {
+            let len = H5Fget_name(id, nil, 0)
+            guard len >= 0 else { HDF5ErrorStack.clear(); continue }  // closed meanwhile
+            var buf = [CChar](repeating: 0, count: len + 1)
+            guard H5Fget_name(id, &buf, buf.count) >= 0 else { HDF5ErrorStack.clear(); continue }
+            let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if name == path { count += 1 }
+        }
+        return count
+    }
+
+    /// Whether HDF5's automatic error printing (the `HDF5-DIAG` lines on stderr) is off on the
+    /// calling thread. Every wrapper entry point turns it off for its thread.
+    public static var errorPrintingSilencedOnCurrentThread: Bool { HDF5ErrorStack.isSilenced }
+
+    /// The linked HDF5 library version, e.g. "1.10.8".
+    public static var libraryVersion: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        _ = H5get_libversion(&major, &minor, &release)
+        return "\(major).\(minor).\(release)"
+    }
+}

@@ -1,0 +1,225 @@
+import CHDF5
+import GANTensor
+
+/// Datasets. Every dataset of rank >= 1 is chunked (the whole dataset up to 1 MiB per chunk, split
+/// on the leading dimensions beyond that) with the Fletcher-32 checksum filter, so corrupted data is
+/// detected on read; gzip (deflate, level 0...9) is optional. Rank-0 (scalar) datasets cannot be
+/// chunked in HDF5 and are stored compact, without checksum. Zero-size dimensions are allowed.
+/// Writing a name that already exists throws `.alreadyExists` (call `remove` first).
+extension HDF5Group {
+    /// Writes `values` (row-major, `shape.reduce(1, *)` elements) as a new dataset.
+    public func write<T: HDF5Element>(_ name: String, shape: [Int], values: UnsafeBufferPointer<T>,
+                                      gzipLevel: Int? = nil) throws {
+        try file.withFileID(object: path) { fid, base in
+            let abs = try ObjectPath.resolve(name, in: path, base)
+            try DatasetIO.write(fid, abs, base.at(abs), shape: shape, kind: T.hdf5Kind,
+                                count: values.count, values: values.baseAddress.map(UnsafeRawPointer.init),
+                                gzipLevel: gzipLevel)
+        }
+    }
+
+    public func write<T: HDF5Element>(_ name: String, shape: [Int], values: [T], gzipLevel: Int? = nil) throws {
+        try values.withUnsafeBufferPointer { try write(name, shape: shape, values: $0, gzipLevel: gzipLevel) }
+    }
+
+    /// Writes a 1-D dataset.
+    public func write<T: HDF5Element>(_ name: String, values: [T], gzipLevel: Int? = nil) throws {
+        try write(name, shape: [values.count], values: values, gzipLevel: gzipLevel)
+    }
+
+    /// Writes `shape.reduce(1, *)` floats starting at `values`.
+    public func writeFloats(_ name: String, shape: [Int], values: UnsafePointer<Float>, gzipLevel: Int? = nil) throws {
+        guard let n = DatasetIO.elementCount(shape) else {
+            throw H5Context(file: file.path, object: path).error(.invalidArgument, "invalid shape \(shape)")
+        }
+        try write(name, shape: shape, values: UnsafeBufferPointer(start: values, count: n), gzipLevel: gzipLevel)
+    }
+
+    /// Array overload (checks the element count; preferred over the implicit array-to-pointer conversion).
+    public func writeFloats(_ name: String, shape: [Int], values: [Float], gzipLevel: Int? = nil) throws {
+        try write(name, shape: shape, values: values, gzipLevel: gzipLevel)
+    }
+
+    /// Writes a tensor with its shape.
+    public func writeFloats(_ name: String, _ tensor: Tensor, gzipLevel: Int? = nil) throws {
+        try write(name, shape: tensor.shape, values: UnsafeBufferPointer(start: tensor.data, count: tensor.count),
+                  gzipLevel: gzipLevel)
+    }
+
+    /// Reads a dataset as `T`. Throws `.typeMismatch` if the stored type cannot be converted to `T`
+    /// without loss (e.g. float64 as Float, int64 as UInt64).
+    public func read<T: HDF5Element>(_ name: String, as type: T.Type = T.self) throws -> (shape: [Int], values: [T]) {
+        try file.withFileID(object: path) { fid, base in
+            let abs = try ObjectPath.resolve(name, in: path, base)
+            let ctx = base.at(abs)
+            let d = try DatasetIO.open(fid, abs, ctx)
+            defer { H5Dclose(d) }
+            let shape = try DatasetIO.shape(d, ctx)
+            try DatasetIO.checkType(d, T.hdf5Kind, ctx)
+            guard let n = DatasetIO.elementCount(shape) else { throw ctx.error(.invalidArgument, "invalid stored shape \(shape)") }
+            let values = try [T](unsafeUninitializedCapacity: n) { buf, initialized in
+                initialized = 0
+                if n > 0 {
+                    try ctx.check(H5Dread(d, T.hdf5Kind.memoryType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(),
+                                          buf.baseAddress), "H5Dread")
+                }
+                initialized = n
+            }
+            return (shape, values)
+        }
+    }
+
+    public func readFloats(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        try read(name, as: Float.self)
+    }
+
+    /// Reads a float dataset into `tensor` (resized to `expectedShape`, default: its current shape).
+    /// Throws `.shapeMismatch` ("FILE: PATH: expected shape [a, b], found [c, d]") when the stored shape
+    /// differs, leaving the tensor untouched. If the read itself fails the contents are unspecified.
+    public func read(_ name: String, into tensor: Tensor, expectedShape: [Int]? = nil) throws {
+        let want = expectedShape ?? tensor.shape
+        try file.withFileID(object: path) { fid, base in
+            let abs = try ObjectPath.resolve(name, in: path, base)
+            let ctx = base.at(abs)
+            let d = try DatasetIO.open(fid, abs, ctx)
+            defer { H5Dclose(d) }
+            let shape = try DatasetIO.shape(d, ctx)
+            guard shape == want else { throw ctx.error(.shapeMismatch, "expected shape \(want), found \(shape)") }
+            try DatasetIO.checkType(d, .float32, ctx)
+            guard want.allSatisfy({ $0 >= 0 }) else { throw ctx.error(.invalidArgument, "invalid shape \(want)") }
+            tensor.resize(want)
+            if tensor.count > 0 {
+                try ctx.check(H5Dread(d, chdf5_native_float(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(),
+                                      tensor.data), "H5Dread")
+            }
+        }
+    }
+
+    /// Reads a float dataset into a new tensor of the stored shape.
+    public func readTensor(_ name: String) throws -> Tensor {
+        let (shape, values) = try readFloats(name)
+        return Tensor(shape: shape, values: values)
+    }
+}
+
+/// Dataset plumbing shared by the group and dataset values. All functions run inside `withFileID`.
+enum DatasetIO {
+    static let chunkByteLimit = 1 << 20
+
+    /// Product of the dimensions, nil for negative dimensions or overflow.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, o) = n.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            n = p
+        }
+        return n
+    }
+
+    /// Chunk dimensions: the whole dataset while it fits in `limit` bytes, otherwise the leading
+    /// dimensions are cut (first dim first) until it does. Zero-size dimensions get chunk extent 1.
+    static func chunkShape(_ shape: [Int], elementSize: Int, limit: Int = chunkByteLimit) -> [Int] {
+        var chunk = shape.map { max($0, 1) }
+        func bytes(_ dims: ArraySlice<Int>) -> Int {  // saturating product times the element size
+            dims.reduce(elementSize) { a, b in
+                let (p, overflow) = a.multipliedReportingOverflow(by: b)
+                return overflow ? Int.max : p
+            }
+        }
+        for i in chunk.indices {
+            if bytes(chunk[i...]) <= limit { break }
+            let rest = bytes(chunk[(i + 1)...])
+            chunk[i] = max(1, limit / rest)
+            if rest <= limit { break }
+        }
+        return chunk
+    }
+
+    static func write(_ fid: hid_t, _ abs: String, _ ctx: H5Context, shape: [Int], kind: HDF5ElementKind,
+                      count: Int, values: UnsafeRawPointer?, gzipLevel: Int?) throws {
+        guard let n = elementCount(shape), elementCount(shape.map { max($0, 1) }) != nil else {
+            throw ctx.error(.invalidArgument, "invalid shape \(shape) (negative dimension or too large)")
+        }
+        guard n == count else { throw ctx.error(.invalidArgument, "shape \(shape) needs \(n) values, got \(count)") }
+        if let level = gzipLevel, !(0...9).contains(level) {
+            throw ctx.error(.invalidArgument, "gzip level \(level) is not in 0...9")
+        }
+        guard n == 0 || values != nil else { throw ctx.error(.invalidArgument, "no values") }
+        guard !ObjectPath.exists(fid, abs) else { throw ctx.error(.alreadyExists, "already exists (remove it first)") }
+
+        let dims = shape.map { hsize_t($0) }
+        let maxDims = shape.map { $0 == 0 ? chdf5_s_unlimited() : hsize_t($0) }  // chunk 1 must fit
+        let space = try ctx.check(shape.isEmpty ? H5Screate(H5S_SCALAR)
+                                                : H5Screate_simple(Int32(shape.count), dims, maxDims), "H5Screate")
+        defer { H5Sclose(space) }
+        let dcpl = try ctx.check(H5Pcreate(chdf5_p_dataset_create()), "H5Pcreate")
+        defer { H5Pclose(dcpl) }
+        if shape.isEmpty {
+            try ctx.check(H5Pset_layout(dcpl, H5D_COMPACT), "H5Pset_layout")
+        } else {
+            let chunk = chunkShape(shape, elementSize: kind.byteSize).map { hsize_t($0) }
+            try ctx.check(H5Pset_chunk(dcpl, Int32(chunk.count), chunk), "H5Pset_chunk")
+            if let level = gzipLevel {
+                try ctx.check(H5Pset_deflate(dcpl, UInt32(level)), "H5Pset_deflate")
+            }
+            try ctx.check(H5Pset_fletcher32(dcpl), "H5Pset_fletcher32")
+        }
+        let lcpl = try ctx.check(H5Pcreate(chdf5_p_link_create()), "H5Pcreate")
+        defer { H5Pclose(lcpl) }
+        try ctx.check(H5Pset_create_intermediate_group(lcpl, 1), "H5Pset_create_intermediate_group")
+        let d = try ctx.check(H5Dcreate2(fid, abs, kind.fileType, space, lcpl, dcpl, chdf5_p_default()), "H5Dcreate2")
+        do {
+            if n > 0 {
+                try ctx.check(H5Dwrite(d, kind.memoryType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), values),
+                              "H5Dwrite")
+            }
+            try ctx.check(H5Dclose(d), "H5Dclose")
+        } catch {
+            // Do not leave a half-written dataset behind.
+            H5Dclose(d)
+            if H5Ldelete(fid, abs, chdf5_p_default()) < 0 { HDF5ErrorStack.clear() }
+            throw error
+        }
+    }
+
+    /// Opens the dataset at `abs`; `.notFound` / `.typeMismatch` (not a dataset) otherwise.
+    static func open(_ fid: hid_t, _ abs: String, _ ctx: H5Context) throws -> hid_t {
+        let o = try ObjectPath.open(fid, abs, ctx)
+        guard H5Iget_type(o) == H5I_DATASET else {
+            H5Oclose(o)
+            throw ctx.error(.typeMismatch, "is not a dataset")
+        }
+        return o  // H5Oopen of a dataset gives a dataset id; close with H5Dclose
+    }
+
+    static func shape(_ d: hid_t, _ ctx: H5Context) throws -> [Int] {
+        let space = try ctx.check(H5Dget_space(d), "H5Dget_space")
+        defer { H5Sclose(space) }
+        let cls = H5Sget_simple_extent_type(space)
+        try ctx.check(cls.rawValue, "H5Sget_simple_extent_type")
+        if cls == H5S_SCALAR { return [] }
+        guard cls == H5S_SIMPLE else { throw ctx.error(.typeMismatch, "dataset has a null dataspace (no data)") }
+        let rank = try ctx.check(H5Sget_simple_extent_ndims(space), "H5Sget_simple_extent_ndims")
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        try ctx.check(H5Sget_simple_extent_dims(space, &dims, nil), "H5Sget_simple_extent_dims")
+        guard dims.allSatisfy({ $0 <= hsize_t(Int.max) }) else { throw ctx.error(.invalidArgument, "stored shape \(dims) is too large") }
+        let shape = dims.map { Int($0) }
+        guard elementCount(shape) != nil else { throw ctx.error(.invalidArgument, "stored shape \(shape) is too large") }
+        return shape
+    }
+
+    static func storedType(_ d: hid_t, _ ctx: H5Context) throws -> StoredType {
+        let t = try ctx.check(H5Dget_type(d), "H5Dget_type")
+        defer { H5Tclose(t) }
+        return try StoredType(t, ctx)
+    }
+
+    static func checkType(_ d: hid_t, _ kind: HDF5ElementKind, _ ctx: H5Context) throws {
+        let stored = try storedType(d, ctx)
+        guard kind.canRead(stored) else {
+            throw ctx.error(.typeMismatch, "stored type \(stored) cannot be read as \(kind.rawValue) without loss")
+        }
+    }
+}

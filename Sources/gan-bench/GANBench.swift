@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import GANData
+import GANNN
+
+/// `gan-bench`: times GAN training iterations exactly as the peers in `../shared/peers` define
+/// them (one iteration = one D step + one G step with fresh noise; toy_1d counts G steps, each
+/// after k = 20 D steps) and prints the peers' `RESULT {json}` line on stdout.
+@main
+struct GANBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gan-bench",
+        abstract: "Benchmark GAN training iterations; prints a RESULT {json} line like the peers.",
+        discussion: """
+        Models: mlp_gan (Fashion-MNIST MLP GAN), toy_1d (1-D Gaussian, k = 20), \
+        mlp_gan_gemms (the 21 GEMMs of one mlp_gan iteration alone: our BLAS ceiling), \
+        gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork).
+        """)
+
+    enum Model: String, ExpressibleByArgument, CaseIterable {
+        case mlp_gan, toy_1d, mlp_gan_gemms, gemm_small
+    }
+
+    @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var model: Model = .mlp_gan
+    @Option(help: "Compute threads (OpenBLAS).")
+    var threads: Int = 1
+    @Option(help: "Timed iterations (G steps for toy_1d).")
+    var iters: Int = 500
+    @Option(help: "Untimed warm-up iterations.")
+    var warmup: Int = 20
+    @Option(help: "Seed of the init, data and noise streams.")
+    var seed: UInt64 = 0
+    @Option(help: "Print losses every N iterations on stderr (0 = off).")
+    var logEvery: Int = 0
+    @Flag(help: "mlp_gan: random uint8 images instead of Fashion-MNIST (same cost).")
+    var randomData = false
+    @Option(help: "Largest m·n·k computed without BLAS (default: the built-in threshold; 0 = always BLAS).")
+    var smallGemmMaxWork: Int?
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
+        guard iters >= 1 else { throw ValidationError("--iters must be >= 1, got \(iters)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be >= 0, got \(warmup)") }
+        if let w = smallGemmMaxWork, w < 0 { throw ValidationError("--small-gemm-max-work must be >= 0") }
+    }
+
+    func run() throws {
+        ComputeThreads.set(threads)
+        if let w = smallGemmMaxWork { SmallGEMM.maxWork = w }
+        let result: BenchResult
+        do {
+            switch model {
+            case .mlp_gan: result = try benchMLPGAN()
+            case .toy_1d: result = benchToy1D()
+            case .mlp_gan_gemms: result = benchMLPGANGEMMs()
+            case .gemm_small: result = benchSmallGEMM()
+            }
+        } catch let e as DataError {
+            FileHandle.standardError.write(Data("gan-bench: \(e) (run `make deps`, or pass --random-data)\n".utf8))
+            throw ExitCode(2)
+        }
+        FileHandle.standardError.write(Data((result.humanLine() + "\n").utf8))
+        print(result.line(version: SwiftGANVersion.string, blasCore: ComputeThreads.blasCoreName))
+    }
+
+    func log(_ i: Int, _ d: DiscriminatorStepResult, _ g: Float) {
+        if logEvery > 0 && i % logEvery == 0 {
+            FileHandle.standardError.write(Data(String(format: "iter %d: lossD %.4f lossG %.4f D(x) %.3f D(G(z)) %.3f\n",
+                                                       i, d.loss, g, d.realScore, d.fakeScore).utf8))
+        }
+    }
+
+    func benchMLPGAN() throws -> BenchResult {
+        let batch = 128
+        let images: [UInt8]
+        if randomData {
+            var r = RNG(seed: seed, purpose: "random-images")
+            images = (0..<(60000 * 784)).map { _ in UInt8(truncatingIfNeeded: r.next()) }
+        } else {
+            images = try loadFashionTrainImages()
+        }
+        let trainer = makeMLPGAN(seed: seed)
+        let batcher = ByteBatcher(samples: images, sampleSize: 784, batchSize: batch, rng: RNG(seed: seed, purpose: "data"))
+        let real = Tensor(shape: [batch, 784])
+        var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
+        func iteration(_ i: Int) {
+            batcher.next(into: real, sampleShape: [784], scale: 1 / 255, offset: 0)
+            last.0 = trainer.discriminatorStep(real: real)
+            last.1 = trainer.generatorStep(batchSize: batch)
+            log(i, last.0, last.1)
+        }
+        for i in 0..<warmup { iteration(-1 - i) }
+        let m = Measurement.run { for i in 1...iters { iteration(i) } }
+        return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
+                           flopPerIteration: mlpGANFlops(),
+                           extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
+                                   ("data", randomData ? "random" : "fashion-mnist")])
+    }
+
+    func benchToy1D() -> BenchResult {
+        let batch = 100, k = 20
+        let trainer = makeToy1D(seed: seed)
+        var dataRNG = RNG(seed: seed, purpose: "data")
+        let real = Tensor(shape: [batch, 1])
+        var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
+        func iteration(_ i: Int) {
+            for _ in 0..<k {
+                dataRNG.fillNormal(real, mean: 4, std: 0.5)
+                last.0 = trainer.discriminatorStep(real: real)
+            }
+            last.1 = trainer.generatorStep(batchSize: batch)
+            log(i, last.0, last.1)
+        }
+        for i in 0..<warmup { iteration(-1 - i) }
+        let m = Measurement.run { for i in 1...iters { iteration(i) } }
+        // Quality of G after the run, as the peers report it: mean and std of 10,000 samples.
+        let samples = trainer.generator.forward(trainer.sampleNoise(batchSize: 10000), training: false)
+        let mean = Kernels.mean(samples.data, count: samples.count)
+        var ss = 0.0
+        for i in 0..<samples.count { let d = Double(samples[i]) - mean; ss += d * d }
+        let std = (ss / Double(samples.count - 1)).squareRoot()
+        return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
+                           flopPerIteration: nil,
+                           extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
+                                   ("g_mean", round3(mean)), ("g_std", round3(std))])
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// End-to-end tests of the built `gan-bench` (tiny iteration counts; speed is never asserted here).
+@Suite struct GANBenchTests {
+    let bench = CLI.binary("gan-bench")
+
+    /// The peers' RESULT fields (see ../shared/peers/common.py `report`).
+    static let peerFields = ["framework", "version", "model", "threads", "iters", "batch", "wall_s", "it_per_s",
+                             "samples_per_s", "cpu_util", "foreign_load", "peak_rss_mb"]
+
+    @Test func toy1DPrintsPeerResultAndLearns() throws {
+        let bench = try #require(bench, "build gan-bench first (make test does)")
+        let r = try CLI.run(bench, ["--model", "toy_1d", "--iters", "300", "--warmup", "0", "--threads", "1"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try #require(CLI.resultJSON(r.stdout), "no RESULT line in: \(r.stdout)")
+        for f in Self.peerFields { #expect(json[f] != nil, "missing field \(f)") }
+        #expect(json["framework"] as? String == "swift")
+        #expect(json["model"] as? String == "toy_1d")
+        #expect(json["iters"] as? Int == 300)
+        #expect(json["batch"] as? Int == 100)
+        let itPerS = try #require(json["it_per_s"] as? Double)
+        let wall = try #require(json["wall_s"] as? Double)
+        #expect(itPerS > 0 && wall > 0)
+        #expect(abs(itPerS * wall - 300) < 3, "it_per_s x wall_s must equal iters")
+        // 300 G steps (6,000 D steps) already move G's mean most of the way from ~0 towards 4.
+        let mean = try #require(json["g_mean"] as? Double)
+        #expect(mean > 2.0, "G's mean \(mean) did not move towards the target 4")
+    }
+
+    @Test func mlpGANOnFashionMNIST() throws {
+        let bench = try #require(bench)
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
+            Issue.record("Fashion-MNIST missing: run make deps")
+            return
+        }
+        let r = try CLI.run(bench, ["--model", "mlp_gan", "--iters", "5", "--warmup", "1", "--log-every", "1"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try #require(CLI.resultJSON(r.stdout))
+        for f in Self.peerFields + ["gflop_per_iter", "achieved_gflops"] { #expect(json[f] != nil, "missing field \(f)") }
+        // Same analytic count as common.mlp_gan_flops: 834.4 MFLOP.
+        #expect(json["gflop_per_iter"] as? Double == 0.8344)
+        #expect(json["batch"] as? Int == 128)
+        #expect(json["data"] as? String == "fashion-mnist")
+        let lossD = try #require(json["final_lossD"] as? Double)
+        #expect(lossD.isFinite && lossD > 0)
+        #expect(r.stderr.contains("iter 5: lossD"))
+    }
+
+    @Test func gemmCeilingRuns() throws {
+        let bench = try #require(bench)
+        let r = try CLI.run(bench, ["--model", "mlp_gan_gemms", "--iters", "3", "--warmup", "1"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try #require(CLI.resultJSON(r.stdout))
+        // The 21 GEMMs of common.mlp_gan_gemm_shapes add up to the same 834.4 MFLOP.
+        #expect(json["gflop_per_iter"] as? Double == 0.8344)
+    }
+
+    @Test func missingDataIsOneLineExit2() throws {
+        let bench = try #require(bench)
+        let r = try CLI.run(bench, ["--model", "mlp_gan", "--iters", "1"], environment: ["FASHION_MNIST_DIR": "/nonexistent"])
+        #expect(r.status == 2)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "expected one line, got: \(r.stderr)")
+        #expect(r.stderr.contains("/nonexistent/train-images-idx3-ubyte.gz: no such file"))
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test(arguments: [["--threads", "0"], ["--iters", "-1"], ["--model", "vae"], ["--bogus"]])
+    func malformedCommandLineExits64(_ args: [String]) throws {
+        let bench = try #require(bench)
+        let r = try CLI.run(bench, args)
+        #expect(r.status == 64, "\(args): status \(r.status), stderr \(r.stderr)")
+        #expect(!r.stderr.isEmpty)
+    }
+
+    /// swift-argument-parser validates option names only in debug builds (platform notes §5).
+    @Test func helpWorksInDebugBuild() throws {
+        guard let debug = CLI.binary("gan-bench", configuration: "debug") else { return }
+        let r = try CLI.run(debug, ["--help"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.stdout.contains("--model"))
+    }
+}

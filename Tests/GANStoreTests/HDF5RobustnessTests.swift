@@ -1,0 +1,221 @@
+import Foundation
+import GANStore
+import GANTensor
+import GANTestSupport
+import Testing
+
+@Suite("HDF5 bad files, handles, tools, concurrency")
+struct HDF5RobustnessTests {
+    @Test func garbageEmptyAndMissingFiles() throws {
+        let dir = try TempDir()
+        let garbage = dir.path("garbage.h5")
+        var rng = SystemRandomNumberGenerator()
+        try Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: garbage))
+        let empty = dir.path("empty.h5")
+        try Data().write(to: URL(fileURLWithPath: empty))
+        let text = dir.path("config.yaml")
+        try Data("model: dcgan\n".utf8).write(to: URL(fileURLWithPath: text))
+        for path in [garbage, empty, text, dir.path("missing.h5"), dir.url.path] {
+            let e = #expect(throws: HDF5Error.self) { try HDF5File.open(path) }
+            checkFileError(e, path: path)
+            #expect(e?.kind == .library && e?.operation == "H5Fopen")
+            #expect(HDF5Diagnostics.openHandleCount(path: path) == 0)
+        }
+        let e = try #require(#expect(throws: HDF5Error.self) { try HDF5File.open(garbage) })
+        #expect(e.description.hasPrefix("\(garbage): /: H5Fopen failed: "))
+        // Creating in a missing directory fails cleanly too.
+        let nodir = dir.path("no/such/dir/x.h5")
+        checkFileError(#expect(throws: HDF5Error.self) { try HDF5File.create(nodir) }, path: nodir)
+    }
+
+    @Test(arguments: [0.001, 0.1, 0.5, 0.9, 0.99])
+    func truncatedFiles(fraction: Double) throws {
+        let dir = try TempDir()
+        let good = dir.path("good.h5")
+        try writeSampleFile(good)
+        try readEverything(good)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let cut = dir.path("cut-\(fraction).h5")
+        try bytes.prefix(Int(Double(bytes.count) * fraction)).write(to: URL(fileURLWithPath: cut))
+        let e = #expect(throws: HDF5Error.self) { try readEverything(cut) }
+        checkFileError(e, path: cut)
+        #expect(HDF5Diagnostics.openHandleCount(path: cut) == 0)
+    }
+
+    @Test func flippedByteInFloatDatasetIsDetected() throws {
+        let dir = try TempDir()
+        let path = dir.path("flip.h5")
+        let n = 300_000   // 1.2 MB: two chunks
+        let values = (0..<n).map { Float($0) * 0.25 + 1 }
+        do {
+            let f = try HDF5File.create(path)
+            try f.root.write("other", values: [Float](repeating: 3, count: 100))
+            try f.root.write("weights", shape: [n], values: values)
+            try f.close()
+        }
+        try readEverything(path)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        // Locate the middle of the dataset's raw bytes by searching for a run of known values.
+        let marker = values[(n / 2)..<(n / 2 + 8)].withUnsafeBytes { Data($0) }
+        let range = try #require(bytes.range(of: marker))
+        #expect(bytes.range(of: marker, in: range.upperBound..<bytes.count) == nil)
+        bytes[range.lowerBound + 5] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let f = try HDF5File.open(path)   // metadata is intact
+        #expect(try f.root.readFloats("other").values.count == 100)
+        let e = #expect(throws: HDF5Error.self) { try f.root.readFloats("weights") }
+        checkFileError(e, path: path)
+        #expect(e?.object == "/weights" && e?.operation == "H5Dread")
+        #expect(e?.message.localizedCaseInsensitiveContains("fletcher32") == true)
+        let t = Tensor(shape: [n])
+        let e2 = #expect(throws: HDF5Error.self) { try f.root.read("weights", into: t) }
+        checkFileError(e2, path: path)
+        #expect(f.openObjectCount == 0)
+        try f.close()
+        #expect(HDF5Diagnostics.openHandleCount(path: path) == 0)
+    }
+
+    @Test func errorPrintingIsSilencedOnEveryThread() throws {
+        let dir = try TempDir()
+        let path = dir.path("garbage.h5")
+        try Data(repeating: 0x41, count: 1000).write(to: URL(fileURLWithPath: path))
+        // A fresh thread has HDF5's default (printing) handler until a wrapper entry point runs there.
+        let result = Mutex2<[Bool]>([])
+        let thread = Thread {
+            let before = HDF5Diagnostics.errorPrintingSilencedOnCurrentThread
+            let threw = (try? HDF5File.open(path)) == nil
+            let after = HDF5Diagnostics.errorPrintingSilencedOnCurrentThread
+            result.set([before, threw, after])
+        }
+        thread.start()
+        while result.get().isEmpty { usleep(1000) }
+        #expect(result.get() == [false, true, true])
+    }
+
+    @Test func noHandleLeaks() throws {
+        let dir = try TempDir()
+        let path = dir.path("leaks.h5")
+        let f = try HDF5File.create(path)
+        #expect(HDF5Diagnostics.openHandleCount(path: path) == 1)   // the file itself
+        let g = try f.root.createGroup("a/b")
+        try g.write("w", shape: [10, 10], values: [Float](repeating: 1, count: 100))
+        try g.setAttribute("s", "x")
+        try g.dataset("w").setAttribute("n", 1)
+        _ = try g.readFloats("w")
+        _ = try g.childNames()
+        _ = try g.dataset("w").attributeNames()
+        _ = try f.root.attribute("nope")
+        _ = try? f.root.group("a/b/w")            // failures must not leak either
+        _ = try? g.read("w", as: UInt8.self)
+        _ = try? g.read("w", into: Tensor(shape: [3]))
+        _ = try? g.write("w", values: [Float(1)])
+        _ = try? g.intAttribute("s")
+        _ = f.root.contains("a/b/w/x")
+        #expect(f.openObjectCount == 0)
+        #expect(HDF5Diagnostics.openHandleCount(path: path) == 1)
+        try f.flush()
+        try f.close()
+        try f.close()   // idempotent
+        #expect(!f.isOpen)
+        #expect(HDF5Diagnostics.openHandleCount(path: path) == 0)
+        let e = #expect(throws: HDF5Error.self) { try g.readFloats("w") }
+        #expect(e?.kind == .closed && e?.description == "\(path): /a/b: file is closed")
+        #expect(!g.contains("w"))
+
+        // deinit closes a file that was never closed explicitly.
+        do {
+            let r = try HDF5File.open(path)
+            #expect(try r.root.group("a/b").readFloats("w").values.count == 100)
+            #expect(HDF5Diagnostics.openHandleCount(path: path) == 1)
+        }
+        #expect(HDF5Diagnostics.openHandleCount(path: path) == 0)
+    }
+
+    @Test(.enabled(if: findTool("h5dump") != nil, "h5dump (hdf5-tools) is not installed"))
+    func h5dumpListsTheContents() throws {
+        let dir = try TempDir()
+        let path = dir.path("dump.h5")
+        try writeSampleFile(path)
+        let f = try HDF5File.open(path, writable: true)
+        try f.root.write("big", shape: [1000, 784], values: [Float](repeating: 0.5, count: 784_000), gzipLevel: 6)
+        try f.root.setAttribute("yaml", "a: 1\nb: ü\n")
+        try f.close()
+
+        let out = try runTool(findTool("h5dump")!, ["-H", "-p", path])
+        for needle in ["GROUP \"/\"", "GROUP \"generator\"", "DATASET \"w1\"", "DATASET \"b1\"", "GROUP \"rng\"",
+                       "DATASET \"state\"", "GROUP \"history\"", "DATASET \"loss\"", "DATASET \"images\"",
+                       "H5T_IEEE_F32LE", "H5T_IEEE_F64LE", "H5T_STD_U64LE", "H5T_STD_U8LE",
+                       "ATTRIBUTE \"format\"", "H5T_CSET_UTF8", "STRSIZE H5T_VARIABLE", "ATTRIBUTE \"step\"",
+                       "H5T_STD_I64LE", "CHECKSUM FLETCHER32", "CHUNKED ( 334, 784 )", "DEFLATE { LEVEL 6 }",
+                       "SIMPLE { ( 64, 100 ) / ( 64, 100 ) }"] {
+            #expect(out.contains(needle), "h5dump output lacks \(needle)")
+        }
+        // And the data itself dumps.
+        let data = try runTool(findTool("h5dump")!, ["-d", "/rng/state", path])
+        #expect(data.contains("18446744073709551615"))
+    }
+
+    @Test func concurrentFilesAndSharedReaders() async throws {
+        let dir = try TempDir()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    let path = dir.path("c\(i).h5")
+                    let values = (0..<50_000).map { Float($0 + i) }
+                    let f = try HDF5File.create(path)
+                    try f.root.createGroup("g").write("w", shape: [500, 100], values: values)
+                    try f.root.setAttribute("i", i)
+                    _ = try? f.root.readFloats("missing")   // errors on many threads at once
+                    try f.close()
+                    let r = try HDF5File.open(path)
+                    #expect(try r.root.readFloats("g/w").values == values)
+                    #expect(try r.root.intAttribute("i") == Int64(i))
+                    try r.close()
+                    #expect(HDF5Diagnostics.openHandleCount(path: path) == 0)
+                }
+            }
+            try await group.waitForAll()
+        }
+        // One file shared by several tasks.
+        let shared = dir.path("shared.h5")
+        try writeSampleFile(shared)
+        let f = try HDF5File.open(shared)
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try f.root.group("generator").readFloats("w1").values.count }
+            }
+            for try await n in group { #expect(n == 6400) }
+        }
+        #expect(f.openObjectCount == 0)
+        try f.close()
+    }
+}
+
+/// A tiny lock-protected box for passing a result out of a Thread.
+final class Mutex2<T>: @unchecked Sendable {
+    private var value: T
+    private let lock = NSLock()
+    init(_ value: T) { self.value = value }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+}
+
+func findTool(_ name: String) -> String? {
+    let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+func runTool(_ tool: String, _ arguments: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(tool) \(arguments) exited with \(p.terminationStatus)")
+    return String(decoding: data, as: UTF8.self)
+}

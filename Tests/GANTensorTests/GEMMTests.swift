@@ -1,0 +1,306 @@
+import Testing
+import GANTensor
+import GANTestSupport
+
+/// `gemm` against a plain Double reference.
+///
+/// Every case stores A, B and C as sub-matrices of larger buffers (`lda`, `ldb`, `ldc` larger than
+/// the logical row length). The padding of A and B holds NaN, so reading outside the sub-matrix
+/// poisons the result; the padding of C holds a sentinel that must come back bit-for-bit
+/// unchanged. With `beta == 0`, C starts as NaN: BLAS semantics say C is then not read.
+///
+/// Tolerance: the Float32 result of a k-term dot product differs from the exact one by at most
+/// about k·u·Σ|a||b| (u = 2⁻²⁴, recursive summation); we allow (k + 2)·2u·(|α|Σ|a||b| + |β·c|),
+/// twice the worst-case bound. A wrong transpose, stride or scaling gives O(1) errors.
+private enum Path: String, CaseIterable, CustomTestStringConvertible {
+    /// The public entry point (BLAS or SmallGEMM, chosen by the shape).
+    case dispatch
+    /// `SmallGEMM.run` called directly, whatever the shape (no global to mutate).
+    case small
+    var testDescription: String { rawValue }
+}
+
+private struct GEMMCase: CustomTestStringConvertible, Sendable {
+    var m: Int, n: Int, k: Int
+    var testDescription: String { "\(m)x\(n)x\(k)" }
+}
+
+private let sentinel: Float = 12345.5
+
+/// Runs one product and returns the worst error divided by its allowed bound (<= 1 passes), after
+/// checking C's padding.
+private func runCase(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
+                     path: Path, seed: UInt64) -> Double {
+    var rng = RNG(seed: seed)
+    let (padA, padB, padC) = (3, 5, 2)
+    // Stored shapes: A is [m, k] or, transposed, [k, m]; B is [k, n] or [n, k].
+    let (aRows, aCols) = transA ? (k, m) : (m, k)
+    let (bRows, bCols) = transB ? (n, k) : (k, n)
+    let lda = aCols + padA, ldb = bCols + padB, ldc = n + padC
+    var a = [Float](repeating: .nan, count: max(aRows * lda, 1))
+    var b = [Float](repeating: .nan, count: max(bRows * ldb, 1))
+    var c = [Float](repeating: sentinel, count: max(m * ldc, 1))
+    for r in 0..<aRows { for col in 0..<aCols { a[r * lda + col] = rng.normal() } }
+    for r in 0..<bRows { for col in 0..<bCols { b[r * ldb + col] = rng.normal() } }
+    for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? .nan : rng.normal() } }
+    let c0 = c
+
+    a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+            c.withUnsafeMutableBufferPointer { cp in
+                switch path {
+                case .dispatch:
+                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                         a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                         beta: beta, c: cp.baseAddress!, ldc: ldc)
+                case .small:
+                    SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                  a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                                  beta: beta, c: cp.baseAddress!, ldc: ldc)
+                }
+            }
+        }
+    }
+
+    // Dense Double copies of op(A) [m, k] and op(B) [k, n] for the reference.
+    var opA = [Double](repeating: 0, count: m * k), opB = [Double](repeating: 0, count: k * n)
+    for i in 0..<m { for p in 0..<k { opA[i * k + p] = Double(transA ? a[p * lda + i] : a[i * lda + p]) } }
+    for p in 0..<k { for j in 0..<n { opB[p * n + j] = Double(transB ? b[j * ldb + p] : b[p * ldb + j]) } }
+
+    var worst = 0.0
+    let u = 0x1p-24
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0, mag = 0.0
+            for p in 0..<k { let t = opA[i * k + p] * opB[p * n + j]; s += t; mag += abs(t) }
+            let cOld = beta == 0 ? 0 : Double(c0[i * ldc + j])
+            let ref = Double(alpha) * s + Double(beta) * cOld
+            let bound = Double(k + 2) * 2 * u * (abs(Double(alpha)) * mag + abs(Double(beta) * cOld)) + 1e-30
+            let err = abs(Double(c[i * ldc + j]) - ref) / bound
+            if !(err <= worst) { worst = err.isNaN ? .infinity : err }
+        }
+        // Padding columns of C untouched.
+        for j in n..<ldc where c[i * ldc + j].bitPattern != sentinel.bitPattern { return .infinity }
+    }
+    return worst
+}
+
+@Suite("gemm")
+struct GEMMTests {
+    /// Shapes for the small loops (every dimension <= `SmallGEMM.maxDimension`, little work) and
+    /// shapes BLAS-sized. `gemm` picks the path from `SmallGEMM.maxWork`, a tunable global (0
+    /// disables SmallGEMM), so these tests do not assume its value and never mutate it (tests run in
+    /// parallel, and bitwise-determinism tests elsewhere must see one path). Instead both paths are
+    /// covered regardless of the threshold: `SmallGEMM.run` is called directly on every shape, and
+    /// the shapes with a dimension above `maxDimension` (129, 200) always reach BLAS through `gemm`.
+    fileprivate static let smallShapes = [GEMMCase(m: 1, n: 1, k: 1), GEMMCase(m: 5, n: 7, k: 3),
+                                          GEMMCase(m: 13, n: 9, k: 17), GEMMCase(m: 32, n: 32, k: 128)]
+    fileprivate static let blasShapes = [GEMMCase(m: 33, n: 32, k: 128), GEMMCase(m: 129, n: 2, k: 3),
+                                         GEMMCase(m: 129, n: 20, k: 30), GEMMCase(m: 3, n: 200, k: 64)]
+
+    @Test("SmallGEMM.applies honours maxDimension and maxWork")
+    func threshold() {
+        let d = SmallGEMM.maxDimension
+        #expect(!SmallGEMM.applies(m: d + 1, n: 1, k: 1))
+        #expect(!SmallGEMM.applies(m: 1, n: d + 1, k: 1))
+        #expect(!SmallGEMM.applies(m: 1, n: 1, k: d + 1))
+        for s in Self.smallShapes + Self.blasShapes where SmallGEMM.applies(m: s.m, n: s.n, k: s.k) {
+            #expect(s.m * s.n * s.k <= SmallGEMM.maxWork, "\(s.testDescription)")
+        }
+    }
+
+    @Test("matches the Double reference: all transposes, alpha/beta, sub-matrix strides",
+          arguments: [false, true], [false, true])
+    func reference(transA: Bool, transB: Bool) {
+        // beta = 0 (C not read), beta = 1 and a general beta are separate branches.
+        let scalings: [(Float, Float)] = [(1, 0), (-0.75, 0), (1.5, 1), (0.5, -2.25)]
+        for path in Path.allCases {
+            for (index, s) in (Self.smallShapes + Self.blasShapes).enumerated() {
+                // Direct SmallGEMM on the BLAS-sized shapes too: the loops must be right at any size.
+                // The large shapes (slow in a debug build) get two of the scalings.
+                let large = s.m * s.n * s.k > 10_000
+                for (si, (alpha, beta)) in scalings.enumerated() where !large || si % 2 == index % 2 {
+                    let e = runCase(transA: transA, transB: transB, m: s.m, n: s.n, k: s.k,
+                                    alpha: alpha, beta: beta, path: path, seed: UInt64(100 + index))
+                    #expect(e <= 1, "\(path) \(s.testDescription) tA=\(transA) tB=\(transB) α=\(alpha) β=\(beta): error/bound \(e)")
+                }
+            }
+        }
+    }
+
+    @Test("k = 0 gives C = beta·C")
+    func emptyInnerDimension() {
+        for path in Path.allCases {
+            var c: [Float] = [1, 2, 3, 4, 5, 6]
+            let a: [Float] = [.nan], b: [Float] = [.nan]
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        if path == .small {
+                            SmallGEMM.run(transA: false, transB: false, m: 2, n: 3, k: 0, alpha: 1,
+                                          a: ap.baseAddress!, lda: 1, b: bp.baseAddress!, ldb: 3,
+                                          beta: 2, c: cp.baseAddress!, ldc: 3)
+                        } else {
+                            gemm(m: 2, n: 3, k: 0, a: ap.baseAddress!, lda: 1, b: bp.baseAddress!, ldb: 3,
+                                 beta: 2, c: cp.baseAddress!, ldc: 3)
+                        }
+                    }
+                }
+            }
+            #expect(c == [2, 4, 6, 8, 10, 12], "\(path)")
+        }
+    }
+
+    @Test("tensor gemm: shapes, transposes, resizing C, accumulation with beta", arguments: [false, true], [false, true])
+    func tensorGEMM(transA: Bool, transB: Bool) {
+        let (m, n, k) = (6, 4, 5)
+        let a = randomTensor(transA ? [k, m] : [m, k], seed: 1)
+        let b = randomTensor(transB ? [n, k] : [k, n], seed: 2)
+        let c = Tensor(shape: [1])   // wrong shape: resized because beta == 0
+        gemm(a, transposed: transA, b, transposed: transB, into: c)
+        #expect(c.shape == [m, n])
+        var ref = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    let av = transA ? a[p * m + i] : a[i * k + p]
+                    let bv = transB ? b[j * k + p] : b[p * n + j]
+                    s += Double(av) * Double(bv)
+                }
+                ref[i * n + j] = Float(s)
+            }
+        }
+        #expect(closeness(c.array, ref, rtol: 1e-5, atol: 1e-5) <= 1)
+        // beta = 1 accumulates: C := 2·AB + C = 3·AB.
+        gemm(a, transposed: transA, b, transposed: transB, into: c, alpha: 2, beta: 1)
+        #expect(closeness(c.array, ref.map { 3 * $0 }, rtol: 1e-5, atol: 1e-5) <= 1)
+    }
+
+    @Test("tensor gemm flattens trailing dimensions ([N, C, H, W] as [N, C·H·W])")
+    func tensorGEMMFlattens() {
+        let x = randomTensor([3, 2, 2, 2], seed: 3)
+        let w = randomTensor([5, 8], seed: 4)
+        let y = Tensor(shape: [0])
+        gemm(x, transposed: false, w, transposed: true, into: y)
+        #expect(y.shape == [3, 5])
+        for i in 0..<3 {
+            for j in 0..<5 {
+                var s = 0.0
+                for p in 0..<8 { s += Double(x[i * 8 + p]) * Double(w[j * 8 + p]) }
+                #expect(abs(Double(y[i * 5 + j]) - s) <= 1e-5 * (1 + abs(s)))
+            }
+        }
+    }
+}
+
+@Suite("Tensor")
+struct TensorTests {
+    @Test("init zero-fills and stores row-major values")
+    func initialisation() {
+        let z = Tensor(shape: [2, 3])
+        #expect(z.array == [0, 0, 0, 0, 0, 0])
+        #expect(z.count == 6 && z.rows == 2 && z.columns == 3)
+        let t = Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        #expect(t[4] == 5)
+        let scalar = Tensor(shape: [])
+        #expect(scalar.count == 1 && scalar.rows == 1 && scalar.columns == 1)
+        let empty = Tensor(shape: [0, 4])
+        #expect(empty.count == 0 && empty.columns == 0)
+    }
+
+    @Test("resize keeps the buffer when shrinking and regrowing within capacity")
+    func resizeKeepsCapacity() {
+        let t = Tensor(shape: [4, 5])
+        let p = t.data
+        t.resize([2, 3])
+        #expect(t.data == p && t.count == 6 && t.capacity == 20 && t.shape == [2, 3])
+        t.resize([5, 4])
+        #expect(t.data == p && t.count == 20 && t.capacity == 20)
+        t.resize([0])
+        #expect(t.data == p && t.count == 0)
+        t.resize([3, 7])   // 21 > 20: reallocates
+        #expect(t.capacity == 21 && t.count == 21)
+        #expect(t.array.allSatisfy { $0 == 0 }, "a grown buffer is zeroed")
+        // Same shape: a no-op that keeps contents.
+        let u = Tensor(shape: [2, 2], values: [1, 2, 3, 4])
+        u.resize([2, 2])
+        #expect(u.array == [1, 2, 3, 4])
+    }
+
+    @Test("reshape keeps the elements")
+    func reshape() {
+        let t = Tensor(shape: [2, 6], values: (0..<12).map(Float.init))
+        let p = t.data
+        t.reshape([3, 2, 2])
+        #expect(t.shape == [3, 2, 2] && t.rows == 3 && t.columns == 4 && t.data == p)
+        #expect(t.array == (0..<12).map(Float.init))
+    }
+
+    @Test("copy(from:) resizes and copies; clone is independent")
+    func copyAndClone() {
+        let src = Tensor(shape: [2, 3], values: [1, -2, 3, -4, 5, -6])
+        let dst = Tensor(shape: [7])
+        dst.copy(from: src)
+        #expect(dst.shape == [2, 3] && dst.array == src.array)
+        #expect(dst.data != src.data)
+        let c = src.clone()
+        #expect(c.bitwiseEqual(src))
+        c[0] = 100
+        #expect(src[0] == 1)
+        src[1] = 50
+        #expect(c[1] == -2 && dst[1] == -2)
+    }
+
+    @Test("bitwiseEqual compares shapes and bit patterns")
+    func bitwiseEqual() {
+        let a = Tensor(shape: [2, 2], values: [1, 2, 3, .nan])
+        let b = Tensor(shape: [2, 2], values: [1, 2, 3, .nan])
+        #expect(a.bitwiseEqual(b), "NaNs with equal bits compare equal")
+        let reshaped = Tensor(shape: [4], values: [1, 2, 3, .nan])
+        #expect(!a.bitwiseEqual(reshaped), "different shapes")
+        let z1 = Tensor(shape: [1], values: [0]), z2 = Tensor(shape: [1], values: [-0.0])
+        #expect(!z1.bitwiseEqual(z2), "+0 and -0 differ bitwise")
+        b[2] = 3.0000002
+        #expect(!a.bitwiseEqual(b))
+    }
+
+    @Test("fill, buffer, description")
+    func fillAndBuffer() {
+        let t = Tensor(shape: [3])
+        t.fill(2.5)
+        #expect(t.array == [2.5, 2.5, 2.5])
+        t.buffer[1] = 7
+        #expect(t[1] == 7)
+        #expect(t.description.hasPrefix("Tensor[3]"))
+    }
+}
+
+@Suite("Kernels")
+struct KernelTests {
+    @Test("broadcastRows, accumulateColumnSums, axpy, scale, mean, bytesToFloat")
+    func kernels() {
+        let y = Tensor(shape: [3, 2])
+        let bias: [Float] = [1, -2]
+        bias.withUnsafeBufferPointer { Kernels.broadcastRows($0.baseAddress!, into: y.data, rows: 3, n: 2) }
+        #expect(y.array == [1, -2, 1, -2, 1, -2])
+
+        let x = Tensor(shape: [3, 2], values: [1, 2, 3, 4, 5, 6])
+        var sums: [Float] = [10, 20]
+        sums.withUnsafeMutableBufferPointer { Kernels.accumulateColumnSums(x.data, rows: 3, n: 2, into: $0.baseAddress!) }
+        #expect(sums == [19, 32])
+
+        let z = Tensor(shape: [6], values: [1, 1, 1, 1, 1, 1])
+        Kernels.axpy(-2, x.data, z.data, count: 6)
+        #expect(z.array == [-1, -3, -5, -7, -9, -11])
+        Kernels.scale(z.data, by: -0.5, count: 6)
+        #expect(z.array == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+        #expect(Kernels.mean(x.data, count: 6) == 3.5)
+        #expect(Kernels.mean(x.data, count: 0) == 0)
+
+        let bytes: [UInt8] = [0, 128, 255]
+        let out = Tensor(shape: [3])
+        bytes.withUnsafeBufferPointer { Kernels.bytesToFloat($0.baseAddress!, out.data, count: 3, scale: 2 / 255, offset: -1) }
+        #expect(out[0] == -1 && abs(out[2] - 1) < 1e-6 && abs(out[1] - (256.0 / 255 - 1)) < 1e-6)
+    }
+}
