@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "GANTensor", dependencies: ["CBLAS"]),
         .target(name: "GANNN", dependencies: ["GANTensor"]),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
-        .target(name: "GANStore", dependencies: ["GANTensor", "CHDF5"]),
+        .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [

@@ -48,7 +48,7 @@ extension HDF5Node {
             guard !name.isEmpty, try ctx.check(H5Aexists(obj, name), "H5Aexists") > 0 else { return nil }
             let attr = try ctx.check(H5Aopen(obj, name, chdf5_p_default()), "H5Aopen")
             defer { H5Aclose(attr) }
-            return try AttributeIO.read(attr, ctx)
+            return try AttributeIO.read(attr, ctx, beforeVariableLengthRead: { try file.verifyGlobalHeaps(ctx) })
         }
     }
 
@@ -150,7 +150,8 @@ enum AttributeIO {
             try ctx.check(H5Aclose(attr), "H5Aclose")
         } catch {
             H5Aclose(attr)
-            if H5Adelete(obj, name) < 0 { HDF5ErrorStack.clear() }
+            H5Adelete(obj, name)
+            HDF5ErrorStack.clear()
             throw error
         }
     }
@@ -165,7 +166,7 @@ enum AttributeIO {
         }
     }
 
-    static func read(_ attr: hid_t, _ ctx: H5Context) throws -> HDF5Value {
+    static func read(_ attr: hid_t, _ ctx: H5Context, beforeVariableLengthRead: () throws -> Void) throws -> HDF5Value {
         let space = try ctx.check(H5Aget_space(attr), "H5Aget_space")
         defer { H5Sclose(space) }
         let cls = H5Sget_simple_extent_type(space)
@@ -182,7 +183,7 @@ enum AttributeIO {
         let stored = try StoredType(t, ctx)
         switch stored.typeClass {
         case .string where scalar:
-            return .string(try readString(attr, t, ctx))
+            return .string(try readString(attr, t, ctx, beforeVariableLengthRead))
         case .integer:
             let v: [Int64] = try readNumbers(attr, scalar ? 1 : count, .int64, ctx)
             return scalar ? .int(v[0]) : .ints(v)
@@ -203,9 +204,11 @@ enum AttributeIO {
         }
     }
 
-    private static func readString(_ attr: hid_t, _ fileType: hid_t, _ ctx: H5Context) throws -> String {
+    private static func readString(_ attr: hid_t, _ fileType: hid_t, _ ctx: H5Context,
+                                   _ beforeVariableLengthRead: () throws -> Void) throws -> String {
         let isVariable = try ctx.check(H5Tis_variable_str(fileType), "H5Tis_variable_str") > 0
         if isVariable {
+            try beforeVariableLengthRead()
             let cset = H5Tget_cset(fileType)
             try ctx.check(cset.rawValue, "H5Tget_cset")
             let t = try stringType(cset: cset, ctx)

@@ -12,6 +12,8 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
         case shapeMismatch
         case typeMismatch
         case invalidArgument
+        /// The wrapper's own integrity check found the file corrupt (see `GlobalHeapCheck`).
+        case corrupt
         /// The file was closed before the call.
         case closed
     }

@@ -17,11 +17,14 @@ public final class HDF5File: @unchecked Sendable {
     public let isWritable: Bool
     private var fileID: hid_t
     private let lock = NSRecursiveLock()
+    /// Whether the global heaps were checked (see `GlobalHeapCheck`); true for files created here.
+    private var globalHeapsVerified: Bool
 
-    private init(path: String, fileID: hid_t, writable: Bool) {
+    private init(path: String, fileID: hid_t, writable: Bool, created: Bool) {
         self.path = path
         self.fileID = fileID
         self.isWritable = writable
+        self.globalHeapsVerified = created
     }
 
     deinit {
@@ -38,7 +41,7 @@ public final class HDF5File: @unchecked Sendable {
         let fapl = try fileAccessList(ctx)
         defer { H5Pclose(fapl) }
         let id = try ctx.check(H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), fapl), "H5Fcreate")
-        return HDF5File(path: path, fileID: id, writable: true)
+        return HDF5File(path: path, fileID: id, writable: true, created: true)
     }
 
     /// Opens an existing file, read-only unless `writable`.
@@ -48,7 +51,7 @@ public final class HDF5File: @unchecked Sendable {
         let fapl = try fileAccessList(ctx)
         defer { H5Pclose(fapl) }
         let id = try ctx.check(H5Fopen(path, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), fapl), "H5Fopen")
-        return HDF5File(path: path, fileID: id, writable: writable)
+        return HDF5File(path: path, fileID: id, writable: writable, created: false)
     }
 
     private static func fileAccessList(_ ctx: H5Context) throws -> hid_t {
@@ -96,6 +99,22 @@ public final class HDF5File: @unchecked Sendable {
             if n < 0 { HDF5ErrorStack.clear(); return -1 }
             return n
         }) ?? 0
+    }
+
+    /// Checks the file's global heap collections once, before the first variable-length read, so a
+    /// corrupt heap throws `.corrupt` instead of hanging or crashing inside HDF5. Call inside `withFileID`.
+    func verifyGlobalHeaps(_ ctx: H5Context) throws {
+        lock.lock(); defer { lock.unlock() }
+        if globalHeapsVerified { return }
+        guard fileID >= 0 else { throw ctx.error(.closed, "file is closed") }
+        let fcpl = try ctx.check(H5Fget_create_plist(fileID), "H5Fget_create_plist")
+        defer { H5Pclose(fcpl) }
+        var sizeofAddr = 0, sizeofSize = 0
+        try ctx.check(H5Pget_sizes(fcpl, &sizeofAddr, &sizeofSize), "H5Pget_sizes")
+        if [2, 4, 8].contains(sizeofSize), let problem = GlobalHeapCheck.validate(path: path, lengthSize: sizeofSize) {
+            throw ctx.error(.corrupt, problem)
+        }
+        globalHeapsVerified = true
     }
 
     /// Runs `body` with the open file id on the calling thread, with error printing silenced and

@@ -179,7 +179,8 @@ enum DatasetIO {
         } catch {
             // Do not leave a half-written dataset behind.
             H5Dclose(d)
-            if H5Ldelete(fid, abs, chdf5_p_default()) < 0 { HDF5ErrorStack.clear() }
+            H5Ldelete(fid, abs, chdf5_p_default())
+            HDF5ErrorStack.clear()
             throw error
         }
     }

@@ -113,3 +113,25 @@ import Testing
         #expect(firstBatch(7).allSatisfy { $0 >= -1 && $0 <= 1 })
     }
 }
+
+@Suite struct ByteBatcherCursorTests {
+    @Test func restoredCursorContinuesTheSameBatches() {
+        let samples = (0..<700).map { UInt8($0 % 256) }
+        let straight = ByteBatcher(samples: samples, sampleSize: 7, batchSize: 30, rng: RNG(seed: 3, purpose: "data"))
+        let t = Tensor(shape: [0])
+        var saved: ByteBatcher.Cursor?
+        var expected: [[Float]] = []
+        for i in 0..<12 {  // 100 samples, 3 batches per epoch: crosses several epochs
+            if i == 5 { saved = straight.cursor }
+            straight.next(into: t, sampleShape: [7], scale: 1, offset: 0)
+            if i >= 5 { expected.append(t.array) }
+        }
+        let resumed = ByteBatcher(samples: samples, sampleSize: 7, batchSize: 30, rng: RNG(seed: 99))
+        resumed.restore(saved!)
+        for e in expected {
+            resumed.next(into: t, sampleShape: [7], scale: 1, offset: 0)
+            #expect(t.array == e)
+        }
+        #expect(resumed.cursor == straight.cursor)
+    }
+}

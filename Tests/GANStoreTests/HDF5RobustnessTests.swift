@@ -76,6 +76,52 @@ struct HDF5RobustnessTests {
         #expect(HDF5Diagnostics.openHandleCount(path: path) == 0)
     }
 
+    /// String attributes live in HDF5's global heap, which has no checksum. With HDF5 1.10.8, one
+    /// flipped byte in a heap object's size field made H5Aread loop forever or segfault; the
+    /// wrapper's GlobalHeapCheck must turn every such flip into a thrown error.
+    @Test func corruptGlobalHeapThrowsInsteadOfHangingOrCrashing() throws {
+        let dir = try TempDir()
+        let good = dir.path("heap.h5")
+        try writeSampleFile(good)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let heap = try #require(bytes.range(of: Data("GCOL".utf8))).lowerBound
+        // Collection header (16 bytes), object 1 ("gan-checkpoint": 16 + 16 bytes), free-space header.
+        var thrown = 0
+        for delta in 0..<64 {
+            var b = bytes
+            b[heap + delta] ^= 0xFF
+            let path = dir.path("flip\(delta).h5")
+            try b.write(to: URL(fileURLWithPath: path))
+            do {
+                try readEverything(path)
+            } catch {
+                checkFileError(error, path: path)
+                thrown += 1
+            }
+        }
+        #expect(thrown >= 16)
+        // The two measured hangs (object 1 size, free-space size) and a crash (object 1 size high byte).
+        for delta in [24, 31, 56] {
+            var b = bytes
+            b[heap + delta] ^= 0xFF
+            let path = dir.path("hang\(delta).h5")
+            try b.write(to: URL(fileURLWithPath: path))
+            let e = #expect(throws: HDF5Error.self) { try HDF5File.open(path).root.stringAttribute("format") }
+            #expect(e?.kind == .corrupt)
+            #expect(e?.description.hasPrefix("\(path): / (attribute 'format'): global heap collection at byte \(heap) is corrupt") == true)
+        }
+        // A string that itself contains "GCOL" is not mistaken for a heap header.
+        let tricky = dir.path("tricky.h5")
+        let f = try HDF5File.create(tricky)
+        try f.root.setAttribute("a", "GCOL\u{1}")
+        try f.root.setAttribute("b", "xGCOL\u{1}\u{2}GCOL")
+        try f.close()
+        let r = try HDF5File.open(tricky)
+        #expect(try r.root.stringAttribute("a") == "GCOL\u{1}")
+        #expect(try r.root.stringAttribute("b") == "xGCOL\u{1}\u{2}GCOL")
+        try r.close()
+    }
+
     @Test func errorPrintingIsSilencedOnEveryThread() throws {
         let dir = try TempDir()
         let path = dir.path("garbage.h5")

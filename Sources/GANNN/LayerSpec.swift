@@ -1,0 +1,128 @@
+/// A layer's architecture, without its weights: enough to rebuild the layer. Checkpoints store it
+/// as attributes of each layer's group (`kind` plus the fields below, snake_case), which makes a
+/// checkpoint self-describing: `gan-sample` rebuilds G and D from the file alone.
+public enum LayerSpec: Equatable, Sendable {
+    case linear(inFeatures: Int, outFeatures: Int, bias: Bool)
+    case relu
+    case leakyReLU(alpha: Float)
+    case sigmoid
+    case tanh
+    case maxout(pieces: Int)
+    case clamp(min: Float, max: Float)
+
+    /// The kind name (checkpoint group suffix and `kind` attribute).
+    public var kind: String {
+        switch self {
+        case .linear: "linear"
+        case .relu: "relu"
+        case .leakyReLU: "leaky_relu"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        case .maxout: "maxout"
+        case .clamp: "clamp"
+        }
+    }
+
+    /// Numeric fields, in a stable order, with their checkpoint attribute names.
+    public var attributes: [(name: String, value: Double)] {
+        switch self {
+        case .linear(let i, let o, let b): [("in_features", Double(i)), ("out_features", Double(o)), ("bias", b ? 1 : 0)]
+        case .leakyReLU(let a): [("alpha", Double(a))]
+        case .maxout(let p): [("pieces", Double(p))]
+        case .clamp(let lo, let hi): [("min", Double(lo)), ("max", Double(hi))]
+        case .relu, .sigmoid, .tanh: []
+        }
+    }
+
+    /// Rebuilds a spec from a kind and its attributes; nil names what is wrong.
+    public static func make(kind: String, attributes: [String: Double]) -> Result<LayerSpec, LayerSpecError> {
+        func int(_ name: String, min: Int = 1) -> Result<Int, LayerSpecError> {
+            guard let v = attributes[name] else { return .failure(.missing(kind: kind, attribute: name)) }
+            guard v == v.rounded(), v >= Double(min), v <= 1e9 else { return .failure(.invalid(kind: kind, attribute: name, value: v)) }
+            return .success(Int(v))
+        }
+        func float(_ name: String) -> Result<Float, LayerSpecError> {
+            guard let v = attributes[name] else { return .failure(.missing(kind: kind, attribute: name)) }
+            guard v.isFinite else { return .failure(.invalid(kind: kind, attribute: name, value: v)) }
+            return .success(Float(v))
+        }
+        do {
+            switch kind {
+            case "linear":
+                let bias = try int("bias", min: 0).get()
+                guard bias <= 1 else { return .failure(.invalid(kind: kind, attribute: "bias", value: Double(bias))) }
+                return .success(.linear(inFeatures: try int("in_features").get(), outFeatures: try int("out_features").get(), bias: bias == 1))
+            case "relu": return .success(.relu)
+            case "sigmoid": return .success(.sigmoid)
+            case "tanh": return .success(.tanh)
+            case "leaky_relu":
+                let a = try float("alpha").get()
+                guard a >= 0 && a < 1 else { return .failure(.invalid(kind: kind, attribute: "alpha", value: Double(a))) }
+                return .success(.leakyReLU(alpha: a))
+            case "maxout": return .success(.maxout(pieces: try int("pieces").get()))
+            case "clamp":
+                let lo = try float("min").get(), hi = try float("max").get()
+                guard lo <= hi else { return .failure(.invalid(kind: kind, attribute: "max", value: Double(hi))) }
+                return .success(.clamp(min: lo, max: hi))
+            default: return .failure(.unknownKind(kind))
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// A new layer with this architecture (parameters zero; initialise or load them).
+    public func makeLayer() -> Layer {
+        switch self {
+        case .linear(let i, let o, let b): Linear(i, o, bias: b)
+        case .relu: ReLU()
+        case .leakyReLU(let a): LeakyReLU(alpha: a)
+        case .sigmoid: Sigmoid()
+        case .tanh: Tanh()
+        case .maxout(let p): Maxout(pieces: p)
+        case .clamp(let lo, let hi): Clamp(min: lo, max: hi)
+        }
+    }
+}
+
+public enum LayerSpecError: Error, Equatable, CustomStringConvertible {
+    case unknownKind(String)
+    case missing(kind: String, attribute: String)
+    case invalid(kind: String, attribute: String, value: Double)
+
+    public var description: String {
+        switch self {
+        case .unknownKind(let k): "unknown layer kind '\(k)'"
+        case .missing(let k, let a): "layer kind '\(k)' needs attribute '\(a)'"
+        case .invalid(let k, let a, let v): "layer kind '\(k)': invalid \(a) = \(v)"
+        }
+    }
+}
+
+/// Layers that can describe their own architecture.
+public protocol SpecifiedLayer: Layer {
+    var spec: LayerSpec { get }
+}
+
+extension Linear: SpecifiedLayer { public var spec: LayerSpec { .linear(inFeatures: inFeatures, outFeatures: outFeatures, bias: bias != nil) } }
+extension ReLU: SpecifiedLayer { public var spec: LayerSpec { .relu } }
+extension LeakyReLU: SpecifiedLayer { public var spec: LayerSpec { .leakyReLU(alpha: alpha) } }
+extension Sigmoid: SpecifiedLayer { public var spec: LayerSpec { .sigmoid } }
+extension Tanh: SpecifiedLayer { public var spec: LayerSpec { .tanh } }
+extension Maxout: SpecifiedLayer { public var spec: LayerSpec { .maxout(pieces: pieces) } }
+extension Clamp: SpecifiedLayer { public var spec: LayerSpec { .clamp(min: minimum, max: maximum) } }
+
+extension Sequential {
+    /// Builds a network from specs (zero parameters).
+    public convenience init(specs: [LayerSpec]) { self.init(specs.map { $0.makeLayer() }) }
+
+    /// Every layer's spec; nil if some layer cannot describe itself.
+    public var specs: [LayerSpec]? {
+        var out: [LayerSpec] = []
+        for l in layers {
+            guard let s = (l as? SpecifiedLayer)?.spec else { return nil }
+            out.append(s)
+        }
+        return out
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import GANNN
+
+/// Reads and validates a checkpoint. Opening checks the format name, the version and the
+/// completeness marker; every tensor read is checked against the model being built (path and
+/// shape) and against its Fletcher-32 checksum. Every problem is a thrown one-line error
+/// (`CheckpointError` or `HDF5Error`, both `FILE: PATH: message`), never a trap.
+public final class CheckpointReader {
+    public let path: String
+    public let file: HDF5File
+    public let stage: String
+    public let step: Int
+    public let epoch: Int
+    public let position: Int
+    public let threads: Int
+    public let config: String
+    public let createdUTC: String
+    public let toolVersion: String
+    public let formatVersion: Int
+
+    public init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError(path, "/", "no such file") }
+        self.path = path
+        file = try HDF5File.open(path)
+        let root = file.root
+        func fail(_ attr: String, _ msg: String) -> CheckpointError { CheckpointError(path, "/@\(attr)", msg) }
+        guard (try? root.hasAttribute("format")) == true, let format = try? root.stringAttribute("format") else {
+            throw fail("format", "not a checkpoint: attribute missing (expected \"\(TrainingCheckpoint.format)\")")
+        }
+        guard format == TrainingCheckpoint.format else {
+            throw fail("format", "not a checkpoint: expected \"\(TrainingCheckpoint.format)\", found \"\(format)\"")
+        }
+        formatVersion = Int(try root.intAttribute("format_version"))
+        guard formatVersion >= 1 && formatVersion <= TrainingCheckpoint.formatVersion else {
+            throw fail("format_version", "unsupported version \(formatVersion) (this build reads 1...\(TrainingCheckpoint.formatVersion))")
+        }
+        guard (try? root.hasAttribute("complete")) == true, (try? root.intAttribute("complete")) == 1 else {
+            throw fail("complete", "incomplete checkpoint (the write was interrupted)")
+        }
+        stage = try root.stringAttribute("stage")
+        step = Int(try root.intAttribute("step"))
+        epoch = Int(try root.intAttribute("epoch"))
+        position = Int(try root.intAttribute("position"))
+        threads = Int(try root.intAttribute("threads"))
+        config = try root.stringAttribute("config")
+        createdUTC = try root.stringAttribute("created_utc")
+        toolVersion = try root.stringAttribute("tool_version")
+    }
+
+    deinit { try? file.close() }
+
+    public func close() { try? file.close() }
+
+    /// The `data/` description.
+    public func dataDescription() throws -> DataDescription {
+        let d = try file.root.group("data")
+        let shape = try d.intArrayAttribute("sample_shape").map { Int($0) }
+        let prior = try d.stringAttribute("noise_prior")
+        let params = try d.doubleArrayAttribute("noise_parameters").map { Float($0) }
+        guard params.count == 2 else { throw CheckpointError(path, "/data@noise_parameters", "expected 2 values, found \(params.count)") }
+        let noise: NoisePrior
+        switch prior {
+        case "normal": noise = .normal(mean: params[0], std: params[1])
+        case "uniform": noise = .uniform(low: params[0], high: params[1])
+        default: throw CheckpointError(path, "/data@noise_prior", "expected \"normal\" or \"uniform\", found \"\(prior)\"")
+        }
+        return DataDescription(sampleShape: shape, scale: Float(try d.doubleAttribute("scale")),
+                               offset: Float(try d.doubleAttribute("offset")),
+                               noiseDimension: Int(try d.intAttribute("noise_dimension")), noisePrior: noise)
+    }
+
+    public func hasNetwork(_ name: String) -> Bool { file.root.contains(name) }
+
+    /// The architecture of a stored network, from its layer groups' attributes.
+    public func specs(of network: String) throws -> [LayerSpec] {
+        let g = try file.root.group(network)
+        let names = try g.stringAttribute("layers").split(separator: ",").map(String.init)
+        return try names.map { name in
+            let lg = try g.group(name)
+            let kind = try lg.stringAttribute("kind")
+            var attrs: [String: Double] = [:]
+            for a in try lg.attributeNames() where a != "kind" {
+                if case .double(let v)? = try lg.attribute(a) { attrs[a] = v }
+                if case .int(let v)? = try lg.attribute(a) { attrs[a] = Double(v) }
+            }
+            switch LayerSpec.make(kind: kind, attributes: attrs) {
+            case .success(let spec): return spec
+            case .failure(let e): throw CheckpointError(path, "/\(network)/\(name)", "\(e)")
+            }
+        }
+    }
+
+    /// Builds a network from the stored architecture and loads its weights.
+    public func buildNetwork(_ name: String) throws -> Sequential {
+        let net = Sequential(specs: try specs(of: name))
+        try load(name, into: net)
+        return net
+    }
+
+    /// Loads stored weights into `network`, which must have the same architecture: the layer names
+    /// and every parameter's shape are checked, naming the first mismatch.
+    public func load(_ name: String, into network: Sequential) throws {
+        let g = try file.root.group(name)
+        let stored = try g.stringAttribute("layers").split(separator: ",").map(String.init)
+        let expected = network.layerNames
+        guard stored == expected else {
+            let i = (0..<min(stored.count, expected.count)).first { stored[$0] != expected[$0] } ?? min(stored.count, expected.count)
+            let found = i < stored.count ? stored[i] : "nothing", want = i < expected.count ? expected[i] : "nothing"
+            throw CheckpointError(path, "/\(name)", "different architecture: layer \(i) expected \(want), found \(found) (\(expected.count) vs \(stored.count) layers)")
+        }
+        for (layerName, layer) in zip(expected, network.layers) {
+            for p in layer.parameters { try readTensor("/\(name)/\(layerName)/\(p.name)", into: p.value) }
+            for b in layer.buffers { try readTensor("/\(name)/\(layerName)/\(b.name)", into: b.tensor) }
+        }
+    }
+
+    /// Restores an optimiser of `network`: kind checked, step, learning rate and every state tensor.
+    public func loadOptimizer(_ name: String, into o: Optimizer, of network: Sequential) throws {
+        let gpath = "/optimizer/\(name)"
+        guard file.root.contains("optimizer/\(name)") else { throw CheckpointError(path, gpath, "missing (no optimiser state stored)") }
+        let g = try file.root.group("optimizer/\(name)")
+        let kind = try g.stringAttribute("kind")
+        guard kind == o.kind else { throw CheckpointError(path, gpath, "optimizer kind: expected \(o.kind), found \(kind)") }
+        let index = Dictionary(uniqueKeysWithValues: o.parameters.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
+        for (ppath, p) in network.namedParameters {
+            guard let i = index[ObjectIdentifier(p)] else { continue }
+            for (stateName, tensor) in o.parameterStates[i] { try readTensor("\(gpath)/\(ppath)/\(stateName)", into: tensor) }
+        }
+        o.stepCount = Int(try g.intAttribute("step"))
+        o.learningRate = Float(try g.doubleAttribute("lr"))
+    }
+
+    public func rng(_ purpose: String) throws -> RNG {
+        let p = "/rng/\(purpose)"
+        guard file.root.contains("rng/\(purpose)") else { throw CheckpointError(path, p, "missing RNG state") }
+        let (shape, words) = try file.root.read("rng/\(purpose)", as: UInt64.self)
+        guard shape == [4], let r = RNG(stateWords: words) else {
+            throw CheckpointError(path, p, "expected 4 non-zero state words, found shape \(shape)")
+        }
+        return r
+    }
+
+    public func rngPurposes() throws -> [String] { try file.root.group("rng").childNames() }
+
+    public func history() throws -> [(metric: String, values: [Double])] {
+        let h = try file.root.group("history")
+        return try h.childNames().map { ($0, try h.read($0, as: Double.self).values) }
+    }
+
+    public func fixedNoise() throws -> Tensor? {
+        file.root.contains("fixed_noise") ? try file.root.readTensor("fixed_noise") : nil
+    }
+
+    private func readTensor(_ p: String, into t: Tensor) throws {
+        let rel = String(p.dropFirst())
+        guard file.root.contains(rel) else { throw CheckpointError(path, p, "missing tensor (expected shape \(t.shape))") }
+        try file.root.read(rel, into: t, expectedShape: t.shape)
+    }
+}
