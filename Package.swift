@@ -22,10 +22,12 @@ let package = Package(
         .target(name: "GANNN", dependencies: ["GANTensor"]),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
         .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
+        // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
+        .target(name: "CMallocCount"),
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData",
+            "GANNN", "GANData", "GANStore", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -64,7 +64,7 @@ public final class ByteBatcher {
             epochStartRNG = rng
             order = rng.permutation(sampleCount)
         }
-        batch.resize([batchSize] + sampleShape)
+        batch.resize(batch: batchSize, sampleShape: sampleShape)
         let s = sampleSize
         samples.withUnsafeBufferPointer { src in
             staging.withUnsafeMutableBufferPointer { dst in

@@ -184,7 +184,7 @@ public final class Maxout: Layer {
         precondition(f % pieces == 0, "Maxout(pieces: \(pieces)): \(f) input features is not a multiple of the pieces")
         let units = f / pieces, total = n * units
         inputShape = x.shape
-        output.resize([n, units])
+        output.resize(rows: n, columns: units)
         if argmax.count < total { argmax = [Int32](repeating: 0, count: total) }
         let xp = x.data, y = output.data, k = pieces
         argmax.withUnsafeMutableBufferPointer { am in

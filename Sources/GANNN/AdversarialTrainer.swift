@@ -79,7 +79,7 @@ public final class AdversarialTrainer {
 
     /// Draws a batch of noise into the trainer's buffer and returns it.
     public func sampleNoise(batchSize: Int) -> Tensor {
-        z.resize([batchSize, noiseDimension])
+        z.resize(rows: batchSize, columns: noiseDimension)
         noisePrior.fill(z, rng: &noiseRNG)
         return z
     }

@@ -43,7 +43,7 @@ public final class Linear: Layer {
         precondition(x.columns == inFeatures || n == 0,
                      "Linear(\(inFeatures), \(outFeatures)): input \(x.shape) has \(x.columns) features per sample")
         input = x
-        output.resize([n, outFeatures])
+        output.resize(rows: n, columns: outFeatures)
         var beta: Float = 0
         if let b = bias {
             Kernels.broadcastRows(b.value.data, into: output.data, rows: n, n: outFeatures)

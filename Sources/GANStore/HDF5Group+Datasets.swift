@@ -131,7 +131,11 @@ enum DatasetIO {
         for i in chunk.indices {
             if bytes(chunk[i...]) <= limit { break }
             let rest = bytes(chunk[(i + 1)...])
-            chunk[i] = max(1, limit / rest)
+            // Split dimension i into equal pieces that fit (not limit/rest, which can leave a
+            // mostly-empty last chunk: [400, 784] floats became 2 chunks of 334 rows = 67 % waste).
+            let fit = max(1, limit / rest)
+            let pieces = (chunk[i] + fit - 1) / fit
+            chunk[i] = (chunk[i] + pieces - 1) / pieces
             if rest <= limit { break }
         }
         return chunk

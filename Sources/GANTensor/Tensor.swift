@@ -55,6 +55,21 @@ public final class Tensor {
         count = n
     }
 
+    /// `resize([rows, columns])` without building a shape array when nothing changes, so that
+    /// per-step calls allocate nothing (an array literal is a heap allocation).
+    @inlinable
+    public func resize(rows: Int, columns: Int) {
+        if shape.count == 2 && shape[0] == rows && shape[1] == columns { return }
+        resize([rows, columns])
+    }
+
+    /// `resize([batch] + sampleShape)` without allocating when nothing changes.
+    @inlinable
+    public func resize(batch: Int, sampleShape: [Int]) {
+        if shape.count == sampleShape.count + 1 && shape[0] == batch && shape.dropFirst().elementsEqual(sampleShape) { return }
+        resize([batch] + sampleShape)
+    }
+
     /// Reinterprets the same elements under another shape with the same element count.
     public func reshape(_ newShape: [Int]) {
         precondition(newShape.reduce(1, *) == count, "Tensor: cannot reshape \(shape) to \(newShape)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocCount
 import Foundation
 import GANData
 import GANNN
@@ -14,11 +15,12 @@ struct GANBench: ParsableCommand {
         discussion: """
         Models: mlp_gan (Fashion-MNIST MLP GAN), toy_1d (1-D Gaussian, k = 20), \
         mlp_gan_gemms (the 21 GEMMs of one mlp_gan iteration alone: our BLAS ceiling), \
-        gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork).
+        gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork), \
+        checkpoint (save + load of an mlp_gan checkpoint with Adam state).
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
-        case mlp_gan, toy_1d, mlp_gan_gemms, gemm_small
+        case mlp_gan, toy_1d, mlp_gan_gemms, gemm_small, checkpoint
     }
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -55,17 +57,31 @@ struct GANBench: ParsableCommand {
             case .toy_1d: result = benchToy1D()
             case .mlp_gan_gemms: result = benchMLPGANGEMMs()
             case .gemm_small: result = benchSmallGEMM()
+            case .checkpoint: result = try benchCheckpoint()
             }
         } catch let e as DataError {
             FileHandle.standardError.write(Data("gan-bench: \(e) (run `make deps`, or pass --random-data)\n".utf8))
+            throw ExitCode(2)
+        } catch {
+            FileHandle.standardError.write(Data("gan-bench: \(error)\n".utf8))
             throw ExitCode(2)
         }
         FileHandle.standardError.write(Data((result.humanLine() + "\n").utf8))
         print(result.line(version: SwiftGANVersion.string, blasCore: ComputeThreads.blasCoreName))
     }
 
+    /// Heap allocations per training iteration, counted over a few untimed iterations after the
+    /// warm-up (the engine's target is 0 once buffers exist).
+    func allocationsPerIteration(_ iteration: () -> Void) -> Double {
+        let n = 5
+        iteration()  // make sure every buffer exists even with --warmup 0
+        let a0 = malloc_count_total()
+        for _ in 0..<n { iteration() }
+        return Double(malloc_count_total() - a0) / Double(n)
+    }
+
     func log(_ i: Int, _ d: DiscriminatorStepResult, _ g: Float) {
-        if logEvery > 0 && i % logEvery == 0 {
+        if logEvery > 0 && i > 0 && i % logEvery == 0 {
             FileHandle.standardError.write(Data(String(format: "iter %d: lossD %.4f lossG %.4f D(x) %.3f D(G(z)) %.3f\n",
                                                        i, d.loss, g, d.realScore, d.fakeScore).utf8))
         }
@@ -91,9 +107,10 @@ struct GANBench: ParsableCommand {
             log(i, last.0, last.1)
         }
         for i in 0..<warmup { iteration(-1 - i) }
+        let allocations = allocationsPerIteration { iteration(0) }
         let m = Measurement.run { for i in 1...iters { iteration(i) } }
         return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
-                           flopPerIteration: mlpGANFlops(),
+                           flopPerIteration: mlpGANFlops(), allocationsPerIteration: allocations,
                            extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
                                    ("data", randomData ? "random" : "fashion-mnist")])
     }
@@ -113,6 +130,7 @@ struct GANBench: ParsableCommand {
             log(i, last.0, last.1)
         }
         for i in 0..<warmup { iteration(-1 - i) }
+        let allocations = allocationsPerIteration { iteration(0) }
         let m = Measurement.run { for i in 1...iters { iteration(i) } }
         // Quality of G after the run, as the peers report it: mean and std of 10,000 samples.
         let samples = trainer.generator.forward(trainer.sampleNoise(batchSize: 10000), training: false)
@@ -121,7 +139,7 @@ struct GANBench: ParsableCommand {
         for i in 0..<samples.count { let d = Double(samples[i]) - mean; ss += d * d }
         let std = (ss / Double(samples.count - 1)).squareRoot()
         return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
-                           flopPerIteration: nil,
+                           flopPerIteration: nil, allocationsPerIteration: allocations,
                            extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
                                    ("g_mean", round3(mean)), ("g_std", round3(std))])
     }

@@ -62,6 +62,7 @@ struct BenchResult {
     var batch: Int
     var measurement: Measurement
     var flopPerIteration: Double?
+    var allocationsPerIteration: Double?
     var extra: [(String, Any)] = []
 
     func line(version: String, blasCore: String) -> String {
@@ -78,6 +79,7 @@ struct BenchResult {
             fields.append(("gflop_per_iter", round4(f / 1e9)))
             fields.append(("achieved_gflops", round2(f * itPerS / 1e9)))
         }
+        if let a = allocationsPerIteration { fields.append(("allocs_per_iter", round2(a))) }
         fields += extra
         return "RESULT {" + fields.map { "\"\($0.0)\": \(json($0.1))" }.joined(separator: ", ") + "}"
     }

@@ -23,6 +23,8 @@ import Testing
         let wall = try #require(json["wall_s"] as? Double)
         #expect(itPerS > 0 && wall > 0)
         #expect(abs(itPerS * wall - 300) < 3, "it_per_s x wall_s must equal iters")
+        // The engine allocates nothing per step once buffers exist (counted by interposing malloc).
+        #expect(json["allocs_per_iter"] as? Double == 0, "allocations per iteration: \(json["allocs_per_iter"] ?? "missing")")
         // 300 G steps (6,000 D steps) already move G's mean most of the way from ~0 towards 4.
         let mean = try #require(json["g_mean"] as? Double)
         #expect(mean > 2.0, "G's mean \(mean) did not move towards the target 4")
@@ -42,6 +44,7 @@ import Testing
         #expect(json["gflop_per_iter"] as? Double == 0.8344)
         #expect(json["batch"] as? Int == 128)
         #expect(json["data"] as? String == "fashion-mnist")
+        #expect(json["allocs_per_iter"] as? Double == 0, "allocations per iteration: \(json["allocs_per_iter"] ?? "missing")")
         let lossD = try #require(json["final_lossD"] as? Double)
         #expect(lossD.isFinite && lossD > 0)
         #expect(r.stderr.contains("iter 5: lossD"))
@@ -54,6 +57,19 @@ import Testing
         let json = try #require(CLI.resultJSON(r.stdout))
         // The 21 GEMMs of common.mlp_gan_gemm_shapes add up to the same 834.4 MFLOP.
         #expect(json["gflop_per_iter"] as? Double == 0.8344)
+    }
+
+    @Test func checkpointSaveAndLoadBenchmark() throws {
+        let bench = try #require(bench)
+        let r = try CLI.run(bench, ["--model", "checkpoint", "--iters", "2", "--warmup", "1"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try #require(CLI.resultJSON(r.stdout))
+        let save = try #require(json["save_ms_median"] as? Double), load = try #require(json["load_ms_median"] as? Double)
+        #expect(save > 0 && load > 0)
+        // 0.67 M parameters + 1.34 M Adam state as float32 = 8.03 MB of tensors; chunking and
+        // metadata may add little (an uneven chunk split once made this 13 MB).
+        let mb = try #require(json["file_mb"] as? Double)
+        #expect(mb > 8.0 && mb < 8.5, "checkpoint file is \(mb) MB")
     }
 
     @Test func missingDataIsOneLineExit2() throws {
