@@ -6,7 +6,7 @@ RELEASE    := .build/release
 THREADS    ?= 1
 ITERS      ?=
 
-.PHONY: all deps build release run test bench clean help
+.PHONY: all deps build release run test bench clean help h5py-env
 
 all: release
 
@@ -32,9 +32,19 @@ run: release
 	$(RELEASE)/gan-bench --model toy_1d --iters $(or $(ITERS),3000) --warmup 0 --threads $(THREADS) --log-every 500
 
 ## Unit tests per module + end-to-end tests that run the release binaries.
-test: release
+test: release h5py-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## A private Python with h5py + numpy (from PyPI), used by the test that runs the h5py snippet of
+## Checkpoints/README.md. Without Python or PyPI the test has nothing to run and says so.
+H5PY_VENV := .build/h5py-venv
+h5py-env:
+	@if $(H5PY_VENV)/bin/python -c "import h5py, numpy" 2>/dev/null; then :; \
+	elif command -v python3 >/dev/null; then \
+	  (python3 -m venv $(H5PY_VENV) && $(H5PY_VENV)/bin/pip install -q --disable-pip-version-check h5py numpy) \
+	  || echo "make: warning: could not install h5py into $(H5PY_VENV); the h5py snippet test will not run"; \
+	else echo "make: warning: no python3; the h5py snippet test will not run"; fi
 
 ## Speed and memory. Compare with the peers: ../shared/peers/README.md.
 bench: release
@@ -44,6 +54,7 @@ bench: release
 	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 2 --iters $(or $(ITERS),500)
 	$(RELEASE)/gan-bench --model toy_1d --threads 1 --iters $(or $(ITERS),1500)
 	$(RELEASE)/gan-bench --model gemm_small --threads 1 --iters 1000
+	$(RELEASE)/gan-bench --model checkpoint --threads 1 --iters 20
 
 clean:
 	rm -rf .build

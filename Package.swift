@@ -7,9 +7,11 @@ let package = Package(
     products: [
         .library(name: "GANNN", targets: ["GANNN"]),
         .executable(name: "gan-bench", targets: ["gan-bench"]),
+        .executable(name: "gan-sample", targets: ["gan-sample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: System libraries (Debian packages; `make deps` installs them)
@@ -22,6 +24,7 @@ let package = Package(
         .target(name: "GANNN", dependencies: ["GANTensor"]),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
         .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "Yams"]),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
 
@@ -31,13 +34,19 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "gan-sample", dependencies: [
+            "GANStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         // MARK: Tests
         .target(name: "GANTestSupport", dependencies: ["GANNN"], path: "Tests/GANTestSupport"),
         .testTarget(name: "GANTensorTests", dependencies: ["GANTensor", "GANTestSupport"]),
         .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"],
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANTestSupport"]),
-        .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport"]),
+        .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANData", "GANTestSupport"]),
+        .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore"]),
     ]
 )

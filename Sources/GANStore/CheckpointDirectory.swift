@@ -33,7 +33,7 @@ public struct CheckpointDirectory {
         do {
             try checkpoint.write(to: tmp.path)
             try Self.fsync(path: tmp.path)
-            guard rename(tmp.path, final.path) == 0 else { throw posixError("rename to \(final.path)") }
+            guard rename(tmp.path, final.path) == 0 else { throw posixError(final.path, "rename from \(tmp.lastPathComponent)") }
             try Self.fsync(path: url.path)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
@@ -49,8 +49,8 @@ public struct CheckpointDirectory {
         let link = url.appendingPathComponent(name)
         let tmp = url.appendingPathComponent(".\(name).tmp")
         unlink(tmp.path)
-        guard symlink(file.lastPathComponent, tmp.path) == 0 else { throw posixError("symlink \(tmp.path)") }
-        guard rename(tmp.path, link.path) == 0 else { throw posixError("rename to \(link.path)") }
+        guard symlink(file.lastPathComponent, tmp.path) == 0 else { throw posixError(tmp.path, "symlink") }
+        guard rename(tmp.path, link.path) == 0 else { throw posixError(link.path, "rename from \(tmp.lastPathComponent)") }
         try Self.fsync(path: url.path)
     }
 
@@ -58,8 +58,9 @@ public struct CheckpointDirectory {
     public func stepFiles() -> [(step: Int, url: URL)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         return names.compactMap { n -> (Int, URL)? in
-            guard n.hasPrefix("step-"), n.hasSuffix(".h5"), n.count == "step-00000000.h5".count,
-                  let s = Int(n.dropFirst(5).dropLast(3)) else { return nil }
+            guard n.hasPrefix("step-"), n.hasSuffix(".h5") else { return nil }
+            let digits = n.dropFirst(5).dropLast(3)   // %08d: at least 8 digits, more past step 99,999,999
+            guard digits.count >= 8, digits.allSatisfy({ ("0"..."9").contains($0) }), let s = Int(digits) else { return nil }
             return (s, url.appendingPathComponent(n))
         }.sorted { $0.0 < $1.0 }
     }
@@ -76,12 +77,18 @@ public struct CheckpointDirectory {
         return pinned
     }
 
-    /// Deletes all but the newest `keepLast` step files, except pinned ones, and stale `.tmp` files.
+    /// Deletes all but the newest `keepLast` step files, except pinned ones, and stale hidden
+    /// `.tmp` files (`.step-%08d.h5.tmp`, `.latest.h5.tmp`) left by interrupted writes. Assumes one
+    /// writer per directory.
     public func prune() throws {
         let pinned = pinnedFiles()
         let files = stepFiles()
         for (_, f) in files.dropLast(keepLast) where !pinned.contains(f.lastPathComponent) {
             try FileManager.default.removeItem(at: f)
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        for n in names where n.hasPrefix(".") && n.hasSuffix(".tmp") {
+            unlink(url.appendingPathComponent(n).path)   // a file or a dangling symlink; never a directory
         }
     }
 
@@ -112,14 +119,15 @@ public struct CheckpointDirectory {
 
     static func fsync(path: String) throws {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw posixError("open \(path) for fsync") }
+        guard fd >= 0 else { throw posixError(path, "open for fsync") }
         defer { close(fd) }
-        guard Glibc.fsync(fd) == 0 else { throw posixError("fsync \(path)") }
+        guard Glibc.fsync(fd) == 0 else { throw posixError(path, "fsync") }
     }
 }
 
-func posixError(_ what: String) -> CheckpointError {
-    CheckpointError(what, "/", String(cString: strerror(errno)))
+/// `PATH: /: OPERATION failed: strerror(errno)`.
+func posixError(_ path: String, _ operation: String) -> CheckpointError {
+    CheckpointError(path, "/", "\(operation) failed: \(String(cString: strerror(errno)))")
 }
 
 extension CheckpointReader {

@@ -24,17 +24,22 @@ public final class CheckpointReader {
         file = try HDF5File.open(path)
         let root = file.root
         func fail(_ attr: String, _ msg: String) -> CheckpointError { CheckpointError(path, "/@\(attr)", msg) }
-        guard (try? root.hasAttribute("format")) == true, let format = try? root.stringAttribute("format") else {
+        // Attribute reads propagate HDF5 errors (e.g. a corrupt global heap) rather than reporting
+        // them as a missing attribute.
+        guard let formatValue = try root.attribute("format") else {
             throw fail("format", "not a checkpoint: attribute missing (expected \"\(TrainingCheckpoint.format)\")")
         }
-        guard format == TrainingCheckpoint.format else {
-            throw fail("format", "not a checkpoint: expected \"\(TrainingCheckpoint.format)\", found \"\(format)\"")
+        guard formatValue == .string(TrainingCheckpoint.format) else {
+            throw fail("format", "not a checkpoint: expected \"\(TrainingCheckpoint.format)\", found \(formatValue)")
         }
-        formatVersion = Int(try root.intAttribute("format_version"))
+        guard let versionValue = try root.attribute("format_version"), case .int(let version) = versionValue else {
+            throw fail("format_version", "missing or not an integer")
+        }
+        formatVersion = Int(version)
         guard formatVersion >= 1 && formatVersion <= TrainingCheckpoint.formatVersion else {
             throw fail("format_version", "unsupported version \(formatVersion) (this build reads 1...\(TrainingCheckpoint.formatVersion))")
         }
-        guard (try? root.hasAttribute("complete")) == true, (try? root.intAttribute("complete")) == 1 else {
+        guard try root.attribute("complete") == .int(1) else {
             throw fail("complete", "incomplete checkpoint (the write was interrupted)")
         }
         stage = try root.stringAttribute("stage")
@@ -97,8 +102,11 @@ public final class CheckpointReader {
         return net
     }
 
-    /// Loads stored weights into `network`, which must have the same architecture: the layer names
-    /// and every parameter's shape are checked, naming the first mismatch.
+    /// Loads stored weights into `network`, which must have the same architecture. Everything is
+    /// validated before anything is copied, naming the first mismatch: the layer names (index and
+    /// kind), every parameter's and buffer's presence and shape, no unexpected stored tensor, and
+    /// each layer's architecture attributes (e.g. a LeakyReLU's alpha). Only a failing read itself
+    /// (a checksum error) can leave the network partly loaded.
     public func load(_ name: String, into network: Sequential) throws {
         let g = try file.root.group(name)
         let stored = try g.stringAttribute("layers").split(separator: ",").map(String.init)
@@ -108,24 +116,55 @@ public final class CheckpointReader {
             let found = i < stored.count ? stored[i] : "nothing", want = i < expected.count ? expected[i] : "nothing"
             throw CheckpointError(path, "/\(name)", "different architecture: layer \(i) expected \(want), found \(found) (\(expected.count) vs \(stored.count) layers)")
         }
+        var tensors: [(path: String, tensor: Tensor)] = []
         for (layerName, layer) in zip(expected, network.layers) {
-            for p in layer.parameters { try readTensor("/\(name)/\(layerName)/\(p.name)", into: p.value) }
-            for b in layer.buffers { try readTensor("/\(name)/\(layerName)/\(b.name)", into: b.tensor) }
+            let own = layer.parameters.map { ($0.name, $0.value) } + layer.buffers.map { ($0.name, $0.tensor) }
+            for (tensorName, t) in own {
+                let p = "/\(name)/\(layerName)/\(tensorName)"
+                try checkShape(p, t.shape)
+                tensors.append((p, t))
+            }
+            let lg = try g.group(layerName)
+            for child in try lg.childNames() where !own.contains(where: { $0.0 == child }) {
+                throw CheckpointError(path, "/\(name)/\(layerName)/\(child)", "unexpected tensor (the network's layer has \(own.map(\.0)))")
+            }
         }
+        if let want = network.specs {
+            let found = try specs(of: name)
+            for (i, (w, f)) in zip(want, found).enumerated() where w != f {
+                throw CheckpointError(path, "/\(name)/\(expected[i])", "different architecture: expected \(w), found \(f)")
+            }
+        }
+        for (p, t) in tensors { try file.root.read(String(p.dropFirst()), into: t, expectedShape: t.shape) }
     }
 
-    /// Restores an optimiser of `network`: kind checked, step, learning rate and every state tensor.
+    /// Restores an optimiser of `network`: kind and hyper-parameters checked (all but the learning
+    /// rate, which is restored, as a schedule may have changed it), every state tensor validated
+    /// (presence and shape) and then read, step count and learning rate set.
     public func loadOptimizer(_ name: String, into o: Optimizer, of network: Sequential) throws {
         let gpath = "/optimizer/\(name)"
         guard file.root.contains("optimizer/\(name)") else { throw CheckpointError(path, gpath, "missing (no optimiser state stored)") }
         let g = try file.root.group("optimizer/\(name)")
         let kind = try g.stringAttribute("kind")
         guard kind == o.kind else { throw CheckpointError(path, gpath, "optimizer kind: expected \(o.kind), found \(kind)") }
+        let expectedHyper = o.hyperparameters.filter { $0.name != "lr" } + [("clip_value", o.clipValue.map(Double.init) ?? 0)]
+        for (hName, want) in expectedHyper {
+            guard let v = try g.attribute(hName) else { throw CheckpointError(path, "\(gpath)@\(hName)", "missing hyper-parameter") }
+            guard v == .double(want) || v == .int(Int64(exactly: want) ?? .min) else {
+                throw CheckpointError(path, "\(gpath)@\(hName)", "optimizer hyper-parameter: expected \(want), found \(v)")
+            }
+        }
         let index = Dictionary(uniqueKeysWithValues: o.parameters.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
+        var tensors: [(path: String, tensor: Tensor)] = []
         for (ppath, p) in network.namedParameters {
             guard let i = index[ObjectIdentifier(p)] else { continue }
-            for (stateName, tensor) in o.parameterStates[i] { try readTensor("\(gpath)/\(ppath)/\(stateName)", into: tensor) }
+            for (stateName, tensor) in o.parameterStates[i] {
+                let sp = "\(gpath)/\(ppath)/\(stateName)"
+                try checkShape(sp, tensor.shape)
+                tensors.append((sp, tensor))
+            }
         }
+        for (sp, t) in tensors { try file.root.read(String(sp.dropFirst()), into: t, expectedShape: t.shape) }
         o.stepCount = Int(try g.intAttribute("step"))
         o.learningRate = Float(try g.doubleAttribute("lr"))
     }
@@ -151,9 +190,14 @@ public final class CheckpointReader {
         file.root.contains("fixed_noise") ? try file.root.readTensor("fixed_noise") : nil
     }
 
-    private func readTensor(_ p: String, into t: Tensor) throws {
+    /// Throws unless a float32 dataset of exactly `shape` exists at the absolute path `p`.
+    private func checkShape(_ p: String, _ shape: [Int]) throws {
         let rel = String(p.dropFirst())
-        guard file.root.contains(rel) else { throw CheckpointError(path, p, "missing tensor (expected shape \(t.shape))") }
-        try file.root.read(rel, into: t, expectedShape: t.shape)
+        guard file.root.contains(rel) else { throw CheckpointError(path, p, "missing tensor (expected shape \(shape))") }
+        let ds = try file.root.dataset(rel)
+        let found = try ds.shape()
+        guard found == shape else { throw CheckpointError(path, p, "expected shape \(shape), found \(found)") }
+        let kind = try ds.elementKind()
+        guard kind == .float32 else { throw CheckpointError(path, p, "expected float32 data, found \(kind.rawValue)") }
     }
 }

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import GANStore
+
+/// `gan-sample`: serve any checkpoint the pipeline wrote. Exit codes: 0 done, 2 bad input (files,
+/// values), 64 malformed command line (swift-argument-parser's convention).
+@main
+struct GANSample: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gan-sample",
+        abstract: "Serve a trained GAN checkpoint.",
+        discussion: "CHECKPOINT is a checkpoint file, a stage directory (its latest complete file) or a run directory (the latest of train/, else pretrain-d/).",
+        subcommands: [Info.self])
+}
+
+/// Prints one line on stderr and exits with code 2 (bad input).
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("gan-sample: \(message)\n".utf8))
+    return ExitCode(2)
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("gan-sample: warning: \(message)\n".utf8))
+}
+
+/// Opens CHECKPOINT, printing fallback warnings; user errors become one line + exit 2.
+func openCheckpoint(_ path: String) throws -> CheckpointReader {
+    do {
+        let (reader, warnings) = try CheckpointLocator.open(path)
+        warnings.forEach(warn)
+        return reader
+    } catch let e as CheckpointError {
+        throw fail("\(e)")
+    } catch let e as HDF5Error {
+        throw fail("\(e)")
+    }
+}

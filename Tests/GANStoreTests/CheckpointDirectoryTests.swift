@@ -1,0 +1,133 @@
+import Foundation
+import GANNN
+import GANStore
+import GANTestSupport
+import Testing
+
+@Suite("Checkpoint directory and layout")
+struct CheckpointDirectoryTests {
+    static func listing(_ url: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
+    }
+
+    static func latestTarget(_ store: CheckpointDirectory) throws -> String {
+        try FileManager.default.destinationOfSymbolicLink(atPath: store.latestLink.path)
+    }
+
+    @Test func keepsTheNewestStepFilesPlusPinnedOnes() throws {
+        let dir = try TempDir()
+        let store = CheckpointDirectory(dir.url.appendingPathComponent("run/train"), keepLast: 3)
+        let gan = TestGAN(seed: 1, steps: 1)
+        for step in [10, 20, 30, 40, 50, 60] {
+            let url = try store.save(gan.checkpoint(step: step))
+            #expect(url.lastPathComponent == String(format: "step-%08d.h5", step))
+            #expect(try Self.latestTarget(store) == url.lastPathComponent)   // relative symlink
+            if step == 20 { try store.pin(store.url.appendingPathComponent("step-00000010.h5"), as: "best.h5") }
+        }
+        #expect(try Self.listing(store.url) == ["best.h5", "latest.h5", "step-00000010.h5", "step-00000040.h5",
+                                                "step-00000050.h5", "step-00000060.h5"])
+        #expect(store.stepFiles().map(\.step) == [10, 40, 50, 60])
+        #expect(store.pinnedFiles() == ["step-00000010.h5", "step-00000060.h5"])
+        let best = try CheckpointReader(path: store.url.appendingPathComponent("best.h5").path)
+        #expect(best.step == 10)
+        best.close()
+        let (r, warnings) = try store.openLatest()
+        #expect(r.step == 60 && warnings.isEmpty)
+        r.close()
+        // Moving the pin releases the old file at the next prune.
+        try store.pin(store.url.appendingPathComponent("step-00000050.h5"), as: "best.h5")
+        try store.prune()
+        #expect(store.stepFiles().map(\.step) == [40, 50, 60])
+        // keepLast 1 keeps the newest and the pins.
+        try CheckpointDirectory(store.url, keepLast: 1).prune()
+        #expect(store.stepFiles().map(\.step) == [50, 60])
+    }
+
+    @Test func leftoverTemporaryFilesAreIgnoredAndRemovedByTheNextSave() throws {
+        let dir = try TempDir()
+        let store = CheckpointDirectory(dir.url, keepLast: 3)
+        let gan = TestGAN(seed: 2, steps: 1)
+        try store.save(gan.checkpoint(step: 1))
+        try store.save(gan.checkpoint(step: 2))
+        // What an interrupted save leaves: a partial hidden file, and a half-made latest symlink.
+        let tmp = store.url.appendingPathComponent(".step-00000099.h5.tmp")
+        try writeBytes(try readBytes(store.url.appendingPathComponent("step-00000002.h5").path).prefix(3000), tmp.path)
+        #expect(symlink("step-00000099.h5", store.url.appendingPathComponent(".latest.h5.tmp").path) == 0)
+        #expect(store.stepFiles().map(\.step) == [1, 2])
+        let (r, warnings) = try store.openLatest()
+        #expect(r.step == 2 && warnings.isEmpty)
+        r.close()
+        try store.save(gan.checkpoint(step: 3))
+        #expect(try Self.listing(store.url) == ["latest.h5", "step-00000001.h5", "step-00000002.h5", "step-00000003.h5"])
+    }
+
+    @Test func openLatestFallsBackToThePreviousCompleteCheckpoint() throws {
+        let dir = try TempDir()
+        let store = CheckpointDirectory(dir.url, keepLast: 5)
+        let gan = TestGAN(seed: 3, steps: 1)
+        for step in 1...4 { try store.save(gan.checkpoint(step: step)) }
+        func file(_ step: Int) -> String { store.url.appendingPathComponent(CheckpointDirectory.fileName(step: step)).path }
+
+        // Newest truncated (a crash after the rename but before the data reached the disk).
+        let newest = try readBytes(file(4))
+        try writeBytes(newest.prefix(newest.count / 2), file(4))
+        var (r, warnings) = try store.openLatest()
+        #expect(r.step == 3 && warnings.count == 1)
+        r.close()
+        expectOneLineError(warnings.first.map { CheckpointError("", "", $0) }, naming: file(4))
+        #expect(warnings.first?.contains("falling back") == true)
+
+        // Next one: a flipped byte inside a weight (found by verifyAllData's checksums).
+        var bytes = try readBytes(file(3))
+        let w = gan.generator.parameters[0].value.array
+        let at = try #require(bytes.range(of: w[40..<48].withUnsafeBytes { Data($0) })).lowerBound
+        bytes[at + 2] ^= 0x80
+        try writeBytes(bytes, file(3))
+        // And the one before: no completeness marker.
+        let f = try HDF5File.open(file(2), writable: true)
+        try f.root.removeAttribute("complete")
+        try f.close()
+        (r, warnings) = try store.openLatest()
+        #expect(r.step == 1 && warnings.count == 3)
+        r.close()
+        for (w, step) in zip(warnings, [4, 3, 2]) { #expect(w.contains(file(step)) && !w.contains("\n"), "\(w)") }
+        #expect(warnings[2].contains("incomplete checkpoint"))
+
+        // Nothing left: the error names the last file tried.
+        try writeBytes(Data(), file(1))
+        let e = #expect(throws: (any Error).self) { try store.openLatest() }
+        expectOneLineError(e, naming: file(1))
+    }
+
+    @Test func emptyOrMissingDirectoryIsAClearError() throws {
+        let dir = try TempDir()
+        for url in [dir.url, dir.url.appendingPathComponent("never-created")] {
+            let e = #expect(throws: CheckpointError.self) { try CheckpointDirectory(url).openLatest() }
+            #expect(e?.description == "\(url.path): /: no checkpoint in this directory")
+        }
+        try writeBytes(Data("x".utf8), dir.path(".step-00000001.h5.tmp"))   // only a leftover
+        let e = #expect(throws: CheckpointError.self) { try CheckpointDirectory(dir.url).openLatest() }
+        #expect(e?.message == "no checkpoint in this directory")
+    }
+
+    @Test func stepFileNamesAreParsedStrictlyAndSortedNumerically() throws {
+        let dir = try TempDir()
+        let store = CheckpointDirectory(dir.url, keepLast: 2)
+        let gan = TestGAN(seed: 4, steps: 1)
+        for name in ["step-0000001.h5", "step-+0000001.h5", "step-abcdefgh.h5", "step-00000001.h5.bak", "notes.txt"] {
+            try writeBytes(Data("x".utf8), dir.path(name))
+        }
+        try store.save(gan.checkpoint(step: 99_999_999))
+        try store.save(gan.checkpoint(step: 100_000_000))   // nine digits
+        #expect(store.stepFiles().map(\.step) == [99_999_999, 100_000_000])
+        // An older step saved later (a stage restarted in the same directory): latest.h5 follows
+        // the save, and pins the file against pruning by step order.
+        try store.save(gan.checkpoint(step: 7))
+        #expect(store.stepFiles().map(\.step) == [7, 99_999_999, 100_000_000])
+        #expect(try Self.latestTarget(store) == "step-00000007.h5")
+        let (r, warnings) = try store.openLatest()
+        #expect(r.step == 7 && warnings.isEmpty)
+        r.close()
+        #expect(FileManager.default.fileExists(atPath: dir.path("notes.txt")))
+    }
+}
