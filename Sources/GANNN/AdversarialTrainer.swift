@@ -59,6 +59,10 @@ public final class AdversarialTrainer {
     public var noisePrior: NoisePrior
     /// The "noise" stream: every z drawn for training comes from here (checkpointed).
     public var noiseRNG: RNG
+    /// Stratified noise (the 1-D system's trick): for a 1-D uniform prior on [low, high], the
+    /// batch is one jittered point per stratum, z_i = low + (high - low)·(i + u_i)/n, so it is
+    /// sorted and covers the range evenly. Ignored for other priors or dimensions.
+    public var stratifiedNoise = false
 
     private let z = Tensor(shape: [0])
     private let scoreGradient = Tensor(shape: [0])
@@ -80,7 +84,12 @@ public final class AdversarialTrainer {
     /// Draws a batch of noise into the trainer's buffer and returns it.
     public func sampleNoise(batchSize: Int) -> Tensor {
         z.resize(rows: batchSize, columns: noiseDimension)
-        noisePrior.fill(z, rng: &noiseRNG)
+        if stratifiedNoise, noiseDimension == 1, case .uniform(let low, let high) = noisePrior {
+            let width = (high - low) / Float(batchSize)
+            for i in 0..<batchSize { z[i] = min(low + width * (Float(i) + noiseRNG.uniform()), high.nextDown) }
+        } else {
+            noisePrior.fill(z, rng: &noiseRNG)
+        }
         return z
     }
 

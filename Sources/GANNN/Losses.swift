@@ -109,6 +109,22 @@ public enum Loss {
         return Float(s / Double(max(n, 1)))
     }
 
+    /// `mean (σ(l) - t)²` with gradient `2 (σ(l) - t) σ(l) (1 - σ(l)) / n`: regression of D's
+    /// probability onto targets (the 1-D system pretrains D onto the data pdf this way).
+    public static func sigmoidMeanSquaredError(logits: Tensor, targets: Tensor, gradient: Tensor) -> Float {
+        precondition(logits.count == targets.count, "sigmoidMeanSquaredError: \(logits.shape) vs \(targets.shape)")
+        let n = logits.count
+        gradient.resize(logits.shape)
+        let l = logits.data, t = targets.data, g = gradient.data, scale = 2 / Float(max(n, 1))
+        var s = 0.0
+        for i in 0..<n {
+            let p = sigmoid(l[i]), d = p - t[i]
+            s += Double(d) * Double(d)
+            g[i] = scale * d * p * (1 - p)
+        }
+        return Float(s / Double(max(n, 1)))
+    }
+
     /// Mean of σ(logits) accumulated in Double: mean D(x) as a probability.
     public static func meanProbability(_ logits: Tensor) -> Float {
         var s = 0.0
