@@ -24,7 +24,8 @@ let package = Package(
         .target(name: "GANNN", dependencies: ["GANTensor"]),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
         .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
-        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "Yams"]),
+        .target(name: "GANPlot", dependencies: ["CZlib"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "GANPlot", "Yams"]),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
 
@@ -47,6 +48,7 @@ let package = Package(
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANTestSupport"]),
         .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
+        .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore"]),
     ]
 )
