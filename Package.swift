@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "GANNN", targets: ["GANNN"]),
         .executable(name: "gan-bench", targets: ["gan-bench"]),
         .executable(name: "gan-sample", targets: ["gan-sample"]),
+        .executable(name: "gan-pipeline", targets: ["gan-pipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +36,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "gan-pipeline", dependencies: [
+            "GANPipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "gan-sample", dependencies: [
             "GANStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,0 +1,453 @@
+import Foundation
+
+/// NumPy `.npy` files (format versions 1.0, 2.0 and 3.0), C order only.
+///
+/// `read` converts the little-endian dtypes `<f4`, `<f8`, `|u1`, `<i4` and `<i8` to Float and
+/// rejects NaN and infinities (and `<f8` values beyond the Float range); `readBytes` returns a
+/// `|u1` array as bytes. The magic, header, dtype, shape and the data length are validated; errors
+/// are one line naming the file. `write` produces `<f4`, version 1.0, byte-for-byte what
+/// `numpy.save` writes for a float32 C-order array, atomically (`path.tmp`, renamed).
+public enum NPYArray {
+    public static func read(_ path: String) throws -> (shape: [Int], values: [Float]) {
+        let file = try InputFile(path)
+        let h = try readHeader(file)
+        let count = h.count
+        var values = [Float]()
+        switch h.dtype {
+        case .f4:
+            values = try [Float](unsafeUninitializedCapacity: count) { buf, n in
+                try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
+                n = count
+            }
+            #if _endian(big)
+            for i in values.indices { values[i] = Float(bitPattern: values[i].bitPattern.byteSwapped) }
+            #endif
+        case .f8: values = try convert(file, h) { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self)))) }
+        case .u1: values = try convert(file, h) { Float($0[$1]) }
+        case .i4: values = try convert(file, h) { Float(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self))) }
+        case .i8: values = try convert(file, h) { Float(Int64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int64.self))) }
+        }
+        if h.dtype == .f4 || h.dtype == .f8, let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let at = "element \(multiIndex(bad, h.shape))"
+            if values[bad].isNaN { throw DataError(path, "\(at): NaN is not allowed") }
+            if h.dtype == .f8 {
+                let raw = try elementAsDouble(file, h, bad)
+                if raw.isFinite { throw DataError(path, "\(at): \(raw) is out of range for a 32-bit float") }
+            }
+            throw DataError(path, "\(at): \(values[bad] < 0 ? "-inf" : "inf") is not allowed")
+        }
+        return (h.shape, values)
+    }
+
+    /// Reads a `|u1` (uint8) array, e.g. images.
+    public static func readBytes(_ path: String) throws -> (shape: [Int], values: [UInt8]) {
+        let file = try InputFile(path)
+        let h = try readHeader(file)
+        guard h.dtype == .u1 else { throw DataError(path, "dtype '\(h.descr)' is not uint8, expected |u1") }
+        let values = try [UInt8](unsafeUninitializedCapacity: h.count) { buf, n in
+            try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
+            n = h.count
+        }
+        return (h.shape, values)
+    }
+
+    /// Writes a float32 array atomically.
+    public static func write(_ path: String, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
+        let header = try headerBytes(path, shape: shape, count: values.count)
+        let out = try OutputFile.create(path)
+        try writeBody(out, header, values)
+        try out.commit()
+    }
+
+    public static func write(_ path: String, shape: [Int], values: [Float]) throws {
+        try values.withUnsafeBufferPointer { try write(path, shape: shape, values: $0) }
+    }
+
+    /// Writes a float32 array to standard output (for `-o -`).
+    public static func writeToStandardOutput(shape: [Int], values: [Float]) throws {
+        let out = OutputFile.standardOutput()
+        let header = try headerBytes(out.name, shape: shape, count: values.count)
+        try values.withUnsafeBufferPointer { try writeBody(out, header, $0) }
+        try out.commit()
+    }
+
+    // MARK: - Writing
+
+    /// numpy's header: the dict repr, 21 - len(repr(shape[0])) spaces of growth room, then spaces
+    /// and a newline to a multiple of 64 bytes (a full 64 when already aligned, as numpy does).
+    static func headerBytes(_ name: String, shape: [Int], count: Int) throws -> [UInt8] {
+        if let d = shape.first(where: { $0 < 0 }) { throw DataError(name, "shape \(shape) has a negative dimension \(d)") }
+        let (elements, overflow) = shape.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+            return (p, acc.1 || o)
+        }
+        guard !overflow, elements == count else {
+            throw DataError(name, "shape \(shape) needs \(overflow ? "too many" : "\(elements)") values, got \(count)")
+        }
+        let tuple = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(tuple), }"
+        if let first = shape.first { dict += String(repeating: " ", count: max(0, 21 - String(first).count)) }
+        let hlen = dict.utf8.count + 1
+        let v1 = hlen + 64 - (10 + hlen) % 64 <= 65535  // else version 2.0's 4-byte length
+        let prefix = v1 ? 10 : 12
+        let pad = 64 - (prefix + hlen) % 64
+        let total = hlen + pad
+        var out: [UInt8] = [0x93] + Array("NUMPY".utf8) + [v1 ? 1 : 2, 0]
+        out += v1 ? [UInt8(total & 255), UInt8(total >> 8)]
+                  : [UInt8(total & 255), UInt8(total >> 8 & 255), UInt8(total >> 16 & 255), UInt8(total >> 24)]
+        out += Array(dict.utf8) + [UInt8](repeating: 32, count: pad) + [10]
+        return out
+    }
+
+    private static func writeBody(_ out: OutputFile, _ header: [UInt8], _ values: UnsafeBufferPointer<Float>) throws {
+        try out.write(header)
+        #if _endian(little)
+        try out.write(UnsafeRawBufferPointer(values))
+        #else
+        try out.write(values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) })
+        #endif
+    }
+
+    // MARK: - Reading
+
+    enum DType { case f4, f8, u1, i4, i8
+        var size: Int { switch self { case .u1: 1; case .f4, .i4: 4; case .f8, .i8: 8 } }
+    }
+
+    struct Header {
+        var shape: [Int], dtype: DType, descr: String, count: Int, dataOffset: Int
+    }
+
+    static func readHeader(_ file: InputFile) throws -> Header {
+        let name = file.path
+        var pre = [UInt8](repeating: 0, count: 12)
+        let got = try pre.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<10])) }
+        guard got >= 6, pre[0] == 0x93, Array(pre[1..<6]) == Array("NUMPY".utf8) else {
+            throw DataError(name, got == 0 ? "empty file, expected a .npy array" : "not a .npy file: it does not start with the \\x93NUMPY magic")
+        }
+        guard got == 10 else { throw DataError(name, "truncated .npy header: the file ends after \(got) bytes") }
+        let (major, minor) = (pre[6], pre[7])
+        guard [1, 2, 3].contains(major), minor == 0 else {
+            throw DataError(name, ".npy format version \(major).\(minor) is not supported, expected 1.0, 2.0 or 3.0")
+        }
+        var hlen = Int(pre[8]) | Int(pre[9]) << 8
+        var prefix = 10
+        if major >= 2 {
+            let more = try pre.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[10..<12])) }
+            guard more == 2 else { throw DataError(name, "truncated .npy header: the file ends after \(10 + more) bytes") }
+            hlen |= Int(pre[10]) << 16 | Int(pre[11]) << 24
+            prefix = 12
+        }
+        guard hlen <= 1 << 20 else { throw DataError(name, ".npy header length \(hlen) is implausibly large (corrupt file?)") }
+        var text = [UInt8](repeating: 0, count: hlen)
+        let hgot = try text.withUnsafeMutableBytes { try file.read(into: $0) }
+        guard hgot == hlen else {
+            throw DataError(name, "truncated .npy header: it declares \(hlen) bytes, the file has \(hgot) after the \(prefix)-byte preamble")
+        }
+        var p = DictParser(bytes: text, name: name)
+        let dict = try p.parseDict()
+        guard case .str(let descr)? = dict["descr"] else {
+            if case .list? = dict["descr"] { throw DataError(name, "structured dtypes are not supported: \(p.snippet)") }
+            throw p.error("no 'descr' string")
+        }
+        guard case .bool(let fortran)? = dict["fortran_order"] else { throw p.error("no 'fortran_order' True/False") }
+        guard case .tuple(let dims)? = dict["shape"] else { throw p.error("no 'shape' tuple") }
+        if let extra = dict.keys.sorted().first(where: { !["descr", "fortran_order", "shape"].contains($0) }) {
+            throw p.error("unexpected key '\(extra)'")
+        }
+        guard !fortran else { throw DataError(name, "fortran_order: True is not supported, save the array in C order (np.ascontiguousarray)") }
+        var shape: [Int] = []
+        for d in dims {
+            guard case .int(let v) = d, v >= 0 else { throw p.error("shape entries must be non-negative integers") }
+            shape.append(v)
+        }
+        let dtype: DType
+        switch descr {
+        case "<f4": dtype = .f4
+        case "<f8": dtype = .f8
+        case "|u1", "<u1", ">u1", "u1": dtype = .u1
+        case "<i4": dtype = .i4
+        case "<i8": dtype = .i8
+        default:
+            let big = descr.hasPrefix(">") ? " (big-endian; convert with arr.astype(arr.dtype.newbyteorder('<')))" : ""
+            throw DataError(name, "dtype '\(descr)' is not supported\(big), expected <f4, <f8, |u1, <i4 or <i8")
+        }
+        var count = 1, needed = 0, overflow = false
+        for d in shape { (count, overflow) = overflow ? (count, true) : count.multipliedReportingOverflow(by: d) }
+        if !overflow { (needed, overflow) = count.multipliedReportingOverflow(by: dtype.size) }
+        guard !overflow else { throw DataError(name, "shape \(shape) is too large") }
+        let h = Header(shape: shape, dtype: dtype, descr: descr, count: count, dataOffset: prefix + hlen)
+        if let size = file.regularSize, size - h.dataOffset != needed { throw sizeError(name, h, found: size - h.dataOffset) }
+        return h
+    }
+
+    private static func sizeError(_ name: String, _ h: Header, found: Int) -> DataError {
+        let needs = "shape \(h.shape) of \(h.descr) needs \(h.count * h.dtype.size) bytes, found \(found)"
+        return DataError(name, found < h.count * h.dtype.size ? "truncated: " + needs : needs + " (extra data after the array)")
+    }
+
+    /// Reads exactly the data bytes into `dest` (whose size is count × item size).
+    private static func readData(_ file: InputFile, _ h: Header, into dest: UnsafeMutableRawBufferPointer) throws {
+        let got = try file.read(into: dest)
+        guard got == dest.count else { throw sizeError(file.path, h, found: got) }
+        if file.regularSize == nil {  // a pipe: only now can extra data be seen
+            let extra = try file.drain()
+            if extra > 0 { throw sizeError(file.path, h, found: got + extra) }
+        }
+    }
+
+    /// Reads the data in 1 MiB chunks, converting element by element.
+    private static func convert(_ file: InputFile, _ h: Header,
+                                _ element: (UnsafeRawBufferPointer, Int) -> Float) throws -> [Float] {
+        let size = h.dtype.size
+        var out = [Float](repeating: 0, count: h.count)
+        var chunk = [UInt8](repeating: 0, count: max(size, (1 << 20) / size * size))
+        var done = 0
+        try out.withUnsafeMutableBufferPointer { o in
+            while done < h.count {
+                let k = min(h.count - done, chunk.count / size)
+                let got = try chunk.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<(k * size)])) }
+                guard got == k * size else { throw sizeError(file.path, h, found: done * size + got) }
+                chunk.withUnsafeBytes { raw in for j in 0..<k { o[done + j] = element(raw, j * size) } }
+                done += k
+            }
+        }
+        if file.regularSize == nil {
+            let extra = try file.drain()
+            if extra > 0 { throw sizeError(file.path, h, found: h.count * size + extra) }
+        }
+        return out
+    }
+
+    /// The original double of element `index` of an `<f8` file (for the out-of-range message).
+    private static func elementAsDouble(_ file: InputFile, _ h: Header, _ index: Int) throws -> Double {
+        guard let f = FileHandle(forReadingAtPath: file.path) else { return .infinity }
+        defer { try? f.close() }
+        try? f.seek(toOffset: UInt64(h.dataOffset + index * 8))
+        guard let d = try? f.read(upToCount: 8), d.count == 8 else { return .infinity }
+        return Double(bitPattern: UInt64(littleEndian: d.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }))
+    }
+
+    static func multiIndex(_ flat: Int, _ shape: [Int]) -> [Int] {
+        var rest = flat
+        var index = [Int](repeating: 0, count: shape.count)
+        for k in shape.indices.reversed() where shape[k] > 0 {
+            index[k] = rest % shape[k]
+            rest /= shape[k]
+        }
+        return index
+    }
+}
+
+/// The literal Python dict of a .npy header: string keys; values are strings, True/False,
+/// integers (with Python 2's `L` suffix), tuples and lists of these.
+struct DictParser {
+    enum Value { case str(String), bool(Bool), int(Int), tuple([Value]), list([Value]), none }
+    let bytes: [UInt8], name: String
+    var i = 0
+
+    init(bytes: [UInt8], name: String) { self.bytes = bytes; self.name = name }
+
+    var snippet: String {
+        var s = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        s = String(s.map { $0.isNewline ? " " : $0 })
+        return s.count > 100 ? String(s.prefix(100)) + "..." : s
+    }
+
+    func error(_ what: String) -> DataError { DataError(name, "malformed .npy header (\(what)): \(snippet)") }
+
+    mutating func skipSpace() { while i < bytes.count, [32, 9, 10, 13].contains(bytes[i]) { i += 1 } }
+
+    mutating func expect(_ c: Character) throws {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == c.asciiValue! else { throw error("expected '\(c)' at byte \(i)") }
+        i += 1
+    }
+
+    mutating func peek(_ c: Character) -> Bool { skipSpace(); return i < bytes.count && bytes[i] == c.asciiValue! }
+
+    mutating func parseDict() throws -> [String: Value] {
+        try expect("{")
+        var d: [String: Value] = [:]
+        while !peek("}") {
+            guard case .str(let key) = try parseValue() else { throw error("keys must be strings") }
+            try expect(":")
+            d[key] = try parseValue()
+            if !peek("}") { try expect(",") }
+        }
+        i += 1
+        skipSpace()
+        guard i == bytes.count else { throw error("unexpected text after the dict at byte \(i)") }
+        return d
+    }
+
+    mutating func parseValue() throws -> Value {
+        skipSpace()
+        guard i < bytes.count else { throw error("unexpected end") }
+        let c = bytes[i]
+        if c == 39 || c == 34 {  // ' or "
+            let start = i + 1
+            guard let end = bytes[start...].firstIndex(of: c) else { throw error("unterminated string") }
+            i = end + 1
+            return .str(String(decoding: bytes[start..<end], as: UTF8.self))
+        }
+        if c == 40 || c == 91 {  // ( or [
+            let close: Character = c == 40 ? ")" : "]"
+            i += 1
+            var items: [Value] = []
+            while !peek(close) {
+                items.append(try parseValue())
+                if !peek(close) { try expect(",") }
+            }
+            i += 1
+            return c == 40 ? .tuple(items) : .list(items)
+        }
+        var j = i
+        while j < bytes.count, bytes[j] == 45 || bytes[j] == 95 || (bytes[j] | 0x20 >= 97 && bytes[j] | 0x20 <= 122) || (bytes[j] >= 48 && bytes[j] <= 57) { j += 1 }
+        var word = String(decoding: bytes[i..<j], as: UTF8.self)
+        guard j > i else { throw error("unexpected character at byte \(i)") }
+        i = j
+        switch word {
+        case "True": return .bool(true)
+        case "False": return .bool(false)
+        case "None": return .none
+        default:
+            if word.hasSuffix("L") || word.hasSuffix("l") { word.removeLast() }
+            guard let v = Int(word) else { throw error("'\(word)' is not a number") }
+            return .int(v)
+        }
+    }
+}
+
+// MARK: - Files
+
+private func posixRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { read(fd, p, n) }
+private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
+
+/// A file opened for reading, with errors as `DataError`.
+final class InputFile {
+    let path: String
+    let fd: Int32
+    /// The size for regular files; nil for pipes and devices.
+    let regularSize: Int?
+
+    init(_ path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            throw DataError(path, e == ENOENT || e == ENOTDIR ? "no such file" : "cannot open for reading: \(String(cString: strerror(e)))")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { close(fd); throw DataError(path, "cannot open for reading: \(String(cString: strerror(errno)))") }
+        if st.st_mode & S_IFMT == S_IFDIR { close(fd); throw DataError(path, "is a directory, expected a file") }
+        regularSize = st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : nil
+    }
+
+    deinit { close(fd) }
+
+    /// Fills `dest` unless the file ends first; returns the number of bytes read.
+    func read(into dest: UnsafeMutableRawBufferPointer) throws -> Int {
+        var done = 0
+        while done < dest.count {
+            let n = posixRead(fd, dest.baseAddress! + done, min(dest.count - done, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DataError(path, "read error: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// The whole file.
+    func readAll() throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: (regularSize ?? 1 << 16) + 1)  // +1: sees a file that grew
+        var used = 0
+        while true {
+            let n = try out.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[used...])) }
+            used += n
+            if used < out.count { break }
+            out.append(contentsOf: repeatElement(0, count: out.count))
+        }
+        out.removeLast(out.count - used)
+        return out
+    }
+
+    /// Reads to the end; returns how many bytes there were.
+    func drain() throws -> Int {
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
+        while case let n = try buf.withUnsafeMutableBytes({ try read(into: $0) }), n > 0 { total += n }
+        return total
+    }
+}
+
+/// Output written atomically to `path.tmp` then renamed to `path` on `commit()` (removed if
+/// never committed), or to standard output.
+final class OutputFile {
+    let name: String
+    private let fd: Int32
+    private let tmp: String?
+    private var closed = false
+
+    private init(name: String, fd: Int32, tmp: String?) { self.name = name; self.fd = fd; self.tmp = tmp }
+
+    static func standardOutput() -> OutputFile {
+        fflush(nil)  // whatever print() has buffered goes first
+        return OutputFile(name: "standard output", fd: 1, tmp: nil)
+    }
+
+    static func create(_ path: String) throws -> OutputFile {
+        guard !path.isEmpty else { throw DataError("(empty path)", "cannot write: no file name") }
+        var dir = (path as NSString).deletingLastPathComponent
+        if dir.isEmpty { dir = "." }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
+            throw DataError(path, "cannot write: directory \(dir) does not exist")
+        }
+        guard isDir.boolValue else { throw DataError(path, "cannot write: \(dir) is not a directory") }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw DataError(path, "cannot write: it is a directory")
+        }
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw DataError(path, "cannot write: \(String(cString: strerror(errno)))") }
+        return OutputFile(name: path, fd: fd, tmp: tmp)
+    }
+
+    func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = posixWrite(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DataError(name, "cannot write: \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+    }
+
+    func commit() throws {
+        guard let tmp else { return }
+        var ok = fsync(fd) == 0
+        var e = errno
+        closed = true
+        if close(fd) != 0 && ok { ok = false; e = errno }
+        if ok && rename(tmp, name) != 0 { ok = false; e = errno }
+        guard ok else {
+            unlink(tmp)
+            throw DataError(name, "cannot write: \(String(cString: strerror(e)))")
+        }
+    }
+
+    deinit {
+        if let tmp, !closed {
+            close(fd)
+            unlink(tmp)
+        }
+    }
+}

@@ -1,0 +1,326 @@
+import Foundation
+
+// The sections of a pipeline file. Defaults live on the properties; each `init(from:)` only
+// overrides what the file sets (absent or `null` keys keep the default). Required keys have none.
+
+/// `data:` the target distribution (a built-in toy source or the user's file).
+public struct DataConfig: Codable, Equatable, Sendable {
+    public enum Source: String, ConfigChoice { case gaussian, parabola, ring, grid, csv, npy, h5, idx }
+    public enum Normalization: String, ConfigChoice { case none, standardize, minmax }
+
+    public var source: Source
+    /// gaussian: the mean.
+    public var mean = 4.0
+    /// gaussian: the std; ring/grid: each component's std; parabola: the noise std.
+    /// Default by source: gaussian 0.5, parabola 0.02, ring 0.01, grid 0.05 (0.5 for file sources, unused).
+    public var std: Double
+    /// ring: number of modes on the circle.
+    public var modes = 8
+    public var radius = 1.0
+    /// grid: modes per side (5 -> 25 modes), `spacing` apart and centred on 0.
+    public var gridSize = 5
+    public var spacing = 2.0
+    /// parabola: y = a x², x ~ U(-1, 1), plus N(0, std²) noise.
+    public var parabolaA = 1.0
+    /// Number of samples `prep` draws for the toy sources.
+    public var size = 100_000
+    /// csv/npy/h5/idx file; relative paths are resolved by `ConfigLoader` (absolute after loading).
+    public var path: String?
+    /// h5: the dataset name.
+    public var dataset = "samples"
+    public var normalize = Normalization.none
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case source, mean, std, modes, radius
+        case gridSize = "grid_size"
+        case spacing
+        case parabolaA = "parabola_a"
+        case size, path, dataset, normalize
+    }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    /// Whether the source reads the user's file (`path` required).
+    public var isFileSource: Bool { [.csv, .npy, .h5, .idx].contains(source) }
+
+    public static func defaultStd(for source: Source) -> Double {
+        switch source {
+        case .parabola: 0.02
+        case .ring: 0.01
+        case .grid: 0.05
+        default: 0.5
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        source = try c.choice(.source)
+        std = try c(.std, or: Self.defaultStd(for: source))
+        mean = try c(.mean, or: mean)
+        modes = try c(.modes, or: modes)
+        radius = try c(.radius, or: radius)
+        gridSize = try c(.gridSize, or: gridSize)
+        spacing = try c(.spacing, or: spacing)
+        parabolaA = try c(.parabolaA, or: parabolaA)
+        size = try c(.size, or: size)
+        path = try c.decodeIfPresent(String.self, forKey: .path)
+        dataset = try c(.dataset, or: dataset)
+        normalize = try c.choice(.normalize, or: normalize)
+    }
+}
+
+/// `noise:` the generator's prior p(z).
+public struct NoiseConfig: Codable, Equatable, Sendable {
+    public enum Prior: String, ConfigChoice { case normal, uniform }
+
+    public var dimension: Int
+    public var prior = Prior.normal
+    public var mean = 0.0
+    public var std = 1.0
+    public var low = -1.0
+    public var high = 1.0
+    /// 1-D trick: a linspace over [low, high] plus small uniform jitter, sorted (needs dimension 1).
+    public var stratified = false
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case dimension, prior, mean, std, low, high, stratified }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dimension = try c.decode(Int.self, forKey: .dimension)
+        prior = try c.choice(.prior, or: prior)
+        mean = try c(.mean, or: mean)
+        std = try c(.std, or: std)
+        low = try c(.low, or: low)
+        high = try c(.high, or: high)
+        stratified = try c(.stratified, or: stratified)
+    }
+}
+
+/// `generator:` / `discriminator:` an MLP.
+public struct NetworkConfig: Codable, Equatable, Sendable {
+    public enum Activation: String, ConfigChoice {
+        case relu
+        case leakyReLU = "leaky_relu"
+        case tanh, sigmoid, maxout
+    }
+    public enum Output: String, ConfigChoice { case linear, sigmoid, tanh }
+    public enum Initialization: String, ConfigChoice {
+        case pytorch
+        case xavierNormal = "xavier_normal"
+        case xavierUniform = "xavier_uniform"
+        case heNormal = "he_normal"
+        case heUniform = "he_uniform"
+        case normal
+    }
+
+    /// Hidden layer widths (maxout: units per layer); may be empty.
+    public var hidden = [10, 10, 10]
+    public var activation = Activation.leakyReLU
+    public var leakyAlpha = 0.2
+    public var maxoutPieces = 2
+    /// The generator's output nonlinearity; D's output is always a logit (must stay `linear`).
+    public var output = Output.linear
+    /// YAML key `init`.
+    public var initialization = Initialization.pytorch
+    /// Std of `init: normal`.
+    public var initStd = 0.02
+    /// Discriminator only: clip D's probability to [lo, hi] (a logit clamp, `Clamp.probability`).
+    public var clipProbability: [Double]?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case hidden, activation
+        case leakyAlpha = "leaky_alpha"
+        case maxoutPieces = "maxout_pieces"
+        case output
+        case initialization = "init"
+        case initStd = "init_std"
+        case clipProbability = "clip_probability"
+    }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hidden = try c(.hidden, or: hidden)
+        activation = try c.choice(.activation, or: activation)
+        leakyAlpha = try c(.leakyAlpha, or: leakyAlpha)
+        maxoutPieces = try c(.maxoutPieces, or: maxoutPieces)
+        output = try c.choice(.output, or: output)
+        initialization = try c.choice(.initialization, or: initialization)
+        initStd = try c(.initStd, or: initStd)
+        clipProbability = try c.decodeIfPresent([Double].self, forKey: .clipProbability)
+    }
+}
+
+/// `loss:` the GAN objective.
+public struct LossConfig: Codable, Equatable, Sendable {
+    public enum Objective: String, ConfigChoice {
+        case minimax
+        case nonSaturating = "non_saturating"
+        case wasserstein
+    }
+
+    public var objective = Objective.nonSaturating
+    /// Target for real samples in D's cross-entropy (one-sided label smoothing, e.g. 0.9).
+    public var realLabel = 1.0
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case objective
+        case realLabel = "real_label"
+    }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        objective = try c.choice(.objective, or: objective)
+        realLabel = try c(.realLabel, or: realLabel)
+    }
+}
+
+/// `generator_optimizer:` / `discriminator_optimizer:` (PyTorch's parameter names and defaults).
+public struct OptimizerConfig: Codable, Equatable, Sendable {
+    public enum Kind: String, ConfigChoice { case sgd, rmsprop, adam }
+
+    public var kind = Kind.adam
+    public var learningRate: Double
+    /// sgd, rmsprop.
+    public var momentum = 0.0
+    /// sgd.
+    public var nesterov = false
+    public var dampening = 0.0
+    /// rmsprop.
+    public var alpha = 0.99
+    public var centered = false
+    /// adam.
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    /// rmsprop, adam.
+    public var eps = 1e-8
+    public var weightDecay = 0.0
+    /// WGAN weight clipping to [-c, c] after each step.
+    public var clipValue: Double?
+    /// Learning-rate schedule: multiply by `decayFactor` every `decayEvery` steps (0 = off).
+    public var decayEvery = 0
+    public var decayFactor = 1.0
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case kind
+        case learningRate = "learning_rate"
+        case momentum, nesterov, dampening, alpha, centered, beta1, beta2, eps
+        case weightDecay = "weight_decay"
+        case clipValue = "clip_value"
+        case decayEvery = "decay_every"
+        case decayFactor = "decay_factor"
+    }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.choice(.kind, or: kind)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        momentum = try c(.momentum, or: momentum)
+        nesterov = try c(.nesterov, or: nesterov)
+        dampening = try c(.dampening, or: dampening)
+        alpha = try c(.alpha, or: alpha)
+        centered = try c(.centered, or: centered)
+        beta1 = try c(.beta1, or: beta1)
+        beta2 = try c(.beta2, or: beta2)
+        eps = try c(.eps, or: eps)
+        weightDecay = try c(.weightDecay, or: weightDecay)
+        clipValue = try c.decodeIfPresent(Double.self, forKey: .clipValue)
+        decayEvery = try c(.decayEvery, or: decayEvery)
+        decayFactor = try c(.decayFactor, or: decayFactor)
+    }
+}
+
+/// `pretrain_d:` SGD-momentum regression of D(x) onto the target pdf on a grid (1-D system).
+public struct PretrainConfig: Codable, Equatable, Sendable {
+    public var steps = 1000
+    public var batchSize = 100
+    public var learningRate = 0.01
+    public var momentum = 0.9
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case steps
+        case batchSize = "batch_size"
+        case learningRate = "learning_rate"
+        case momentum
+    }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c(.steps, or: steps)
+        batchSize = try c(.batchSize, or: batchSize)
+        learningRate = try c(.learningRate, or: learningRate)
+        momentum = try c(.momentum, or: momentum)
+    }
+}
+
+/// `train:` Algorithm 1. `steps` counts generator steps; it is required when the section is present.
+public struct TrainConfig: Codable, Equatable, Sendable {
+    public var steps = 1000
+    public var batchSize = 64
+    /// k: D (critic) steps per G step; WGAN's n_critic.
+    public var dStepsPerGStep = 1
+    public var checkpointEvery = 500
+    /// 0 = off.
+    public var evalEvery = 0
+    /// 0 = off.
+    public var logEvery = 100
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case steps
+        case batchSize = "batch_size"
+        case dStepsPerGStep = "d_steps_per_g_step"
+        case checkpointEvery = "checkpoint_every"
+        case evalEvery = "eval_every"
+        case logEvery = "log_every"
+    }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decode(Int.self, forKey: .steps)
+        batchSize = try c(.batchSize, or: batchSize)
+        dStepsPerGStep = try c(.dStepsPerGStep, or: dStepsPerGStep)
+        checkpointEvery = try c(.checkpointEvery, or: checkpointEvery)
+        evalEvery = try c(.evalEvery, or: evalEvery)
+        logEvery = try c(.logEvery, or: logEvery)
+    }
+}
+
+/// `checkpoint:` retention.
+public struct CheckpointConfig: Codable, Equatable, Sendable {
+    public var keepLast = 3
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case keepLast = "keep_last" }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        keepLast = try c(.keepLast, or: keepLast)
+    }
+}
+
+/// `evaluate:` the final evaluation.
+public struct EvaluateConfig: Codable, Equatable, Sendable {
+    public var samples = 10_000
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case samples }
+    static let schema = ConfigSchema(CodingKeys.self)
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        samples = try c(.samples, or: samples)
+    }
+}

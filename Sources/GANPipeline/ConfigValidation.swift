@@ -1,0 +1,117 @@
+import Foundation
+
+extension PipelineConfig {
+    /// Semantic checks after decoding (ranges and combinations), in schema order; empty when valid.
+    func validationIssues() -> [ConfigIssue] {
+        var v = ConfigValidator()
+        v.check(!name.isEmpty && !name.contains("/") && name != "." && name != "..", "name",
+                "must be a non-empty name without `/` (it names the run directory), got `\(name)`")
+        validateData(&v)
+
+        v.atLeast(noise.dimension, 1, "noise.dimension")
+        v.finite(noise.mean, "noise.mean")
+        v.positive(noise.std, "noise.std")
+        v.finite(noise.low, "noise.low")
+        v.check(noise.high.isFinite && noise.high > noise.low, "noise.high",
+                "must be > noise.low (\(noise.low)), got \(noise.high)")
+        v.check(!noise.stratified || noise.dimension == 1, "noise.stratified",
+                "stratified noise is the 1-D trick: needs noise.dimension 1, got \(noise.dimension)")
+
+        validateNetwork(generator, "generator", &v)
+        v.check(generator.clipProbability == nil, "generator.clip_probability",
+                "only the discriminator's output can be clipped")
+        validateNetwork(discriminator, "discriminator", &v)
+        v.check(discriminator.output == .linear, "discriminator.output",
+                "the discriminator's output is always a logit: must be `linear`, got `\(discriminator.output.rawValue)`")
+        if let clip = discriminator.clipProbability {
+            v.check(clip.count == 2 && 0 < clip[0] && clip[0] < clip[1] && clip[1] < 1,
+                    "discriminator.clip_probability",
+                    "must be two probabilities [lo, hi] with 0 < lo < hi < 1, got \(clip)")
+        }
+
+        v.check(loss.realLabel > 0 && loss.realLabel <= 1, "loss.real_label",
+                "must be in (0, 1], got \(loss.realLabel)")
+        validateOptimizer(generatorOptimizer, "generator_optimizer", &v)
+        validateOptimizer(discriminatorOptimizer, "discriminator_optimizer", &v)
+
+        if let p = pretrainD {
+            v.atLeast(p.steps, 0, "pretrain_d.steps")
+            v.atLeast(p.batchSize, 1, "pretrain_d.batch_size")
+            v.positive(p.learningRate, "pretrain_d.learning_rate")
+            v.nonNegative(p.momentum, "pretrain_d.momentum")
+        }
+        v.atLeast(train.steps, 0, "train.steps")
+        v.atLeast(train.batchSize, 1, "train.batch_size")
+        v.atLeast(train.dStepsPerGStep, 1, "train.d_steps_per_g_step")
+        v.atLeast(train.checkpointEvery, 1, "train.checkpoint_every")
+        v.atLeast(train.evalEvery, 0, "train.eval_every")
+        v.atLeast(train.logEvery, 0, "train.log_every")
+        v.atLeast(checkpoint.keepLast, 1, "checkpoint.keep_last")
+        v.atLeast(evaluate.samples, 1, "evaluate.samples")
+        return v.issues
+    }
+
+    private func validateData(_ v: inout ConfigValidator) {
+        v.finite(data.mean, "data.mean")
+        v.positive(data.std, "data.std")
+        v.atLeast(data.modes, 1, "data.modes")
+        v.positive(data.radius, "data.radius")
+        v.atLeast(data.gridSize, 1, "data.grid_size")
+        v.positive(data.spacing, "data.spacing")
+        v.finite(data.parabolaA, "data.parabola_a")
+        v.atLeast(data.size, 1, "data.size")
+        if data.isFileSource {
+            v.check(!(data.path ?? "").isEmpty, "data.path", "required for source `\(data.source.rawValue)`")
+        }
+        if data.source == .h5 { v.check(!data.dataset.isEmpty, "data.dataset", "must name the HDF5 dataset") }
+    }
+
+    private func validateNetwork(_ n: NetworkConfig, _ section: String, _ v: inout ConfigValidator) {
+        v.check(n.hidden.allSatisfy { $0 >= 1 }, section + ".hidden", "layer widths must be >= 1, got \(n.hidden)")
+        v.check(n.leakyAlpha >= 0 && n.leakyAlpha < 1, section + ".leaky_alpha", "must be in [0, 1), got \(n.leakyAlpha)")
+        if n.activation == .maxout { v.atLeast(n.maxoutPieces, 2, section + ".maxout_pieces") }
+        v.positive(n.initStd, section + ".init_std")
+    }
+
+    private func validateOptimizer(_ o: OptimizerConfig, _ section: String, _ v: inout ConfigValidator) {
+        v.positive(o.learningRate, section + ".learning_rate")
+        v.nonNegative(o.momentum, section + ".momentum")
+        v.finite(o.dampening, section + ".dampening")
+        if o.kind == .sgd, o.nesterov {
+            v.check(o.momentum > 0 && o.dampening == 0, section + ".nesterov",
+                    "Nesterov momentum needs momentum > 0 and dampening 0 (momentum \(o.momentum), dampening \(o.dampening))")
+        }
+        v.nonNegative(o.alpha, section + ".alpha")
+        v.check(o.beta1 >= 0 && o.beta1 < 1, section + ".beta1", "must be in [0, 1), got \(o.beta1)")
+        v.check(o.beta2 >= 0 && o.beta2 < 1, section + ".beta2", "must be in [0, 1), got \(o.beta2)")
+        v.nonNegative(o.eps, section + ".eps")
+        v.nonNegative(o.weightDecay, section + ".weight_decay")
+        if let c = o.clipValue { v.positive(c, section + ".clip_value") }
+        v.atLeast(o.decayEvery, 0, section + ".decay_every")
+        v.positive(o.decayFactor, section + ".decay_factor")
+    }
+}
+
+struct ConfigValidator {
+    var issues: [ConfigIssue] = []
+
+    mutating func check(_ ok: Bool, _ key: String, _ message: @autoclosure () -> String) {
+        if !ok { issues.append(ConfigIssue(path: [PathKey](dotted: key), message: message())) }
+    }
+
+    mutating func atLeast(_ x: Int, _ minimum: Int, _ key: String) {
+        check(x >= minimum, key, "must be >= \(minimum), got \(x)")
+    }
+
+    mutating func positive(_ x: Double, _ key: String) {
+        check(x.isFinite && x > 0, key, "must be > 0, got \(x)")
+    }
+
+    mutating func nonNegative(_ x: Double, _ key: String) {
+        check(x.isFinite && x >= 0, key, "must be >= 0, got \(x)")
+    }
+
+    mutating func finite(_ x: Double, _ key: String) {
+        check(x.isFinite, key, "must be a finite number, got \(x)")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import GANData
+import GANNN
+import GANStore
+
+/// The `evaluate` stage: loads the newest train checkpoint (or a given file), draws samples and
+/// writes `RUN/eval/metrics.json` (flat, snake_case numbers).
+///
+/// Keys: always `step`, `samples`, `wall_seconds`; 1-D Gaussian `mean`, `std`, `ks`, `w1`,
+/// `d_flatness` (max |D(x) - 0.5| over mean ± 3 std); ring/grid `modes_covered`, `modes_total`,
+/// `high_quality_fraction`; parabola `curve_rmse` (RMS of y - a·x² over samples with |x| <= 1).
+extension PipelineRunner {
+    public func evaluate(checkpoint file: String? = nil) throws {
+        let start = Date()
+        let reader: CheckpointReader
+        if let f = file {
+            reader = try CheckpointReader(path: f)
+            try reader.verifyAllData()
+        } else {
+            let (r, warnings) = try run.stage("train").openLatest()
+            warnings.forEach(log)
+            reader = r
+        }
+        defer { reader.close() }
+        let g = try reader.buildNetwork("generator")
+        let d = try reader.buildNetwork("discriminator")
+        let desc = try reader.dataDescription()
+        let n = config.evaluate.samples
+        var rng = RNG(seed: config.seed, purpose: "eval")
+        let z = Tensor(shape: [n, desc.noiseDimension])
+        desc.noisePrior.fill(z, rng: &rng)
+        let out = g.forward(z, training: false)
+        let samples = out.array.map { ($0 - desc.offset) / desc.scale }  // data units
+        var metrics: [(String, Double)] = [("step", Double(reader.step)), ("samples", Double(n))]
+        if let toy = ModelFactory.toyDistribution(config.data) {
+            metrics += Self.toyMetrics(toy, samples: samples, discriminator: d, description: desc)
+        }
+        metrics.append(("wall_seconds", Date().timeIntervalSince(start)))
+        try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
+        let json = "{\n" + metrics.map { "  \"\($0.0)\": \($0.1.isFinite ? "\($0.1)" : "null")" }.joined(separator: ",\n") + "\n}\n"
+        let path = run.evalDirectory.appendingPathComponent("metrics.json")
+        try json.write(to: path, atomically: true, encoding: .utf8)
+        log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
+    }
+
+    static func toyMetrics(_ toy: ToyDistribution, samples: [Float], discriminator d: Sequential, description desc: DataDescription) -> [(String, Double)] {
+        switch toy {
+        case .gaussian(let mean, let std):
+            // D(x) over mean ± 3 std: a converged D is flat at 1/2 where the data are.
+            let grid = Tensor(shape: [201, 1])
+            for i in 0..<201 { grid[i] = desc.scale * (mean + std * (-3 + 6 * Float(i) / 200)) + desc.offset }
+            let logits = d.forward(grid, training: false)
+            var flat = 0.0
+            for i in 0..<201 { flat = max(flat, abs(1 / (1 + exp(-Double(logits[i]))) - 0.5)) }
+            return [("mean", SampleMetrics.mean(samples)), ("std", SampleMetrics.std(samples)),
+                    ("ks", SampleMetrics.ksNormal(samples, mean: Double(mean), std: Double(std))),
+                    ("w1", SampleMetrics.w1Normal(samples, mean: Double(mean), std: Double(std))), ("d_flatness", flat)]
+        case .ring, .grid:
+            let m = SampleMetrics.modeCoverage(samples, centers: toy.centers, std: toy.componentStd)
+            return [("modes_covered", Double(m.covered)), ("modes_total", Double(toy.centers.count)),
+                    ("high_quality_fraction", m.highQualityFraction)]
+        case .parabola(let a, _):
+            var ss = 0.0, k = 0
+            for i in stride(from: 0, to: samples.count - 1, by: 2) where abs(samples[i]) <= 1 {
+                let r = Double(samples[i + 1] - a * samples[i] * samples[i])
+                ss += r * r
+                k += 1
+            }
+            return [("curve_rmse", k > 0 ? (ss / Double(k)).squareRoot() : .nan), ("in_range_fraction", Double(k) / Double(max(samples.count / 2, 1)))]
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+import GANData
+import GANNN
+import GANStore
+
+/// The stages of a pipeline, in order.
+public enum Stage: String, CaseIterable, Sendable {
+    case prep
+    case pretrainD = "pretrain-d"
+    case train
+    case evaluate
+}
+
+/// Runs (or resumes) a pipeline in a run directory. Each stage reads only what earlier stages
+/// wrote, so any stage can be rerun or resumed alone; finished stages are skipped.
+public final class PipelineRunner {
+    public let config: PipelineConfig
+    public let run: RunDirectory
+    public var quiet = false
+    /// Lines for the user (stage starts, skips, results); stderr by default.
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(("gan-pipeline: " + $0 + "\n").utf8)) }
+
+    public init(config: PipelineConfig, run: RunDirectory) {
+        self.config = config
+        self.run = run
+    }
+
+    var configYAML: String { config.encodeYAML() }
+
+    /// Checks the requested config against the one stored in the run (the run's wins: a change of
+    /// anything but the resumable keys is an error naming the key), then stores the new one.
+    public func reconcileConfig() throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: run.configFile.path) {
+            let text = try String(contentsOf: run.configFile, encoding: .utf8)
+            let stored = try ConfigLoader.parse(yaml: text, file: run.configFile.path, overrides: [])
+            for key in config.changedKeys(from: stored) where !PipelineConfig.isChangeableOnResume(key) {
+                throw PipelineError.changedConfig(run.url.path, key: key, stored: describe(stored, key), requested: describe(config, key))
+            }
+        }
+        try fm.createDirectory(at: run.url, withIntermediateDirectories: true)
+        let tmp = run.url.appendingPathComponent(".config.yaml.tmp")
+        try configYAML.write(to: tmp, atomically: false, encoding: .utf8)
+        guard rename(tmp.path, run.configFile.path) == 0 else { throw PipelineError.io(run.configFile.path, "rename failed") }
+    }
+
+    private func describe(_ c: PipelineConfig, _ key: String) -> String {
+        // The value's YAML line, e.g. "hidden: [10, 10]" for generator.hidden.
+        let leaf = String(key.split(separator: ".").last ?? "")
+        let yaml = c.encodeYAML()
+        var path = key.split(separator: ".").map(String.init)
+        var depth = 0
+        for line in yaml.split(separator: "\n") {
+            let trimmed = line.drop { $0 == " " }
+            let indent = line.count - trimmed.count
+            guard indent == depth * 2, path.count > 0, trimmed.hasPrefix(path[0] + ":") else { continue }
+            if path.count == 1 { return String(trimmed.dropFirst(leaf.count + 1)).trimmingCharacters(in: .whitespaces) }
+            path.removeFirst()
+            depth += 1
+        }
+        return "?"
+    }
+
+    /// Runs the given stages (default: all that apply), skipping finished ones.
+    public func runStages(_ requested: [Stage]? = nil) throws {
+        let stages = requested ?? Stage.allCases
+        for s in stages {
+            switch s {
+            case .prep: try prep()
+            case .pretrainD:
+                if config.pretrainD != nil { try pretrain() } else if requested != nil { log("pretrain-d: not configured (no pretrain_d section); skipped") }
+            case .train: try train()
+            case .evaluate: try evaluate()
+            }
+        }
+    }
+
+    // MARK: prep
+
+    public func prep() throws {
+        if FileManager.default.fileExists(atPath: run.dataFile.path) {
+            log("prep: \(run.dataFile.path) exists; skipped")
+            return
+        }
+        let start = Date()
+        let d = try loadSource()
+        try d.write(to: run.dataFile)
+        log(String(format: "prep: %d samples of dimension %d from %@ -> %@ (%.2f s)", d.count, d.dimension, d.source, run.dataFile.path, Date().timeIntervalSince(start)))
+    }
+
+    func loadSource() throws -> PreparedData {
+        let dc = config.data
+        let norm = Normalization(rawValue: dc.normalize.rawValue) ?? .none
+        if let toy = ModelFactory.toyDistribution(dc) {
+            return PreparedData.toy(toy, count: dc.size, seed: config.seed, normalization: norm, source: "\(dc.source.rawValue) \(toy)")
+        }
+        throw PipelineError.config("data.source \(dc.source.rawValue): file sources are not supported by this build yet")
+    }
+
+    func loadPrepared() throws -> PreparedData {
+        guard FileManager.default.fileExists(atPath: run.dataFile.path) else {
+            throw PipelineError.badState("\(run.dataFile.path): missing; run the prep stage first (--stages prep)")
+        }
+        return try PreparedData.read(from: run.dataFile)
+    }
+
+    // MARK: train
+
+    public func train() throws {
+        let data = try loadPrepared()
+        let session = TrainSession(config: config, data: data)
+        let store = run.stage("train", keepLast: config.checkpoint.keepLast)
+        let total = config.train.steps
+        if !store.stepFiles().isEmpty {
+            let (reader, warnings) = try store.openLatest()
+            warnings.forEach(log)
+            try session.restore(from: reader)
+            reader.close()
+            if session.step >= total {
+                log("train: finished (step \(session.step) of \(total)); skipped")
+                return
+            }
+            log("train: resuming from step \(session.step) of \(total)")
+        } else {
+            if config.pretrainD != nil {
+                let pre = run.stage("pretrain-d")
+                let (reader, warnings) = try pre.openLatest()
+                warnings.forEach(log)
+                try reader.load("discriminator", into: session.discriminator)
+                reader.close()
+                log("train: starting from the pretrained discriminator (\(pre.url.lastPathComponent) step \(reader.step))")
+            }
+            try store.save(session.checkpoint(configYAML: configYAML))
+        }
+        StopSignal.install()
+        let progress = Progress(stage: "train", total: total, startStep: session.step, every: config.train.logEvery, quiet: quiet)
+        let every = max(1, config.train.checkpointEvery)
+        while session.step < total {
+            let (d, g) = session.iterate()
+            guard d.loss.isFinite, g.isFinite else {
+                progress.finish()
+                throw PipelineError.diverged(stage: "train", step: session.step, what: "loss is \(d.loss.isFinite ? "G \(g)" : "D \(d.loss)")",
+                                             lastCheckpoint: store.stepFiles().last?.url.path)
+            }
+            progress.update(step: session.step, ["d_loss": d.loss, "g_loss": g, "D(x)": d.realScore, "D(G(z))": d.fakeScore])
+            let stop = StopSignal.isRequested
+            if session.step % every == 0 || session.step == total || stop {
+                let url = try store.save(session.checkpoint(configYAML: configYAML))
+                if stop {
+                    progress.finish()
+                    throw PipelineError.interrupted(stage: "train", step: session.step, checkpoint: url.path)
+                }
+            }
+        }
+        log("train: done, \(total) steps; checkpoints in \(store.url.path)")
+    }
+
+    // MARK: pretrain-d
+
+    public func pretrain() throws {
+        guard let pc = config.pretrainD else { return }
+        guard case .gaussian(let mean, let std)? = ModelFactory.toyDistribution(config.data) else {
+            throw PipelineError.config("pretrain_d: needs data.source gaussian (D is regressed onto the data pdf)")
+        }
+        let data = try loadPrepared()
+        let session = TrainSession(config: config, data: data)
+        let d = session.discriminator
+        let optimizer = SGD(parameters: d.parameters, learningRate: Float(pc.learningRate), momentum: Float(pc.momentum))
+        let (scale, offset) = (data.scale, data.offset)
+        // Stratified points over mean ± 6 std (data units), given to D in model units.
+        let low = scale * (mean - 6 * std) + offset, high = scale * (mean + 6 * std) + offset
+        let pdf: @Sendable (Float) -> Float = { xm in
+            let x = (xm - offset) / scale, z = Double((x - mean) / std)
+            return Float(exp(-0.5 * z * z) / (Double(std) * (2 * Double.pi).squareRoot()))
+        }
+        let pre = DiscriminatorPretrainer(discriminator: d, optimizer: optimizer, low: min(low, high), high: max(low, high),
+                                          batchSize: pc.batchSize, rng: RNG(seed: config.seed, purpose: "pretrain"), density: pdf)
+        let store = run.stage("pretrain-d", keepLast: config.checkpoint.keepLast)
+        var step = 0
+        var losses: [Double] = []
+        if !store.stepFiles().isEmpty {
+            let (reader, warnings) = try store.openLatest()
+            warnings.forEach(log)
+            try reader.load("discriminator", into: d)
+            try reader.loadOptimizer("discriminator", into: optimizer, of: d)
+            pre.rng = try reader.rng("pretrain")
+            losses = try reader.history().first { $0.metric == "mse" }?.values ?? []
+            step = reader.step
+            reader.close()
+            if step >= pc.steps {
+                log("pretrain-d: finished (step \(step) of \(pc.steps)); skipped")
+                return
+            }
+        }
+        @discardableResult func save() throws -> URL {
+            var c = TrainingCheckpoint(stage: "pretrain-d", step: step, data: session.dataDescription, networks: [
+                NetworkEntry("generator", session.generator), NetworkEntry("discriminator", d, optimizer: optimizer),
+            ])
+            c.config = configYAML
+            c.rngs = [("pretrain", pre.rng)]
+            c.history = [("step", (0..<losses.count).map { Double($0 + 1) }), ("mse", losses)]
+            return try store.save(c)
+        }
+        StopSignal.install()
+        let progress = Progress(stage: "pretrain-d", total: pc.steps, startStep: step, every: config.train.logEvery, quiet: quiet)
+        while step < pc.steps {
+            let loss = pre.step()
+            step += 1
+            losses.append(Double(loss))
+            guard loss.isFinite else { throw PipelineError.diverged(stage: "pretrain-d", step: step, what: "loss is \(loss)", lastCheckpoint: store.stepFiles().last?.url.path) }
+            progress.update(step: step, ["mse": loss])
+            if StopSignal.isRequested {
+                let url = try save()
+                progress.finish()
+                throw PipelineError.interrupted(stage: "pretrain-d", step: step, checkpoint: url.path)
+            }
+        }
+        try save()
+        log("pretrain-d: done, \(pc.steps) D steps, final mse \(String(format: "%.5f", losses.last ?? .nan))")
+    }
+}

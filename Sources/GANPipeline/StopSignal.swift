@@ -1,0 +1,34 @@
+import Foundation
+import Synchronization
+
+/// Ctrl-C / SIGTERM handling: the first signal asks the running stage to finish its current step,
+/// write a checkpoint and exit 130; a second signal exits immediately (the last checkpoint on disk
+/// is complete: writes are atomic).
+public enum StopSignal {
+    static let requested = Atomic<Bool>(false)
+    nonisolated(unsafe) static var sources: [DispatchSourceSignal] = []
+
+    public static var isRequested: Bool { requested.load(ordering: .relaxed) }
+
+    /// Installs the handlers (idempotent).
+    public static func install() {
+        guard sources.isEmpty else { return }
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                if requested.exchange(true, ordering: .relaxed) {
+                    FileHandle.standardError.write(Data("\ngan-pipeline: second signal, exiting now\n".utf8))
+                    exit(130)
+                }
+                FileHandle.standardError.write(Data("\ngan-pipeline: stopping after the current step (signal again to exit now)\n".utf8))
+            }
+            s.resume()
+            sources.append(s)
+        }
+    }
+
+    /// For tests: pretend a signal arrived / reset.
+    public static func request() { requested.store(true, ordering: .relaxed) }
+    public static func reset() { requested.store(false, ordering: .relaxed) }
+}

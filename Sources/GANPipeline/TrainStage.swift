@@ -1,0 +1,109 @@
+import Foundation
+import GANData
+import GANNN
+import GANStore
+
+/// Per-step metric history kept by the training stages and stored in every checkpoint.
+public struct History {
+    public static let metrics = ["step", "d_loss", "g_loss", "d_real", "d_fake"]
+    public var columns: [[Double]] = Array(repeating: [], count: metrics.count)
+
+    public mutating func append(step: Int, d: DiscriminatorStepResult, g: Float) {
+        for (i, v) in [Double(step), Double(d.loss), Double(g), Double(d.realScore), Double(d.fakeScore)].enumerated() {
+            columns[i].append(v)
+        }
+    }
+
+    public var named: [(metric: String, values: [Double])] { zip(Self.metrics, columns).map { ($0, $1) } }
+
+    public init() {}
+    public init(_ stored: [(metric: String, values: [Double])]) {
+        for (m, v) in stored { if let i = Self.metrics.firstIndex(of: m) { columns[i] = v } }
+    }
+}
+
+/// Everything the `train` stage holds: networks, optimisers, the adversarial step, the data
+/// order, the history. `checkpoint()` captures it; `restore(from:)` puts it back exactly.
+final class TrainSession {
+    let config: PipelineConfig
+    let data: PreparedData
+    let generator: Sequential
+    let discriminator: Sequential
+    let trainer: AdversarialTrainer
+    let batcher: FloatBatcher
+    var history = History()
+    var step = 0
+    let fixedNoise: Tensor
+    private let real = Tensor(shape: [0])
+
+    init(config c: PipelineConfig, data: PreparedData) {
+        config = c
+        self.data = data
+        var initRNG = RNG(seed: c.seed, purpose: "init")
+        generator = ModelFactory.network(c.generator, inputs: c.noise.dimension, outputs: data.dimension, isDiscriminator: false, rng: &initRNG)
+        discriminator = ModelFactory.network(c.discriminator, inputs: data.dimension, outputs: 1, isDiscriminator: true, rng: &initRNG)
+        trainer = AdversarialTrainer(
+            generator: generator, discriminator: discriminator,
+            generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer, parameters: generator.parameters),
+            discriminatorOptimizer: ModelFactory.optimizer(c.discriminatorOptimizer, parameters: discriminator.parameters),
+            objective: ModelFactory.objective(c.loss), noiseDimension: c.noise.dimension,
+            noisePrior: ModelFactory.noisePrior(c.noise), noiseRNG: RNG(seed: c.seed, purpose: "noise"))
+        trainer.realLabel = Float(c.loss.realLabel)
+        trainer.stratifiedNoise = c.noise.stratified
+        batcher = FloatBatcher(samples: data.modelUnits(), sampleSize: data.dimension,
+                               batchSize: min(c.train.batchSize, data.count), rng: RNG(seed: c.seed, purpose: "data"))
+        var fixedRNG = RNG(seed: c.seed, purpose: "fixed-noise")
+        fixedNoise = Tensor(shape: [64, c.noise.dimension])
+        ModelFactory.noisePrior(c.noise).fill(fixedNoise, rng: &fixedRNG)
+    }
+
+    var dataDescription: DataDescription {
+        DataDescription(sampleShape: [data.dimension], scale: data.scale, offset: data.offset,
+                        noiseDimension: config.noise.dimension, noisePrior: ModelFactory.noisePrior(config.noise))
+    }
+
+    /// One G step after k D steps. Returns the last D result and G's loss.
+    func iterate() -> (DiscriminatorStepResult, Float) {
+        let lrG = ModelFactory.learningRate(config.generatorOptimizer, step: step)
+        let lrD = ModelFactory.learningRate(config.discriminatorOptimizer, step: step)
+        trainer.generatorOptimizer.learningRate = lrG
+        trainer.discriminatorOptimizer.learningRate = lrD
+        var d = DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0)
+        for _ in 0..<config.train.dStepsPerGStep {
+            batcher.next(into: real)
+            // The 1-D seed system sorts real batches to match its sorted, stratified noise.
+            if config.noise.stratified && data.dimension == 1 { var b = real.buffer; b.sort() }
+            d = trainer.discriminatorStep(real: real)
+        }
+        let g = trainer.generatorStep(batchSize: batcher.batchSize)
+        step += 1
+        history.append(step: step, d: d, g: g)
+        return (d, g)
+    }
+
+    func checkpoint(configYAML: String) -> TrainingCheckpoint {
+        var c = TrainingCheckpoint(stage: "train", step: step, data: dataDescription, networks: [
+            NetworkEntry("generator", generator, optimizer: trainer.generatorOptimizer),
+            NetworkEntry("discriminator", discriminator, optimizer: trainer.discriminatorOptimizer),
+        ])
+        let cursor = batcher.cursor
+        c.epoch = cursor.epoch
+        c.position = cursor.position
+        c.config = configYAML
+        c.rngs = [("noise", trainer.noiseRNG), ("data", cursor.epochStartRNG)]
+        c.history = history.named
+        c.fixedNoise = fixedNoise
+        return c
+    }
+
+    func restore(from r: CheckpointReader) throws {
+        try r.load("generator", into: generator)
+        try r.load("discriminator", into: discriminator)
+        try r.loadOptimizer("generator", into: trainer.generatorOptimizer, of: generator)
+        try r.loadOptimizer("discriminator", into: trainer.discriminatorOptimizer, of: discriminator)
+        trainer.noiseRNG = try r.rng("noise")
+        batcher.restore(.init(epoch: r.epoch, position: r.position, epochStartRNG: try r.rng("data")))
+        history = History(try r.history())
+        step = r.step
+    }
+}

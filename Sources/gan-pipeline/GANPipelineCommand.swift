@@ -1,0 +1,137 @@
+import ArgumentParser
+import Foundation
+import GANNN
+import GANPipeline
+import GANStore
+
+/// `gan-pipeline`: run a GAN pipeline described by a YAML file as checkpointed stages.
+/// Exit codes: 0 done, 1 run failed (diverged), 2 bad input or state, 64 malformed command line,
+/// 130 interrupted (after writing a checkpoint).
+@main
+struct GANPipelineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gan-pipeline",
+        abstract: "Run GAN pipelines (prep, pretrain-d, train, evaluate) as resumable, checkpointed stages.",
+        subcommands: [Run.self, Status.self])
+}
+
+func stderr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+/// Maps a thrown error to one line on stderr and the documented exit code.
+func pipelineExitCode(for error: Error) -> ExitCode {
+    switch error {
+    case let e as PipelineError:
+        stderr("gan-pipeline: \(e)")
+        return ExitCode(e.exitCode)
+    case let e as ExitCode:
+        return e
+    default:
+        stderr("gan-pipeline: \(error)")
+        return ExitCode(2)
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run or resume a pipeline. A run directory with checkpoints is resumed from its latest complete checkpoint.")
+
+    @Argument(help: "Pipeline YAML file, e.g. Pipelines/gaussian-1d.yaml.")
+    var pipeline: String
+
+    @Option(help: "Run directory (default Checkpoints/NAME).")
+    var runDir: String?
+
+    @Option(help: "Comma-separated stages to run: prep,pretrain-d,train,evaluate (default: all).")
+    var stages: String?
+
+    @Option(help: "Compute threads (overrides nothing in the file; bitwise determinism holds for equal thread counts).")
+    var threads: Int = 1
+
+    @Option(help: "Seed (overrides the file and --set).")
+    var seed: UInt64?
+
+    @Option(name: .customLong("set"), help: "Override a key: key.path=value (value parsed as YAML); may repeat.")
+    var overrides: [String] = []
+
+    @Flag(help: "Start over: move an existing run directory to RUN.old-<UTC time> first.")
+    var fresh = false
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    @Option(help: "evaluate: checkpoint file to evaluate (default: the newest train checkpoint).")
+    var checkpoint: String?
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
+        if let s = stages {
+            for name in s.split(separator: ",") where Stage(rawValue: String(name)) == nil {
+                throw ValidationError("--stages: unknown stage '\(name)' (expected \(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func run() throws {
+        do {
+            var sets = overrides
+            if let s = seed { sets.append("seed=\(s)") }
+            let config = try ConfigLoader.load(path: pipeline, overrides: sets)
+            let dir = RunDirectory(URL(fileURLWithPath: runDir ?? "Checkpoints/\(config.name)"))
+            if fresh, let moved = try dir.moveAside() { stderr("gan-pipeline: moved the old run to \(moved.path)") }
+            let lock = try dir.lock()
+            defer { lock.release() }
+            ComputeThreads.set(threads)
+            if let stored = try? CheckpointLocator.open(dir.url.path).reader.threads, stored != threads {
+                stderr("gan-pipeline: warning: the run was written with \(stored) thread(s), now \(threads): results stay valid, but bitwise determinism holds only for equal thread counts")
+            }
+            let runner = PipelineRunner(config: config, run: dir)
+            runner.quiet = quiet
+            try runner.reconcileConfig()
+            let list = stages.map { $0.split(separator: ",").compactMap { Stage(rawValue: String($0)) } }
+            if let file = checkpoint {
+                try runner.runStages(list?.filter { $0 != .evaluate })
+                if list == nil || list!.contains(.evaluate) { try runner.evaluate(checkpoint: file) }
+            } else {
+                try runner.runStages(list)
+            }
+        } catch {
+            throw pipelineExitCode(for: error)
+        }
+    }
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print each stage's step, last losses and the checkpoints present.")
+
+    @Argument(help: "Run directory, e.g. Checkpoints/gaussian-1d.")
+    var runDir: String
+
+    func run() throws {
+        let dir = RunDirectory(URL(fileURLWithPath: runDir))
+        guard dir.exists else { throw pipelineExitCode(for: PipelineError.io(runDir, "no such run directory")) }
+        print("run \(dir.url.path)")
+        print("  data     " + (FileManager.default.fileExists(atPath: dir.dataFile.path) ? "prepared (data.h5)" : "not prepared"))
+        for stage in ["pretrain-d", "train"] {
+            let store = dir.stage(stage)
+            let files = store.stepFiles()
+            guard !files.isEmpty else { print("  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0))no checkpoints"); continue }
+            var line = "  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0))"
+            do {
+                let (r, warnings) = try store.openLatest()
+                warnings.forEach { stderr("gan-pipeline: warning: \($0)") }
+                line += "step \(r.step)"
+                let last = try r.history().compactMap { h in h.metric == "step" ? nil : h.values.last.map { "\(h.metric) \(String(format: "%.4f", $0))" } }
+                if !last.isEmpty { line += "; last " + last.joined(separator: ", ") }
+                r.close()
+            } catch {
+                line += "unreadable: \(error)"
+            }
+            print(line)
+            print("           checkpoints: " + files.map { $0.url.lastPathComponent }.joined(separator: " "))
+        }
+        let metrics = dir.evalDirectory.appendingPathComponent("metrics.json")
+        if let text = try? String(contentsOf: metrics, encoding: .utf8) {
+            print("  evaluate " + text.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "  ", with: " "))
+        }
+    }
+}
