@@ -5,13 +5,18 @@ SWIFT      ?= swift
 RELEASE    := .build/release
 THREADS    ?= 1
 ITERS      ?=
+P          ?= gaussian-1d
+PIPELINE   := $(RELEASE)/gan-pipeline
 
-.PHONY: all deps build release run test bench clean help h5py-env
+.PHONY: all deps build release run pipeline resume status test bench clean help h5py-env
 
 all: release
 
 help:
-	@echo "make run    - train the built-in default GAN (installs deps, builds release)"
+	@echo "make run    - run the default pipeline, Pipelines/gaussian-1d.yaml (installs deps, builds release)"
+	@echo "make pipeline P=NAME - run or resume Pipelines/NAME.yaml into Checkpoints/NAME"
+	@echo "make resume P=NAME   - resume Checkpoints/NAME from its latest complete checkpoint"
+	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
 	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
@@ -26,10 +31,22 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## The main job on the built-in default: until the pipeline runner exists, this trains the 1-D
-## Gaussian GAN (target N(4, 0.5^2), k = 20 D steps per G step) and reports G's mean and std.
+## The main job on the built-in default pipeline (the 1-D Gaussian GAN until the image pipelines
+## exist): prep -> pretrain-d -> train -> evaluate into Checkpoints/gaussian-1d; rerunning resumes.
 run: release
-	$(RELEASE)/gan-bench --model toy_1d --iters $(or $(ITERS),3000) --warmup 0 --threads $(THREADS) --log-every 500
+	$(PIPELINE) run Pipelines/gaussian-1d.yaml --threads $(THREADS)
+
+## Run or resume any shipped pipeline: make pipeline P=ring8 (extra flags: ARGS="--set train.steps=100").
+pipeline: release
+	$(PIPELINE) run Pipelines/$(P).yaml --threads $(THREADS) $(ARGS)
+
+## Resuming is what `run` does on a run directory with checkpoints; this target says so explicitly.
+resume: release
+	@test -d Checkpoints/$(P) || { echo "make resume: no run Checkpoints/$(P); start it with make pipeline P=$(P)"; exit 2; }
+	$(PIPELINE) run Pipelines/$(P).yaml --threads $(THREADS) $(ARGS)
+
+status: release
+	$(PIPELINE) status Checkpoints/$(P)
 
 ## Unit tests per module + end-to-end tests that run the release binaries.
 test: release h5py-env

@@ -54,6 +54,6 @@ let package = Package(
         .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANNN"]),
     ]
 )

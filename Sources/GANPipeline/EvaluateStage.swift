@@ -40,6 +40,7 @@ extension PipelineRunner {
         let json = "{\n" + metrics.map { "  \"\($0.0)\": \($0.1.isFinite ? "\($0.1)" : "null")" }.joined(separator: ",\n") + "\n}\n"
         let path = run.evalDirectory.appendingPathComponent("metrics.json")
         try json.write(to: path, atomically: true, encoding: .utf8)
+        for plot in try writePlots(final: reader, samples: samples, description: desc) { log("evaluate: plot \(plot)") }
         log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
     }
 

@@ -94,7 +94,32 @@ public final class PipelineRunner {
         if let toy = ModelFactory.toyDistribution(dc) {
             return PreparedData.toy(toy, count: dc.size, seed: config.seed, normalization: norm, source: "\(dc.source.rawValue) \(toy)")
         }
-        throw PipelineError.config("data.source \(dc.source.rawValue): file sources are not supported by this build yet")
+        guard let path = dc.path else { throw PipelineError.config("data.path: required for data.source \(dc.source.rawValue)") }
+        let shape: [Int], values: [Float]
+        do {
+            switch dc.source {
+            case .csv:
+                let t = try CSVTable.read(path)
+                (shape, values) = ([t.rows, t.columns], t.values)
+            case .npy:
+                (shape, values) = try NPYArray.read(path)
+            case .h5:
+                let f = try HDF5File.open(path)
+                defer { try? f.close() }
+                guard f.root.contains(dc.dataset) else { throw PipelineError.io(path, "no dataset '\(dc.dataset)' (data.dataset)") }
+                (shape, values) = try f.root.read(dc.dataset, as: Float.self)
+            default:
+                throw PipelineError.config("data.source \(dc.source.rawValue): not supported by the vector pipeline (image data arrive with the image pipelines)")
+            }
+        } catch let e as DataError {
+            throw PipelineError.io(e.file, e.message)
+        } catch let e as HDF5Error {
+            throw PipelineError.io(e.file, "\(e.object): \(e.message)")
+        }
+        guard shape.count == 2, shape[0] >= 1, shape[1] >= 1 else {
+            throw PipelineError.io(path, "expected a table [samples, features], found shape \(shape)")
+        }
+        return PreparedData(table: values, dimension: shape[1], normalization: norm, source: "\(dc.source.rawValue) \(path)")
     }
 
     func loadPrepared() throws -> PreparedData {
@@ -130,7 +155,8 @@ public final class PipelineRunner {
                 reader.close()
                 log("train: starting from the pretrained discriminator (\(pre.url.lastPathComponent) step \(reader.step))")
             }
-            try store.save(session.checkpoint(configYAML: configYAML))
+            // The starting state stays available for the "before" plots: pinned, never pruned.
+            try store.pin(try store.save(session.checkpoint(configYAML: configYAML)), as: "start.h5")
         }
         StopSignal.install()
         let progress = Progress(stage: "train", total: total, startStep: session.step, every: config.train.logEvery, quiet: quiet)
@@ -201,6 +227,7 @@ public final class PipelineRunner {
             c.history = [("step", (0..<losses.count).map { Double($0 + 1) }), ("mse", losses)]
             return try store.save(c)
         }
+        if store.stepFiles().isEmpty { try store.pin(try save(), as: "start.h5") }
         StopSignal.install()
         let progress = Progress(stage: "pretrain-d", total: pc.steps, startStep: step, every: config.train.logEvery, quiet: quiet)
         while step < pc.steps {

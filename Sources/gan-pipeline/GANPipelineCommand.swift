@@ -110,12 +110,12 @@ struct Status: ParsableCommand {
         let dir = RunDirectory(URL(fileURLWithPath: runDir))
         guard dir.exists else { throw pipelineExitCode(for: PipelineError.io(runDir, "no such run directory")) }
         print("run \(dir.url.path)")
-        print("  data     " + (FileManager.default.fileExists(atPath: dir.dataFile.path) ? "prepared (data.h5)" : "not prepared"))
+        print("  data        " + (FileManager.default.fileExists(atPath: dir.dataFile.path) ? "prepared (data.h5)" : "not prepared"))
         for stage in ["pretrain-d", "train"] {
             let store = dir.stage(stage)
             let files = store.stepFiles()
-            guard !files.isEmpty else { print("  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0))no checkpoints"); continue }
-            var line = "  \(stage.padding(toLength: 9, withPad: " ", startingAt: 0))"
+            guard !files.isEmpty else { print("  \(stage.padding(toLength: 12, withPad: " ", startingAt: 0))no checkpoints"); continue }
+            var line = "  \(stage.padding(toLength: 12, withPad: " ", startingAt: 0))"
             do {
                 let (r, warnings) = try store.openLatest()
                 warnings.forEach { stderr("gan-pipeline: warning: \($0)") }
@@ -127,11 +127,15 @@ struct Status: ParsableCommand {
                 line += "unreadable: \(error)"
             }
             print(line)
-            print("           checkpoints: " + files.map { $0.url.lastPathComponent }.joined(separator: " "))
+            print("              checkpoints: " + files.map { $0.url.lastPathComponent }.joined(separator: " "))
         }
         let metrics = dir.evalDirectory.appendingPathComponent("metrics.json")
-        if let text = try? String(contentsOf: metrics, encoding: .utf8) {
-            print("  evaluate " + text.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "  ", with: " "))
+        if let data = try? Data(contentsOf: metrics),
+           let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+            let items = obj.keys.sorted().map { k in "\(k) " + ((obj[k] as? Double).map { String(format: "%.4g", $0) } ?? "\(obj[k] ?? "")") }
+            print("  evaluate    " + items.joined(separator: ", "))
+        } else {
+            print("  evaluate    not run")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GANNN
 import GANTestSupport
 import Testing
 
@@ -62,7 +63,7 @@ import Testing
         // status
         let s = try CLI.run(bin, ["status", run])
         #expect(s.status == 0)
-        #expect(s.stdout.contains("train    step 400"))
+        #expect(s.stdout.contains("train       step 400"), "\(s.stdout)")
     }
 
     @Test func sigkillThenResumeIsBitIdenticalToAStraightRun() throws {
@@ -154,6 +155,38 @@ import Testing
         #expect(text.contains("interrupted at step"))
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(run)/train").filter { $0.hasPrefix("step-") }.sorted()
         #expect(files.count == 2, "step 0 plus the checkpoint written on SIGTERM: \(files)")
+    }
+
+    @Test func userCSVTableTrainsAndBadCellsAreRejected() throws {
+        let bin = try #require(bin)
+        let dir = try makeTemporaryDirectory("pipeline-csv")
+        var rows = ["x,y"]
+        var rng = RNG(seed: 1)
+        for _ in 0..<500 { rows.append("\(3 + rng.normal()),\(-2 + 0.5 * rng.normal())") }
+        let csv = dir.appendingPathComponent("table.csv").path
+        try rows.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let yaml = dir.appendingPathComponent("mine.yaml").path
+        try """
+        data: {source: csv, path: table.csv, normalize: standardize}
+        noise: {dimension: 2}
+        generator: {hidden: [8]}
+        discriminator: {hidden: [8]}
+        generator_optimizer: {learning_rate: 0.001}
+        discriminator_optimizer: {learning_rate: 0.001}
+        train: {steps: 50, batch_size: 32}
+        """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        let r = try CLI.run(bin, ["run", yaml, "--run-dir", run, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("prep: 500 samples of dimension 2"))
+        #expect(FileManager.default.fileExists(atPath: "\(run)/eval/metrics.json"))
+
+        rows[7] = "1.5,abc"
+        try rows.joined(separator: "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let bad = try CLI.run(bin, ["run", yaml, "--run-dir", dir.appendingPathComponent("run2").path, "--quiet"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+        #expect(bad.stderr.contains(csv) && bad.stderr.contains("abc"), "\(bad.stderr)")
     }
 
     @Test func badConfigIsOneLineWithLocation() throws {
