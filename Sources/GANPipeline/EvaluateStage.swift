@@ -44,6 +44,31 @@ extension PipelineRunner {
         log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
     }
 
+    /// The cheap metric of `train.eval_every` (lower is better): W1 to the target for the 1-D
+    /// Gaussian, (modes missed + low-quality fraction) for mixtures, curve RMSE for the parabola,
+    /// over 2,000 samples drawn from the "eval-<step>" stream (independent of training streams).
+    static func quickScore(_ toy: ToyDistribution, generator g: Sequential, description desc: DataDescription,
+                           seed: UInt64, step: Int) -> Double {
+        var rng = RNG(seed: seed, purpose: "eval-\(step)")
+        let z = Tensor(shape: [2000, desc.noiseDimension])
+        desc.noisePrior.fill(z, rng: &rng)
+        let samples = g.forward(z, training: false).array.map { ($0 - desc.offset) / desc.scale }
+        switch toy {
+        case .gaussian(let mean, let std):
+            return SampleMetrics.w1Normal(samples, mean: Double(mean), std: Double(std))
+        case .ring, .grid:
+            let m = SampleMetrics.modeCoverage(samples, centers: toy.centers, std: toy.componentStd)
+            return Double(toy.centers.count - m.covered) + (1 - m.highQualityFraction)
+        case .parabola(let a, _):
+            var ss = 0.0
+            for i in stride(from: 0, to: samples.count - 1, by: 2) {
+                let r = Double(samples[i + 1] - a * samples[i] * samples[i]) + (abs(samples[i]) > 1 ? 1 : 0)
+                ss += r * r
+            }
+            return (ss / Double(max(samples.count / 2, 1))).squareRoot()
+        }
+    }
+
     static func toyMetrics(_ toy: ToyDistribution, samples: [Float], discriminator d: Sequential, description desc: DataDescription) -> [(String, Double)] {
         switch toy {
         case .gaussian(let mean, let std):

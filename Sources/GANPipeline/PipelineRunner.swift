@@ -161,6 +161,14 @@ public final class PipelineRunner {
         StopSignal.install()
         let progress = Progress(stage: "train", total: total, startStep: session.step, every: config.train.logEvery, quiet: quiet)
         let every = max(1, config.train.checkpointEvery)
+        // eval_every: a cheap metric; the best checkpoint so far is pinned as best.h5 (never pruned).
+        // The best score is re-read from best.h5's history on resume, so resuming changes nothing.
+        let toy = ModelFactory.toyDistribution(config.data)
+        var best = Double.infinity
+        if let r = try? CheckpointReader(path: store.url.appendingPathComponent("best.h5").path) {
+            best = (try? r.history().first { $0.metric == "best_score" }?.values.last) ?? .infinity
+            r.close()
+        }
         while session.step < total {
             let (d, g) = session.iterate()
             guard d.loss.isFinite, g.isFinite else {
@@ -170,8 +178,16 @@ public final class PipelineRunner {
             }
             progress.update(step: session.step, ["d_loss": d.loss, "g_loss": g, "D(x)": d.realScore, "D(G(z))": d.fakeScore])
             let stop = StopSignal.isRequested
-            if session.step % every == 0 || session.step == total || stop {
-                let url = try store.save(session.checkpoint(configYAML: configYAML))
+            var score: Double?
+            if config.train.evalEvery > 0, session.step % config.train.evalEvery == 0, let toy {
+                let s = Self.quickScore(toy, generator: session.generator, description: session.dataDescription, seed: config.seed, step: session.step)
+                if s < best { best = s; score = s }
+            }
+            if session.step % every == 0 || session.step == total || stop || score != nil {
+                var c = session.checkpoint(configYAML: configYAML)
+                if let s = score { c.history.append(("best_score", [s])) }
+                let url = try store.save(c)
+                if score != nil { try store.pin(url, as: "best.h5") }
                 if stop {
                     progress.finish()
                     throw PipelineError.interrupted(stage: "train", step: session.step, checkpoint: url.path)

@@ -70,7 +70,8 @@ import Testing
         let bin = try #require(bin)
         let (yaml, dir) = try Self.setUp()
         let straight = dir.appendingPathComponent("straight").path, killed = dir.appendingPathComponent("killed").path
-        let steps = ["--set", "train.steps=6000", "--set", "train.checkpoint_every=250", "--quiet", "--stages", "prep,pretrain-d,train"]
+        let steps = ["--set", "train.steps=6000", "--set", "train.checkpoint_every=250", "--set", "train.eval_every=300",
+                     "--quiet", "--stages", "prep,pretrain-d,train"]
         #expect(try CLI.run(bin, ["run", yaml, "--run-dir", straight] + steps).status == 0)
 
         let p = Process()
@@ -94,6 +95,45 @@ import Testing
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("train: resuming from step"))
         #expect(try Self.sameState("\(straight)/train/step-00006000.h5", "\(killed)/train/step-00006000.h5"))
+        // eval_every pinned the same best checkpoint in both runs.
+        let fm = FileManager.default
+        let bestA = try fm.destinationOfSymbolicLink(atPath: "\(straight)/train/best.h5")
+        #expect(try fm.destinationOfSymbolicLink(atPath: "\(killed)/train/best.h5") == bestA)
+        #expect(fm.fileExists(atPath: "\(straight)/train/\(bestA)"), "best.h5 must never be pruned")
+    }
+
+    /// Each shipped toy pipeline (networks shrunk and steps cut with --set) resumes bit-exactly
+    /// after SIGKILL.
+    @Test(arguments: ["gaussian-1d", "parabola-2d", "ring8", "grid25"])
+    func shippedPipelineResumesExactlyAfterSIGKILL(_ name: String) throws {
+        let bin = try #require(bin)
+        let yaml = packageRoot().appendingPathComponent("Pipelines/\(name).yaml").path
+        let dir = try makeTemporaryDirectory("shipped-\(name)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var args = ["--quiet", "--stages", "prep,pretrain-d,train", "--set", "data.size=4000", "--set", "train.steps=1500",
+                    "--set", "train.checkpoint_every=100", "--set", "generator.hidden=[16,16]", "--set", "discriminator.hidden=[16,16]"]
+        if name == "gaussian-1d" { args += ["--set", "pretrain_d.steps=50"] }
+        let straight = dir.appendingPathComponent("straight").path, killed = dir.appendingPathComponent("killed").path
+        let a = try CLI.run(bin, ["run", yaml, "--run-dir", straight] + args)
+        #expect(a.status == 0, "\(a.stderr)")
+
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = ["run", yaml, "--run-dir", killed] + args
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(killed)/train")) ?? []
+            if files.contains(where: { $0.hasPrefix("step-") && $0 >= "step-00000300.h5" }) { break }
+            usleep(10_000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let b = try CLI.run(bin, ["run", yaml, "--run-dir", killed] + args)
+        #expect(b.status == 0, "\(b.stderr)")
+        #expect(b.stderr.contains("train: resuming from step") || b.stderr.contains("train: finished"), "\(b.stderr)")
+        #expect(try Self.sameState("\(straight)/train/step-00001500.h5", "\(killed)/train/step-00001500.h5"))
     }
 
     @Test func extendingAFinishedRunAndRefusingAnArchitectureChange() throws {
