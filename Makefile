@@ -8,7 +8,7 @@ ITERS      ?=
 P          ?= gaussian-1d
 PIPELINE   := $(RELEASE)/gan-pipeline
 
-.PHONY: all deps build release run pipeline resume status test bench clean help h5py-env
+.PHONY: all deps build release run pipeline resume status sample score test bench clean help h5py-env
 
 all: release
 
@@ -17,6 +17,8 @@ help:
 	@echo "make pipeline P=NAME - run or resume Pipelines/NAME.yaml into Checkpoints/NAME"
 	@echo "make resume P=NAME   - resume Checkpoints/NAME from its latest complete checkpoint"
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
+	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
+	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
 	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
@@ -47,6 +49,16 @@ resume: release
 
 status: release
 	$(PIPELINE) status Checkpoints/$(P)
+
+## Serve the latest checkpoint of a run (gan-sample; format from OUT's extension: csv, npy, h5).
+N   ?= 64
+OUT ?= Checkpoints/$(P)/samples.csv
+sample: release
+	$(RELEASE)/gan-sample generate Checkpoints/$(P) -n $(N) -o $(OUT)
+
+score: release
+	@test -n "$(DATA)" || { echo "make score: give the data file, e.g. make score P=$(P) DATA=Checkpoints/$(P)/samples.csv"; exit 2; }
+	$(RELEASE)/gan-sample score Checkpoints/$(P) $(DATA)
 
 ## Unit tests per module + end-to-end tests that run the release binaries.
 test: release h5py-env

@@ -41,8 +41,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANStore",
+            "GANStore", "GANData", "CHDF5",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
 
         // MARK: Tests

@@ -94,7 +94,7 @@ public enum CSVTable {
     private static func quotedIfNeeded(_ name: String) -> String {
         let needs = name.isEmpty || name.first!.isWhitespace || name.last!.isWhitespace
             || name.hasPrefix("#") || name.contains(",") || name.contains("\"")
-            || Array(name.utf8).withUnsafeBufferPointer { parseNumber($0, 0, $0.count) } != .notNumber
+            || Array(name.utf8).withUnsafeBufferPointer { parseNumber($0, 0..<$0.count) } != .notNumber
         return needs ? "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : name
     }
 
@@ -102,6 +102,13 @@ public enum CSVTable {
 
     static func parse(_ b: UnsafeBufferPointer<UInt8>, name: String, hasHeader: Bool?) throws
         -> (columns: Int, rows: Int, values: [Float], header: [String]?) {
+        try powersOf10.withUnsafeBufferPointer { try parse(b, name: name, hasHeader: hasHeader, p10: $0.baseAddress!) }
+    }
+
+    /// One pass over the bytes: each data cell is scanned as a number straight to its comma or line
+    /// end; only the first content line (header detection) and failures look at a line twice.
+    private static func parse(_ b: UnsafeBufferPointer<UInt8>, name: String, hasHeader: Bool?,
+                              p10: UnsafePointer<Double>) throws -> (columns: Int, rows: Int, values: [Float], header: [String]?) {
         let n = b.count
         var pos = n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0  // UTF-8 BOM
         if pos == n { throw DataError(name, "empty file, expected comma-separated numbers") }
@@ -116,15 +123,17 @@ public enum CSVTable {
         while pos < n {
             line += 1
             let lineStart = pos
-            var e = pos
-            while e < n && b[e] != 10 { e += 1 }
-            pos = e + 1
-            var s = lineStart
-            while s < e && isSpace(b[s]) { s += 1 }
-            while e > s && isSpace(b[e - 1]) { e -= 1 }
-            if s == e || b[s] == UInt8(ascii: "#") { continue }
-            if !sawContent {
+            var s = pos
+            while s < n && isBlank(b[s]) { s += 1 }
+            if s == n { break }
+            let c = b[s]
+            if c == 10 || c == 13 || c == 35 || !sawContent {  // blank, '#' comment or the first content line
+                var e = s
+                while e < n && b[e] != 10 && b[e] != 13 { e += 1 }
+                pos = afterLineEnd(b, e)
+                if c == 10 || c == 13 || c == 35 { continue }
                 sawContent = true
+                while e > s && isBlank(b[e - 1]) { e -= 1 }
                 if hasHeader ?? looksLikeHeader(b, s, e) {
                     header = try headerCells(b, s, e, name: name, line: line)
                     columns = header!.count
@@ -134,18 +143,15 @@ public enum CSVTable {
             }
             var col = 0, cs = s
             while true {
-                var ce = cs
-                while ce < e && b[ce] != 44 { ce += 1 }  // ','
                 col += 1
-                var ts = cs, te = ce
-                while ts < te && isSpace(b[ts]) { ts += 1 }
-                while te > ts && isSpace(b[te - 1]) { te -= 1 }
-                switch parseNumber(b, ts, te) {
-                case .value(let v): values.append(v)
-                case let bad: throw cellError(bad, b, ts, te, name: name, line: line, column: col)
+                let (cell, next) = scanCell(b, cs, p10)
+                guard case .value(let v) = cell else {
+                    throw cellError(cell, b, trim(b, cs, cellEnd(b, cs)), name: name, line: line, column: col)
                 }
-                if ce == e { break }
-                cs = ce + 1
+                values.append(v)
+                if next < n && b[next] == 44 { cs = next + 1; continue }
+                pos = afterLineEnd(b, next)
+                break
             }
             if columns == 0 {
                 columns = col
@@ -164,37 +170,77 @@ public enum CSVTable {
         return (columns, rows, values, header)
     }
 
-    @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
+    /// Whitespace within a line.
+    @inline(__always) private static func isBlank(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 11 || c == 12 }
 
-    private static func cellError(_ r: Cell, _ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int,
+    /// The index after the line end at `e` (LF, CRLF or a lone CR).
+    @inline(__always) private static func afterLineEnd(_ b: UnsafeBufferPointer<UInt8>, _ e: Int) -> Int {
+        e + 1 < b.count && b[e] == 13 && b[e + 1] == 10 ? e + 2 : e + 1
+    }
+
+    /// The cell starting at `start`: its number (or why not) and the index of the comma / line end after it.
+    @inline(__always)
+    private static func scanCell(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ p10: UnsafePointer<Double>) -> (Cell, Int) {
+        let n = b.count
+        var i = start
+        while i < n && isBlank(b[i]) { i += 1 }
+        let (cell, j) = scanNumber(b, i, n, p10)
+        var k = j
+        while k < n && isBlank(b[k]) { k += 1 }
+        if let cell, k == n || b[k] == 44 || b[k] == 10 || b[k] == 13 { return (cell, k) }
+        let e = cellEnd(b, i)  // not a plain number: classify the whole trimmed cell
+        return (special(b, trim(b, i, e)), e)
+    }
+
+    /// The end of the cell starting at `i`: the next comma or line end, or the end of the file.
+    private static func cellEnd(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+        var e = i
+        while e < b.count && b[e] != 44 && b[e] != 10 && b[e] != 13 { e += 1 }
+        return e
+    }
+
+    /// b[s..<e] without the blanks around it.
+    private static func trim(_ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Range<Int> {
+        var s = s, e = e
+        while s < e && isBlank(b[s]) { s += 1 }
+        while e > s && isBlank(b[e - 1]) { e -= 1 }
+        return s..<e
+    }
+
+    private static func cellError(_ r: Cell, _ b: UnsafeBufferPointer<UInt8>, _ cell: Range<Int>,
                                   name: String, line: Int, column: Int) -> DataError {
         let at = "line \(line), column \(column): "
-        var text = String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self)
+        let raw = String(decoding: UnsafeBufferPointer(rebasing: b[cell]), as: UTF8.self)
+        var text = printable(raw)
         if text.count > 40 { text = String(text.prefix(40)) + "..." }
         switch r {
         case .nan: return DataError(name, at + "NaN is not allowed")
         case .infinity(let negative): return DataError(name, at + (negative ? "-inf" : "inf") + " is not allowed")
         case .outOfRange: return DataError(name, at + "\"\(text)\" is out of range for a 32-bit float")
         default:
-            if s == e { return DataError(name, at + "empty cell, expected a number") }
-            let hint = text.contains(";") || text.contains("\t") ? " (cells must be separated by commas)" : ""
+            if cell.isEmpty { return DataError(name, at + "empty cell, expected a number") }
+            let hint = raw.contains(";") || raw.contains("\t") ? " (cells must be separated by commas)" : ""
             return DataError(name, at + "\"\(text)\" is not a number" + hint)
         }
+    }
+
+    /// `s` with control characters escaped (`\t`, `\u{1}`), so that messages stay on one line.
+    static func printable(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 127 }) else { return s }
+        return s.unicodeScalars.map { c in
+            c == "\t" ? "\\t" : c.value < 32 || c.value == 127 ? "\\u{\(String(c.value, radix: 16))}" : String(c)
+        }.joined()
     }
 
     /// A line is a header when one of its cells is non-empty and not a number (NaN and inf count as numbers).
     private static func looksLikeHeader(_ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
         var cs = s
-        while cs <= e {
-            var ce = cs
-            while ce < e && b[ce] != 44 { ce += 1 }
-            var ts = cs, te = ce
-            while ts < te && isSpace(b[ts]) { ts += 1 }
-            while te > ts && isSpace(b[te - 1]) { te -= 1 }
-            if te > ts && parseNumber(b, ts, te) == .notNumber { return true }
+        while true {
+            let ce = cellEnd(b, cs), cell = trim(b, cs, ce)
+            if !cell.isEmpty && parseNumber(b, cell) == .notNumber { return true }
+            if ce >= e || b[ce] != 44 { return false }
             cs = ce + 1
         }
-        return false
     }
 
     /// Splits a header line into names: cells trimmed; a cell may be double-quoted, `""` being a quote.
@@ -203,33 +249,23 @@ public enum CSVTable {
         var names: [String] = []
         var i = s
         while true {
-            while i < e && isSpace(b[i]) { i += 1 }
+            while i < e && isBlank(b[i]) { i += 1 }
             var cell: [UInt8] = []
             if i < e && b[i] == 34 {  // '"'
                 i += 1
-                while true {
-                    guard i < e else { throw DataError(name, "line \(line), column \(names.count + 1): unterminated quote in the header") }
-                    if b[i] == 34 {
-                        if i + 1 < e && b[i + 1] == 34 { cell.append(34); i += 2; continue }
-                        i += 1
-                        break
-                    }
-                    cell.append(b[i])
-                    i += 1
-                }
-                while i < e && isSpace(b[i]) { i += 1 }
-                guard i == e || b[i] == 44 else {
-                    throw DataError(name, "line \(line), column \(names.count + 1): text after the closing quote in the header")
-                }
+                while i < e && (b[i] != 34 || (i + 1 < e && b[i + 1] == 34)) { cell.append(b[i]); i += b[i] == 34 ? 2 : 1 }
+                let at = "line \(line), column \(names.count + 1): "
+                guard i < e else { throw DataError(name, at + "unterminated quote in the header") }
+                i += 1
+                while i < e && isBlank(b[i]) { i += 1 }
+                guard i == e || b[i] == 44 else { throw DataError(name, at + "text after the closing quote in the header") }
             } else {
-                let cs = i
-                while i < e && b[i] != 44 { i += 1 }
-                var te = i
-                while te > cs && isSpace(b[te - 1]) { te -= 1 }
-                cell.append(contentsOf: b[cs..<te])
+                let ce = cellEnd(b, i)
+                cell = Array(b[trim(b, i, ce)])
+                i = ce
             }
             names.append(String(decoding: cell, as: UTF8.self))
-            if i >= e { return names }
+            if i >= e || b[i] != 44 { return names }
             i += 1  // the comma
         }
     }
@@ -240,80 +276,115 @@ public enum CSVTable {
         case value(Float), notNumber, nan, infinity(negative: Bool), outOfRange
     }
 
-    /// 10^0 ... 10^64 as correctly rounded doubles.
-    private static let powersOf10: [Double] = (0...64).map { Double("1e\($0)")! }
+    /// 10^-64 ... 10^38 as correctly rounded doubles (10^k at index k + 64).
+    private static let powersOf10: [Double] = (-64...38).map { Double("1e\($0)")! }
 
-    /// Parses `[+-] digits [. digits] [(e|E) [+-] digits]` (or `.digits`) in b[s..<e] to the
-    /// correctly rounded Float. Fast path: up to 19 significant digits in a UInt64, scaled by a
-    /// power of ten in Double (error < 4 double ulps, far below the 29 bits Float drops), used
-    /// unless the result lies within 16 ulps of a Float rounding midpoint or outside the normal
-    /// Float range; then the exact (strtof) conversion decides.
-    static func parseNumber(_ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Cell {
+    /// The number filling b[r] exactly (nan / inf classified), else `.notNumber`.
+    static func parseNumber(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Cell {
+        let (cell, end) = powersOf10.withUnsafeBufferPointer { scanNumber(b, r.lowerBound, r.upperBound, $0.baseAddress!) }
+        if let cell, end == r.upperBound, !r.isEmpty { return cell }
+        return special(b, r)
+    }
+
+    /// Scans `[+-] digits [. digits] [(e|E) [+-] digits]` (or `.digits`) from b[s...] (before
+    /// `limit`) to the correctly rounded Float; nil when no number starts at `s`; and the index
+    /// after the number. Fast path: up to 19 significant digits in a UInt64, times a power of ten
+    /// in Double (error under 4 double ulps, far below the 29 bits Float drops), used unless the
+    /// result lies within 16 ulps of a Float rounding midpoint or outside the normal Float range;
+    /// then strtof (via Float(String)) decides.
+    @inline(__always)
+    private static func scanNumber(_ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ limit: Int,
+                                   _ p10: UnsafePointer<Double>) -> (Cell?, Int) {
         var i = s
         var negative = false
-        if i < e && (b[i] == 43 || b[i] == 45) { negative = b[i] == 45; i += 1 }
+        if i < limit && (b[i] == 43 || b[i] == 45) { negative = b[i] == 45; i += 1 }
         var m: UInt64 = 0
         var digits = 0, scale = 0
-        var sawDigit = false
-        while i < e, case let d = b[i] &- 48, d < 10 {
-            sawDigit = true
-            if digits < 19 {
-                if m != 0 || d != 0 { m = m * 10 + UInt64(d); digits += 1 }
-            } else {
-                scale += 1
-            }
+        let mantissaStart = i
+        while i < limit && b[i] == 48 { i += 1 }  // leading zeros
+        eightAtATime(b, &i, limit, &m, &digits, &scale, fraction: false)
+        while i < limit, case let d = b[i] &- 48, d < 10 {
+            if digits < 19 { m = m &* 10 &+ UInt64(d); digits += 1 } else { scale += 1 }
             i += 1
         }
-        if i < e && b[i] == 46 {  // '.'
+        var sawDigit = i > mantissaStart
+        if i < limit && b[i] == 46 {  // '.'
             i += 1
-            while i < e, case let d = b[i] &- 48, d < 10 {
-                sawDigit = true
-                if digits < 19 {
-                    if m != 0 || d != 0 { m = m * 10 + UInt64(d); digits += 1 }
-                    scale -= 1
-                }
+            let fractionStart = i
+            if m == 0 { while i < limit && b[i] == 48 { i += 1; scale -= 1 } }
+            eightAtATime(b, &i, limit, &m, &digits, &scale, fraction: true)
+            while i < limit, case let d = b[i] &- 48, d < 10 {
+                if digits < 19 { m = m &* 10 &+ UInt64(d); digits += 1; scale -= 1 }
                 i += 1
             }
+            sawDigit = sawDigit || i > fractionStart
         }
-        guard sawDigit else { return special(b, s, e) }
-        if i < e && (b[i] | 0x20) == 101 {  // 'e' or 'E'
-            i += 1
+        guard sawDigit else { return (nil, s) }
+        if i < limit && (b[i] | 0x20) == 101 {  // 'e' or 'E'
+            var j = i + 1
             var expNegative = false
-            if i < e && (b[i] == 43 || b[i] == 45) { expNegative = b[i] == 45; i += 1 }
+            if j < limit && (b[j] == 43 || b[j] == 45) { expNegative = b[j] == 45; j += 1 }
             var x = 0
-            let start = i
-            while i < e, case let d = b[i] &- 48, d < 10 {
+            let start = j
+            while j < limit, case let d = b[j] &- 48, d < 10 {
                 if x < 100_000 { x = x * 10 + Int(d) }
-                i += 1
+                j += 1
             }
-            guard i > start else { return .notNumber }
-            scale += expNegative ? -x : x
+            if j > start {  // else the 'e' is not part of the number
+                scale += expNegative ? -x : x
+                i = j
+            }
         }
-        guard i == e else { return .notNumber }
-        if m == 0 { return .value(negative ? -0.0 : 0.0) }
+        if m == 0 { return (.value(negative ? -0.0 : 0.0), i) }
         if scale >= -64 && scale <= 38 {
-            let d = scale >= 0 ? Double(m) * powersOf10[scale] : Double(m) / powersOf10[-scale]
+            let d = Double(m) * p10[scale + 64]
             let low = Int(d.bitPattern & 0x1FFF_FFFF) - 0x1000_0000
             if d >= Double(Float.leastNormalMagnitude) && d < Double(Float.greatestFiniteMagnitude)
                 && (low > 16 || low < -16) {
                 let f = Float(d)
-                return .value(negative ? -f : f)
+                return (.value(negative ? -f : f), i)
             }
         }
         // Slow, exact path (rare): far exponents, subnormals, overflow, near-midpoints.
-        guard let f = Float(String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self)) else {
-            return .notNumber
+        guard let f = Float(String(decoding: UnsafeBufferPointer(rebasing: b[s..<i]), as: UTF8.self)) else {
+            return (.notNumber, i)
         }
-        return f.isFinite ? .value(f) : .outOfRange
+        return (f.isFinite ? .value(f) : .outOfRange, i)
+    }
+
+    /// Takes digits 8 bytes at a time (SWAR) while the mantissa has room for 8 more of the 19.
+    @inline(__always)
+    private static func eightAtATime(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, _ limit: Int, _ m: inout UInt64,
+                                     _ digits: inout Int, _ scale: inout Int, fraction: Bool) {
+        while digits <= 11 && i + 8 <= limit {
+            let v = UInt64(littleEndian: UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self))
+            // A byte is a digit iff its high nibble is 3, also after adding 6 (a carry only starts
+            // at a non-digit byte and only reaches later bytes).
+            let bad = (v & 0xF0F0_F0F0_F0F0_F0F0 ^ 0x3030_3030_3030_3030)
+                | ((v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 ^ 0x3030_3030_3030_3030)
+            let c = bad == 0 ? 8 : bad.trailingZeroBitCount / 8
+            if c == 0 { return }
+            var x = (v << UInt64(64 - 8 * c)) & 0x0F0F_0F0F_0F0F_0F0F  // the c digits, zeros before them
+            x = x &* 10 &+ (x >> 8)
+            let mask: UInt64 = 0x0000_00FF_0000_00FF
+            let high = (x & mask) &* 0x000F_4240_0000_0064  // 100 + 1_000_000 << 32
+            let low = ((x >> 16) & mask) &* 0x0000_2710_0000_0001  // 1 + 10_000 << 32
+            x = (high &+ low) >> 32
+            let p: UInt64 = switch c { case 1: 10; case 2: 100; case 3: 1000; case 4: 10_000; case 5: 100_000
+                                       case 6: 1_000_000; case 7: 10_000_000; default: 100_000_000 }
+            m = m &* p &+ (x & 0xFFFF_FFFF)
+            digits += c
+            if fraction { scale -= c }
+            i += c
+            if c < 8 { return }
+        }
     }
 
     /// nan / inf / infinity in any case, with an optional sign; otherwise not a number.
-    private static func special(_ b: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Cell {
-        var i = s
-        var negative = false
-        if i < e && (b[i] == 43 || b[i] == 45) { negative = b[i] == 45; i += 1 }
-        let word = String(decoding: UnsafeBufferPointer(rebasing: b[i..<e]), as: UTF8.self).lowercased()
-        switch word {
+    private static func special(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Cell {
+        let negative = !r.isEmpty && b[r.lowerBound] == 45
+        let signed = !r.isEmpty && (negative || b[r.lowerBound] == 43)
+        switch String(decoding: UnsafeBufferPointer(rebasing: b[(signed ? r.lowerBound + 1 : r.lowerBound)..<r.upperBound]), as: UTF8.self).lowercased() {
         case "nan": return .nan
         case "inf", "infinity": return .infinity(negative: negative)
         default: return .notNumber

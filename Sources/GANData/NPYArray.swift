@@ -11,30 +11,25 @@ public enum NPYArray {
     public static func read(_ path: String) throws -> (shape: [Int], values: [Float]) {
         let file = try InputFile(path)
         let h = try readHeader(file)
-        let count = h.count
-        var values = [Float]()
-        switch h.dtype {
-        case .f4:
-            values = try [Float](unsafeUninitializedCapacity: count) { buf, n in
+        var values: [Float]
+        var raw: [UInt8] = []
+        if h.dtype == .f4 {  // straight into the result
+            values = try [Float](unsafeUninitializedCapacity: h.count) { buf, n in
                 try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
-                n = count
+                n = h.count
             }
             #if _endian(big)
             for i in values.indices { values[i] = Float(bitPattern: values[i].bitPattern.byteSwapped) }
             #endif
-        case .f8: values = try convert(file, h) { Float(Double(bitPattern: UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: UInt64.self)))) }
-        case .u1: values = try convert(file, h) { Float($0[$1]) }
-        case .i4: values = try convert(file, h) { Float(Int32(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int32.self))) }
-        case .i8: values = try convert(file, h) { Float(Int64(littleEndian: $0.loadUnaligned(fromByteOffset: $1, as: Int64.self))) }
+        } else {
+            raw = try readRaw(file, h)
+            values = raw.withUnsafeBytes { r in (0..<h.count).map { Float(h.dtype.load(r, $0)) } }
         }
-        if h.dtype == .f4 || h.dtype == .f8, let bad = values.firstIndex(where: { !$0.isFinite }) {
-            let at = "element \(multiIndex(bad, h.shape))"
-            if values[bad].isNaN { throw DataError(path, "\(at): NaN is not allowed") }
-            if h.dtype == .f8 {
-                let raw = try elementAsDouble(file, h, bad)
-                if raw.isFinite { throw DataError(path, "\(at): \(raw) is out of range for a 32-bit float") }
-            }
-            throw DataError(path, "\(at): \(values[bad] < 0 ? "-inf" : "inf") is not allowed")
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let x = raw.isEmpty ? Double(values[bad]) : raw.withUnsafeBytes { h.dtype.load($0, bad) }
+            let at = "element \(multiIndex(bad, h.shape)): "
+            throw DataError(path, at + (x.isNaN ? "NaN is not allowed" : x.isFinite ? "\(x) is out of range for a 32-bit float"
+                                        : x < 0 ? "-inf is not allowed" : "inf is not allowed"))
         }
         return (h.shape, values)
     }
@@ -44,11 +39,7 @@ public enum NPYArray {
         let file = try InputFile(path)
         let h = try readHeader(file)
         guard h.dtype == .u1 else { throw DataError(path, "dtype '\(h.descr)' is not uint8, expected |u1") }
-        let values = try [UInt8](unsafeUninitializedCapacity: h.count) { buf, n in
-            try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
-            n = h.count
-        }
-        return (h.shape, values)
+        return (h.shape, try readRaw(file, h))
     }
 
     /// Writes a float32 array atomically.
@@ -77,12 +68,8 @@ public enum NPYArray {
     /// and a newline to a multiple of 64 bytes (a full 64 when already aligned, as numpy does).
     static func headerBytes(_ name: String, shape: [Int], count: Int) throws -> [UInt8] {
         if let d = shape.first(where: { $0 < 0 }) { throw DataError(name, "shape \(shape) has a negative dimension \(d)") }
-        let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-            return (p, acc.1 || o)
-        }
-        guard !overflow, elements == count else {
-            throw DataError(name, "shape \(shape) needs \(overflow ? "too many" : "\(elements)") values, got \(count)")
+        guard let elements = product(shape, 1), elements == count else {
+            throw DataError(name, "shape \(shape) needs \(product(shape, 1).map(String.init) ?? "too many") values, got \(count)")
         }
         let tuple = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(tuple), }"
@@ -112,6 +99,17 @@ public enum NPYArray {
 
     enum DType { case f4, f8, u1, i4, i8
         var size: Int { switch self { case .u1: 1; case .f4, .i4: 4; case .f8, .i8: 8 } }
+
+        /// Element `i` of little-endian data.
+        @inline(__always) func load(_ r: UnsafeRawBufferPointer, _ i: Int) -> Double {
+            switch self {
+            case .u1: Double(r[i])
+            case .f4: Double(Float(bitPattern: UInt32(littleEndian: r.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))))
+            case .i4: Double(Int32(littleEndian: r.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+            case .f8: Double(bitPattern: UInt64(littleEndian: r.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+            case .i8: Double(Int64(littleEndian: r.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+            }
+        }
     }
 
     struct Header {
@@ -172,10 +170,7 @@ public enum NPYArray {
             let big = descr.hasPrefix(">") ? " (big-endian; convert with arr.astype(arr.dtype.newbyteorder('<')))" : ""
             throw DataError(name, "dtype '\(descr)' is not supported\(big), expected <f4, <f8, |u1, <i4 or <i8")
         }
-        var count = 1, needed = 0, overflow = false
-        for d in shape { (count, overflow) = overflow ? (count, true) : count.multipliedReportingOverflow(by: d) }
-        if !overflow { (needed, overflow) = count.multipliedReportingOverflow(by: dtype.size) }
-        guard !overflow else { throw DataError(name, "shape \(shape) is too large") }
+        guard let count = product(shape, 1), let needed = product(shape, dtype.size) else { throw DataError(name, "shape \(shape) is too large") }
         let h = Header(shape: shape, dtype: dtype, descr: descr, count: count, dataOffset: prefix + hlen)
         if let size = file.regularSize, size - h.dataOffset != needed { throw sizeError(name, h, found: size - h.dataOffset) }
         return h
@@ -190,42 +185,18 @@ public enum NPYArray {
     private static func readData(_ file: InputFile, _ h: Header, into dest: UnsafeMutableRawBufferPointer) throws {
         let got = try file.read(into: dest)
         guard got == dest.count else { throw sizeError(file.path, h, found: got) }
-        if file.regularSize == nil {  // a pipe: only now can extra data be seen
-            let extra = try file.drain()
-            if extra > 0 { throw sizeError(file.path, h, found: got + extra) }
+    }
+
+    private static func readRaw(_ file: InputFile, _ h: Header) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: h.count * h.dtype.size) { buf, n in
+            try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
+            n = buf.count
         }
     }
 
-    /// Reads the data in 1 MiB chunks, converting element by element.
-    private static func convert(_ file: InputFile, _ h: Header,
-                                _ element: (UnsafeRawBufferPointer, Int) -> Float) throws -> [Float] {
-        let size = h.dtype.size
-        var out = [Float](repeating: 0, count: h.count)
-        var chunk = [UInt8](repeating: 0, count: max(size, (1 << 20) / size * size))
-        var done = 0
-        try out.withUnsafeMutableBufferPointer { o in
-            while done < h.count {
-                let k = min(h.count - done, chunk.count / size)
-                let got = try chunk.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<(k * size)])) }
-                guard got == k * size else { throw sizeError(file.path, h, found: done * size + got) }
-                chunk.withUnsafeBytes { raw in for j in 0..<k { o[done + j] = element(raw, j * size) } }
-                done += k
-            }
-        }
-        if file.regularSize == nil {
-            let extra = try file.drain()
-            if extra > 0 { throw sizeError(file.path, h, found: h.count * size + extra) }
-        }
-        return out
-    }
-
-    /// The original double of element `index` of an `<f8` file (for the out-of-range message).
-    private static func elementAsDouble(_ file: InputFile, _ h: Header, _ index: Int) throws -> Double {
-        guard let f = FileHandle(forReadingAtPath: file.path) else { return .infinity }
-        defer { try? f.close() }
-        try? f.seek(toOffset: UInt64(h.dataOffset + index * 8))
-        guard let d = try? f.read(upToCount: 8), d.count == 8 else { return .infinity }
-        return Double(bitPattern: UInt64(littleEndian: d.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }))
+    /// start × the dimensions, nil on overflow.
+    static func product(_ shape: [Int], _ start: Int) -> Int? {
+        shape.reduce(start as Int?) { p, d in p.flatMap { let (r, o) = $0.multipliedReportingOverflow(by: d); return o ? nil : r } }
     }
 
     static func multiIndex(_ flat: Int, _ shape: [Int]) -> [Int] {
@@ -246,25 +217,19 @@ struct DictParser {
     let bytes: [UInt8], name: String
     var i = 0
 
-    init(bytes: [UInt8], name: String) { self.bytes = bytes; self.name = name }
-
     var snippet: String {
-        var s = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        s = String(s.map { $0.isNewline ? " " : $0 })
+        let s = CSVTable.printable(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         return s.count > 100 ? String(s.prefix(100)) + "..." : s
     }
 
     func error(_ what: String) -> DataError { DataError(name, "malformed .npy header (\(what)): \(snippet)") }
 
     mutating func skipSpace() { while i < bytes.count, [32, 9, 10, 13].contains(bytes[i]) { i += 1 } }
-
+    mutating func peek(_ c: Character) -> Bool { skipSpace(); return i < bytes.count && bytes[i] == c.asciiValue! }
     mutating func expect(_ c: Character) throws {
-        skipSpace()
-        guard i < bytes.count, bytes[i] == c.asciiValue! else { throw error("expected '\(c)' at byte \(i)") }
+        guard peek(c) else { throw error("expected '\(c)' at byte \(i)") }
         i += 1
     }
-
-    mutating func peek(_ c: Character) -> Bool { skipSpace(); return i < bytes.count && bytes[i] == c.asciiValue! }
 
     mutating func parseDict() throws -> [String: Value] {
         try expect("{")
@@ -302,10 +267,9 @@ struct DictParser {
             i += 1
             return c == 40 ? .tuple(items) : .list(items)
         }
-        var j = i
-        while j < bytes.count, bytes[j] == 45 || bytes[j] == 95 || (bytes[j] | 0x20 >= 97 && bytes[j] | 0x20 <= 122) || (bytes[j] >= 48 && bytes[j] <= 57) { j += 1 }
-        var word = String(decoding: bytes[i..<j], as: UTF8.self)
+        let j = bytes[i...].firstIndex { !($0 == 45 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0)) } ?? bytes.count
         guard j > i else { throw error("unexpected character at byte \(i)") }
+        var word = String(decoding: bytes[i..<j], as: UTF8.self)
         i = j
         switch word {
         case "True": return .bool(true)
@@ -363,24 +327,16 @@ final class InputFile {
 
     /// The whole file.
     func readAll() throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: (regularSize ?? 1 << 16) + 1)  // +1: sees a file that grew
-        var used = 0
-        while true {
-            let n = try out.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[used...])) }
-            used += n
-            if used < out.count { break }
-            out.append(contentsOf: repeatElement(0, count: out.count))
+        let first = (regularSize ?? 1 << 16) + 1  // +1: a file that grew is noticed
+        var out = try [UInt8](unsafeUninitializedCapacity: first) { buf, n in n = try read(into: UnsafeMutableRawBufferPointer(buf)) }
+        var full = out.count == first
+        while full {  // a pipe, or the file grew
+            var more = [UInt8](repeating: 0, count: max(out.count, 1 << 16))
+            let n = try more.withUnsafeMutableBytes { try read(into: $0) }
+            out += more[..<n]
+            full = n == more.count
         }
-        out.removeLast(out.count - used)
         return out
-    }
-
-    /// Reads to the end; returns how many bytes there were.
-    func drain() throws -> Int {
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        var total = 0
-        while case let n = try buf.withUnsafeMutableBytes({ try read(into: $0) }), n > 0 { total += n }
-        return total
     }
 }
 

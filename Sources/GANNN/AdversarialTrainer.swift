@@ -63,9 +63,20 @@ public final class AdversarialTrainer {
     /// batch is one jittered point per stratum, z_i = low + (high - low)·(i + u_i)/n, so it is
     /// sorted and covers the range evenly. Ignored for other priors or dimensions.
     public var stratifiedNoise = false
+    /// PacGAN packing degree m (Lin et al. 2018): D judges m samples at once. A batch `[n, d]` is
+    /// fed to D as `[n / m, m · d]` (m consecutive samples concatenated, the same row-major bytes),
+    /// so D's first layer must take `m · d` inputs and batches must be multiples of m; G's gradient
+    /// comes back through the same layout. Real batches are already shuffled and fake samples are
+    /// independent, so packs are random groups and no extra randomness is drawn. 1 = off.
+    public var pack = 1 {
+        didSet { precondition(pack >= 1, "AdversarialTrainer.pack must be >= 1, got \(pack)") }
+    }
 
     private let z = Tensor(shape: [0])
     private let scoreGradient = Tensor(shape: [0])
+    private let packedReal = Tensor(shape: [0])
+    private let packedFake = Tensor(shape: [0])
+    private let unpackedGradient = Tensor(shape: [0])
 
     public init(generator: Sequential, discriminator: Sequential,
                 generatorOptimizer: Optimizer, discriminatorOptimizer: Optimizer,
@@ -93,13 +104,23 @@ public final class AdversarialTrainer {
         return z
     }
 
+    /// `x` (`[n, d]`) as D's input: itself when not packing, else a copy shaped `[n / m, m · d]`
+    /// in the given owned buffer (no allocation once warmed up).
+    private func packed(_ x: Tensor, into buffer: Tensor) -> Tensor {
+        guard pack > 1 else { return x }
+        precondition(x.rows % pack == 0, "AdversarialTrainer: batch of \(x.rows) is not a multiple of pack \(pack)")
+        buffer.resize(rows: x.rows / pack, columns: x.columns * pack)
+        buffer.data.update(from: x.data, count: x.count)
+        return buffer
+    }
+
     /// (1) Update D on one real batch (in model units) and one fake batch of the same size.
     @discardableResult
     public func discriminatorStep(real: Tensor) -> DiscriminatorStepResult {
-        let fake = generator.forward(sampleNoise(batchSize: real.rows), training: true)
+        let fake = packed(generator.forward(sampleNoise(batchSize: real.rows), training: true), into: packedFake)
         discriminatorOptimizer.zeroGradients()
 
-        let realLogits = discriminator.forward(real, training: true)
+        let realLogits = discriminator.forward(packed(real, into: packedReal), training: true)
         let (realLoss, realScore) = discriminatorTerm(realLogits, real: true)
         discriminator.backward(scoreGradient, mode: .parameterGradients)
 
@@ -126,18 +147,31 @@ public final class AdversarialTrainer {
     /// (2) Update G once with fresh noise through a frozen D. Returns G's loss.
     @discardableResult
     public func generatorStep(batchSize: Int) -> Float {
-        let fake = generator.forward(sampleNoise(batchSize: batchSize), training: true)
-        let logits = discriminator.forward(fake, training: true)
+        let loss = generatorGradients(noise: sampleNoise(batchSize: batchSize))
+        generatorOptimizer.step()
+        return loss
+    }
+
+    /// G's loss on the given noise through a frozen D, leaving its gradient in G's parameter
+    /// gradients (zeroed first) without stepping: the G half of `generatorStep`.
+    @discardableResult
+    public func generatorGradients(noise: Tensor) -> Float {
+        let fake = generator.forward(noise, training: true)
+        let logits = discriminator.forward(packed(fake, into: packedFake), training: true)
         let loss: Float
         switch objective {
         case .minimax: loss = Loss.generatorMinimax(logits: logits, gradient: scoreGradient)
         case .nonSaturating: loss = Loss.generatorNonSaturating(logits: logits, gradient: scoreGradient)
         case .wasserstein: loss = Loss.signedMean(logits, sign: -1, gradient: scoreGradient)
         }
-        let dFake = discriminator.backward(scoreGradient, mode: .inputOnly)!
+        var dFake = discriminator.backward(scoreGradient, mode: .inputOnly)!
+        if pack > 1 {  // [n / m, m · d] back to G's [n, d]: same bytes
+            unpackedGradient.resize(rows: fake.rows, columns: fake.columns)
+            unpackedGradient.data.update(from: dFake.data, count: dFake.count)
+            dFake = unpackedGradient
+        }
         generatorOptimizer.zeroGradients()
         generator.backward(dFake, mode: .parameterGradients)
-        generatorOptimizer.step()
         return loss
     }
 }

@@ -266,6 +266,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var batchSize = 64
     /// k: D (critic) steps per G step; WGAN's n_critic.
     public var dStepsPerGStep = 1
+    /// PacGAN packing degree m (Lin et al. 2018): D sees m samples concatenated (input m · dimension)
+    /// and labels the pack real or fake; 1 = off. batch_size must be a multiple of it.
+    public var pack = 1
     public var checkpointEvery = 500
     /// 0 = off.
     public var evalEvery = 0
@@ -276,6 +279,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case steps
         case batchSize = "batch_size"
         case dStepsPerGStep = "d_steps_per_g_step"
+        case pack
         case checkpointEvery = "checkpoint_every"
         case evalEvery = "eval_every"
         case logEvery = "log_every"
@@ -289,6 +293,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         steps = try c.decode(Int.self, forKey: .steps)
         batchSize = try c(.batchSize, or: batchSize)
         dStepsPerGStep = try c(.dStepsPerGStep, or: dStepsPerGStep)
+        pack = try c(.pack, or: pack)
         checkpointEvery = try c(.checkpointEvery, or: checkpointEvery)
         evalEvery = try c(.evalEvery, or: evalEvery)
         logEvery = try c(.logEvery, or: logEvery)

@@ -43,6 +43,13 @@ extension PipelineConfig {
         v.atLeast(train.steps, 0, "train.steps")
         v.atLeast(train.batchSize, 1, "train.batch_size")
         v.atLeast(train.dStepsPerGStep, 1, "train.d_steps_per_g_step")
+        v.atLeast(train.pack, 1, "train.pack")
+        if train.pack > 1 {
+            v.check(train.batchSize % train.pack == 0, "train.pack",
+                    "train.batch_size (\(train.batchSize)) must be a multiple of the packing degree \(train.pack)")
+            v.check(pretrainD == nil && data.source != .gaussian, "train.pack",
+                    "packing is for the 2-D and file sources: the gaussian system's pretrain_d and evaluation read D(x) one sample at a time")
+        }
         v.atLeast(train.checkpointEvery, 1, "train.checkpoint_every")
         v.atLeast(train.evalEvery, 0, "train.eval_every")
         v.atLeast(train.logEvery, 0, "train.log_every")

@@ -41,7 +41,7 @@ final class TrainSession {
         self.data = data
         var initRNG = RNG(seed: c.seed, purpose: "init")
         generator = ModelFactory.network(c.generator, inputs: c.noise.dimension, outputs: data.dimension, isDiscriminator: false, rng: &initRNG)
-        discriminator = ModelFactory.network(c.discriminator, inputs: data.dimension, outputs: 1, isDiscriminator: true, rng: &initRNG)
+        discriminator = ModelFactory.network(c.discriminator, inputs: data.dimension * c.train.pack, outputs: 1, isDiscriminator: true, rng: &initRNG)
         trainer = AdversarialTrainer(
             generator: generator, discriminator: discriminator,
             generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer, parameters: generator.parameters),
@@ -50,6 +50,7 @@ final class TrainSession {
             noisePrior: ModelFactory.noisePrior(c.noise), noiseRNG: RNG(seed: c.seed, purpose: "noise"))
         trainer.realLabel = Float(c.loss.realLabel)
         trainer.stratifiedNoise = c.noise.stratified
+        trainer.pack = c.train.pack
         batcher = FloatBatcher(samples: data.modelUnits(), sampleSize: data.dimension,
                                batchSize: min(c.train.batchSize, data.count), rng: RNG(seed: c.seed, purpose: "data"))
         var fixedRNG = RNG(seed: c.seed, purpose: "fixed-noise")

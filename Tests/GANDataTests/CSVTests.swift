@@ -126,7 +126,9 @@ import Testing
                 }
             }
             cells += ["1e-46", "7.0064923e-46", "7.006492321624087e-46", "3.40282356e38", "0.0000000000000000000000000000001234",
-                      "123456789012345678901234567890", "1e-38", "1.17549435e-38", "000123.4500e+000", "-0e5"]
+                      "123456789012345678901234567890", "1e-38", "1.17549435e-38", "000123.4500e+000", "-0e5",
+                      "12345678", "0.12345678", "1234567812345678", "0.000000001234567812345678", "99999999999999999999",
+                      "18446744073709551616", "4294967295.5", "00000000.00000000123", "1.5E+3", "7e-1"]
             while cells.count % 10 != 0 { cells.append("1") }
             var text = ""
             for r in 0..<(cells.count / 10) { text += cells[(r * 10)..<(r * 10 + 10)].joined(separator: ",") + "\n" }
@@ -186,11 +188,15 @@ import Testing
             try check("ragged-header.csv", "a,b\n1,2,3\n", "line 2 has 3 columns, expected 2")
             try check("range.csv", "1e39,0\n", "line 1, column 1: \"1e39\" is out of range for a 32-bit float")
             try check("semi.csv", "a;b;c\n1;2;3\n", "line 2, column 1: \"1;2;3\" is not a number (cells must be separated by commas)")
+            try check("tabs.csv", "x\ty\n1\t2\n", "line 2, column 1: \"1\\t2\" is not a number (cells must be separated by commas)")
+            try check("cr.csv", "a,b\r1,2\r\r3,x\r", "line 4, column 2: \"x\" is not a number")
+            try check("control.csv", "1,2\n3,4\u{7}\n", "line 2, column 2: \"4\\u{7}\" is not a number")
             try check("empty.csv", "", "empty file, expected comma-separated numbers")
             try check("blank.csv", "\n  \n# only a comment\n", "no data rows (only blank lines and # comments)")
             try check("header-only.csv", "# c\na,b\n\n", "no data rows after the header on line 2")
             try check("binary.csv", "1,2\n\u{0}\u{1}", "not a text file (binary data on line 2)")
             try check("quote.csv", "\"a,b\n1\n", "line 1, column 1: unterminated quote in the header")
+            try check("after.csv", "x,\"a\"b\n1,2\n", "line 1, column 2: text after the closing quote in the header")
             #expect(Self.readError("/nonexistent/t.csv") == "/nonexistent/t.csv: no such file")
             #expect(Self.readError(dir.path) == "\(dir.path): is a directory, expected a file")
             let long = try Self.file(dir, "long.csv", String(repeating: "z", count: 100) + "\n")
@@ -210,6 +216,12 @@ import Testing
             }
             #expect { try CSVTable.write(path, values: [1, 2], columns: 2, header: ["a"]) } throws: { e in
                 "\(e)" == "\(path): header has 1 names, expected 2 (one per column)"
+            }
+            #expect { try CSVTable.write(path, values: [1, 2], columns: 2, header: ["a", "b\nc"]) } throws: { e in
+                "\(e)" == "\(path): header name 2 contains a line break"
+            }
+            #expect { try CSVTable.write(path, values: [], columns: 0) } throws: { e in
+                "\(e)" == "\(path): cannot write a table with 0 columns"
             }
             #expect { try CSVTable.write(dir.path, values: [1], columns: 1) } throws: { e in
                 "\(e)" == "\(dir.path): cannot write: it is a directory"

@@ -157,6 +157,9 @@ enum NumPy {
             try check("noshape.npy", Self.npy(noShape, []), "malformed .npy header (no 'shape' tuple): \(noShape)")
             let garbled = "{'descr': '<f4' 'fortran_order': False, 'shape': (2,), }"
             try check("garbled.npy", Self.npy(garbled, []), "malformed .npy header (expected ',' at byte 16): \(garbled)")
+            let extra = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}"
+            try check("extra.npy", Self.npy(extra, Array(f4x6[..<8])), "malformed .npy header (unexpected key 'x'): \(extra)")
+            try check("preamble.npy", Array(Self.npy(dict(), f4x6)[..<8]), "truncated .npy header: the file ends after 8 bytes")
             let negative = "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }"
             try check("negative.npy", Self.npy(negative, []), "malformed .npy header (shape entries must be non-negative integers): \(negative)")
             var withNaN = [Float](repeating: 1, count: 6)

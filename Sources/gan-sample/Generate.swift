@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import GANNN
+import GANStore
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw samples from a checkpoint's generator, in data units.",
+        discussion: """
+        z is drawn from the stored noise prior with a generator seeded by --seed (purpose "sample"), \
+        one value after another. The same checkpoint, seed, --batch and --threads give \
+        byte-identical output. Sample i gets the same z whatever -n and --batch are, so -n k gives \
+        the first k samples of -n N (a different --batch can change the last bits of the values, \
+        as the matrix kernels sum differently). \
+        Outputs are de-normalised with the stored scale and offset: data = (G(z) - offset) / scale.
+
+        OUT's extension picks the format: .csv (one flattened sample per row, no header), .npy \
+        (float32 [N, sample shape]), .h5 (dataset "samples" of that shape; root attributes \
+        checkpoint, stage, step, seed), or - for CSV on standard output. PNG (.png) and IDX \
+        (.idx) output are for image models. The file is written to OUT.tmp and renamed.
+
+        Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
+        stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
+        (including -n, --batch or --threads below 1).
+        """)
+
+    @Argument(help: "Checkpoint file, stage directory or run directory.")
+    var checkpoint: String
+
+    @Option(name: [.customShort("n"), .customLong("count")], help: "Number of samples (>= 1).")
+    var n: Int = 64
+
+    @Option(help: "Noise seed (>= 0).")
+    var seed: Int = 0
+
+    @Option(help: "Samples per generator forward pass (>= 1).")
+    var batch: Int = 1024
+
+    @Option(help: "Compute threads (>= 1). Bitwise results are reproducible for equal thread counts.")
+    var threads: Int = 1
+
+    @Option(name: .shortAndLong, help: "Output file (.csv, .npy, .h5) or - for CSV on standard output.")
+    var output: String
+
+    func validate() throws {
+        guard n >= 1 else { throw ValidationError("-n must be at least 1, got \(n)") }
+        guard seed >= 0 else { throw ValidationError("--seed must be >= 0, got \(seed)") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        setThreads(threads)
+        let reader = try openCheckpoint(checkpoint)
+        try reportingUserErrors {
+            let model = try ServedModel(reader)
+            let out = try OutputLocation(output, formats: [.csv, .npy, .hdf5, .png, .idx], space: model.space)
+            try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
+            let g = try model.generator()
+            let table = try Self.generate(g, space: model.space, count: n, seed: UInt64(seed), batch: batch, name: output)
+            try out.write(table, header: nil, dataset: "samples",
+                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage, step: reader.step, seed: seed))
+            if model.generatorIsUntrained {
+                warn("\(reader.path) is a pretrain-d checkpoint: the generator has not been trained yet (samples come from its initial weights)")
+            }
+        }
+    }
+
+    /// Runs G over `count` noise vectors in batches of `batch`, reusing one z tensor (G's layers
+    /// reuse their outputs), writing de-normalised samples straight into the result array.
+    static func generate(_ g: Sequential, space: SampleSpace, count: Int, seed: UInt64, batch: Int, name: String) throws -> SampleTable {
+        let d = space.features, zDim = space.data.noiseDimension
+        let (total, overflow) = count.multipliedReportingOverflow(by: d)
+        guard !overflow, total <= maxValues else {
+            throw SampleError("\(name): \(count) samples of \(d) values are more than gan-sample holds in memory (\(maxValues) values); use a smaller -n")
+        }
+        var noise = NoiseStream(seed: seed, prior: space.data.noisePrior)
+        let rows = min(batch, count)
+        let z = Tensor(shape: [rows, zDim])
+        var values = [Float](repeating: 0, count: total)
+        values.withUnsafeMutableBufferPointer { out in
+            var start = 0
+            while start < count {
+                let b = min(rows, count - start)
+                z.resize([b, zDim])
+                noise.fill(z.data, count: b * zDim)
+                let y = g.forward(z, training: false)
+                precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
+                let dst = out.baseAddress! + start * d
+                for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }
+                start += b
+            }
+        }
+        return SampleTable(rowShape: space.data.sampleShape, count: count, values: values)
+    }
+
+    /// 2^30 floats (4 GiB): beyond this an output is refused rather than risking the OOM killer.
+    static let maxValues = 1 << 30
+}

@@ -1,0 +1,356 @@
+import CHDF5
+import Foundation
+import GANData
+import GANStore
+
+/// The format layer of `gan-sample`: which file formats samples and scores are read from and
+/// written to, chosen by the file name. Every format is a case of `SampleFormat`; reading and
+/// writing dispatch on it, so a new format (the image formats of the image issue) plugs in as
+/// bodies of `ImageFormats` without touching the commands.
+///
+/// Values are always in *data units* (the units of the training data); the commands normalise.
+enum SampleFormat: Equatable, CustomStringConvertible {
+    /// Comma-separated numbers, one flattened sample per row (`-` = standard output / input).
+    case csv
+    /// NumPy float32, shape [N, sample shape...].
+    case npy
+    /// HDF5: a dataset (`samples` unless `--dataset`), shape [N, sample shape...].
+    case hdf5
+    /// Image models: a PNG grid (output) or one image (input). Not implemented yet.
+    case png
+    /// Image models: MNIST-format uint8 (`.idx`, `.idx.gz`, `*-idx3-ubyte[.gz]`). Not implemented yet.
+    case idx
+    /// Image models, input only: a directory of PNG files. Not implemented yet.
+    case pngFolder
+
+    var description: String {
+        switch self {
+        case .csv: "CSV"
+        case .npy: "NPY"
+        case .hdf5: "HDF5"
+        case .png: "PNG"
+        case .idx: "IDX"
+        case .pngFolder: "PNG folder"
+        }
+    }
+
+    var isImageFormat: Bool { [.png, .idx, .pngFolder].contains(self) }
+
+    /// The format a file name asks for; nil for an unknown extension.
+    static func of(fileName path: String) -> SampleFormat? {
+        let name = (path as NSString).lastPathComponent.lowercased()
+        if name.hasSuffix(".csv") { return .csv }
+        if name.hasSuffix(".npy") { return .npy }
+        if name.hasSuffix(".h5") || name.hasSuffix(".hdf5") { return .hdf5 }
+        if name.hasSuffix(".png") { return .png }
+        if name.hasSuffix(".idx") || name.hasSuffix(".idx.gz") || name.hasSuffix("-ubyte") || name.hasSuffix("-ubyte.gz") { return .idx }
+        return nil
+    }
+
+    static func extensionText(_ path: String) -> String {
+        let ext = (path as NSString).pathExtension
+        return ext.isEmpty ? "no extension" : "\".\(ext)\""
+    }
+}
+
+/// Samples (or scores) in data units: `count` rows of `rowShape`, row-major.
+struct SampleTable {
+    var rowShape: [Int]
+    var count: Int
+    var values: [Float]
+    var features: Int { rowShape.reduce(1, *) }
+}
+
+/// Provenance written into outputs that can hold it (HDF5 attributes).
+struct OutputProvenance {
+    var checkpoint: String
+    var stage: String
+    var step: Int
+    var seed: Int?
+    var extra: [(String, HDF5Value)] = []
+}
+
+// MARK: - Output
+
+/// Where an output goes, checked before any work is done: a known extension, a directory that
+/// exists, not a directory itself. Writing goes to `NAME.tmp` and is renamed, so a failure never
+/// leaves a half file (and nothing at all when the checks fail).
+struct OutputLocation {
+    /// "-" for standard output.
+    let path: String
+    let format: SampleFormat
+    var isStandardOutput: Bool { path == "-" }
+
+    /// - Parameters:
+    ///   - formats: the formats this command writes; `-` always means CSV on standard output.
+    ///   - space: the model's sample space, for the image-format messages (nil: not samples).
+    init(_ path: String, formats: [SampleFormat], space: SampleSpace?) throws {
+        self.path = path
+        if path == "-" {
+            format = .csv
+            return
+        }
+        guard !path.isEmpty else { throw SampleError("the output name is empty (use - for standard output)") }
+        let names = formats.filter { !$0.isImageFormat }.map { $0 == .hdf5 ? ".h5" : ".\($0.description.lowercased())" }
+        let supported = names.joined(separator: ", ") + " or - (CSV on standard output)"
+        guard let f = SampleFormat.of(fileName: path) else {
+            throw SampleError("\(path): unsupported output format (\(SampleFormat.extensionText(path))): use \(supported)")
+        }
+        if f.isImageFormat {
+            if let space, formats.contains(f) {
+                try ImageFormats.checkWritable(f, path: path, space: space)
+            } else {
+                throw SampleError("\(path): \(f) output is not available here: use \(supported)")
+            }
+        }
+        guard formats.contains(f) else { throw SampleError("\(path): \(f) output is not available here: use \(supported)") }
+        format = f
+        try Self.checkDirectory(path)
+    }
+
+    /// Refuses to replace `file` (the checkpoint being served) with the output.
+    func checkNotOverwriting(_ file: String, what: String) throws {
+        guard !isStandardOutput else { return }
+        var a = stat(), b = stat()
+        if stat(path, &a) == 0, stat(file, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
+            throw SampleError("\(path): cannot write: it is \(what)")
+        }
+    }
+
+    /// The checks `OutputFile.create` makes, made early (before loading or computing anything).
+    static func checkDirectory(_ path: String) throws {
+        var dir = (path as NSString).deletingLastPathComponent
+        if dir.isEmpty { dir = "." }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
+            throw SampleError("\(path): cannot write: directory \(dir) does not exist")
+        }
+        guard isDir.boolValue else { throw SampleError("\(path): cannot write: \(dir) is not a directory") }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw SampleError("\(path): cannot write: it is a directory")
+        }
+    }
+
+    /// Writes `table`: CSV with `header` (nil: none), NPY with shape [N] + rowShape, HDF5 as
+    /// dataset `dataset` of that shape with the provenance as root attributes.
+    func write(_ table: SampleTable, header: [String]?, dataset: String, provenance: OutputProvenance) throws {
+        let shape = [table.count] + table.rowShape
+        switch format {
+        case .csv:
+            if isStandardOutput {
+                try CSVTable.writeToStandardOutput(values: table.values, columns: table.features, header: header)
+            } else {
+                try CSVTable.write(path, values: table.values, columns: table.features, header: header)
+            }
+        case .npy:
+            try NPYArray.write(path, shape: shape, values: table.values)
+        case .hdf5:
+            try HDF5Output.write(path, dataset: dataset, shape: shape, values: table.values, provenance: provenance)
+        case .png, .idx, .pngFolder:
+            try ImageFormats.write(table, format: format, path: path)
+        }
+    }
+}
+
+/// HDF5 output, atomically: `PATH.tmp` is written, flushed, closed, synced and renamed.
+///
+/// The file and the dataset are created without HDF5's object timestamps (the wrapper's defaults
+/// record them, which makes two writes of the same samples differ in a few header bytes), so the
+/// same samples and provenance give the same bytes. The dataset is chunked (up to 1 MiB per
+/// chunk, split along the rows) with the Fletcher-32 checksum, like every dataset the project
+/// writes; attributes are then set through the wrapper.
+enum HDF5Output {
+    static func write(_ path: String, dataset: String, shape: [Int], values: [Float], provenance: OutputProvenance) throws {
+        let tmp = path + ".tmp"
+        do {
+            try createDataset(tmp, name: path, dataset: dataset, shape: shape, values: values)
+            let file = try HDF5File.open(tmp, writable: true)
+            do {
+                let root = file.root
+                try root.setAttribute("checkpoint", provenance.checkpoint)
+                try root.setAttribute("stage", provenance.stage)
+                try root.setAttribute("step", provenance.step)
+                if let seed = provenance.seed { try root.setAttribute("seed", seed) }
+                for (name, value) in provenance.extra { try root.setAttribute(name, value) }
+                try file.flush()
+                try file.close()
+            } catch {
+                try? file.close()
+                throw error
+            }
+            let fd = open(tmp, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0, fsync(fd) == 0 else {
+                let e = errno
+                if fd >= 0 { close(fd) }
+                throw SampleError("\(path): cannot write: \(String(cString: strerror(e)))")
+            }
+            close(fd)
+            guard rename(tmp, path) == 0 else { throw SampleError("\(path): cannot write: \(String(cString: strerror(errno)))") }
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+    }
+
+    /// Creates `file` holding one float32 dataset, with object-time tracking off.
+    private static func createDataset(_ file: String, name: String, dataset: String, shape: [Int], values: [Float]) throws {
+        var closers: [() -> Void] = []
+        defer { closers.reversed().forEach { $0() } }
+        func check(_ id: Int64, _ op: String) throws -> Int64 {
+            guard id >= 0 else { throw SampleError("\(name): cannot write HDF5: \(op) failed") }
+            return id
+        }
+        H5Eset_auto2(chdf5_e_default(), nil, nil)  // errors become our one line, not HDF5-DIAG output
+        _ = try check(Int64(H5open()), "H5open")
+        let fcpl = try check(H5Pcreate(chdf5_p_file_create()), "H5Pcreate")
+        closers.append { H5Pclose(fcpl) }
+        _ = try check(Int64(H5Pset_obj_track_times(fcpl, false)), "H5Pset_obj_track_times")
+        let fapl = try check(H5Pcreate(chdf5_p_file_access()), "H5Pcreate")
+        closers.append { H5Pclose(fapl) }
+        _ = try check(Int64(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110)), "H5Pset_libver_bounds")
+        let fid = try check(H5Fcreate(file, chdf5_acc_trunc(), fcpl, fapl), "H5Fcreate")
+        var fileOpen = true
+        closers.append { if fileOpen { H5Fclose(fid) } }
+
+        let dims = shape.map { hsize_t($0) }
+        let space = try check(H5Screate_simple(Int32(dims.count), dims, nil), "H5Screate_simple")
+        closers.append { H5Sclose(space) }
+        let dcpl = try check(H5Pcreate(chdf5_p_dataset_create()), "H5Pcreate")
+        closers.append { H5Pclose(dcpl) }
+        _ = try check(Int64(H5Pset_obj_track_times(dcpl, false)), "H5Pset_obj_track_times")
+        let rowValues = max(1, shape.dropFirst().reduce(1, *))
+        let rowsPerChunk = max(1, min(shape[0], (1 << 20) / (4 * rowValues)))
+        var chunk = shape.map { hsize_t(max($0, 1)) }
+        chunk[0] = hsize_t(rowsPerChunk)
+        _ = try check(Int64(H5Pset_chunk(dcpl, Int32(chunk.count), chunk)), "H5Pset_chunk")
+        _ = try check(Int64(H5Pset_fletcher32(dcpl)), "H5Pset_fletcher32")
+        let d = try check(H5Dcreate2(fid, dataset, chdf5_ieee_f32le(), space, chdf5_p_default(), dcpl, chdf5_p_default()), "H5Dcreate2")
+        let written = values.withUnsafeBufferPointer {
+            H5Dwrite(d, chdf5_native_float(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
+        }
+        let closedD = H5Dclose(d)
+        _ = try check(Int64(written), "H5Dwrite")
+        _ = try check(Int64(closedD), "H5Dclose")
+        fileOpen = false
+        _ = try check(Int64(H5Fclose(fid)), "H5Fclose")
+    }
+}
+
+// MARK: - Input
+
+enum SampleInput {
+    /// Reads INPUT (data units) as rows of `space`'s sample: CSV (`-` = standard input), NPY or
+    /// an HDF5 dataset; image formats go to `ImageFormats`. The feature count must match the model.
+    static func read(_ path: String, dataset: String, space: SampleSpace, consumer: String) throws -> SampleTable {
+        let format: SampleFormat
+        var isDir: ObjCBool = false
+        if path == "-" {
+            format = .csv
+        } else if !FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            throw SampleError("\(path): no such file")
+        } else if isDir.boolValue {
+            format = .pngFolder
+        } else if let f = SampleFormat.of(fileName: path) {
+            format = f
+        } else {
+            throw SampleError("\(path): unsupported input format (\(SampleFormat.extensionText(path))): use .csv, .npy, .h5 or - (CSV on standard input)")
+        }
+
+        let shape: [Int], values: [Float]
+        switch format {
+        case .csv:
+            let t = try CSVTable.read(path == "-" ? "/dev/stdin" : path)
+            guard t.columns == space.features else {
+                throw SampleError("\(path == "-" ? "standard input" : path): \(t.columns) feature\(t.columns == 1 ? "" : "s") per row, \(consumer) expects \(space.features)")
+            }
+            return SampleTable(rowShape: [t.columns], count: t.rows, values: t.values)
+        case .npy:
+            (shape, values) = try NPYArray.read(path)
+        case .hdf5:
+            (shape, values) = try readHDF5(path, dataset: dataset)
+        case .png, .idx, .pngFolder:
+            return try ImageFormats.read(path, format: format, space: space)
+        }
+        return try rows(of: shape, values, name: path, space: space, consumer: consumer)
+    }
+
+    /// An array as rows: [N] is N one-feature rows; [N, ...] is N rows of the remaining product.
+    static func rows(of shape: [Int], _ values: [Float], name: String, space: SampleSpace, consumer: String) throws -> SampleTable {
+        guard let n = shape.first else { throw SampleError("\(name): a scalar, expected an array of samples [N, \(space.features)]") }
+        let features = shape.count == 1 ? 1 : shape.dropFirst().reduce(1, *)
+        guard features == space.features else {
+            throw SampleError("\(name): \(features) feature\(features == 1 ? "" : "s") per row (shape \(shape)), \(consumer) expects \(space.features)")
+        }
+        guard n > 0 else { throw SampleError("\(name): no samples (shape \(shape))") }
+        return SampleTable(rowShape: [features], count: n, values: values)
+    }
+
+    /// The float values of one dataset of an HDF5 file (float32/64, uint8, int64, uint64), NaN and
+    /// infinities refused.
+    static func readHDF5(_ path: String, dataset: String) throws -> (shape: [Int], values: [Float]) {
+        let file = try HDF5File.open(path)
+        defer { try? file.close() }
+        let root = file.root
+        guard root.contains(dataset), let ds = try? root.dataset(dataset) else {
+            let here = (try? root.childNames()) ?? []
+            let what = root.contains(dataset) ? "is a group, not a dataset" : "no dataset named \"\(dataset)\""
+            throw SampleError("\(path): \(what) (top level: \(here.isEmpty ? "empty" : here.joined(separator: ", "))); choose one with --dataset")
+        }
+        let shape: [Int], values: [Float]
+        switch try ds.elementKind() {
+        case .float32: (shape, values) = try ds.read(as: Float.self)
+        case .float64:
+            let r = try ds.read(as: Double.self)
+            shape = r.shape
+            if let bad = r.values.firstIndex(where: { $0.isFinite && abs($0) > Double(Float.greatestFiniteMagnitude) }) {
+                throw SampleError("\(path): /\(dataset) element \(index(bad, shape)): \(r.values[bad]) is out of range for a 32-bit float")
+            }
+            values = r.values.map { Float($0) }
+        case .uint8: let r = try ds.read(as: UInt8.self); (shape, values) = (r.shape, r.values.map { Float($0) })
+        case .int64: let r = try ds.read(as: Int64.self); (shape, values) = (r.shape, r.values.map { Float($0) })
+        case .uint64: let r = try ds.read(as: UInt64.self); (shape, values) = (r.shape, r.values.map { Float($0) })
+        }
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            let what = values[bad].isNaN ? "NaN" : values[bad] < 0 ? "-inf" : "inf"
+            throw SampleError("\(path): /\(dataset) element \(index(bad, shape)): \(what) is not allowed")
+        }
+        return (shape, values)
+    }
+
+    static func index(_ flat: Int, _ shape: [Int]) -> [Int] {
+        var rest = flat
+        var out = [Int](repeating: 0, count: shape.count)
+        for k in shape.indices.reversed() where shape[k] > 0 {
+            out[k] = rest % shape[k]
+            rest /= shape[k]
+        }
+        return out
+    }
+}
+
+// MARK: - Image formats (the image issue fills these in)
+
+/// PNG grids, PNG folders and IDX files, for image models ([C, H, W] samples). Until the image
+/// pipelines exist every entry point is a clear one-line error, never a crash: for a vector model
+/// "needs an image model", for an image model "not supported yet".
+enum ImageFormats {
+    static func unavailable(_ format: SampleFormat, _ direction: String, path: String, space: SampleSpace) -> SampleError {
+        if !space.isImage {
+            return SampleError("\(path): \(format) \(direction) needs an image model (this checkpoint's samples have shape \(space.shapeText)); use .csv, .npy or .h5")
+        }
+        return SampleError("\(path): \(format) \(direction) is not supported yet (it arrives with the image pipelines); use .csv, .npy or .h5")
+    }
+
+    /// Called while checking OUT, before any work.
+    static func checkWritable(_ format: SampleFormat, path: String, space: SampleSpace) throws {
+        throw unavailable(format, "output", path: path, space: space)
+    }
+
+    static func write(_ table: SampleTable, format: SampleFormat, path: String) throws {
+        throw SampleError("\(path): \(format) output is not supported yet")
+    }
+
+    static func read(_ path: String, format: SampleFormat, space: SampleSpace) throws -> SampleTable {
+        throw unavailable(format, "input", path: path, space: space)
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import GANNN
+import GANStore
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score data with a checkpoint's discriminator: one value per row.",
+        discussion: """
+        INPUT is in data units (like the training data): .csv (one flattened sample per row; a \
+        header line is allowed), .npy ([N, features] or [N] for one feature; float32/64, uint8, \
+        int32/64), .h5 (the dataset --dataset, default "samples", same shapes), or - for CSV on \
+        standard input. It is normalised as the training data were (scale and offset stored in the \
+        checkpoint) and run through D in batches.
+
+        The output has one row per input row: D's probability sigma(logit) under the header \
+        "score", or the logit with --logits (header "logit"). For a WGAN critic (the stored \
+        configuration has loss.objective: wasserstein) it is the critic value (header "critic"), \
+        as stderr says. Without -o (or with -o -) the CSV goes to standard output; -o also takes \
+        .npy and .h5 (dataset "scores"). A summary line goes to stderr: \
+        "scored N rows: mean M, min A, max B".
+
+        Exit codes: 0 done, 2 bad input (one line on stderr, nothing written), 64 malformed \
+        command line.
+        """)
+
+    @Argument(help: "Checkpoint file, stage directory or run directory.")
+    var checkpoint: String
+
+    @Argument(help: "Data to score: .csv, .npy, .h5, or - for CSV on standard input.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "Output: .csv, .npy, .h5, or - (standard output, the default).")
+    var output: String = "-"
+
+    @Flag(help: "Write D's logits instead of probabilities.")
+    var logits = false
+
+    @Option(help: "Dataset to read from an HDF5 INPUT.")
+    var dataset = "samples"
+
+    @Option(help: "Rows per discriminator forward pass (>= 1).")
+    var batch: Int = 1024
+
+    @Option(help: "Compute threads (>= 1). Bitwise results are reproducible for equal thread counts.")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard !dataset.isEmpty else { throw ValidationError("--dataset must not be empty") }
+    }
+
+    enum Kind: String {
+        case probability = "score", logit, critic
+    }
+
+    func run() throws {
+        setThreads(threads)
+        let reader = try openCheckpoint(checkpoint)
+        try reportingUserErrors {
+            let model = try ServedModel(reader)
+            let out = try OutputLocation(output, formats: [.csv, .npy, .hdf5], space: nil)
+            try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
+            let d = try model.discriminator()
+            let kind: Kind = model.isCritic ? .critic : logits ? .logit : .probability
+            let table = try SampleInput.read(input, dataset: dataset, space: model.space, consumer: "the discriminator")
+            var scores = Self.score(d, table, space: model.space, batch: batch)
+            if kind == .probability {
+                for i in scores.indices { scores[i] = sigmoid(scores[i]) }
+            }
+            try out.write(SampleTable(rowShape: [], count: scores.count, values: scores), header: [kind.rawValue],
+                          dataset: "scores",
+                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage, step: reader.step, seed: nil,
+                                                       extra: [("input", .string(input)), ("kind", .string(kind.rawValue))]))
+            if kind == .critic {
+                note("the discriminator is a WGAN critic (loss.objective: wasserstein): wrote critic values, not probabilities\(logits ? " (--logits changes nothing)" : "")")
+            }
+            note(Self.summary(scores))
+        }
+    }
+
+    /// D's raw outputs (logits or critic values) for every row, in batches through one reused
+    /// input tensor.
+    static func score(_ d: Sequential, _ table: SampleTable, space: SampleSpace, batch: Int) -> [Float] {
+        let f = table.features, count = table.count
+        let rows = min(batch, count)
+        let x = Tensor(shape: [rows, f])
+        var scores = [Float](repeating: 0, count: count)
+        table.values.withUnsafeBufferPointer { src in
+            scores.withUnsafeMutableBufferPointer { out in
+                var start = 0
+                while start < count {
+                    let b = min(rows, count - start)
+                    x.resize([b, f])
+                    let s = src.baseAddress! + start * f
+                    for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
+                    let y = d.forward(x, training: false)
+                    precondition(y.count == b, "discriminator output \(y.shape) for \(b) rows")
+                    for i in 0..<b { out[start + i] = y.data[i] }
+                    start += b
+                }
+            }
+        }
+        return scores
+    }
+
+    static func summary(_ s: [Float]) -> String {
+        var sum = 0.0, lo = Float.infinity, hi = -Float.infinity
+        for v in s {
+            sum += Double(v)
+            lo = min(lo, v)
+            hi = max(hi, v)
+        }
+        func g(_ x: Double) -> String { String(format: "%.6g", x) }
+        return "scored \(s.count) row\(s.count == 1 ? "" : "s"): mean \(g(sum / Double(s.count))), min \(g(Double(lo))), max \(g(Double(hi)))"
+    }
+}
+
+/// An informational line on stderr (`gan-sample: ...`).
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("gan-sample: \(message)\n".utf8))
+}
