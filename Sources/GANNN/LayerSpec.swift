@@ -9,6 +9,7 @@ public enum LayerSpec: Equatable, Sendable {
     case tanh
     case maxout(pieces: Int)
     case clamp(min: Float, max: Float)
+    case batchNorm(features: Int, momentum: Float, eps: Float)
 
     /// The kind name (checkpoint group suffix and `kind` attribute).
     public var kind: String {
@@ -20,6 +21,7 @@ public enum LayerSpec: Equatable, Sendable {
         case .tanh: "tanh"
         case .maxout: "maxout"
         case .clamp: "clamp"
+        case .batchNorm: "batch_norm"
         }
     }
 
@@ -30,6 +32,7 @@ public enum LayerSpec: Equatable, Sendable {
         case .leakyReLU(let a): [("alpha", Double(a))]
         case .maxout(let p): [("pieces", Double(p))]
         case .clamp(let lo, let hi): [("min", Double(lo)), ("max", Double(hi))]
+        case .batchNorm(let f, let m, let e): [("features", Double(f)), ("momentum", Double(m)), ("eps", Double(e))]
         case .relu, .sigmoid, .tanh: []
         }
     }
@@ -64,6 +67,11 @@ public enum LayerSpec: Equatable, Sendable {
                 let lo = try float("min").get(), hi = try float("max").get()
                 guard lo <= hi else { return .failure(.invalid(kind: kind, attribute: "max", value: Double(hi))) }
                 return .success(.clamp(min: lo, max: hi))
+            case "batch_norm":
+                let m = try float("momentum").get(), e = try float("eps").get()
+                guard m >= 0 && m <= 1 else { return .failure(.invalid(kind: kind, attribute: "momentum", value: Double(m))) }
+                guard e > 0 else { return .failure(.invalid(kind: kind, attribute: "eps", value: Double(e))) }
+                return .success(.batchNorm(features: try int("features").get(), momentum: m, eps: e))
             default: return .failure(.unknownKind(kind))
             }
         } catch {
@@ -81,6 +89,7 @@ public enum LayerSpec: Equatable, Sendable {
         case .tanh: Tanh()
         case .maxout(let p): Maxout(pieces: p)
         case .clamp(let lo, let hi): Clamp(min: lo, max: hi)
+        case .batchNorm(let f, let m, let e): BatchNorm(features: f, momentum: m, eps: e)
         }
     }
 }
@@ -110,6 +119,7 @@ extension LeakyReLU: SpecifiedLayer { public var spec: LayerSpec { .leakyReLU(al
 extension Sigmoid: SpecifiedLayer { public var spec: LayerSpec { .sigmoid } }
 extension Tanh: SpecifiedLayer { public var spec: LayerSpec { .tanh } }
 extension Maxout: SpecifiedLayer { public var spec: LayerSpec { .maxout(pieces: pieces) } }
+extension BatchNorm: SpecifiedLayer { public var spec: LayerSpec { .batchNorm(features: features, momentum: momentum, eps: eps) } }
 extension Clamp: SpecifiedLayer { public var spec: LayerSpec { .clamp(min: minimum, max: maximum) } }
 
 extension Sequential {

@@ -126,6 +126,9 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var initStd = 0.02
     /// Discriminator only: clip D's probability to [lo, hi] (a logit clamp, `Clamp.probability`).
     public var clipProbability: [Double]?
+    /// Batch normalisation after every hidden Linear, before the activation (as in the generators
+    /// of DCGAN and of PacGAN's 2-D experiments). Evaluation and sampling use running statistics.
+    public var batchNorm = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case hidden, activation
@@ -135,6 +138,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         case initialization = "init"
         case initStd = "init_std"
         case clipProbability = "clip_probability"
+        case batchNorm = "batch_norm"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -148,6 +152,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         initialization = try c.choice(.initialization, or: initialization)
         initStd = try c(.initStd, or: initStd)
         clipProbability = try c.decodeIfPresent([Double].self, forKey: .clipProbability)
+        batchNorm = try c(.batchNorm, or: batchNorm)
     }
 }
 

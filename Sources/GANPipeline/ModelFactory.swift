@@ -16,14 +16,15 @@ public enum ModelFactory {
             return Linear(i, o, weightInit: w, biasInit: b, rng: &rng)
         }
         for h in c.hidden {
+            let units = c.activation == .maxout ? h * c.maxoutPieces : h
+            layers.append(linear(width, units))
+            if c.batchNorm { layers.append(BatchNorm(features: units)) }
             switch c.activation {
-            case .maxout:
-                layers.append(linear(width, h * c.maxoutPieces))
-                layers.append(Maxout(pieces: c.maxoutPieces))
-            case .relu: layers += [linear(width, h), ReLU()]
-            case .leakyReLU: layers += [linear(width, h), LeakyReLU(alpha: Float(c.leakyAlpha))]
-            case .tanh: layers += [linear(width, h), Tanh()]
-            case .sigmoid: layers += [linear(width, h), Sigmoid()]
+            case .maxout: layers.append(Maxout(pieces: c.maxoutPieces))
+            case .relu: layers.append(ReLU())
+            case .leakyReLU: layers.append(LeakyReLU(alpha: Float(c.leakyAlpha)))
+            case .tanh: layers.append(Tanh())
+            case .sigmoid: layers.append(Sigmoid())
             }
             width = h
         }

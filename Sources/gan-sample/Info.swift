@@ -76,6 +76,7 @@ struct CheckpointSummary {
         case .leakyReLU(let a): "alpha \(a)"
         case .maxout(let p): "\(p) pieces"
         case .clamp(let lo, let hi): "[\(lo), \(hi)]"
+        case .batchNorm(let f, _, _): "\(f) channels"
         case .relu, .sigmoid, .tanh: ""
         }
     }
