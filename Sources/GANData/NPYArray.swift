@@ -1,4 +1,5 @@
 import Foundation
+import GANTensor
 
 /// NumPy `.npy` files (format versions 1.0, 2.0 and 3.0), C order only.
 ///
@@ -27,7 +28,7 @@ public enum NPYArray {
         }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             let x = raw.isEmpty ? Double(values[bad]) : raw.withUnsafeBytes { h.dtype.load($0, bad) }
-            let at = "element \(multiIndex(bad, h.shape)): "
+            let at = "element \(Tensor.multiIndex(bad, in: h.shape)): "
             throw DataError(path, at + (x.isNaN ? "NaN is not allowed" : x.isFinite ? "\(x) is out of range for a 32-bit float"
                                         : x < 0 ? "-inf is not allowed" : "inf is not allowed"))
         }
@@ -199,15 +200,6 @@ public enum NPYArray {
         shape.reduce(start as Int?) { p, d in p.flatMap { let (r, o) = $0.multipliedReportingOverflow(by: d); return o ? nil : r } }
     }
 
-    static func multiIndex(_ flat: Int, _ shape: [Int]) -> [Int] {
-        var rest = flat
-        var index = [Int](repeating: 0, count: shape.count)
-        for k in shape.indices.reversed() where shape[k] > 0 {
-            index[k] = rest % shape[k]
-            rest /= shape[k]
-        }
-        return index
-    }
 }
 
 /// The literal Python dict of a .npy header: string keys; values are strings, True/False,

@@ -114,6 +114,20 @@ public final class Tensor {
     }
 }
 
+extension Tensor {
+    /// The multi-index of row-major element `flat` in `shape` (for error messages such as
+    /// "element [3, 1]: NaN is not allowed").
+    public static func multiIndex(_ flat: Int, in shape: [Int]) -> [Int] {
+        var rest = flat
+        var index = [Int](repeating: 0, count: shape.count)
+        for k in shape.indices.reversed() where shape[k] > 0 {
+            index[k] = rest % shape[k]
+            rest /= shape[k]
+        }
+        return index
+    }
+}
+
 extension Tensor: CustomStringConvertible {
     public var description: String {
         let head = (0..<min(count, 8)).map { "\(data[$0])" }.joined(separator: ", ")

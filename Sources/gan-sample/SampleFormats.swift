@@ -2,6 +2,7 @@ import CHDF5
 import Foundation
 import GANData
 import GANStore
+import GANTensor
 
 /// The format layer of `gan-sample`: which file formats samples and scores are read from and
 /// written to, chosen by the file name. Every format is a case of `SampleFormat`; reading and
@@ -303,7 +304,7 @@ enum SampleInput {
             let r = try ds.read(as: Double.self)
             shape = r.shape
             if let bad = r.values.firstIndex(where: { $0.isFinite && abs($0) > Double(Float.greatestFiniteMagnitude) }) {
-                throw SampleError("\(path): /\(dataset) element \(index(bad, shape)): \(r.values[bad]) is out of range for a 32-bit float")
+                throw SampleError("\(path): /\(dataset) element \(Tensor.multiIndex(bad, in: shape)): \(r.values[bad]) is out of range for a 32-bit float")
             }
             values = r.values.map { Float($0) }
         case .uint8: let r = try ds.read(as: UInt8.self); (shape, values) = (r.shape, r.values.map { Float($0) })
@@ -312,20 +313,11 @@ enum SampleInput {
         }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             let what = values[bad].isNaN ? "NaN" : values[bad] < 0 ? "-inf" : "inf"
-            throw SampleError("\(path): /\(dataset) element \(index(bad, shape)): \(what) is not allowed")
+            throw SampleError("\(path): /\(dataset) element \(Tensor.multiIndex(bad, in: shape)): \(what) is not allowed")
         }
         return (shape, values)
     }
 
-    static func index(_ flat: Int, _ shape: [Int]) -> [Int] {
-        var rest = flat
-        var out = [Int](repeating: 0, count: shape.count)
-        for k in shape.indices.reversed() where shape[k] > 0 {
-            out[k] = rest % shape[k]
-            rest /= shape[k]
-        }
-        return out
-    }
 }
 
 // MARK: - Image formats (the image issue fills these in)
