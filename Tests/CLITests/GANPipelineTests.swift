@@ -44,6 +44,7 @@ import Testing
     @Test func fullRunWritesEveryStageAndMetrics() throws {
         let bin = try #require(bin, "build gan-pipeline first (make test does)")
         let (yaml, dir) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run").path
         let r = try CLI.run(bin, ["run", yaml, "--run-dir", run, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -69,6 +70,7 @@ import Testing
     @Test func sigkillThenResumeIsBitIdenticalToAStraightRun() throws {
         let bin = try #require(bin)
         let (yaml, dir) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let straight = dir.appendingPathComponent("straight").path, killed = dir.appendingPathComponent("killed").path
         let steps = ["--set", "train.steps=6000", "--set", "train.checkpoint_every=250", "--set", "train.eval_every=300",
                      "--quiet", "--stages", "prep,pretrain-d,train"]
@@ -139,6 +141,7 @@ import Testing
     @Test func extendingAFinishedRunAndRefusingAnArchitectureChange() throws {
         let bin = try #require(bin)
         let (yaml, dir) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run").path
         #expect(try CLI.run(bin, ["run", yaml, "--run-dir", run, "--quiet", "--stages", "prep,pretrain-d,train"]).status == 0)
         let more = try CLI.run(bin, ["run", yaml, "--run-dir", run, "--quiet", "--stages", "train", "--set", "train.steps=500"])
@@ -161,6 +164,7 @@ import Testing
     @Test func secondProcessIsLockedOut() throws {
         let bin = try #require(bin)
         let (yaml, dir) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run").path
         let p = Process()
         p.executableURL = bin
@@ -178,6 +182,7 @@ import Testing
     @Test func sigtermWritesACheckpointAndExits130() throws {
         let bin = try #require(bin)
         let (yaml, dir) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let run = dir.appendingPathComponent("run").path
         let p = Process()
         p.executableURL = bin
@@ -200,6 +205,7 @@ import Testing
     @Test func userCSVTableTrainsAndBadCellsAreRejected() throws {
         let bin = try #require(bin)
         let dir = try makeTemporaryDirectory("pipeline-csv")
+        defer { try? FileManager.default.removeItem(at: dir) }
         var rows = ["x,y"]
         var rng = RNG(seed: 1)
         for _ in 0..<500 { rows.append("\(3 + rng.normal()),\(-2 + 0.5 * rng.normal())") }
@@ -232,6 +238,7 @@ import Testing
     @Test func badConfigIsOneLineWithLocation() throws {
         let bin = try #require(bin)
         let (yaml, dir) = try Self.setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.yaml").path
         try Self.yaml.replacingOccurrences(of: "learning_rate: 0.001", with: "learnin_rate: 0.001").write(toFile: bad, atomically: true, encoding: .utf8)
         let r = try CLI.run(bin, ["run", bad, "--run-dir", dir.appendingPathComponent("r").path])

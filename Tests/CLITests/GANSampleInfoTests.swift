@@ -36,6 +36,7 @@ import Testing
     @Test func infoOnFileStageDirAndRunDir() throws {
         let bin = try #require(sample, "build gan-sample first (make test does)")
         let run = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: run) }
         for target in [Self.file(run, step: 3).path, run.appendingPathComponent("train").path, run.path] {
             let r = try CLI.run(bin, ["info", target])
             #expect(r.status == 0, "\(target): \(r.stderr)")
@@ -48,6 +49,7 @@ import Testing
     @Test func jsonIsParseableAndComplete() throws {
         let bin = try #require(sample)
         let run = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: run) }
         let r = try CLI.run(bin, ["info", run.path, "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -66,6 +68,7 @@ import Testing
     @Test func damagedNewestFallsBackThroughDirectoryButFailsWhenNamed() throws {
         let bin = try #require(sample)
         let run = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: run) }
         let newest = Self.file(run, step: 3)
         let size = try #require(try FileManager.default.attributesOfItem(atPath: newest.path)[.size] as? Int)
         let h = try FileHandle(forWritingTo: newest)
@@ -87,6 +90,7 @@ import Testing
     @Test func flippedByteInsideWeightsIsDetected() throws {
         let bin = try #require(sample)
         let run = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: run) }
         let f = Self.file(run, step: 3)
         var bytes = try [UInt8](Data(contentsOf: f))
         var pattern: [UInt8] = []
@@ -106,6 +110,7 @@ import Testing
     func notACheckpointIsOneLineExit2(_ kind: String) throws {
         let bin = try #require(sample)
         let dir = try makeTemporaryDirectory("info-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("x.h5").path
         if kind != "missing" { try Data(kind.utf8).write(to: URL(fileURLWithPath: path)) }
         let r = try CLI.run(bin, ["info", path])
@@ -117,11 +122,13 @@ import Testing
     @Test func emptyDirectoryAndLeftoverTmpAreHandled() throws {
         let bin = try #require(sample)
         let dir = try makeTemporaryDirectory("info-empty")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let empty = try CLI.run(bin, ["info", dir.path])
         #expect(empty.status == 2)
         #expect(empty.stderr.contains("no checkpoint here"))
 
         let run = try Self.makeRun()
+        defer { try? FileManager.default.removeItem(at: run) }
         let tmp = run.appendingPathComponent("train/.step-00000009.h5.tmp")
         try Data("half-written".utf8).write(to: tmp)
         let r = try CLI.run(bin, ["info", run.path])
