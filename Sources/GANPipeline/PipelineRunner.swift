@@ -75,6 +75,14 @@ public final class PipelineRunner {
         }
     }
 
+    /// Resuming with another thread count is allowed, with a warning (BLAS may sum differently).
+    func warnIfThreadsDiffer(_ r: CheckpointReader) {
+        let now = ComputeThreads.count
+        if r.threads != now {
+            log("warning: \(r.path) was written with \(r.threads) thread(s), now \(now): results stay valid, but bitwise determinism holds only for equal thread counts")
+        }
+    }
+
     // MARK: prep
 
     public func prep() throws {
@@ -139,6 +147,7 @@ public final class PipelineRunner {
         if !store.stepFiles().isEmpty {
             let (reader, warnings) = try store.openLatest()
             warnings.forEach(log)
+            warnIfThreadsDiffer(reader)
             try session.restore(from: reader)
             reader.close()
             if session.step >= total {
@@ -223,6 +232,7 @@ public final class PipelineRunner {
         if !store.stepFiles().isEmpty {
             let (reader, warnings) = try store.openLatest()
             warnings.forEach(log)
+            warnIfThreadsDiffer(reader)
             try reader.load("discriminator", into: d)
             try reader.loadOptimizer("discriminator", into: optimizer, of: d)
             pre.rng = try reader.rng("pretrain")

@@ -81,9 +81,6 @@ struct Run: ParsableCommand {
             let lock = try dir.lock()
             defer { lock.release() }
             ComputeThreads.set(threads)
-            if let stored = try? CheckpointLocator.open(dir.url.path).reader.threads, stored != threads {
-                stderr("gan-pipeline: warning: the run was written with \(stored) thread(s), now \(threads): results stay valid, but bitwise determinism holds only for equal thread counts")
-            }
             let runner = PipelineRunner(config: config, run: dir)
             runner.quiet = quiet
             try runner.reconcileConfig()
