@@ -41,6 +41,25 @@ import Testing
         return true
     }
 
+    /// Starts `gan-pipeline run ARGS` and SIGKILLs it once `RUN/train` holds a checkpoint of at
+    /// least step `killAt` (or after `timeout` seconds).
+    static func runAndKill(_ bin: URL, _ args: [String], runDir: String, killAt: Int, timeout: TimeInterval) throws {
+        let p = Process()
+        p.executableURL = bin
+        p.arguments = args
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let target = String(format: "step-%08d.h5", killAt)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(runDir)/train")) ?? []
+            if files.contains(where: { $0.hasPrefix("step-") && $0 >= target }) { break }
+            usleep(10_000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+    }
+
     @Test func fullRunWritesEveryStageAndMetrics() throws {
         let bin = try #require(bin, "build gan-pipeline first (make test does)")
         let (yaml, dir) = try Self.setUp()
@@ -76,20 +95,8 @@ import Testing
                      "--quiet", "--stages", "prep,pretrain-d,train"]
         #expect(try CLI.run(bin, ["run", yaml, "--run-dir", straight] + steps).status == 0)
 
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = ["run", yaml, "--run-dir", killed] + steps
-        p.standardError = FileHandle.nullDevice
-        try p.run()
         // Kill once training has written a few checkpoints, well before the end.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(killed)/train")) ?? []
-            if files.contains(where: { $0.hasPrefix("step-") && $0 >= "step-00000500.h5" }) { break }
-            usleep(20_000)
-        }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        try Self.runAndKill(bin, ["run", yaml, "--run-dir", killed] + steps, runDir: killed, killAt: 500, timeout: 60)
         let left = try FileManager.default.contentsOfDirectory(atPath: "\(killed)/train")
         #expect(!left.contains("step-00006000.h5"), "the run finished before it was killed; raise train.steps")
 
@@ -119,19 +126,7 @@ import Testing
         let a = try CLI.run(bin, ["run", yaml, "--run-dir", straight] + args)
         #expect(a.status == 0, "\(a.stderr)")
 
-        let p = Process()
-        p.executableURL = bin
-        p.arguments = ["run", yaml, "--run-dir", killed] + args
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(killed)/train")) ?? []
-            if files.contains(where: { $0.hasPrefix("step-") && $0 >= "step-00000300.h5" }) { break }
-            usleep(10_000)
-        }
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        try Self.runAndKill(bin, ["run", yaml, "--run-dir", killed] + args, runDir: killed, killAt: 300, timeout: 120)
         let b = try CLI.run(bin, ["run", yaml, "--run-dir", killed] + args)
         #expect(b.status == 0, "\(b.stderr)")
         #expect(b.stderr.contains("train: resuming from step") || b.stderr.contains("train: finished"), "\(b.stderr)")
