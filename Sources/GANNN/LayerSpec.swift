@@ -10,6 +10,10 @@ public enum LayerSpec: Equatable, Sendable {
     case maxout(pieces: Int)
     case clamp(min: Float, max: Float)
     case batchNorm(features: Int, momentum: Float, eps: Float)
+    case conv2d(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, bias: Bool)
+    case convTranspose2d(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, bias: Bool)
+    /// Per-sample shape after the layer (batch dimension excluded).
+    case reshape(sampleShape: [Int])
 
     /// The kind name (checkpoint group suffix and `kind` attribute).
     public var kind: String {
@@ -22,6 +26,9 @@ public enum LayerSpec: Equatable, Sendable {
         case .maxout: "maxout"
         case .clamp: "clamp"
         case .batchNorm: "batch_norm"
+        case .conv2d: "conv2d"
+        case .convTranspose2d: "conv_transpose2d"
+        case .reshape: "reshape"
         }
     }
 
@@ -33,9 +40,17 @@ public enum LayerSpec: Equatable, Sendable {
         case .maxout(let p): [("pieces", Double(p))]
         case .clamp(let lo, let hi): [("min", Double(lo)), ("max", Double(hi))]
         case .batchNorm(let f, let m, let e): [("features", Double(f)), ("momentum", Double(m)), ("eps", Double(e))]
+        case .conv2d(let i, let o, let k, let s, let p, let b), .convTranspose2d(let i, let o, let k, let s, let p, let b):
+            [("in_channels", Double(i)), ("out_channels", Double(o)), ("kernel", Double(k)), ("stride", Double(s)),
+             ("padding", Double(p)), ("bias", b ? 1 : 0)]
+        case .reshape(let shape):
+            [("rank", Double(shape.count))] + shape.enumerated().map { ("dim\($0.offset)", Double($0.element)) }
         case .relu, .sigmoid, .tanh: []
         }
     }
+
+    /// Largest rank a `reshape` spec may declare (a corrupt `rank` must not drive a huge loop).
+    public static let maxReshapeRank = 8
 
     /// Rebuilds a spec from a kind and its attributes; nil names what is wrong.
     public static func make(kind: String, attributes: [String: Double]) -> Result<LayerSpec, LayerSpecError> {
@@ -48,6 +63,11 @@ public enum LayerSpec: Equatable, Sendable {
             guard let v = attributes[name] else { return .failure(.missing(kind: kind, attribute: name)) }
             guard v.isFinite else { return .failure(.invalid(kind: kind, attribute: name, value: v)) }
             return .success(Float(v))
+        }
+        func flag(_ name: String) -> Result<Bool, LayerSpecError> {
+            guard let v = attributes[name] else { return .failure(.missing(kind: kind, attribute: name)) }
+            guard v == 0 || v == 1 else { return .failure(.invalid(kind: kind, attribute: name, value: v)) }
+            return .success(v == 1)
         }
         do {
             switch kind {
@@ -72,6 +92,21 @@ public enum LayerSpec: Equatable, Sendable {
                 guard m >= 0 && m <= 1 else { return .failure(.invalid(kind: kind, attribute: "momentum", value: Double(m))) }
                 guard e > 0 else { return .failure(.invalid(kind: kind, attribute: "eps", value: Double(e))) }
                 return .success(.batchNorm(features: try int("features").get(), momentum: m, eps: e))
+            case "conv2d", "conv_transpose2d":
+                let i = try int("in_channels").get(), o = try int("out_channels").get(), k = try int("kernel").get()
+                let s = try int("stride").get(), p = try int("padding", min: 0).get(), b = try flag("bias").get()
+                return .success(kind == "conv2d"
+                    ? .conv2d(inChannels: i, outChannels: o, kernel: k, stride: s, padding: p, bias: b)
+                    : .convTranspose2d(inChannels: i, outChannels: o, kernel: k, stride: s, padding: p, bias: b))
+            case "reshape":
+                let rank = try int("rank").get()
+                guard rank <= maxReshapeRank else { return .failure(.invalid(kind: kind, attribute: "rank", value: Double(rank))) }
+                var shape: [Int] = []
+                for d in 0..<rank { shape.append(try int("dim\(d)").get()) }
+                guard shape.reduce(1.0, { $0 * Double($1) }) <= 1e9 else {
+                    return .failure(.invalid(kind: kind, attribute: "rank", value: Double(rank)))
+                }
+                return .success(.reshape(sampleShape: shape))
             default: return .failure(.unknownKind(kind))
             }
         } catch {
@@ -90,6 +125,10 @@ public enum LayerSpec: Equatable, Sendable {
         case .maxout(let p): Maxout(pieces: p)
         case .clamp(let lo, let hi): Clamp(min: lo, max: hi)
         case .batchNorm(let f, let m, let e): BatchNorm(features: f, momentum: m, eps: e)
+        case .conv2d(let i, let o, let k, let s, let p, let b): Conv2d(i, o, kernel: k, stride: s, padding: p, bias: b)
+        case .convTranspose2d(let i, let o, let k, let s, let p, let b):
+            ConvTranspose2d(i, o, kernel: k, stride: s, padding: p, bias: b)
+        case .reshape(let shape): Reshape(sampleShape: shape)
         }
     }
 }
@@ -120,6 +159,18 @@ extension Sigmoid: SpecifiedLayer { public var spec: LayerSpec { .sigmoid } }
 extension Tanh: SpecifiedLayer { public var spec: LayerSpec { .tanh } }
 extension Maxout: SpecifiedLayer { public var spec: LayerSpec { .maxout(pieces: pieces) } }
 extension BatchNorm: SpecifiedLayer { public var spec: LayerSpec { .batchNorm(features: features, momentum: momentum, eps: eps) } }
+extension Conv2d: SpecifiedLayer {
+    public var spec: LayerSpec {
+        .conv2d(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias != nil)
+    }
+}
+extension ConvTranspose2d: SpecifiedLayer {
+    public var spec: LayerSpec {
+        .convTranspose2d(inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride, padding: padding,
+                         bias: bias != nil)
+    }
+}
+extension Reshape: SpecifiedLayer { public var spec: LayerSpec { .reshape(sampleShape: sampleShape) } }
 extension Clamp: SpecifiedLayer { public var spec: LayerSpec { .clamp(min: minimum, max: maximum) } }
 
 extension Sequential {

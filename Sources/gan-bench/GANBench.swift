@@ -15,12 +15,13 @@ struct GANBench: ParsableCommand {
         discussion: """
         Models: mlp_gan (Fashion-MNIST MLP GAN), toy_1d (1-D Gaussian, k = 20), \
         mlp_gan_gemms (the 21 GEMMs of one mlp_gan iteration alone: our BLAS ceiling), \
+        dcgan28 (Fashion-MNIST DCGAN, batch 64), dcgan28_gemms (its GEMMs alone), \
         gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork), \
         checkpoint (save + load of an mlp_gan checkpoint with Adam state).
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
-        case mlp_gan, toy_1d, mlp_gan_gemms, gemm_small, checkpoint
+        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint
     }
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -35,7 +36,7 @@ struct GANBench: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Print losses every N iterations on stderr (0 = off).")
     var logEvery: Int = 0
-    @Flag(help: "mlp_gan: random uint8 images instead of Fashion-MNIST (same cost).")
+    @Flag(help: "mlp_gan, dcgan28: random uint8 images instead of Fashion-MNIST (same cost).")
     var randomData = false
     @Option(help: "Largest m·n·k computed without BLAS (default: the built-in threshold; 0 = always BLAS).")
     var smallGemmMaxWork: Int?
@@ -56,6 +57,8 @@ struct GANBench: ParsableCommand {
             case .mlp_gan: result = try benchMLPGAN()
             case .toy_1d: result = benchToy1D()
             case .mlp_gan_gemms: result = benchMLPGANGEMMs()
+            case .dcgan28: result = try benchDCGAN28()
+            case .dcgan28_gemms: result = benchGEMMSet(dcgan28GEMMs(), batch: 64)
             case .gemm_small: result = benchSmallGEMM()
             case .checkpoint: result = try benchCheckpoint()
             }
@@ -87,15 +90,16 @@ struct GANBench: ParsableCommand {
         }
     }
 
+    /// Fashion-MNIST training images, or random bytes of the same size with `--random-data`.
+    func trainImages() throws -> [UInt8] {
+        guard randomData else { return try loadFashionTrainImages() }
+        var r = RNG(seed: seed, purpose: "random-images")
+        return (0..<(60000 * 784)).map { _ in UInt8(truncatingIfNeeded: r.next()) }
+    }
+
     func benchMLPGAN() throws -> BenchResult {
         let batch = 128
-        let images: [UInt8]
-        if randomData {
-            var r = RNG(seed: seed, purpose: "random-images")
-            images = (0..<(60000 * 784)).map { _ in UInt8(truncatingIfNeeded: r.next()) }
-        } else {
-            images = try loadFashionTrainImages()
-        }
+        let images = try trainImages()
         let trainer = makeMLPGAN(seed: seed)
         let batcher = ByteBatcher(samples: images, sampleSize: 784, batchSize: batch, rng: RNG(seed: seed, purpose: "data"))
         let real = Tensor(shape: [batch, 784])
@@ -113,6 +117,57 @@ struct GANBench: ParsableCommand {
                            flopPerIteration: mlpGANFlops(), allocationsPerIteration: allocations,
                            extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
                                    ("data", randomData ? "random" : "fashion-mnist")])
+    }
+
+    /// dcgan28: one D step + one G step on `[64, 1, 28, 28]` images scaled to [-1, 1].
+    func benchDCGAN28() throws -> BenchResult {
+        let batch = 64, shape = [1, 28, 28]
+        let images = try trainImages()
+        let trainer = makeDCGAN28(seed: seed)
+        let batcher = ByteBatcher(samples: images, sampleSize: 784, batchSize: batch, rng: RNG(seed: seed, purpose: "data"))
+        let real = Tensor(shape: [batch] + shape)
+        var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
+        func iteration(_ i: Int) {
+            batcher.next(into: real, sampleShape: shape, scale: 2 / 255, offset: -1)
+            last.0 = trainer.discriminatorStep(real: real)
+            last.1 = trainer.generatorStep(batchSize: batch)
+            log(i, last.0, last.1)
+        }
+        for i in 0..<warmup { iteration(-1 - i) }
+        let allocations = allocationsPerIteration { iteration(0) }
+        let m = Measurement.run { for i in 1...iters { iteration(i) } }
+        return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
+                           flopPerIteration: dcgan28Flops(batch: batch), allocationsPerIteration: allocations,
+                           extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
+                                   ("data", randomData ? "random" : "fashion-mnist")])
+    }
+
+    /// A list of GEMMs run back to back (a model's matmul-only ceiling). Prints each distinct
+    /// product's time and GFLOP/s on stderr first, to spot a badly shaped one.
+    func benchGEMMSet(_ shapes: [GEMMShape], batch: Int) -> BenchResult {
+        var lines = ["| m | k | n | tA | tB | count | ms | GFLOP/s |", "|---|---|---|---|---|---|---|---|"]
+        var seen: [String] = []
+        for s in shapes {
+            let key = "| \(s.m) | \(s.k) | \(s.n) | \(s.transA ? "T" : "N") | \(s.transB ? "T" : "N") |"
+            if seen.contains(key) { continue }
+            seen.append(key)
+            let one = GEMMSet([s], seed: seed)
+            one.run()
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = Measurement.monotonicSeconds()
+                one.run()
+                best = min(best, Measurement.monotonicSeconds() - t0)
+            }
+            let count = shapes.filter { $0.m == s.m && $0.k == s.k && $0.n == s.n && $0.transA == s.transA && $0.transB == s.transB }.count
+            lines.append(key + String(format: " %d | %.3f | %.1f |", count, best * 1e3, s.flops / best / 1e9))
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        let set = GEMMSet(shapes, seed: seed)
+        for _ in 0..<warmup { set.run() }
+        let m = Measurement.run { for _ in 0..<iters { set.run() } }
+        return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
+                           flopPerIteration: set.flops)
     }
 
     func benchToy1D() -> BenchResult {

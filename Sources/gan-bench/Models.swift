@@ -44,6 +44,43 @@ func makeToy1D(seed: UInt64) -> AdversarialTrainer {
                               objective: .nonSaturating, noiseDimension: 1, noiseRNG: RNG(seed: seed, purpose: "noise"))
 }
 
+/// The peers' `dcgan28` (`torch_gan.build_dcgan`): G Linear(100, 6272) -> 128x7x7 -> BN -> ReLU ->
+/// ConvT(128->64, k4 s2 p1) -> BN -> ReLU -> ConvT(64->1, k4 s2 p1) -> tanh; D Conv(1->64, k4 s2 p1) ->
+/// LeakyReLU .2 -> Conv(64->128, k4 s2 p1) -> BN -> LeakyReLU .2 -> flatten -> Linear(6272 -> 1).
+/// Weights N(0, 0.02), biases 0, BN γ = 1, β = 0; Adam(2e-4, 0.5, 0.999, 1e-8), non-saturating G loss.
+func makeDCGAN28(seed: UInt64) -> AdversarialTrainer {
+    var rng = RNG(seed: seed, purpose: "init")
+    let w = Initializer.normal(mean: 0, std: 0.02)
+    let g = Sequential(
+        Linear(100, 128 * 7 * 7, weightInit: w, biasInit: .zeros, rng: &rng), Reshape(sampleShape: [128, 7, 7]),
+        BatchNorm(features: 128), ReLU(),
+        ConvTranspose2d(128, 64, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng),
+        BatchNorm(features: 64), ReLU(),
+        ConvTranspose2d(64, 1, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng), Tanh())
+    let d = Sequential(
+        Conv2d(1, 64, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng), LeakyReLU(alpha: 0.2),
+        Conv2d(64, 128, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng),
+        BatchNorm(features: 128), LeakyReLU(alpha: 0.2),
+        Reshape(sampleShape: [128 * 7 * 7]), Linear(128 * 7 * 7, 1, weightInit: w, biasInit: .zeros, rng: &rng))
+    precondition(g.outputShape(for: [100]) == [1, 28, 28] && d.outputShape(for: [1, 28, 28]) == [1], "dcgan28 shapes")
+    let optG = Adam(parameters: g.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
+    let optD = Adam(parameters: d.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
+    return AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optG, discriminatorOptimizer: optD,
+                              objective: .nonSaturating, noiseDimension: 100, noiseRNG: RNG(seed: seed, purpose: "noise"))
+}
+
+/// Analytic conv/linear FLOPs of one dcgan28 iteration, as `common.dcgan28_flops` (BN etc. ignored).
+func dcgan28Flops(batch b: Int = 64, z: Int = 100) -> Double {
+    func mm(_ m: Int, _ k: Int, _ n: Int) -> Double { 2 * Double(m) * Double(k) * Double(n) }
+    func conv(_ cin: Int, _ cout: Int, _ hout: Int) -> Double { 2 * Double(b * cout * hout * hout * cin * 16) }
+    let linG = mm(b, z, 6272), ct1 = conv(64, 128, 7), ct2 = conv(1, 64, 14)
+    let c1 = conv(1, 64, 14), c2 = conv(64, 128, 7), linD = mm(b, 6272, 1)
+    let gFwd = linG + ct1 + ct2, dFwd = c1 + c2 + linD
+    let dBwdPar = (c1 + c2 + linD) + (c2 + linD), dBwdIn = c1 + c2 + linD
+    let gBwd = (linG + ct1 + ct2) + (ct1 + ct2)
+    return gFwd + 2 * dFwd + 2 * dBwdPar + gFwd + dFwd + dBwdIn + gBwd
+}
+
 /// Fashion-MNIST training images as one flat uint8 array (60000 x 784).
 func loadFashionTrainImages() throws -> [UInt8] {
     let idx = try IDXArray.read(FashionMNIST.imagesPath(split: "train"))
@@ -51,4 +88,26 @@ func loadFashionTrainImages() throws -> [UInt8] {
         throw DataError(FashionMNIST.imagesPath(split: "train"), "expected images [N, 28, 28], found \(idx.shape)")
     }
     return idx.bytes
+}
+
+/// The GEMMs one dcgan28 iteration issues through the engine (batch 64, im2col layouts of
+/// `Conv2d` / `ConvTranspose2d`): the matmul-only ceiling of `--model dcgan28`.
+func dcgan28GEMMs(b: Int = 64) -> [GEMMShape] {
+    let p7 = b * 49, p14 = b * 196   // output pixels of the batch at 7x7 and 14x14
+    // Forward: G Linear, ConvT1, ConvT2 | D Conv1, Conv2, Linear.
+    let gFwd = [GEMMShape(m: b, k: 100, n: 6272, transB: true), GEMMShape(m: 64 * 16, k: 128, n: p7, transA: true),
+                GEMMShape(m: 16, k: 64, n: p14, transA: true)]
+    let dFwd = [GEMMShape(m: 64, k: 16, n: p14), GEMMShape(m: 128, k: 64 * 16, n: p7), GEMMShape(m: b, k: 6272, n: 1, transB: true)]
+    // D backward with weight gradients (Conv1 needs no input gradient).
+    let dBwdPar = [GEMMShape(m: 1, k: b, n: 6272, transA: true), GEMMShape(m: b, k: 1, n: 6272),
+                   GEMMShape(m: 128, k: p7, n: 64 * 16, transB: true), GEMMShape(m: 64 * 16, k: 128, n: p7, transA: true),
+                   GEMMShape(m: 64, k: p14, n: 16, transB: true)]
+    // D backward, input gradients only (G step), down to the image.
+    let dBwdIn = [GEMMShape(m: b, k: 1, n: 6272), GEMMShape(m: 64 * 16, k: 128, n: p7, transA: true),
+                  GEMMShape(m: 16, k: 64, n: p14, transA: true)]
+    // G backward: ConvT2 dW, dX; ConvT1 dW, dX; Linear dW.
+    let gBwd = [GEMMShape(m: 64, k: p14, n: 16, transB: true), GEMMShape(m: 64, k: 16, n: p14),
+                GEMMShape(m: 128, k: p7, n: 64 * 16, transB: true), GEMMShape(m: 128, k: 64 * 16, n: p7),
+                GEMMShape(m: 6272, k: b, n: 100, transA: true)]
+    return gFwd + dFwd + dBwdPar + dFwd + dBwdPar + gFwd + dFwd + dBwdIn + gBwd
 }

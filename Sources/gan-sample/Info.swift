@@ -77,6 +77,9 @@ struct CheckpointSummary {
         case .maxout(let p): "\(p) pieces"
         case .clamp(let lo, let hi): "[\(lo), \(hi)]"
         case .batchNorm(let f, _, _): "\(f) channels"
+        case .conv2d(let i, let o, let k, let st, let p, let b), .convTranspose2d(let i, let o, let k, let st, let p, let b):
+            "\(i) -> \(o) channels, kernel \(k), stride \(st), padding \(p)\(b ? "" : ", no bias")"
+        case .reshape(let shape): "to \(shape.map(String.init).joined(separator: "x")) per sample"
         case .relu, .sigmoid, .tanh: ""
         }
     }

@@ -1,0 +1,291 @@
+import CBLAS
+
+/// 2-D convolution with PyTorch's semantics (`nn.Conv2d`, square kernel, same stride and padding
+/// on both axes, no dilation or groups): input `[N, C_in, H, W]`, weight `[C_out, C_in, k, k]`,
+/// bias `[C_out]`, output `[N, C_out, H_out, W_out]` with H_out = (H + 2p - k) / s + 1.
+///
+/// Lowered to one GEMM over the whole batch: the im2col matrix `cols [C_in·k·k, H_out·W_out·N]`
+/// (see `ConvGeometry`; batch innermost) is multiplied by the weight seen as `[C_out, C_in·k·k]`:
+///
+///     forward      Y' [C_out, HW·N]      = W · cols            (then Y' -> NCHW, + bias)
+///     weight grad  dW [C_out, C_in·k·k] += dY' · colsᵀ         (dY' = dy as [C_out, HW·N])
+///     input grad   dcols                 = Wᵀ · dY'            (then col2im -> dx)
+///
+/// Images enter and leave im2col / col2im as `[C, H, W, N]` (one transpose of the image, which
+/// is k²/s² times smaller than `cols`), so every im2col run is N contiguous floats.
+public final class Conv2d: Layer {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+    public var kind: String { "conv2d" }
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+
+    private let output = Tensor(shape: [0])
+    private let inputGradient = Tensor(shape: [0])
+    private let columns = Tensor(shape: [0])          // im2col of the latest input, kept for dW
+    private let columnGradient = Tensor(shape: [0])
+    private let channelMajor = Tensor(shape: [0])     // Y' in forward, dY' in backward
+    private let batchInnermost = Tensor(shape: [0])   // x as [C, H, W, N] in forward, dx so in backward
+    private var geometry: ConvGeometry?
+    private var batch = 0
+    private var inputSampleShape: [Int] = []
+    private var outputSampleShape: [Int] = []
+
+    /// Creates the layer with zero weights; initialise with `Initializer.fill` (fan-in C_in·k·k,
+    /// fan-out C_out·k·k) or use `init(_:_:kernel:stride:padding:bias:weightInit:biasInit:rng:)`.
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
+        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0,
+                     "Conv2d(\(inChannels), \(outChannels), kernel \(kernel), stride \(stride), padding \(padding)): sizes must be positive, padding >= 0")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        weight = Parameter("weight", shape: [outChannels, inChannels, kernel, kernel])
+        self.bias = bias ? Parameter("bias", shape: [outChannels]) : nil
+    }
+
+    /// Creates and initialises the layer (PyTorch's default initialisation unless given).
+    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                            bias: Bool = true, weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
+                            rng: inout RNG) {
+        self.init(inChannels, outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias)
+        let (fanIn, fanOut) = Initializer.fans(weightShape: weight.value.shape)
+        weightInit.fill(weight.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
+        if let b = self.bias {
+            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros))
+                .fill(b.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
+        }
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int]? {
+        guard inputShape.count == 3, inputShape[0] == inChannels,
+              inputShape[1] + 2 * padding >= kernel, inputShape[2] + 2 * padding >= kernel else { return nil }
+        let g = ConvGeometry(channels: inChannels, height: inputShape[1], width: inputShape[2],
+                             kernel: kernel, stride: stride, padding: padding)
+        return [outChannels, g.outHeight, g.outWidth]
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.shape.count == 4 && x.shape[1] == inChannels,
+                     "Conv2d(\(inChannels), \(outChannels)): input \(x.shape) must be [N, \(inChannels), H, W]")
+        let n = x.shape[0], h = x.shape[2], w = x.shape[3]
+        precondition(h + 2 * padding >= kernel && w + 2 * padding >= kernel,
+                     "Conv2d: input \(h)x\(w) with padding \(padding) is smaller than the kernel \(kernel)")
+        let g = prepare(batch: n, height: h, width: w)
+        let ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
+        batchInnermost.resize(rows: x.columns, columns: n)
+        transpose(x.data, rows: n, columns: x.columns, into: batchInnermost.data)
+        columns.resize(rows: ckk, columns: m)
+        g.im2col(batchInnermost.data, batch: n, into: columns.data)
+        // Y'[C_out, HW·N] = W[C_out, C_in·k·k] · cols[C_in·k·k, HW·N]
+        channelMajor.resize(rows: outChannels, columns: m)
+        gemm(m: outChannels, n: m, k: ckk, a: weight.value.data, lda: ckk, b: columns.data, ldb: m,
+             c: channelMajor.data, ldc: m)
+        // Y' is [C_out·HW, N]: its transpose is the NCHW output.
+        output.resize(batch: n, sampleShape: outputSampleShape)
+        transpose(channelMajor.data, rows: outChannels * hw, columns: n, into: output.data)
+        if let b = bias { addChannelBias(b.value.data, to: output.data, batch: n, channels: outChannels, plane: hw) }
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        guard let g = geometry else { preconditionFailure("Conv2d.backward called before forward") }
+        precondition(dy.count == output.count, "Conv2d.backward: dy \(dy.shape) does not match output \(output.shape)")
+        let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
+        // dY'[C_out, HW·N] from dy[N, C_out·HW].
+        channelMajor.resize(rows: outChannels, columns: m)
+        transpose(dy.data, rows: n, columns: outChannels * hw, into: channelMajor.data)
+        if mode.contains(.parameterGradients) {
+            // dW[C_out, C_in·k·k] += dY' · colsᵀ
+            gemm(transB: true, m: outChannels, n: ckk, k: m, a: channelMajor.data, lda: m, b: columns.data, ldb: m,
+                 beta: 1, c: weight.gradient.data, ldc: ckk)
+            if let b = bias { addRowSums(channelMajor.data, rows: outChannels, columns: m, into: b.gradient.data) }
+        }
+        guard mode.contains(.inputGradient) else { return nil }
+        // dcols[C_in·k·k, HW·N] = Wᵀ · dY', then scattered back onto the [C, H, W, N] image.
+        columnGradient.resize(rows: ckk, columns: m)
+        gemm(transA: true, m: ckk, n: m, k: outChannels, a: weight.value.data, lda: ckk, b: channelMajor.data, ldb: m,
+             c: columnGradient.data, ldc: m)
+        let imageSize = g.channels * g.height * g.width
+        batchInnermost.resize(rows: imageSize, columns: n)
+        g.col2im(columnGradient.data, batch: n, into: batchInnermost.data)
+        inputGradient.resize(batch: n, sampleShape: inputSampleShape)
+        transpose(batchInnermost.data, rows: imageSize, columns: n, into: inputGradient.data)
+        return inputGradient
+    }
+
+    /// Geometry and cached shapes for this input size; arrays are rebuilt only when it changes.
+    private func prepare(batch n: Int, height h: Int, width w: Int) -> ConvGeometry {
+        batch = n
+        if let g = geometry, g.height == h, g.width == w { return g }
+        let g = ConvGeometry(channels: inChannels, height: h, width: w, kernel: kernel, stride: stride, padding: padding)
+        geometry = g
+        inputSampleShape = [inChannels, h, w]
+        outputSampleShape = [outChannels, g.outHeight, g.outWidth]
+        return g
+    }
+}
+
+/// The convolution window over one image size, and the im2col / col2im lowering shared by
+/// `Conv2d` (im2col forward, col2im backward) and `ConvTranspose2d` (the reverse).
+///
+/// Layouts, batch innermost: images `x [C, H, W, N]`, columns
+/// `cols[(c·k + ki)·k + kj, (oh·W_out + ow)·N + n] = x[c, oh·s - p + ki, ow·s - p + kj, n]`, 0 where
+/// the index falls into the padding: one row per kernel tap, one column per output pixel of the
+/// whole batch. Every run copied or added is the N samples of one pixel: contiguous, vectorised.
+struct ConvGeometry: Equatable {
+    let channels: Int, height: Int, width: Int
+    let kernel: Int, stride: Int, padding: Int
+    let outHeight: Int, outWidth: Int
+
+    init(channels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
+        precondition(height + 2 * padding >= kernel && width + 2 * padding >= kernel && stride > 0)
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        outHeight = (height + 2 * padding - kernel) / stride + 1
+        outWidth = (width + 2 * padding - kernel) / stride + 1
+    }
+
+    /// Rows of the column matrix: C·k·k.
+    var patchSize: Int { channels * kernel * kernel }
+
+    /// Output positions `lo..<hi` whose input index `o·s - p + tap` lies in `0..<size`.
+    @inline(__always)
+    private func validRange(tap: Int, size: Int, outSize: Int) -> (Int, Int) {
+        // o >= ceil((p - tap) / s) and o <= floor((size - 1 + p - tap) / s)
+        let lo = min(max(0, floorDivide(padding - tap + stride - 1, stride)), outSize)
+        let hi = min(outSize, floorDivide(size - 1 + padding - tap, stride) + 1)
+        return (lo, max(lo, hi))
+    }
+
+    /// `x [C, H, W, N]` -> `cols [C·k·k, H_out·W_out·N]` (every element written).
+    func im2col(_ x: UnsafePointer<Float>, batch n: Int, into cols: UnsafeMutablePointer<Float>) {
+        let k = kernel, s = stride, p = padding, ow = outWidth, rowLength = outHeight * outWidth * n
+        for c in 0..<channels {
+            for ki in 0..<k {
+                let (ohLo, ohHi) = validRange(tap: ki, size: height, outSize: outHeight)
+                for kj in 0..<k {
+                    let (owLo, owHi) = validRange(tap: kj, size: width, outSize: outWidth)
+                    let row = cols + ((c * k + ki) * k + kj) * rowLength
+                    if ohLo > 0 { row.update(repeating: 0, count: ohLo * ow * n) }
+                    for oh in ohLo..<ohHi {
+                        let d = row + oh * ow * n
+                        // Output pixel (oh, o) reads pixel (oh·s - p + ki, o·s - p + kj).
+                        let r = x + ((c * height + oh * s - p + ki) * width - p + kj) * n
+                        if owLo > 0 { d.update(repeating: 0, count: owLo * n) }
+                        if s == 1 {
+                            (d + owLo * n).update(from: r + owLo * n, count: (owHi - owLo) * n)
+                        } else {
+                            for o in owLo..<owHi { (d + o * n).update(from: r + o * s * n, count: n) }
+                        }
+                        if owHi < ow { (d + owHi * n).update(repeating: 0, count: (ow - owHi) * n) }
+                    }
+                    if ohHi < outHeight { (row + ohHi * ow * n).update(repeating: 0, count: (outHeight - ohHi) * ow * n) }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: `x [C, H, W, N]` = Σ of every column entry onto the pixel it was
+    /// read from (`x` is overwritten).
+    func col2im(_ cols: UnsafePointer<Float>, batch n: Int, into x: UnsafeMutablePointer<Float>) {
+        let k = kernel, s = stride, p = padding, ow = outWidth, rowLength = outHeight * outWidth * n
+        x.update(repeating: 0, count: channels * height * width * n)
+        for c in 0..<channels {
+            for ki in 0..<k {
+                let (ohLo, ohHi) = validRange(tap: ki, size: height, outSize: outHeight)
+                for kj in 0..<k {
+                    let (owLo, owHi) = validRange(tap: kj, size: width, outSize: outWidth)
+                    let row = cols + ((c * k + ki) * k + kj) * rowLength
+                    for oh in ohLo..<ohHi {
+                        let r = row + oh * ow * n
+                        let d = x + ((c * height + oh * s - p + ki) * width - p + kj) * n
+                        if s == 1 {
+                            addRun(r + owLo * n, into: d + owLo * n, count: (owHi - owLo) * n)
+                        } else {
+                            for o in owLo..<owHi { addRun(r + o * n, into: d + o * s * n, count: n) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `d[i] += r[i]` for i in 0..<count, eight lanes at a time.
+@inline(__always)
+func addRun(_ r: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>, count: Int) {
+    let rr = UnsafeRawPointer(r), dr = UnsafeMutableRawPointer(d)
+    var i = 0
+    while i + 8 <= count {
+        let v = dr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + rr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        dr.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count { d[i] += r[i]; i += 1 }
+}
+
+/// `dst [columns, rows]` = transpose of `src [rows, columns]` (row-major), through OpenBLAS's
+/// `somatcopy` (~0.2 ns per element; a plain tiled Swift loop measured ~10x slower).
+func transpose(_ src: UnsafePointer<Float>, rows: Int, columns: Int, into dst: UnsafeMutablePointer<Float>) {
+    if rows == 0 || columns == 0 { return }
+    cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, src, Int32(columns), dst, Int32(rows))
+}
+
+/// `y[n, c, :] += bias[c]` for `y [N, C, plane]`.
+func addChannelBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, plane: Int) {
+    for i in 0..<batch {
+        for c in 0..<channels {
+            let row = y + (i * channels + c) * plane, v = bias[c]
+            for j in 0..<plane { row[j] += v }
+        }
+    }
+}
+
+/// ⌊a / b⌋ for b > 0 (Swift's `/` truncates toward zero).
+@inline(__always)
+func floorDivide(_ a: Int, _ b: Int) -> Int {
+    a >= 0 ? a / b : -((-a + b - 1) / b)
+}
+
+/// `sums[r] += Σ_j x[r, j]` for a row-major `[rows, columns]` matrix: eight Float lanes over
+/// blocks of 1024 columns, each block's total added in Double.
+func addRowSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let row = UnsafeRawPointer(x + r * columns)
+        var total = 0.0, j = 0
+        while j < columns {
+            let end = min(j + 1024, columns)
+            var lanes = SIMD8<Float>()
+            while j + 8 <= end {
+                lanes += row.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+                j += 8
+            }
+            var s = lanes.sum()
+            while j < end { s += row.load(fromByteOffset: j * 4, as: Float.self); j += 1 }
+            total += Double(s)
+        }
+        sums[r] += Float(total)
+    }
+}
+
+extension Initializer {
+    /// PyTorch's `_calculate_fan_in_and_fan_out` for a weight of shape `[d0, d1, ...]`:
+    /// fanIn = d1 · receptive field, fanOut = d0 · receptive field (receptive field = Π d2...).
+    /// So Linear `[out, in]` -> (in, out), Conv2d `[out, in, k, k]` -> (in·k², out·k²) and
+    /// ConvTranspose2d `[in, out, k, k]` -> (out·k², in·k²), as PyTorch computes them.
+    public static func fans(weightShape shape: [Int]) -> (fanIn: Int, fanOut: Int) {
+        precondition(shape.count >= 2, "Initializer.fans: weight shape \(shape) needs at least 2 dimensions")
+        let receptive = shape.dropFirst(2).reduce(1, *)
+        return (shape[1] * receptive, shape[0] * receptive)
+    }
+}

@@ -1,0 +1,49 @@
+/// Gives each sample a new shape with the same number of elements, in row-major order (PyTorch's
+/// `x.view(N, *sampleShape)`): e.g. `[N, 6272]` -> `[N, 128, 7, 7]`, or `[N, 128, 7, 7]` ->
+/// `[N, 6272]` as `nn.Flatten()`.
+///
+/// The output is a copy in a layer-owned tensor: `Tensor` owns its storage (no views), and the
+/// contract needs an output that stays valid until this layer's next forward even if the caller
+/// reuses its input. The copy is a memcpy, small next to the layers around it.
+public final class Reshape: Layer {
+    public let sampleShape: [Int]
+    public var kind: String { "reshape" }
+
+    private let sampleCount: Int
+    private let output = Tensor(shape: [0])
+    private let inputGradient = Tensor(shape: [0])
+    private var inputShape: [Int] = []
+
+    public init(sampleShape: [Int]) {
+        precondition(!sampleShape.isEmpty && sampleShape.allSatisfy { $0 > 0 },
+                     "Reshape(sampleShape: \(sampleShape)): dimensions must be positive")
+        self.sampleShape = sampleShape
+        sampleCount = sampleShape.reduce(1, *)
+    }
+
+    /// `Reshape(sampleShape:)` without the label: `Reshape([128, 7, 7])`.
+    public convenience init(_ sampleShape: [Int]) { self.init(sampleShape: sampleShape) }
+
+    public func outputShape(for inputShape: [Int]) -> [Int]? {
+        inputShape.reduce(1, *) == sampleCount ? sampleShape : nil
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = x.rows
+        precondition(x.shape.count >= 1 && x.count == n * sampleCount,
+                     "Reshape(\(sampleShape)): input \(x.shape) does not have \(sampleCount) elements per sample")
+        inputShape = x.shape
+        output.resize(batch: n, sampleShape: sampleShape)
+        output.data.update(from: x.data, count: x.count)
+        return output
+    }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+        precondition(!inputShape.isEmpty, "Reshape.backward called before forward")
+        precondition(dy.count == output.count, "Reshape.backward: dy \(dy.shape) does not match output \(output.shape)")
+        guard mode.contains(.inputGradient) else { return nil }
+        inputGradient.resize(inputShape)
+        inputGradient.data.update(from: dy.data, count: dy.count)
+        return inputGradient
+    }
+}
