@@ -41,7 +41,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANStore", "GANData", "CHDF5",
+            "GANStore", "GANData", "GANPlot", "CHDF5",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "GANTensorTests", dependencies: ["GANTensor", "GANTestSupport"]),
         .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"],
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
-        .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANTestSupport"]),
+        .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANPlot", "GANTestSupport"]),
         .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),

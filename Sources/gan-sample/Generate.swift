@@ -16,8 +16,11 @@ struct Generate: ParsableCommand {
 
         OUT's extension picks the format: .csv (one flattened sample per row, no header), .npy \
         (float32 [N, sample shape]), .h5 (dataset "samples" of that shape; root attributes \
-        checkpoint, stage, step, seed), or - for CSV on standard output. PNG (.png) and IDX \
-        (.idx) output are for image models. The file is written to OUT.tmp and renamed.
+        checkpoint, stage, step, seed), or - for CSV on standard output. Image models ([C, H, W] \
+        samples, data units [0, 1]) also write .png (one grid image of all samples, row-major, \
+        --grid RxC or near-square, 2 px grey padding; a single sample is the bare image) and .idx \
+        (MNIST-format uint8 [N, H, W] for one channel, [N, C, H, W] otherwise; .idx.gz is gzip), \
+        with byte = round(255 * value) clamped to 0...255. The file is written to OUT.tmp and renamed.
 
         Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
@@ -39,14 +42,22 @@ struct Generate: ParsableCommand {
     @Option(help: "Compute threads (>= 1). Bitwise results are reproducible for equal thread counts.")
     var threads: Int = 1
 
-    @Option(name: .shortAndLong, help: "Output file (.csv, .npy, .h5) or - for CSV on standard output.")
+    @Option(name: .shortAndLong, help: "Output file (.csv, .npy, .h5; image models also .png, .idx, .idx.gz) or - for CSV on standard output.")
     var output: String
+
+    @Option(help: ArgumentHelp("PNG grid as ROWSxCOLUMNS, with at least -n cells (default: near-square).", valueName: "RxC"))
+    var grid: String?
 
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be at least 1, got \(n)") }
         guard seed >= 0 else { throw ValidationError("--seed must be >= 0, got \(seed)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let grid {
+            guard let layout = GridLayout.parse(grid) else { throw ValidationError("--grid must be ROWSxCOLUMNS with positive numbers, e.g. 8x8, got \"\(grid)\"") }
+            guard SampleFormat.of(fileName: output) == .png else { throw ValidationError("--grid applies to PNG output only (-o NAME.png)") }
+            guard layout.cells >= n else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
+        }
     }
 
     func run() throws {
@@ -54,7 +65,8 @@ struct Generate: ParsableCommand {
         let reader = try openCheckpoint(checkpoint)
         try reportingUserErrors {
             let model = try ServedModel(reader)
-            let out = try OutputLocation(output, formats: [.csv, .npy, .hdf5, .png, .idx], space: model.space)
+            var out = try OutputLocation(output, formats: [.csv, .npy, .hdf5, .png, .idx], space: model.space)
+            out.grid = grid.flatMap(GridLayout.parse)
             try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
             let g = try model.generator()
             let table = try Self.generate(g, space: model.space, count: n, seed: UInt64(seed), batch: batch, name: output)

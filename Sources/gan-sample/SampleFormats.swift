@@ -1,13 +1,13 @@
 import CHDF5
 import Foundation
 import GANData
+import GANPlot
 import GANStore
 import GANTensor
 
 /// The format layer of `gan-sample`: which file formats samples and scores are read from and
 /// written to, chosen by the file name. Every format is a case of `SampleFormat`; reading and
-/// writing dispatch on it, so a new format (the image formats of the image issue) plugs in as
-/// bodies of `ImageFormats` without touching the commands.
+/// writing dispatch on it; the image formats live in `ImageFormats`.
 ///
 /// Values are always in *data units* (the units of the training data); the commands normalise.
 enum SampleFormat: Equatable, CustomStringConvertible {
@@ -17,11 +17,11 @@ enum SampleFormat: Equatable, CustomStringConvertible {
     case npy
     /// HDF5: a dataset (`samples` unless `--dataset`), shape [N, sample shape...].
     case hdf5
-    /// Image models: a PNG grid (output) or one image (input). Not implemented yet.
+    /// Image models: a PNG grid (output) or one image (input).
     case png
-    /// Image models: MNIST-format uint8 (`.idx`, `.idx.gz`, `*-idx3-ubyte[.gz]`). Not implemented yet.
+    /// Image models: MNIST-format uint8 (`.idx`, `.idx.gz`, `*-idx3-ubyte[.gz]`).
     case idx
-    /// Image models, input only: a directory of PNG files. Not implemented yet.
+    /// Image models, input only: a directory of PNG files.
     case pngFolder
 
     var description: String {
@@ -80,6 +80,8 @@ struct OutputLocation {
     /// "-" for standard output.
     let path: String
     let format: SampleFormat
+    /// `--grid` of a PNG output (nil: near-square).
+    var grid: GridLayout?
     var isStandardOutput: Bool { path == "-" }
 
     /// - Parameters:
@@ -92,7 +94,8 @@ struct OutputLocation {
             return
         }
         guard !path.isEmpty else { throw SampleError("the output name is empty (use - for standard output)") }
-        let names = formats.filter { !$0.isImageFormat }.map { $0 == .hdf5 ? ".h5" : ".\($0.description.lowercased())" }
+        let names = formats.filter { !$0.isImageFormat || space?.isImage == true }
+            .map { $0 == .hdf5 ? ".h5" : $0 == .idx ? ".idx (.idx.gz)" : ".\($0.description.lowercased())" }
         let supported = names.joined(separator: ", ") + " or - (CSV on standard output)"
         guard let f = SampleFormat.of(fileName: path) else {
             throw SampleError("\(path): unsupported output format (\(SampleFormat.extensionText(path))): use \(supported)")
@@ -148,7 +151,7 @@ struct OutputLocation {
         case .hdf5:
             try HDF5Output.write(path, dataset: dataset, shape: shape, values: table.values, provenance: provenance)
         case .png, .idx, .pngFolder:
-            try ImageFormats.write(table, format: format, path: path)
+            try ImageFormats.write(table, format: format, path: path, grid: grid)
         }
     }
 }
@@ -254,7 +257,8 @@ enum SampleInput {
         } else if let f = SampleFormat.of(fileName: path) {
             format = f
         } else {
-            throw SampleError("\(path): unsupported input format (\(SampleFormat.extensionText(path))): use .csv, .npy, .h5 or - (CSV on standard input)")
+            let images = space.isImage ? ", .png, a folder of PNGs, .idx, .idx.gz" : ""
+            throw SampleError("\(path): unsupported input format (\(SampleFormat.extensionText(path))): use .csv, .npy, .h5\(images) or - (CSV on standard input)")
         }
 
         let shape: [Int], values: [Float]
@@ -270,7 +274,7 @@ enum SampleInput {
         case .hdf5:
             (shape, values) = try readHDF5(path, dataset: dataset)
         case .png, .idx, .pngFolder:
-            return try ImageFormats.read(path, format: format, space: space)
+            return try ImageFormats.read(path, format: format, space: space, consumer: consumer)
         }
         return try rows(of: shape, values, name: path, space: space, consumer: consumer)
     }
@@ -320,29 +324,145 @@ enum SampleInput {
 
 }
 
-// MARK: - Image formats (the image issue fills these in)
+// MARK: - Image formats
 
-/// PNG grids, PNG folders and IDX files, for image models ([C, H, W] samples). Until the image
-/// pipelines exist every entry point is a clear one-line error, never a crash: for a vector model
-/// "needs an image model", for an image model "not supported yet".
+/// `generate --grid RxC`: rows x columns of the PNG grid.
+struct GridLayout: Equatable {
+    var rows: Int
+    var columns: Int
+    var cells: Int { rows * columns }
+
+    /// "8x8" (or "8X8"); nil unless both numbers are positive integers.
+    static func parse(_ text: String) -> GridLayout? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let r = Int(parts[0]), let c = Int(parts[1]), r >= 1, c >= 1,
+              !r.multipliedReportingOverflow(by: c).overflow else { return nil }
+        return GridLayout(rows: r, columns: c)
+    }
+}
+
+/// PNG grids, PNG images and folders, and IDX files, for image models ([C, H, W] samples).
+///
+/// Images in data units are floats in [0, 1]: a byte b reads as b / 255, and a value v is written
+/// as the byte round(255 · v) after clamping to [0, 1] (NaN: 0), like the training data (stored as
+/// bytes, data units byte / 255; the checkpoint's scale and offset then map data units to model
+/// units). For a vector model every image format is a one-line error saying it needs an image model.
 enum ImageFormats {
     static func unavailable(_ format: SampleFormat, _ direction: String, path: String, space: SampleSpace) -> SampleError {
-        if !space.isImage {
-            return SampleError("\(path): \(format) \(direction) needs an image model (this checkpoint's samples have shape \(space.shapeText)); use .csv, .npy or .h5")
-        }
-        return SampleError("\(path): \(format) \(direction) is not supported yet (it arrives with the image pipelines); use .csv, .npy or .h5")
+        SampleError("\(path): \(format) \(direction) needs an image model (this checkpoint's samples have shape \(space.shapeText)); use .csv, .npy or .h5")
     }
+
+    /// PNG files this large (bytes of pixels) are refused: 1 GiB.
+    static let maxPNGBytes = 1 << 30
+    /// Padding (pixels) between and around the tiles of a grid of more than one cell.
+    static let gridPadding = 2
 
     /// Called while checking OUT, before any work.
     static func checkWritable(_ format: SampleFormat, path: String, space: SampleSpace) throws {
-        throw unavailable(format, "output", path: path, space: space)
+        guard space.isImage else { throw unavailable(format, "output", path: path, space: space) }
+        switch format {
+        case .png:
+            let c = space.data.sampleShape[0]
+            guard c == 1 || c == 3 else {
+                throw SampleError("\(path): PNG output needs grey (1-channel) or RGB (3-channel) samples, this checkpoint's have shape \(space.shapeText); use .idx, .npy or .h5")
+            }
+        case .idx:
+            break
+        case .csv, .npy, .hdf5, .pngFolder:
+            throw SampleError("\(path): \(format) is not an image output format; use .png or .idx")
+        }
     }
 
-    static func write(_ table: SampleTable, format: SampleFormat, path: String) throws {
-        throw SampleError("\(path): \(format) output is not supported yet")
+    /// The byte of a data-unit value: round(255 · clamp(v, 0, 1)), NaN -> 0 (as `ImageGrid` does).
+    @inline(__always) static func byte(_ v: Float) -> UInt8 {
+        guard !v.isNaN else { return 0 }
+        return UInt8((min(max(v, 0), 1) * 255).rounded())
     }
 
-    static func read(_ path: String, format: SampleFormat, space: SampleSpace) throws -> SampleTable {
-        throw unavailable(format, "input", path: path, space: space)
+    /// Writes `table` (image samples, row shape [C, H, W], data units): `.png` one grid image
+    /// (`grid`, else near-square; a single cell is the image itself, without a border), `.idx`
+    /// uint8 [N, H, W] for one channel, [N, C, H, W] otherwise (gzip for `.gz` names).
+    static func write(_ table: SampleTable, format: SampleFormat, path: String, grid: GridLayout?) throws {
+        guard table.rowShape.count == 3 else { throw SampleError("\(path): \(format) output needs image samples [C, H, W], these have shape \(table.rowShape)") }
+        let (c, h, w) = (table.rowShape[0], table.rowShape[1], table.rowShape[2])
+        switch format {
+        case .png:
+            guard c == 1 || c == 3 else { throw SampleError("\(path): PNG output needs 1 or 3 channels, the samples have shape \(table.rowShape)") }
+            var layout = ImageGrid(rows: grid?.rows, columns: grid?.columns, padding: gridPadding, scale: 1, padValue: 0.5, valueRange: 0...1)
+            let (r, k) = layout.shape(count: table.count)
+            if r * k < table.count {
+                throw SampleError("\(path): the grid \(r)x\(k) has \(r * k) cells for \(table.count) samples; use a larger --grid or a smaller -n")
+            }
+            if r * k == 1 { layout.padding = 0 }
+            let outW = k * w + (k + 1) * layout.padding, outH = r * h + (r + 1) * layout.padding
+            let (size, overflow) = outW.multipliedReportingOverflow(by: outH * c)
+            guard !overflow, size <= maxPNGBytes else {
+                throw SampleError("\(path): a \(r)x\(k) grid of \(w)x\(h) images is too large for one PNG (more than \(maxPNGBytes) bytes); use a smaller -n or .idx")
+            }
+            let image = layout.render(table.values, count: table.count, channels: c, height: h, width: w)
+            do {
+                try image.write(to: path)
+            } catch let e as PlotError {
+                throw SampleError(e.description)
+            }
+        case .idx:
+            let shape = c == 1 ? [table.count, h, w] : [table.count, c, h, w]
+            try IDXArray.write(shape: shape, bytes: table.values.map(byte), to: path)
+        case .csv, .npy, .hdf5, .pngFolder:
+            throw SampleError("\(path): \(format) is not an image output format")
+        }
+    }
+
+    /// "grey 28x28" / "RGB 32x32" / "4-channel 8x8" for a [C, H, W] shape.
+    static func describe(_ shape: [Int]) -> String {
+        guard shape.count == 3 else { return "\(shape)" }
+        let kind = shape[0] == 1 ? "grey" : shape[0] == 3 ? "RGB" : "\(shape[0])-channel"
+        return "\(kind) \(shape[2])x\(shape[1]) (shape \(shape))"
+    }
+
+    /// Reads images (data units: byte / 255) as rows of `space`'s [C, H, W] sample: one `.png`
+    /// (one row; an alpha channel is dropped), a folder of PNGs (one row per file, sorted by
+    /// name), or an IDX file ([N, H, W] for one channel, [N, C, H, W]; plain or gzip).
+    static func read(_ path: String, format: SampleFormat, space: SampleSpace, consumer: String) throws -> SampleTable {
+        guard space.isImage else { throw unavailable(format, "input", path: path, space: space) }
+        let expected = space.data.sampleShape
+        let bytes: [UInt8], count: Int
+        switch format {
+        case .png:
+            let image = try PNGImage.read(path).droppingAlpha()
+            guard image.shape == expected else {
+                throw SampleError("\(path): the image is \(describe(image.shape)), \(consumer) expects \(describe(expected))")
+            }
+            (bytes, count) = (image.bytes, 1)
+        case .pngFolder:
+            let folder = try PNGFolder.read(path)
+            let shape = Array(folder.shape.dropFirst())
+            guard shape == expected else {
+                throw SampleError("\(path): the images are \(describe(shape)), \(consumer) expects \(describe(expected))")
+            }
+            (bytes, count) = (folder.bytes, folder.count)
+        case .idx:
+            let a = try IDXArray.read(path)
+            let rowShape = Array(a.shape.dropFirst())
+            let fits = rowShape == expected || (expected[0] == 1 && rowShape == Array(expected.dropFirst()))
+            guard a.shape.count >= 3, fits else {
+                let what = a.shape.count >= 3 ? "holds images of shape \(rowShape)" : "is not an image array (a label file?)"
+                throw SampleError("\(path): the IDX array of shape \(a.shape) \(what), \(consumer) expects \(describe(expected)): an IDX array [N, \(expected[1]), \(expected[2])]\(expected[0] == 1 ? " or [N, 1, \(expected[1]), \(expected[2])]" : " of shape [N, \(expected[0]), \(expected[1]), \(expected[2])]")")
+            }
+            (bytes, count) = (a.bytes, a.shape[0])
+        case .csv, .npy, .hdf5:
+            throw SampleError("\(path): \(format) is not an image input format")
+        }
+        guard count > 0 else { throw SampleError("\(path): no images") }
+        guard bytes.count <= Generate.maxValues else {
+            throw SampleError("\(path): \(count) images are more than gan-sample holds in memory (\(Generate.maxValues) values)")
+        }
+        var values = [Float](repeating: 0, count: bytes.count)
+        bytes.withUnsafeBufferPointer { src in
+            values.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<src.count { dst[i] = Float(src[i]) / 255 }
+            }
+        }
+        return SampleTable(rowShape: expected, count: count, values: values)
     }
 }

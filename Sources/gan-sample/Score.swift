@@ -10,7 +10,11 @@ struct Score: ParsableCommand {
         INPUT is in data units (like the training data): .csv (one flattened sample per row; a \
         header line is allowed), .npy ([N, features] or [N] for one feature; float32/64, uint8, \
         int32/64), .h5 (the dataset --dataset, default "samples", same shapes), or - for CSV on \
-        standard input. It is normalised as the training data were (scale and offset stored in the \
+        standard input. Image models ([C, H, W] samples) also read .png (one image = one row; an \
+        alpha channel is dropped), a folder of PNG files (one row per *.png, sorted by name, all of \
+        one size) and MNIST-format IDX (.idx, .idx.gz, *-idx3-ubyte[.gz]: [N, H, W] or \
+        [N, C, H, W] uint8); their bytes b are read as b / 255 (data units [0, 1]). The image size \
+        and channel count must match the checkpoint's sample shape. It is normalised as the training data were (scale and offset stored in the \
         checkpoint) and run through D in batches.
 
         The output has one row per input row: D's probability sigma(logit) under the header \
@@ -27,7 +31,7 @@ struct Score: ParsableCommand {
     @Argument(help: "Checkpoint file, stage directory or run directory.")
     var checkpoint: String
 
-    @Argument(help: "Data to score: .csv, .npy, .h5, or - for CSV on standard input.")
+    @Argument(help: "Data to score: .csv, .npy, .h5, - for CSV on standard input; image models also .png, a folder of PNGs, .idx, .idx.gz.")
     var input: String
 
     @Option(name: .shortAndLong, help: "Output: .csv, .npy, .h5, or - (standard output, the default).")
