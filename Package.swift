@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // LAPACK symbols (dsyevd_) exported by Debian's libopenblas; prototypes in Sources/CLAPACK/shim.h.
+        .systemLibrary(name: "CLAPACK", providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: Libraries
         .target(name: "GANTensor", dependencies: ["CBLAS"]),
@@ -26,6 +28,8 @@ let package = Package(
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
         .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
         .target(name: "GANPlot", dependencies: ["CZlib"]),
+        // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
+        .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANStore", "CBLAS", "CLAPACK"]),
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "GANPlot", "Yams"]),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
@@ -55,6 +59,8 @@ let package = Package(
         .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
+        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANTestSupport"],
+                    exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANNN"]),
     ]
 )
