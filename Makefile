@@ -3,9 +3,9 @@
 
 SWIFT      ?= swift
 RELEASE    := .build/release
-THREADS    ?= 1
+THREADS    ?= 2
 ITERS      ?=
-P          ?= gaussian-1d
+P          ?= fashion-mlp
 PIPELINE   := $(RELEASE)/gan-pipeline
 
 .PHONY: all deps build release run pipeline resume status sample score test bench clean help h5py-env
@@ -13,7 +13,7 @@ PIPELINE   := $(RELEASE)/gan-pipeline
 all: release
 
 help:
-	@echo "make run    - run the default pipeline, Pipelines/gaussian-1d.yaml (installs deps, builds release)"
+	@echo "make run    - run the default pipeline, Pipelines/fashion-mlp.yaml (installs deps, builds release)"
 	@echo "make pipeline P=NAME - run or resume Pipelines/NAME.yaml into Checkpoints/NAME"
 	@echo "make resume P=NAME   - resume Checkpoints/NAME from its latest complete checkpoint"
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
@@ -33,10 +33,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## The main job on the built-in default pipeline (the 1-D Gaussian GAN until the image pipelines
-## exist): prep -> pretrain-d -> train -> evaluate into Checkpoints/gaussian-1d; rerunning resumes.
+## The main job on the built-in default pipeline: the MLP GAN on Fashion-MNIST (Debian's
+## dataset-fashion-mnist, installed by deps): prep -> train -> evaluate into
+## Checkpoints/fashion-mlp (samples in train/samples/, metrics in eval/); rerunning resumes.
 run: release
-	$(PIPELINE) run Pipelines/gaussian-1d.yaml --threads $(THREADS)
+	$(PIPELINE) run Pipelines/fashion-mlp.yaml --threads $(THREADS)
 
 ## Run or resume any shipped pipeline: make pipeline P=ring8 (extra flags: ARGS="--set train.steps=100").
 pipeline: release
@@ -50,9 +51,10 @@ resume: release
 status: release
 	$(PIPELINE) status Checkpoints/$(P)
 
-## Serve the latest checkpoint of a run (gan-sample; format from OUT's extension: csv, npy, h5).
+## Serve the latest checkpoint of a run (gan-sample; format from OUT's extension: png, idx, csv,
+## npy, h5). Default: a PNG grid for image runs, CSV otherwise.
 N   ?= 64
-OUT ?= Checkpoints/$(P)/samples.csv
+OUT ?= Checkpoints/$(P)/samples.$(if $(findstring fashion,$(P)),png,csv)
 sample: release
 	$(RELEASE)/gan-sample generate Checkpoints/$(P) -n $(N) -o $(OUT)
 
@@ -82,6 +84,9 @@ bench: release
 	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 1 --iters $(or $(ITERS),500)
 	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 2 --iters $(or $(ITERS),500)
 	$(RELEASE)/gan-bench --model toy_1d --threads 1 --iters $(or $(ITERS),1500)
+	$(RELEASE)/gan-bench --model dcgan28 --threads 1 --iters $(or $(ITERS),40) --warmup 3
+	$(RELEASE)/gan-bench --model dcgan28 --threads 2 --iters $(or $(ITERS),40) --warmup 3
+	$(RELEASE)/gan-bench --model dcgan28_gemms --threads 1 --iters $(or $(ITERS),40) --warmup 3
 	$(RELEASE)/gan-bench --model gemm_small --threads 1 --iters 1000
 	$(RELEASE)/gan-bench --model checkpoint --threads 1 --iters 20
 

@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "GANPlot", dependencies: ["CZlib"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANStore", "CBLAS", "CLAPACK"]),
-        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "GANPlot", "Yams"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "GANPlot", "GANEval", "Yams"]),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
 

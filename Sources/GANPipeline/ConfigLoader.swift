@@ -19,7 +19,7 @@ public enum ConfigLoader {
     }
 
     /// Parses YAML text as if read from `file` (used in messages, for the default `name`, and to
-    /// resolve a relative `data.path`: against `file`'s directory, or the current directory when the
+    /// resolve relative `data` paths: against `file`'s directory, or the current directory when the
     /// path came from an override). Overrides are applied to the node tree before decoding, so they
     /// are checked exactly like the file.
     public static func parse(yaml: String, file: String, overrides: [String] = []) throws -> PipelineConfig {
@@ -39,13 +39,18 @@ public enum ConfigLoader {
             throw document.error([], "\(error)")
         }
 
-        if let path = config.data.path, !path.isEmpty, !path.hasPrefix("/") {
-            let pathKey: [PathKey] = [.key("data"), .key("path")]
-            let base = document.overrideOwner(of: pathKey) == nil
+        // Relative data paths: against the file's directory, or the current directory for overrides.
+        func resolve(_ path: String?, _ key: String) -> String? {
+            guard let path, !path.isEmpty, !path.hasPrefix("/") else { return path }
+            let base = document.overrideOwner(of: [.key("data"), .key(key)]) == nil
                 ? URL(fileURLWithPath: file).deletingLastPathComponent()
                 : URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-            config.data.path = URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL.path
+            return URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL.path
         }
+        config.data.path = resolve(config.data.path, "path")
+        config.data.labels = resolve(config.data.labels, "labels")
+        config.data.testPath = resolve(config.data.testPath, "test_path")
+        config.data.testLabels = resolve(config.data.testLabels, "test_labels")
         if let issue = config.validationIssues().first {
             throw document.error(issue.path, issue.message)
         }

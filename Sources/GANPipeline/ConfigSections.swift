@@ -5,8 +5,14 @@ import Foundation
 
 /// `data:` the target distribution (a built-in toy source or the user's file).
 public struct DataConfig: Codable, Equatable, Sendable {
-    public enum Source: String, ConfigChoice { case gaussian, parabola, ring, grid, csv, npy, h5, idx }
-    public enum Normalization: String, ConfigChoice { case none, standardize, minmax }
+    public enum Source: String, ConfigChoice {
+        case gaussian, parabola, ring, grid, csv, npy, h5, idx
+        case pngFolder = "png_folder"
+    }
+    /// `none`: model units = data units (images: [0, 1], for a sigmoid G); `standardize`: zero
+    /// mean, unit std; `minmax`: the data's range to [-1, 1]; `symmetric`: 2x - 1, i.e. images'
+    /// [0, 1] to [-1, 1] (for a tanh G) whatever the data's own range.
+    public enum Normalization: String, ConfigChoice { case none, standardize, minmax, symmetric }
 
     public var source: Source
     /// gaussian: the mean.
@@ -29,18 +35,32 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// h5: the dataset name.
     public var dataset = "samples"
     public var normalize = Normalization.none
+    /// idx: the training labels (IDX, optional; the image evaluation's classifier needs them).
+    public var labels: String?
+    /// idx / png_folder: the held-out real images (IDX, e.g. `t10k-images-idx3-ubyte.gz`) and
+    /// their labels, which the image evaluation compares samples against.
+    public var testPath: String?
+    public var testLabels: String?
+    /// Images: the last `floor_size` training images are the "real" row of every image metric
+    /// (the floor); the evaluation's classifier never trains on them.
+    public var floorSize = 10_000
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, mean, std, modes, radius
         case gridSize = "grid_size"
         case spacing
         case parabolaA = "parabola_a"
-        case size, path, dataset, normalize
+        case size, path, dataset, normalize, labels
+        case testPath = "test_path"
+        case testLabels = "test_labels"
+        case floorSize = "floor_size"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
     /// Whether the source reads the user's file (`path` required).
-    public var isFileSource: Bool { [.csv, .npy, .h5, .idx].contains(source) }
+    public var isFileSource: Bool { [.csv, .npy, .h5, .idx, .pngFolder].contains(source) }
+    /// Whether the source holds images (stored as uint8, data units [0, 1]).
+    public var isImageSource: Bool { [.idx, .pngFolder].contains(source) }
 
     public static func defaultStd(for source: Source) -> Double {
         switch source {
@@ -65,6 +85,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
         path = try c.decodeIfPresent(String.self, forKey: .path)
         dataset = try c(.dataset, or: dataset)
         normalize = try c.choice(.normalize, or: normalize)
+        labels = try c.decodeIfPresent(String.self, forKey: .labels)
+        testPath = try c.decodeIfPresent(String.self, forKey: .testPath)
+        testLabels = try c.decodeIfPresent(String.self, forKey: .testLabels)
+        floorSize = try c(.floorSize, or: floorSize)
     }
 }
 
@@ -96,8 +120,13 @@ public struct NoiseConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// `generator:` / `discriminator:` an MLP.
+/// `generator:` / `discriminator:` an MLP, or a DCGAN-style convolutional network for images.
 public struct NetworkConfig: Codable, Equatable, Sendable {
+    /// `mlp`: Linear layers over flattened samples. `dcgan` (Radford et al. 2016, images only):
+    /// G = Linear(z, c₀·h·w) -> c₀×h×w -> [BN] -> act -> ConvT(c₀ -> c₁, k4 s2 p1) -> [BN] -> act
+    /// ... -> ConvT(c_last -> C) -> output; D = Conv(C -> c₀, k4 s2 p1) -> act -> Conv(c₀ -> c₁)
+    /// -> [BN] -> act ... -> Linear(c_last·h·w -> 1), where h×w is the image size / 2^len(channels).
+    public enum Architecture: String, ConfigChoice { case mlp, dcgan }
     public enum Activation: String, ConfigChoice {
         case relu
         case leakyReLU = "leaky_relu"
@@ -113,6 +142,9 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         case normal
     }
 
+    public var architecture = Architecture.mlp
+    /// dcgan: channels per resolution in data-flow order (G [128, 64], D [64, 128] for 28×28).
+    public var channels: [Int] = []
     /// Hidden layer widths (maxout: units per layer); may be empty.
     public var hidden = [10, 10, 10]
     public var activation = Activation.leakyReLU
@@ -131,7 +163,7 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     public var batchNorm = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case hidden, activation
+        case architecture, channels, hidden, activation
         case leakyAlpha = "leaky_alpha"
         case maxoutPieces = "maxout_pieces"
         case output
@@ -144,6 +176,8 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        architecture = try c.choice(.architecture, or: architecture)
+        channels = try c(.channels, or: channels)
         hidden = try c(.hidden, or: hidden)
         activation = try c.choice(.activation, or: activation)
         leakyAlpha = try c(.leakyAlpha, or: leakyAlpha)

@@ -52,6 +52,8 @@ extension PipelineConfig {
         }
         v.atLeast(train.checkpointEvery, 1, "train.checkpoint_every")
         v.atLeast(train.evalEvery, 0, "train.eval_every")
+        v.check(train.evalEvery == 0 || !data.isImageSource || data.labels != nil, "train.eval_every",
+                "for images the cheap metric is FD in a classifier's feature space: needs data.labels")
         v.atLeast(train.logEvery, 0, "train.log_every")
         v.atLeast(checkpoint.keepLast, 1, "checkpoint.keep_last")
         v.atLeast(evaluate.samples, 1, "evaluate.samples")
@@ -71,9 +73,25 @@ extension PipelineConfig {
             v.check(!(data.path ?? "").isEmpty, "data.path", "required for source `\(data.source.rawValue)`")
         }
         if data.source == .h5 { v.check(!data.dataset.isEmpty, "data.dataset", "must name the HDF5 dataset") }
+        v.atLeast(data.floorSize, 0, "data.floor_size")
+        if !data.isImageSource {
+            for (value, key) in [(data.labels, "labels"), (data.testPath, "test_path"), (data.testLabels, "test_labels")] {
+                v.check(value == nil, "data." + key, "only image sources (idx, png_folder) take `\(key)`, not `\(data.source.rawValue)`")
+            }
+        }
+        v.check(data.testLabels == nil || data.testPath != nil, "data.test_labels", "needs data.test_path (the held-out images they label)")
+        v.check(data.normalize != .symmetric || data.isImageSource, "data.normalize",
+                "`symmetric` maps images' [0, 1] to [-1, 1]; for `\(data.source.rawValue)` data use `minmax` or `standardize`")
     }
 
     private func validateNetwork(_ n: NetworkConfig, _ section: String, _ v: inout ConfigValidator) {
+        if n.architecture == .dcgan {
+            v.check(data.isImageSource, section + ".architecture", "`dcgan` needs image data (data.source idx or png_folder), got `\(data.source.rawValue)`")
+            v.check(!n.channels.isEmpty && n.channels.allSatisfy { $0 >= 1 }, section + ".channels",
+                    "`dcgan` needs one channel count >= 1 per resolution, e.g. [128, 64], got \(n.channels)")
+            v.check(n.activation != .maxout, section + ".activation", "maxout is for `mlp` networks")
+            v.check(train.pack == 1, section + ".architecture", "PacGAN packing (train.pack) is for `mlp` discriminators")
+        }
         v.check(n.hidden.allSatisfy { $0 >= 1 }, section + ".hidden", "layer widths must be >= 1, got \(n.hidden)")
         v.check(n.leakyAlpha >= 0 && n.leakyAlpha < 1, section + ".leaky_alpha", "must be in [0, 1), got \(n.leakyAlpha)")
         if n.activation == .maxout { v.atLeast(n.maxoutPieces, 2, section + ".maxout_pieces") }

@@ -8,7 +8,9 @@ import GANStore
 ///
 /// Keys: always `step`, `samples`, `wall_seconds`; 1-D Gaussian `mean`, `std`, `ks`, `w1`,
 /// `d_flatness` (max |D(x) - 0.5| over mean ± 3 std); ring/grid `modes_covered`, `modes_total`,
-/// `high_quality_fraction`; parabola `curve_rmse` (RMS of y - a·x² over samples with |x| <= 1).
+/// `high_quality_fraction`; parabola `curve_rmse` (RMS of y - a·x² over samples with |x| <= 1);
+/// images: see `ImageEvaluator` (`fd`, `classes_covered`, `class_kl`, `parzen_ll`, ... and each
+/// with `_real_floor`), plus `eval/samples.png`, an 8x8 grid.
 extension PipelineRunner {
     public func evaluate(checkpoint file: String? = nil) throws {
         let start = Date()
@@ -26,12 +28,23 @@ extension PipelineRunner {
         let d = try reader.buildNetwork("discriminator")
         let desc = try reader.dataDescription()
         let n = config.evaluate.samples
-        var rng = RNG(seed: config.seed, purpose: "eval")
-        let z = Tensor(shape: [n, desc.noiseDimension])
-        desc.noisePrior.fill(z, rng: &rng)
-        let out = g.forward(z, training: false)
-        let samples = out.array.map { ($0 - desc.offset) / desc.scale }  // data units
         var metrics: [(String, Double)] = [("step", Double(reader.step)), ("samples", Double(n))]
+        var samples: [Float] = []
+        if desc.sampleShape.count == 3 {
+            let evaluator = try imageEvaluator(try loadPrepared())
+            let x = ImageEvaluator.samples(g, description: desc, count: n, seed: config.seed, purpose: "eval")
+            metrics += try evaluator.report(x)
+            let grid = run.evalDirectory.appendingPathComponent("samples.png")
+            try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
+            try Self.imageGrid(Array(x.array.prefix(64 * x.columns)).map { desc.scale * $0 + desc.offset }, count: min(64, n),
+                               description: desc, columns: 8).write(to: grid.path)
+            log("evaluate: samples \(grid.path)")
+        } else {
+            var rng = RNG(seed: config.seed, purpose: "eval")
+            let z = Tensor(shape: [n, desc.noiseDimension])
+            desc.noisePrior.fill(z, rng: &rng)
+            samples = g.forward(z, training: false).array.map { ($0 - desc.offset) / desc.scale }  // data units
+        }
         if let toy = ModelFactory.toyDistribution(config.data) {
             metrics += Self.toyMetrics(toy, samples: samples, discriminator: d, description: desc)
         }
@@ -42,6 +55,12 @@ extension PipelineRunner {
         try json.write(to: path, atomically: true, encoding: .utf8)
         for plot in try writePlots(final: reader, samples: samples, description: desc) { log("evaluate: plot \(plot)") }
         log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
+    }
+
+    /// The image evaluator of this run (classifier cached in `<run dir's parent>/.cache/`).
+    func imageEvaluator(_ data: PreparedData) throws -> ImageEvaluator {
+        let cache = run.url.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".cache")
+        return try ImageEvaluator(data: data, floorSize: config.data.floorSize, cacheDirectory: cache, log: log)
     }
 
     /// The cheap metric of `train.eval_every` (lower is better): W1 to the target for the 1-D

@@ -4,6 +4,73 @@ import GANNN
 /// Builds engine objects from a pipeline configuration. Initialisation draws from the "init"
 /// stream only, so the same seed gives the same networks whatever happens elsewhere.
 public enum ModelFactory {
+    /// The network a config describes: `mlp` (below) or `dcgan` (`convolutional`). G maps
+    /// `[noise]` to `sampleShape`, D maps `sampleShape` (times `pack` for an MLP) to one logit.
+    public static func network(_ c: NetworkConfig, noiseDimension: Int, sampleShape: [Int], pack: Int = 1,
+                               isDiscriminator: Bool, rng: inout RNG) -> Sequential {
+        let features = sampleShape.reduce(1, *)
+        if c.architecture == .dcgan {
+            return convolutional(c, noiseDimension: noiseDimension, imageShape: sampleShape, isDiscriminator: isDiscriminator, rng: &rng)
+        }
+        return isDiscriminator
+            ? network(c, inputs: features * pack, outputs: 1, isDiscriminator: true, rng: &rng)
+            : network(c, inputs: noiseDimension, outputs: features, isDiscriminator: false, rng: &rng)
+    }
+
+    /// The input shape D's first layer takes per sample: `[C, H, W]` for `dcgan`, flat otherwise.
+    public static func discriminatorInputShape(_ c: NetworkConfig, sampleShape: [Int]) -> [Int] {
+        c.architecture == .dcgan ? sampleShape : [sampleShape.reduce(1, *)]
+    }
+
+    /// DCGAN (k4 s2 p1 (transposed) convolutions, see `NetworkConfig.Architecture`).
+    static func convolutional(_ c: NetworkConfig, noiseDimension: Int, imageShape: [Int], isDiscriminator: Bool, rng: inout RNG) -> Sequential {
+        precondition(imageShape.count == 3, "dcgan needs [C, H, W] samples")
+        let (channels, height, width) = (imageShape[0], imageShape[1], imageShape[2])
+        let down = 1 << c.channels.count
+        precondition(height % down == 0 && width % down == 0, "dcgan: \(height)x\(width) not divisible by \(down)")
+        let (h, w) = (height / down, width / down)
+        let slope: Float = c.activation == .leakyReLU ? Float(c.leakyAlpha) : 0
+        let (wInit, bInit) = initializers(c, slope: slope)
+        func activation() -> Layer {
+            switch c.activation {
+            case .relu: ReLU()
+            case .leakyReLU: LeakyReLU(alpha: Float(c.leakyAlpha))
+            case .tanh: Tanh()
+            case .sigmoid: Sigmoid()
+            case .maxout: preconditionFailure("maxout is rejected for dcgan at config load")
+            }
+        }
+        var layers: [Layer] = []
+        if isDiscriminator {
+            var inC = channels
+            for (i, outC) in c.channels.enumerated() {
+                layers.append(Conv2d(inC, outC, kernel: 4, stride: 2, padding: 1, weightInit: wInit, biasInit: bInit, rng: &rng))
+                if c.batchNorm && i > 0 { layers.append(BatchNorm(features: outC)) }
+                layers.append(activation())
+                inC = outC
+            }
+            layers.append(Reshape([inC * h * w]))
+            layers.append(Linear(inC * h * w, 1, weightInit: wInit, biasInit: bInit, rng: &rng))
+            if let clip = c.clipProbability, clip.count == 2 { layers.append(Clamp.probability(Float(clip[0]), Float(clip[1]))) }
+        } else {
+            var inC = c.channels[0]
+            layers.append(Linear(noiseDimension, inC * h * w, weightInit: wInit, biasInit: bInit, rng: &rng))
+            layers.append(Reshape([inC, h, w]))
+            for outC in c.channels.dropFirst() + [channels] {
+                if c.batchNorm { layers.append(BatchNorm(features: inC)) }
+                layers.append(activation())
+                layers.append(ConvTranspose2d(inC, outC, kernel: 4, stride: 2, padding: 1, weightInit: wInit, biasInit: bInit, rng: &rng))
+                inC = outC
+            }
+            switch c.output {
+            case .linear: break
+            case .sigmoid: layers.append(Sigmoid())
+            case .tanh: layers.append(Tanh())
+            }
+        }
+        return Sequential(layers)
+    }
+
     /// An MLP: Linear + activation per hidden width (maxout: Linear to width·pieces + Maxout),
     /// then Linear to `outputs`; G gets its output nonlinearity, D stays on logits and gets the
     /// optional probability clamp (a logit clamp, see `Clamp.probability`).
@@ -100,7 +167,7 @@ public enum ModelFactory {
         case .parabola: .parabola(a: Float(d.parabolaA), std: Float(d.std))
         case .ring: .ring(modes: d.modes, radius: Float(d.radius), std: Float(d.std))
         case .grid: .grid(size: d.gridSize, spacing: Float(d.spacing), std: Float(d.std))
-        case .csv, .npy, .h5, .idx: nil
+        case .csv, .npy, .h5, .idx, .pngFolder: nil
         }
     }
 }

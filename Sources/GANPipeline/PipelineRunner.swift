@@ -1,6 +1,7 @@
 import Foundation
 import GANData
 import GANNN
+import GANPlot
 import GANStore
 
 /// The stages of a pipeline, in order.
@@ -31,7 +32,11 @@ public final class PipelineRunner {
     /// anything but the resumable keys is an error naming the key), then stores the new one.
     public func reconcileConfig() throws {
         let fm = FileManager.default
-        if fm.fileExists(atPath: run.configFile.path) {
+        // The stored config binds only once a stage has produced something from it: a run whose
+        // prep failed (say, a wrong data path) can be fixed and rerun without --fresh.
+        let produced = fm.fileExists(atPath: run.dataFile.path) || !run.stage("train").stepFiles().isEmpty
+            || !run.stage("pretrain-d").stepFiles().isEmpty
+        if produced, fm.fileExists(atPath: run.configFile.path) {
             let text = try String(contentsOf: run.configFile, encoding: .utf8)
             let stored = try ConfigLoader.parse(yaml: text, file: run.configFile.path, overrides: [])
             for key in config.changedKeys(from: stored) where !PipelineConfig.isChangeableOnResume(key) {
@@ -93,7 +98,9 @@ public final class PipelineRunner {
         let start = Date()
         let d = try loadSource()
         try d.write(to: run.dataFile)
-        log(String(format: "prep: %d samples of dimension %d from %@ -> %@ (%.2f s)", d.count, d.dimension, d.source, run.dataFile.path, Date().timeIntervalSince(start)))
+        let shape = d.sampleShape.map(String.init).joined(separator: "x")
+        log(String(format: "prep: %d samples of shape %@%@ from %@ -> %@ (%.2f s)", d.count, shape,
+                   d.testCount > 0 ? " (+\(d.testCount) held out)" : "", d.source, run.dataFile.path, Date().timeIntervalSince(start)))
     }
 
     func loadSource() throws -> PreparedData {
@@ -103,6 +110,7 @@ public final class PipelineRunner {
             return PreparedData.toy(toy, count: dc.size, seed: config.seed, normalization: norm, source: "\(dc.source.rawValue) \(toy)")
         }
         guard let path = dc.path else { throw PipelineError.config("data.path: required for data.source \(dc.source.rawValue)") }
+        if dc.isImageSource { return try loadImages(path: path, normalization: norm) }
         let shape: [Int], values: [Float]
         do {
             switch dc.source {
@@ -116,8 +124,8 @@ public final class PipelineRunner {
                 defer { try? f.close() }
                 guard f.root.contains(dc.dataset) else { throw PipelineError.io(path, "no dataset '\(dc.dataset)' (data.dataset)") }
                 (shape, values) = try f.root.read(dc.dataset, as: Float.self)
-            default:
-                throw PipelineError.config("data.source \(dc.source.rawValue): not supported by the vector pipeline (image data arrive with the image pipelines)")
+            case .gaussian, .parabola, .ring, .grid, .idx, .pngFolder:
+                preconditionFailure("loadSource: \(dc.source) is handled above")
             }
         } catch let e as DataError {
             throw PipelineError.io(e.file, e.message)
@@ -128,6 +136,50 @@ public final class PipelineRunner {
             throw PipelineError.io(path, "expected a table [samples, features], found shape \(shape)")
         }
         return PreparedData(table: values, dimension: shape[1], normalization: norm, source: "\(dc.source.rawValue) \(path)")
+    }
+
+    /// Images from an IDX file (`[N, H, W]` or `[N, C, H, W]`) or a folder of PNGs, with the
+    /// optional labels and held-out test set, checked for consistent counts and sizes.
+    func loadImages(path: String, normalization: Normalization) throws -> PreparedData {
+        let dc = config.data
+        func images(_ p: String) throws -> (shape: [Int], bytes: [UInt8]) {
+            if dc.source == .pngFolder {
+                let folder = try PNGFolder.read(p)
+                return ([folder.count, folder.channels, folder.height, folder.width], folder.bytes)
+            }
+            let a = try IDXArray.read(p)
+            switch a.shape.count {
+            case 3: return ([a.shape[0], 1, a.shape[1], a.shape[2]], a.bytes)
+            case 4: return (a.shape, a.bytes)
+            default: throw PipelineError.io(p, "expected IDX images [count, height, width] or [count, channels, height, width], found shape \(a.shape)")
+            }
+        }
+        func labels(_ p: String?, count: Int, key: String) throws -> [UInt8]? {
+            guard let p else { return nil }
+            let a = try IDXArray.read(p)
+            guard a.shape == [count] else { throw PipelineError.io(p, "data.\(key): expected \(count) labels (one per image), found shape \(a.shape)") }
+            return a.bytes
+        }
+        do {
+            let train = try images(path)
+            let sampleShape = Array(train.shape.dropFirst())
+            guard train.shape[0] > dc.floorSize else {
+                throw PipelineError.io(path, "data.floor_size (\(dc.floorSize)) must be smaller than the number of training images (\(train.shape[0]))")
+            }
+            var test: (shape: [Int], bytes: [UInt8]) = ([0] + sampleShape, [])
+            if let t = dc.testPath {
+                test = try images(t)
+                guard Array(test.shape.dropFirst()) == sampleShape else {
+                    throw PipelineError.io(t, "data.test_path: images are \(test.shape.dropFirst().map(String.init).joined(separator: "x")) but the training images are \(sampleShape.map(String.init).joined(separator: "x"))")
+                }
+            }
+            return PreparedData(images: train.bytes, sampleShape: sampleShape,
+                                labels: try labels(dc.labels, count: train.shape[0], key: "labels"),
+                                testImages: test.bytes, testLabels: try labels(dc.testLabels, count: test.shape[0], key: "test_labels"),
+                                normalization: normalization, source: "\(dc.source.rawValue) \(path)")
+        } catch let e as DataError {
+            throw PipelineError.io(e.file, e.message)
+        }
     }
 
     func loadPrepared() throws -> PreparedData {
@@ -166,6 +218,7 @@ public final class PipelineRunner {
             }
             // The starting state stays available for the "before" plots: pinned, never pruned.
             try store.pin(try store.save(session.checkpoint(configYAML: configYAML)), as: "start.h5")
+            if data.isImage { try writeSampleGrid(session, to: store.url) }
         }
         StopSignal.install()
         let progress = Progress(stage: "train", total: total, startStep: session.step, every: config.train.logEvery, quiet: quiet)
@@ -173,6 +226,7 @@ public final class PipelineRunner {
         // eval_every: a cheap metric; the best checkpoint so far is pinned as best.h5 (never pruned).
         // The best score is re-read from best.h5's history on resume, so resuming changes nothing.
         let toy = ModelFactory.toyDistribution(config.data)
+        let imageEvaluator = config.train.evalEvery > 0 && data.isImage ? try imageEvaluator(data) : nil
         var best = Double.infinity
         if let r = try? CheckpointReader(path: store.url.appendingPathComponent("best.h5").path) {
             best = (try? r.history().first { $0.metric == "best_score" }?.values.last) ?? .infinity
@@ -188,15 +242,24 @@ public final class PipelineRunner {
             progress.update(step: session.step, ["d_loss": d.loss, "g_loss": g, "D(x)": d.realScore, "D(G(z))": d.fakeScore])
             let stop = StopSignal.isRequested
             var score: Double?
-            if config.train.evalEvery > 0, session.step % config.train.evalEvery == 0, let toy {
-                let s = Self.quickScore(toy, generator: session.generator, description: session.dataDescription, seed: config.seed, step: session.step)
-                if s < best { best = s; score = s }
+            if config.train.evalEvery > 0, session.step % config.train.evalEvery == 0 {
+                var s: Double?
+                if let toy {
+                    s = Self.quickScore(toy, generator: session.generator, description: session.dataDescription, seed: config.seed, step: session.step)
+                } else if let imageEvaluator {
+                    // FD of 2,000 samples to the held-out images.
+                    let x = ImageEvaluator.samples(session.generator, description: session.dataDescription, count: 2000,
+                                                   seed: config.seed, purpose: "eval-\(session.step)")
+                    s = try imageEvaluator.fd(x)
+                }
+                if let s, s < best { best = s; score = s }
             }
             if session.step % every == 0 || session.step == total || stop || score != nil {
                 var c = session.checkpoint(configYAML: configYAML)
                 if let s = score { c.history.append(("best_score", [s])) }
                 let url = try store.save(c)
                 if score != nil { try store.pin(url, as: "best.h5") }
+                if data.isImage { try writeSampleGrid(session, to: store.url) }
                 if stop {
                     progress.finish()
                     throw PipelineError.interrupted(stage: "train", step: session.step, checkpoint: url.path)
@@ -204,6 +267,23 @@ public final class PipelineRunner {
             }
         }
         log("train: done, \(total) steps; checkpoints in \(store.url.path)")
+    }
+
+    /// `train/samples/step-NNNNNNN.png`: G on the run's fixed noise batch (64 z drawn once from
+    /// the "fixed-noise" stream), so successive grids show the same z evolving.
+    func writeSampleGrid(_ session: TrainSession, to dir: URL) throws {
+        let samples = dir.appendingPathComponent("samples")
+        try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
+        let out = session.generator.forward(session.fixedNoise, training: false)
+        let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
+        try Self.imageGrid(out.array, count: session.fixedNoise.rows, description: session.dataDescription).write(to: path)
+    }
+
+    /// Generated images (model units, `count` of the description's [C, H, W]) as a near-square grid.
+    static func imageGrid(_ modelUnits: [Float], count: Int, description d: DataDescription, columns: Int? = nil) -> PixelImage {
+        let shape = d.sampleShape
+        let data = modelUnits.map { ($0 - d.offset) / d.scale }
+        return ImageGrid.tile(data, count: count, channels: shape[0], height: shape[1], width: shape[2], columns: columns)
     }
 
     // MARK: pretrain-d

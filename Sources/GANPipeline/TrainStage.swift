@@ -22,6 +22,51 @@ public struct History {
     }
 }
 
+/// The real data set, batched in model units: float vectors (toy and table data) or uint8 images
+/// converted inside the step (no float copy of the image set).
+enum RealBatches {
+    case vectors(FloatBatcher)
+    case images(ByteBatcher, sampleShape: [Int], scale: Float, offset: Float)
+
+    init(_ data: PreparedData, inputShape: [Int], batchSize: Int, rng: RNG) {
+        if data.isImage {
+            // Model units from bytes: scale · (byte / 255) + offset.
+            self = .images(ByteBatcher(samples: data.images, sampleSize: data.dimension, batchSize: min(batchSize, data.count), rng: rng),
+                           sampleShape: inputShape, scale: data.scale / 255, offset: data.offset)
+        } else {
+            self = .vectors(FloatBatcher(samples: data.modelUnits(), sampleSize: data.dimension, batchSize: min(batchSize, data.count), rng: rng))
+        }
+    }
+
+    var batchSize: Int {
+        switch self {
+        case .vectors(let b): b.batchSize
+        case .images(let b, _, _, _): b.batchSize
+        }
+    }
+
+    var cursor: EpochOrder.Cursor {
+        switch self {
+        case .vectors(let b): b.cursor
+        case .images(let b, _, _, _): b.cursor
+        }
+    }
+
+    func restore(_ c: EpochOrder.Cursor) {
+        switch self {
+        case .vectors(let b): b.restore(c)
+        case .images(let b, _, _, _): b.restore(c)
+        }
+    }
+
+    func next(into t: Tensor) {
+        switch self {
+        case .vectors(let b): b.next(into: t)
+        case .images(let b, let shape, let scale, let offset): b.next(into: t, sampleShape: shape, scale: scale, offset: offset)
+        }
+    }
+}
+
 /// Everything the `train` stage holds: networks, optimisers, the adversarial step, the data
 /// order, the history. `checkpoint()` captures it; `restore(from:)` puts it back exactly.
 final class TrainSession {
@@ -30,7 +75,7 @@ final class TrainSession {
     let generator: Sequential
     let discriminator: Sequential
     let trainer: AdversarialTrainer
-    let batcher: FloatBatcher
+    let batcher: RealBatches
     var history = History()
     var step = 0
     let fixedNoise: Tensor
@@ -40,8 +85,10 @@ final class TrainSession {
         config = c
         self.data = data
         var initRNG = RNG(seed: c.seed, purpose: "init")
-        generator = ModelFactory.network(c.generator, inputs: c.noise.dimension, outputs: data.dimension, isDiscriminator: false, rng: &initRNG)
-        discriminator = ModelFactory.network(c.discriminator, inputs: data.dimension * c.train.pack, outputs: 1, isDiscriminator: true, rng: &initRNG)
+        generator = ModelFactory.network(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
+                                         isDiscriminator: false, rng: &initRNG)
+        discriminator = ModelFactory.network(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
+                                             pack: c.train.pack, isDiscriminator: true, rng: &initRNG)
         trainer = AdversarialTrainer(
             generator: generator, discriminator: discriminator,
             generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer, parameters: generator.parameters),
@@ -51,15 +98,15 @@ final class TrainSession {
         trainer.realLabel = Float(c.loss.realLabel)
         trainer.stratifiedNoise = c.noise.stratified
         trainer.pack = c.train.pack
-        batcher = FloatBatcher(samples: data.modelUnits(), sampleSize: data.dimension,
-                               batchSize: min(c.train.batchSize, data.count), rng: RNG(seed: c.seed, purpose: "data"))
+        batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
+                              batchSize: c.train.batchSize, rng: RNG(seed: c.seed, purpose: "data"))
         var fixedRNG = RNG(seed: c.seed, purpose: "fixed-noise")
         fixedNoise = Tensor(shape: [64, c.noise.dimension])
         ModelFactory.noisePrior(c.noise).fill(fixedNoise, rng: &fixedRNG)
     }
 
     var dataDescription: DataDescription {
-        DataDescription(sampleShape: [data.dimension], scale: data.scale, offset: data.offset,
+        DataDescription(sampleShape: data.sampleShape, scale: data.scale, offset: data.offset,
                         noiseDimension: config.noise.dimension, noisePrior: ModelFactory.noisePrior(config.noise))
     }
 

@@ -219,7 +219,7 @@ import Testing
         let run = dir.appendingPathComponent("run").path
         let r = try CLI.run(bin, ["run", yaml, "--run-dir", run, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("prep: 500 samples of dimension 2"))
+        #expect(r.stderr.contains("prep: 500 samples of shape 2 from csv"))
         #expect(FileManager.default.fileExists(atPath: "\(run)/eval/metrics.json"))
 
         rows[7] = "1.5,abc"

@@ -66,7 +66,7 @@ func withGeneratorOptimizer(_ body: String) -> String {
         #expect(configError(withGeneratorOptimizer("generator_optimizer:\n  kind: adamw\n  learning_rate: 1\n"))
                 == "t.yaml:11:9: generator_optimizer.kind: invalid value `adamw`; expected one of: sgd, rmsprop, adam")
         #expect(configError(minimalYAML.replacingOccurrences(of: "source: gaussian", with: "source: mnist"))
-                == "t.yaml:3:11: data.source: invalid value `mnist`; expected one of: gaussian, parabola, ring, grid, csv, npy, h5, idx")
+                == "t.yaml:3:11: data.source: invalid value `mnist`; expected one of: gaussian, parabola, ring, grid, csv, npy, h5, idx, png_folder")
     }
 
     @Test func missingRequiredKeysPointAtTheParent() {
