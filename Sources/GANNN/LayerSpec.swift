@@ -14,6 +14,13 @@ public enum LayerSpec: Equatable, Sendable {
     case convTranspose2d(inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, bias: Bool)
     /// Per-sample shape after the layer (batch dimension excluded).
     case reshape(sampleShape: [Int])
+    /// A `linear` or `conv2d` layer under spectral normalisation (`SpectralNorm`): kind
+    /// `sn_linear` / `sn_conv2d`, the wrapped layer's attributes plus `power_iterations` and `eps`.
+    /// New kinds rather than a flag on the old ones, so every existing checkpoint reads unchanged.
+    indirect case spectralNorm(LayerSpec, powerIterations: Int, eps: Float)
+    /// Virtual batch normalisation (`VirtualBatchNorm`): kind `virtual_batch_norm`, attributes
+    /// `features`, `eps`.
+    case virtualBatchNorm(features: Int, eps: Float)
 
     /// The kind name (checkpoint group suffix and `kind` attribute).
     public var kind: String {
@@ -29,6 +36,8 @@ public enum LayerSpec: Equatable, Sendable {
         case .conv2d: "conv2d"
         case .convTranspose2d: "conv_transpose2d"
         case .reshape: "reshape"
+        case .spectralNorm(let inner, _, _): "sn_" + inner.kind
+        case .virtualBatchNorm: "virtual_batch_norm"
         }
     }
 
@@ -45,6 +54,8 @@ public enum LayerSpec: Equatable, Sendable {
              ("padding", Double(p)), ("bias", b ? 1 : 0)]
         case .reshape(let shape):
             [("rank", Double(shape.count))] + shape.enumerated().map { ("dim\($0.offset)", Double($0.element)) }
+        case .spectralNorm(let inner, let k, let e): inner.attributes + [("power_iterations", Double(k)), ("eps", Double(e))]
+        case .virtualBatchNorm(let f, let e): [("features", Double(f)), ("eps", Double(e))]
         case .relu, .sigmoid, .tanh: []
         }
     }
@@ -107,6 +118,23 @@ public enum LayerSpec: Equatable, Sendable {
                     return .failure(.invalid(kind: kind, attribute: "rank", value: Double(rank)))
                 }
                 return .success(.reshape(sampleShape: shape))
+            case "sn_linear", "sn_conv2d":
+                // The wrapped layer's errors are reported under the spectral kind.
+                let inner = try make(kind: String(kind.dropFirst(3)), attributes: attributes).mapError { e in
+                    switch e {
+                    case .missing(_, let a): LayerSpecError.missing(kind: kind, attribute: a)
+                    case .invalid(_, let a, let v): LayerSpecError.invalid(kind: kind, attribute: a, value: v)
+                    case .unknownKind: e
+                    }
+                }.get()
+                let k = try int("power_iterations").get(), e = try float("eps").get()
+                guard k <= 1000 else { return .failure(.invalid(kind: kind, attribute: "power_iterations", value: Double(k))) }
+                guard e > 0 else { return .failure(.invalid(kind: kind, attribute: "eps", value: Double(e))) }
+                return .success(.spectralNorm(inner, powerIterations: k, eps: e))
+            case "virtual_batch_norm":
+                let e = try float("eps").get()
+                guard e > 0 else { return .failure(.invalid(kind: kind, attribute: "eps", value: Double(e))) }
+                return .success(.virtualBatchNorm(features: try int("features").get(), eps: e))
             default: return .failure(.unknownKind(kind))
             }
         } catch {
@@ -129,6 +157,19 @@ public enum LayerSpec: Equatable, Sendable {
         case .convTranspose2d(let i, let o, let k, let s, let p, let b):
             ConvTranspose2d(i, o, kernel: k, stride: s, padding: p, bias: b)
         case .reshape(let shape): Reshape(sampleShape: shape)
+        case .spectralNorm(let inner, let k, let e):
+            // u, v from a fixed stream: a network built from specs gets its u, v from the checkpoint.
+            spectralNormLayer(inner.makeLayer(), powerIterations: k, eps: e)
+        case .virtualBatchNorm(let f, let e): VirtualBatchNorm(features: f, eps: e)
+        }
+    }
+
+    private func spectralNormLayer(_ layer: Layer, powerIterations k: Int, eps e: Float) -> SpectralNorm {
+        var rng = RNG(seed: 0, purpose: "spectral_norm")
+        switch layer {
+        case let l as Linear: return SpectralNorm(wrapping: l, powerIterations: k, eps: e, rng: &rng)
+        case let c as Conv2d: return SpectralNorm(wrapping: c, powerIterations: k, eps: e, rng: &rng)
+        default: preconditionFailure("spectral normalisation applies to linear and conv2d layers, not \(layer.kind)")
         }
     }
 }
