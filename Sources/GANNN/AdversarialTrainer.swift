@@ -47,6 +47,15 @@ public struct DiscriminatorStepResult: Sendable {
 /// backward) so that batch-norm statistics stay per batch, as in PyTorch. During the G step D is
 /// frozen: only input gradients flow through it (`BackwardMode.inputOnly`), skipping its weight
 /// gradients. All buffers are owned and reused: no allocation per step once warmed up.
+///
+/// Optional stabilisation tricks (all off by default):
+/// - **Feature matching** (`featureMatchingLayer`, Salimans et al. 2016 §3.1): G matches the mean
+///   of D's intermediate features on real data instead of maximising D's output.
+/// - **Virtual batch normalisation** hooks (Salimans et al. 2016 §3.4): when a network contains a
+///   `ReferenceBatchLayer`, its fixed reference batch (`generatorReferenceNoise`,
+///   `discriminatorReference`) is run through it before every forward pass of a batch.
+/// - **Weight averaging** (`weightAverage`): an exponential moving average of G's weights, updated
+///   after every G step (Yazıcı et al. 2019; Karras et al. 2018).
 public final class AdversarialTrainer {
     public let generator: Sequential
     public let discriminator: Sequential
@@ -72,11 +81,67 @@ public final class AdversarialTrainer {
         didSet { precondition(pack >= 1, "AdversarialTrainer.pack must be >= 1, got \(pack)") }
     }
 
+    /// Feature matching (Salimans et al. 2016, "Improved Techniques for Training GANs", §3.1):
+    /// when set to L, the G step minimises
+    ///
+    ///     L_FM = (1/F) Σ_j ( mean_batch f(G(z))_j − mean_batch f(x)_j )²
+    ///
+    /// where f is the output of D's first L layers (`discriminator.forward(_:training:throughLayer:)`,
+    /// flattened to F features per sample, e.g. C·H·W for a convolutional layer). The squared
+    /// difference is *averaged* over the features, as in the authors' code
+    /// (`T.mean(T.square(m1 - m2))` in openai/improved-gan) and PyTorch's
+    /// `mse_loss(f_fake.mean(0), f_real.mean(0))`; see `Loss.featureMatching(realMean:fake:gradient:)`.
+    /// The real features are a constant target: gradients flow only through f(G(z)), back through
+    /// D's first L layers (input gradients only, `.inputOnly`: D's parameter gradients are not
+    /// touched) into G. The D step is unchanged. With packing, f sees packs on both sides.
+    ///
+    /// The real batch comes from `generatorStep(batchSize:real:)` (a fresh batch, as the authors'
+    /// code draws a separate one for G), or, with `generatorStep(batchSize:)`, from a copy of the
+    /// real batch of the most recent `discriminatorStep(real:)` (taken only while this is set).
+    /// nil = off (G uses `objective`'s generator loss). Must be in 1...`discriminator.layers.count`.
+    public var featureMatchingLayer: Int? {
+        didSet {
+            if let l = featureMatchingLayer {
+                precondition(l >= 1 && l <= discriminator.layers.count,
+                             "AdversarialTrainer.featureMatchingLayer must be in 1...\(discriminator.layers.count) (D's layer count), got \(l)")
+            } else {
+                hasLastReal = false
+            }
+        }
+    }
+    /// Virtual batch normalisation (Salimans et al. 2016 §3.4): the reference noise batch `[r, noiseDimension]`,
+    /// drawn once by the caller at the start of training (store it in checkpoints for an exact
+    /// resume). Required when `generator.needsReferenceBatch`; `generator.recordReference(_:)` runs
+    /// it before every G forward pass (in both steps).
+    public var generatorReferenceNoise: Tensor?
+    /// Virtual batch normalisation for D: a reference batch of real data in model units, `[r, d]`
+    /// like `discriminatorStep`'s `real` (packed like every D input when `pack > 1`, so r must be a
+    /// multiple of `pack`). Required when `discriminator.needsReferenceBatch`;
+    /// `discriminator.recordReference(_:)` runs it before every D forward pass of a batch (real,
+    /// fake, and both feature passes of a feature-matching G step). Store it in checkpoints.
+    public var discriminatorReference: Tensor?
+    /// Exponential moving average of G's weights, updated (`update()`) after every G step
+    /// (`generatorStep`; not by `generatorGradients`, which does not step). Must average `generator`.
+    public var weightAverage: WeightAverage? {
+        didSet {
+            if let w = weightAverage {
+                precondition(w.network === generator, "AdversarialTrainer.weightAverage must average the trainer's generator")
+            }
+        }
+    }
+
     private let z = Tensor(shape: [0])
     private let scoreGradient = Tensor(shape: [0])
     private let packedReal = Tensor(shape: [0])
     private let packedFake = Tensor(shape: [0])
     private let unpackedGradient = Tensor(shape: [0])
+    private let packedReference = Tensor(shape: [0])
+    private let realFeatureMean = Tensor(shape: [0])
+    /// Copy of the latest D step's real batch (feature matching via `generatorStep(batchSize:)`).
+    private let lastReal = Tensor(shape: [0])
+    private var hasLastReal = false
+    private let generatorNeedsReference: Bool
+    private let discriminatorNeedsReference: Bool
 
     public init(generator: Sequential, discriminator: Sequential,
                 generatorOptimizer: Optimizer, discriminatorOptimizer: Optimizer,
@@ -90,6 +155,33 @@ public final class AdversarialTrainer {
         self.noiseDimension = noiseDimension
         self.noisePrior = noisePrior
         self.noiseRNG = noiseRNG
+        generatorNeedsReference = generator.needsReferenceBatch
+        discriminatorNeedsReference = discriminator.needsReferenceBatch
+    }
+
+    /// G's forward pass in training mode, after recording the VBN reference when G needs one.
+    private func generatorForward(_ z: Tensor) -> Tensor {
+        if generatorNeedsReference {
+            guard let reference = generatorReferenceNoise else {
+                preconditionFailure("AdversarialTrainer: the generator has virtual batch norm layers (ReferenceBatchLayer) "
+                                    + "but generatorReferenceNoise is not set: draw a reference noise batch once and set it")
+            }
+            generator.recordReference(reference)
+        }
+        return generator.forward(z, training: true)
+    }
+
+    /// D's first `layerCount` layers in training mode on `x` (already packed), after recording the
+    /// VBN reference when D needs one.
+    private func discriminatorForward(_ x: Tensor, throughLayer layerCount: Int) -> Tensor {
+        if discriminatorNeedsReference {
+            guard let reference = discriminatorReference else {
+                preconditionFailure("AdversarialTrainer: the discriminator has virtual batch norm layers (ReferenceBatchLayer) "
+                                    + "but discriminatorReference is not set: draw a reference batch of real data once and set it")
+            }
+            discriminator.recordReference(packed(reference, into: packedReference))
+        }
+        return discriminator.forward(x, training: true, throughLayer: layerCount)
     }
 
     /// Draws a batch of noise into the trainer's buffer and returns it.
@@ -117,14 +209,19 @@ public final class AdversarialTrainer {
     /// (1) Update D on one real batch (in model units) and one fake batch of the same size.
     @discardableResult
     public func discriminatorStep(real: Tensor) -> DiscriminatorStepResult {
-        let fake = packed(generator.forward(sampleNoise(batchSize: real.rows), training: true), into: packedFake)
+        if featureMatchingLayer != nil {
+            lastReal.copy(from: real)
+            hasLastReal = true
+        }
+        let all = discriminator.layers.count
+        let fake = packed(generatorForward(sampleNoise(batchSize: real.rows)), into: packedFake)
         discriminatorOptimizer.zeroGradients()
 
-        let realLogits = discriminator.forward(packed(real, into: packedReal), training: true)
+        let realLogits = discriminatorForward(packed(real, into: packedReal), throughLayer: all)
         let (realLoss, realScore) = discriminatorTerm(realLogits, real: true)
         discriminator.backward(scoreGradient, mode: .parameterGradients)
 
-        let fakeLogits = discriminator.forward(fake, training: true)
+        let fakeLogits = discriminatorForward(fake, throughLayer: all)
         let (fakeLoss, fakeScore) = discriminatorTerm(fakeLogits, real: false)
         discriminator.backward(scoreGradient, mode: .parameterGradients)
 
@@ -144,34 +241,80 @@ public final class AdversarialTrainer {
         }
     }
 
-    /// (2) Update G once with fresh noise through a frozen D. Returns G's loss.
+    /// (2) Update G once with fresh noise through a frozen D, then update `weightAverage`.
+    /// Returns G's loss. With feature matching on, the real batch is the copy of the latest
+    /// `discriminatorStep(real:)`'s batch (a D step must have run since `featureMatchingLayer` was set).
     @discardableResult
     public func generatorStep(batchSize: Int) -> Float {
-        let loss = generatorGradients(noise: sampleNoise(batchSize: batchSize))
+        let loss: Float
+        if featureMatchingLayer != nil {
+            precondition(hasLastReal, "AdversarialTrainer: feature matching needs a real batch: run discriminatorStep(real:) "
+                                      + "first or call generatorStep(batchSize:real:)")
+            loss = generatorGradients(noise: sampleNoise(batchSize: batchSize), real: lastReal)
+        } else {
+            loss = generatorGradients(noise: sampleNoise(batchSize: batchSize))
+        }
         generatorOptimizer.step()
+        weightAverage?.update()
+        return loss
+    }
+
+    /// (2) with an explicit real batch (in model units) for feature matching, then updates
+    /// `weightAverage`. Returns the feature-matching loss. Requires `featureMatchingLayer`.
+    @discardableResult
+    public func generatorStep(batchSize: Int, real: Tensor) -> Float {
+        let loss = generatorGradients(noise: sampleNoise(batchSize: batchSize), real: real)
+        generatorOptimizer.step()
+        weightAverage?.update()
         return loss
     }
 
     /// G's loss on the given noise through a frozen D, leaving its gradient in G's parameter
-    /// gradients (zeroed first) without stepping: the G half of `generatorStep`.
+    /// gradients (zeroed first) without stepping: the G half of `generatorStep`. Uses `objective`'s
+    /// generator loss (feature matching needs `generatorGradients(noise:real:)`).
     @discardableResult
     public func generatorGradients(noise: Tensor) -> Float {
-        let fake = generator.forward(noise, training: true)
-        let logits = discriminator.forward(packed(fake, into: packedFake), training: true)
+        precondition(featureMatchingLayer == nil, "AdversarialTrainer: feature matching is on: use generatorGradients(noise:real:)")
+        let fake = generatorForward(noise)
+        let logits = discriminatorForward(packed(fake, into: packedFake), throughLayer: discriminator.layers.count)
         let loss: Float
         switch objective {
         case .minimax: loss = Loss.generatorMinimax(logits: logits, gradient: scoreGradient)
         case .nonSaturating: loss = Loss.generatorNonSaturating(logits: logits, gradient: scoreGradient)
         case .wasserstein: loss = Loss.signedMean(logits, sign: -1, gradient: scoreGradient)
         }
-        var dFake = discriminator.backward(scoreGradient, mode: .inputOnly)!
+        backpropagateToGenerator(fake: fake, throughLayer: discriminator.layers.count)
+        return loss
+    }
+
+    /// The feature-matching loss (see `featureMatchingLayer`) of G on `noise` against the real
+    /// batch `real` (model units, `[n, d]`; its features are constants), leaving dLoss/dθ_G in G's
+    /// parameter gradients (zeroed first) without stepping. D's parameter gradients are untouched.
+    @discardableResult
+    public func generatorGradients(noise: Tensor, real: Tensor) -> Float {
+        guard let layers = featureMatchingLayer else {
+            preconditionFailure("AdversarialTrainer: generatorGradients(noise:real:) needs featureMatchingLayer to be set")
+        }
+        let fake = generatorForward(noise)
+        // Real features first: their mean is copied out before the fake pass reuses D's buffers.
+        Loss.columnMeans(discriminatorForward(packed(real, into: packedReal), throughLayer: layers), into: realFeatureMean)
+        let fakeFeatures = discriminatorForward(packed(fake, into: packedFake), throughLayer: layers)
+        let loss = Loss.featureMatching(realMean: realFeatureMean, fake: fakeFeatures, gradient: scoreGradient)
+        backpropagateToGenerator(fake: fake, throughLayer: layers)
+        return loss
+    }
+
+    /// Back-propagates `scoreGradient` (dLoss/d(output of D's layer `layerCount - 1`)) through D's
+    /// first `layerCount` layers, input gradients only, then through G into its zeroed parameter
+    /// gradients.
+    private func backpropagateToGenerator(fake: Tensor, throughLayer layerCount: Int) {
+        var dFake = discriminator.backward(scoreGradient, mode: .inputOnly, fromLayer: layerCount)!
         if pack > 1 {  // [n / m, m · d] back to G's [n, d]: same bytes
-            unpackedGradient.resize(rows: fake.rows, columns: fake.columns)
+            unpackedGradient.resize(fake.shape)
             unpackedGradient.data.update(from: dFake.data, count: dFake.count)
             dFake = unpackedGradient
         }
         generatorOptimizer.zeroGradients()
         generator.backward(dFake, mode: .parameterGradients)
-        return loss
     }
 }

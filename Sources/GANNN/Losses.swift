@@ -94,6 +94,44 @@ public enum Loss {
         return Float(s / Double(max(f, 1)))
     }
 
+    /// Per-feature batch means: `mean[j] = (1/N) Σ_i x[i, j]` for `x` viewed as `[N, F]`
+    /// (F = `x.columns`, e.g. C·H·W), accumulated in Double and rounded once. `mean` is resized to
+    /// `[F]`; no allocation once it has the capacity. The real side of feature matching.
+    public static func columnMeans(_ x: Tensor, into mean: Tensor) {
+        let n = x.rows, f = x.columns
+        mean.resize(rows: 1, columns: f)
+        let src = x.data, dst = mean.data
+        for j in 0..<f {
+            var s = 0.0
+            for r in 0..<n { s += Double(src[r * f + j]) }
+            dst[j] = Float(s / Double(max(n, 1)))
+        }
+    }
+
+    /// Feature matching (Salimans et al. 2016 §3.1) against precomputed real feature means
+    /// (`columnMeans`, shape `[1, F]` or `[F]`): `(1/F) Σ_j (μ_fake[j] - realMean[j])²`, the mean of
+    /// squared differences as in the authors' code (`T.mean(T.square(m1 - m2))`) and
+    /// `featureMatching(real:fake:gradient:)`. Gradient with respect to `fake` (resized to its
+    /// shape), the same on every row: `2 (μ_fake[j] - realMean[j]) / (F · N_fake)`. Allocation-free
+    /// (the trainer's per-step form); sums in Double.
+    public static func featureMatching(realMean: Tensor, fake: Tensor, gradient: Tensor) -> Float {
+        let f = fake.columns, nf = fake.rows
+        precondition(realMean.count == f, "featureMatching: real mean has \(realMean.count) features, fake \(f)")
+        gradient.resize(fake.shape)
+        let x = fake.data, m = realMean.data, g = gradient.data
+        let scale = 2 / Double(max(f, 1) * max(nf, 1))
+        var s = 0.0
+        for j in 0..<f {
+            var sum = 0.0
+            for r in 0..<nf { sum += Double(x[r * f + j]) }
+            let d = sum / Double(max(nf, 1)) - Double(m[j])
+            s += d * d
+            if nf > 0 { g[j] = Float(d * scale) }  // row 0; copied to the other rows below
+        }
+        for r in 1..<max(nf, 1) { (g + r * f).update(from: g, count: f) }
+        return Float(s / Double(max(f, 1)))
+    }
+
     /// Mean squared error `mean (p - t)²`, gradient `2 (p - t) / n` (D's regression pretraining).
     public static func meanSquaredError(prediction: Tensor, target: Tensor, gradient: Tensor) -> Float {
         precondition(prediction.count == target.count, "meanSquaredError: \(prediction.shape) vs \(target.shape)")
