@@ -161,6 +161,12 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     /// Batch normalisation after every hidden Linear, before the activation (as in the generators
     /// of DCGAN and of PacGAN's 2-D experiments). Evaluation and sampling use running statistics.
     public var batchNorm = false
+    /// Virtual batch normalisation (Salimans et al. 2016) after every hidden Linear/conv instead:
+    /// statistics of a reference batch drawn once (`train.reference_batch_size`) plus the example.
+    public var virtualBatchNorm = false
+    /// Discriminator only: spectral normalisation (Miyato et al. 2018) of every Linear/conv weight,
+    /// one power iteration per training step.
+    public var spectralNorm = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case architecture, channels, hidden, activation
@@ -171,6 +177,8 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         case initStd = "init_std"
         case clipProbability = "clip_probability"
         case batchNorm = "batch_norm"
+        case virtualBatchNorm = "virtual_batch_norm"
+        case spectralNorm = "spectral_norm"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -187,6 +195,8 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         initStd = try c(.initStd, or: initStd)
         clipProbability = try c.decodeIfPresent([Double].self, forKey: .clipProbability)
         batchNorm = try c(.batchNorm, or: batchNorm)
+        virtualBatchNorm = try c(.virtualBatchNorm, or: virtualBatchNorm)
+        spectralNorm = try c(.spectralNorm, or: spectralNorm)
     }
 }
 
@@ -201,10 +211,15 @@ public struct LossConfig: Codable, Equatable, Sendable {
     public var objective = Objective.nonSaturating
     /// Target for real samples in D's cross-entropy (one-sided label smoothing, e.g. 0.9).
     public var realLabel = 1.0
+    /// Feature matching (Salimans et al. 2016): G minimises the squared distance between the mean
+    /// D features of real and generated batches, taken after D's hidden block number
+    /// `feature_matching_layer` (1-based: after that block's activation); nil = the usual G loss.
+    public var featureMatchingLayer: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case objective
         case realLabel = "real_label"
+        case featureMatchingLayer = "feature_matching_layer"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -214,6 +229,7 @@ public struct LossConfig: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         objective = try c.choice(.objective, or: objective)
         realLabel = try c(.realLabel, or: realLabel)
+        featureMatchingLayer = try c.decodeIfPresent(Int.self, forKey: .featureMatchingLayer)
     }
 }
 
@@ -313,6 +329,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var evalEvery = 0
     /// 0 = off.
     public var logEvery = 100
+    /// Virtual batch norm: size of the reference batches (real data for D, z for G) drawn once at
+    /// the start of training and stored in every checkpoint. Required when either network uses it.
+    public var referenceBatchSize = 0
+    /// Exponential moving average of G's weights after every G step (0 = off), stored in the
+    /// checkpoint as `generator_ema` and used for evaluation and by `gan-sample`.
+    public var emaDecay = 0.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case steps
@@ -322,6 +344,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case checkpointEvery = "checkpoint_every"
         case evalEvery = "eval_every"
         case logEvery = "log_every"
+        case referenceBatchSize = "reference_batch_size"
+        case emaDecay = "ema_decay"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -336,6 +360,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         checkpointEvery = try c(.checkpointEvery, or: checkpointEvery)
         evalEvery = try c(.evalEvery, or: evalEvery)
         logEvery = try c(.logEvery, or: logEvery)
+        referenceBatchSize = try c(.referenceBatchSize, or: referenceBatchSize)
+        emaDecay = try c(.emaDecay, or: emaDecay)
     }
 }
 

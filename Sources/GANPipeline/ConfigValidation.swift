@@ -31,6 +31,21 @@ extension PipelineConfig {
 
         v.check(loss.realLabel > 0 && loss.realLabel <= 1, "loss.real_label",
                 "must be in (0, 1], got \(loss.realLabel)")
+        if let fm = loss.featureMatchingLayer {
+            let blocks = discriminator.architecture == .dcgan ? discriminator.channels.count : discriminator.hidden.count
+            v.check(fm >= 1 && fm <= blocks, "loss.feature_matching_layer",
+                    "D has \(blocks) hidden block(s) (discriminator.\(discriminator.architecture == .dcgan ? "channels" : "hidden")): must be in 1...\(blocks), got \(fm)")
+            v.check(loss.objective != .wasserstein, "loss.feature_matching_layer", "feature matching replaces G's loss: not with the wasserstein objective")
+            v.check(train.pack == 1, "loss.feature_matching_layer", "feature matching reads D's features per sample: not with train.pack > 1")
+        }
+        v.check(!generator.spectralNorm, "generator.spectral_norm", "spectral normalisation is for the discriminator's layers")
+        for (n, section) in [(generator, "generator"), (discriminator, "discriminator")] where n.virtualBatchNorm {
+            v.check(!n.batchNorm, section + ".virtual_batch_norm", "use batch_norm or virtual_batch_norm, not both")
+            v.check(train.referenceBatchSize >= 2, "train.reference_batch_size",
+                    "\(section).virtual_batch_norm needs a reference batch: set train.reference_batch_size >= 2, got \(train.referenceBatchSize)")
+        }
+        v.atLeast(train.referenceBatchSize, 0, "train.reference_batch_size")
+        v.check(train.emaDecay >= 0 && train.emaDecay < 1, "train.ema_decay", "must be in [0, 1) (0 = off), got \(train.emaDecay)")
         validateOptimizer(generatorOptimizer, "generator_optimizer", &v)
         validateOptimizer(discriminatorOptimizer, "discriminator_optimizer", &v)
 

@@ -50,10 +50,13 @@ extension PipelineRunner {
         }
         let history = try reader.history()
         if let steps = history.first(where: { $0.metric == "step" })?.values, !steps.isEmpty {
-            var p = Plot(title: "\(config.name): losses", xLabel: "G step", yLabel: "loss")
-            for (metric, label, color) in [("d_loss", "D loss", RGB.blue), ("g_loss", "G loss", RGB.orange)] {
+            // WGAN: the critic's loss is minus its Wasserstein estimate; plot the estimate.
+            let wgan = config.loss.objective == .wasserstein
+            var p = Plot(title: "\(config.name): \(wgan ? "critic's Wasserstein estimate and G loss" : "losses")", xLabel: "G step", yLabel: "loss")
+            for (metric, label, color, sign) in [("d_loss", wgan ? "W estimate (-critic loss)" : "D loss", RGB.blue, wgan ? -1.0 : 1.0),
+                                                 ("g_loss", "G loss", RGB.orange, 1.0)] {
                 if let v = history.first(where: { $0.metric == metric })?.values, v.count == steps.count {
-                    let (xs, ys) = Self.thin(steps, v, to: 2000)
+                    let (xs, ys) = Self.thin(steps, v.map { sign * $0 }, to: 2000)
                     p.line(xs, ys, color: color, label: label, thickness: 1.5)
                 }
             }

@@ -10,7 +10,8 @@ import GANStore
 /// `d_flatness` (max |D(x) - 0.5| over mean ± 3 std); ring/grid `modes_covered`, `modes_total`,
 /// `high_quality_fraction`; parabola `curve_rmse` (RMS of y - a·x² over samples with |x| <= 1);
 /// images: see `ImageEvaluator` (`fd`, `classes_covered`, `class_kl`, `parzen_ll`, ... and each
-/// with `_real_floor`), plus `eval/samples.png`, an 8x8 grid.
+/// with `_real_floor`), plus `eval/samples.png`, an 8x8 grid; WGAN `wasserstein_estimate` (the
+/// critic's estimate, -critic loss, averaged over the last 1 % of G steps).
 extension PipelineRunner {
     public func evaluate(checkpoint file: String? = nil) throws {
         let start = Date()
@@ -24,7 +25,8 @@ extension PipelineRunner {
             reader = r
         }
         defer { reader.close() }
-        let g = try reader.buildNetwork("generator")
+        // The moving average of G's weights when the run keeps one (train.ema_decay), as gan-sample serves.
+        let g = try reader.buildNetwork(reader.hasNetwork("generator_ema") ? "generator_ema" : "generator")
         let d = try reader.buildNetwork("discriminator")
         let desc = try reader.dataDescription()
         let n = config.evaluate.samples
@@ -47,6 +49,11 @@ extension PipelineRunner {
         }
         if let toy = ModelFactory.toyDistribution(config.data) {
             metrics += Self.toyMetrics(toy, samples: samples, discriminator: d, description: desc)
+        }
+        if config.loss.objective == .wasserstein, let dLoss = try reader.history().first(where: { $0.metric == "d_loss" })?.values, !dLoss.isEmpty {
+            // The critic's estimate of W(p_data, p_g), -critic loss, averaged over the last 1 % of steps (>= 1).
+            let tail = dLoss.suffix(max(1, dLoss.count / 100))
+            metrics.append(("wasserstein_estimate", -tail.reduce(0, +) / Double(tail.count)))
         }
         metrics.append(("wall_seconds", Date().timeIntervalSince(start)))
         try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)

@@ -17,6 +17,17 @@ public enum ModelFactory {
             : network(c, inputs: noiseDimension, outputs: features, isDiscriminator: false, rng: &rng)
     }
 
+    /// Feature matching: the number of D's leading layers whose output is the feature of hidden
+    /// block `block` (1-based), i.e. through that block's activation.
+    public static func featureLayerCount(_ d: Sequential, block: Int) -> Int? {
+        var seen = 0
+        for (i, l) in d.layers.enumerated() where l is ReLU || l is LeakyReLU || l is Tanh || l is Sigmoid || l is Maxout {
+            seen += 1
+            if seen == block { return i + 1 }
+        }
+        return nil
+    }
+
     /// The input shape D's first layer takes per sample: `[C, H, W]` for `dcgan`, flat otherwise.
     public static func discriminatorInputShape(_ c: NetworkConfig, sampleShape: [Int]) -> [Int] {
         c.architecture == .dcgan ? sampleShape : [sampleShape.reduce(1, *)]
@@ -40,24 +51,29 @@ public enum ModelFactory {
             case .maxout: preconditionFailure("maxout is rejected for dcgan at config load")
             }
         }
+        func normalization(_ features: Int) -> Layer? {
+            c.batchNorm ? BatchNorm(features: features) : c.virtualBatchNorm ? VirtualBatchNorm(features: features) : nil
+        }
         var layers: [Layer] = []
         if isDiscriminator {
             var inC = channels
             for (i, outC) in c.channels.enumerated() {
-                layers.append(Conv2d(inC, outC, kernel: 4, stride: 2, padding: 1, weightInit: wInit, biasInit: bInit, rng: &rng))
-                if c.batchNorm && i > 0 { layers.append(BatchNorm(features: outC)) }
+                let conv = Conv2d(inC, outC, kernel: 4, stride: 2, padding: 1, weightInit: wInit, biasInit: bInit, rng: &rng)
+                layers.append(c.spectralNorm ? SpectralNorm(wrapping: conv, rng: &rng) : conv)
+                if i > 0, let n = normalization(outC) { layers.append(n) }
                 layers.append(activation())
                 inC = outC
             }
             layers.append(Reshape([inC * h * w]))
-            layers.append(Linear(inC * h * w, 1, weightInit: wInit, biasInit: bInit, rng: &rng))
+            let out = Linear(inC * h * w, 1, weightInit: wInit, biasInit: bInit, rng: &rng)
+            layers.append(c.spectralNorm ? SpectralNorm(wrapping: out, rng: &rng) : out)
             if let clip = c.clipProbability, clip.count == 2 { layers.append(Clamp.probability(Float(clip[0]), Float(clip[1]))) }
         } else {
             var inC = c.channels[0]
             layers.append(Linear(noiseDimension, inC * h * w, weightInit: wInit, biasInit: bInit, rng: &rng))
             layers.append(Reshape([inC, h, w]))
             for outC in c.channels.dropFirst() + [channels] {
-                if c.batchNorm { layers.append(BatchNorm(features: inC)) }
+                if let n = normalization(inC) { layers.append(n) }
                 layers.append(activation())
                 layers.append(ConvTranspose2d(inC, outC, kernel: 4, stride: 2, padding: 1, weightInit: wInit, biasInit: bInit, rng: &rng))
                 inC = outC
@@ -78,14 +94,16 @@ public enum ModelFactory {
         var layers: [Layer] = []
         var width = inputs
         let slope: Float = c.activation == .leakyReLU ? Float(c.leakyAlpha) : 0
-        func linear(_ i: Int, _ o: Int) -> Linear {
+        func linear(_ i: Int, _ o: Int) -> Layer {
             let (w, b) = initializers(c, slope: slope)
-            return Linear(i, o, weightInit: w, biasInit: b, rng: &rng)
+            let l = Linear(i, o, weightInit: w, biasInit: b, rng: &rng)
+            return c.spectralNorm ? SpectralNorm(wrapping: l, rng: &rng) : l
         }
         for h in c.hidden {
             let units = c.activation == .maxout ? h * c.maxoutPieces : h
             layers.append(linear(width, units))
             if c.batchNorm { layers.append(BatchNorm(features: units)) }
+            if c.virtualBatchNorm { layers.append(VirtualBatchNorm(features: units)) }
             switch c.activation {
             case .maxout: layers.append(Maxout(pieces: c.maxoutPieces))
             case .relu: layers.append(ReLU())

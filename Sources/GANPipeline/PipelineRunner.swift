@@ -244,13 +244,15 @@ public final class PipelineRunner {
             var score: Double?
             if config.train.evalEvery > 0, session.step % config.train.evalEvery == 0 {
                 var s: Double?
-                if let toy {
-                    s = Self.quickScore(toy, generator: session.generator, description: session.dataDescription, seed: config.seed, step: session.step)
-                } else if let imageEvaluator {
-                    // FD of 2,000 samples to the held-out images.
-                    let x = ImageEvaluator.samples(session.generator, description: session.dataDescription, count: 2000,
-                                                   seed: config.seed, purpose: "eval-\(session.step)")
-                    s = try imageEvaluator.fd(x)
+                try session.withServingGenerator { g in
+                    if let toy {
+                        s = Self.quickScore(toy, generator: g, description: session.dataDescription, seed: config.seed, step: session.step)
+                    } else if let imageEvaluator {
+                        // FD of 2,000 samples to the held-out images.
+                        let x = ImageEvaluator.samples(g, description: session.dataDescription, count: 2000,
+                                                       seed: config.seed, purpose: "eval-\(session.step)")
+                        s = try imageEvaluator.fd(x)
+                    }
                 }
                 if let s, s < best { best = s; score = s }
             }
@@ -274,9 +276,9 @@ public final class PipelineRunner {
     func writeSampleGrid(_ session: TrainSession, to dir: URL) throws {
         let samples = dir.appendingPathComponent("samples")
         try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
-        let out = session.generator.forward(session.fixedNoise, training: false)
+        let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false).array }
         let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
-        try Self.imageGrid(out.array, count: session.fixedNoise.rows, description: session.dataDescription).write(to: path)
+        try Self.imageGrid(out, count: session.fixedNoise.rows, description: session.dataDescription).write(to: path)
     }
 
     /// Generated images (model units, `count` of the description's [C, H, W]) as a near-square grid.

@@ -78,6 +78,8 @@ final class TrainSession {
     let batcher: RealBatches
     var history = History()
     var step = 0
+    /// Exponential moving average of G's weights (`train.ema_decay`), nil when off.
+    private(set) var ema: WeightAverage?
     let fixedNoise: Tensor
     private let real = Tensor(shape: [0])
 
@@ -98,6 +100,28 @@ final class TrainSession {
         trainer.realLabel = Float(c.loss.realLabel)
         trainer.stratifiedNoise = c.noise.stratified
         trainer.pack = c.train.pack
+        if let block = c.loss.featureMatchingLayer {
+            // Validated against the config's hidden blocks at load.
+            trainer.featureMatchingLayer = ModelFactory.featureLayerCount(discriminator, block: block)
+        }
+        if c.train.emaDecay > 0 {
+            ema = WeightAverage(network: generator, decay: Float(c.train.emaDecay))
+            trainer.weightAverage = ema
+        }
+        // Virtual batch norm: reference batches drawn once from their own streams (and stored in
+        // every checkpoint), so they do not depend on anything else the run draws.
+        if generator.needsReferenceBatch {
+            var rng = RNG(seed: c.seed, purpose: "reference-noise")
+            let z = Tensor(shape: [c.train.referenceBatchSize, c.noise.dimension])
+            ModelFactory.noisePrior(c.noise).fill(z, rng: &rng)
+            trainer.generatorReferenceNoise = z
+        }
+        if discriminator.needsReferenceBatch {
+            let x = Tensor(shape: [0])
+            RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
+                        batchSize: c.train.referenceBatchSize, rng: RNG(seed: c.seed, purpose: "reference-data")).next(into: x)
+            trainer.discriminatorReference = x
+        }
         batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
                               batchSize: c.train.batchSize, rng: RNG(seed: c.seed, purpose: "data"))
         var fixedRNG = RNG(seed: c.seed, purpose: "fixed-noise")
@@ -129,11 +153,24 @@ final class TrainSession {
         return (d, g)
     }
 
+    /// Runs `body` with the generator to evaluate and sample from: G with its moving-average
+    /// weights swapped in when `train.ema_decay` is on (swapped back bit-exactly after), else G.
+    func withServingGenerator<R>(_ body: (Sequential) throws -> R) rethrows -> R {
+        guard let ema else { return try body(generator) }
+        return try ema.withAveragedWeights { try body(generator) }
+    }
+
     func checkpoint(configYAML: String) -> TrainingCheckpoint {
-        var c = TrainingCheckpoint(stage: "train", step: step, data: dataDescription, networks: [
-            NetworkEntry("generator", generator, optimizer: trainer.generatorOptimizer),
-            NetworkEntry("discriminator", discriminator, optimizer: trainer.discriminatorOptimizer),
-        ])
+        var networks = [NetworkEntry("generator", generator, optimizer: trainer.generatorOptimizer)]
+        if let ema, let specs = generator.specs {
+            let averaged = Sequential(specs: specs)
+            ema.apply(to: averaged)
+            networks.append(NetworkEntry("generator_ema", averaged))
+        }
+        networks.append(NetworkEntry("discriminator", discriminator, optimizer: trainer.discriminatorOptimizer))
+        var c = TrainingCheckpoint(stage: "train", step: step, data: dataDescription, networks: networks)
+        c.references = [("generator", trainer.generatorReferenceNoise), ("discriminator", trainer.discriminatorReference)]
+            .compactMap { name, t in t.map { (name, $0) } }
         let cursor = batcher.cursor
         c.epoch = cursor.epoch
         c.position = cursor.position
@@ -150,6 +187,21 @@ final class TrainSession {
         try r.loadOptimizer("generator", into: trainer.generatorOptimizer, of: generator)
         try r.loadOptimizer("discriminator", into: trainer.discriminatorOptimizer, of: discriminator)
         trainer.noiseRNG = try r.rng("noise")
+        if let ema {
+            let averaged = try r.buildNetwork("generator_ema")
+            let stored = averaged.namedParameters.map { ($0.path, $0.parameter.value) } + averaged.namedBuffers.map { ($0.path, $0.tensor) }
+            let shadows = ema.namedShadowParameters + ema.namedShadowBuffers
+            guard stored.map(\.0) == shadows.map(\.name) else {
+                throw PipelineError.io(r.path, "/generator_ema: tensors \(stored.map(\.0)) differ from the generator's \(shadows.map(\.name))")
+            }
+            for ((_, from), (_, to)) in zip(stored, shadows) { to.copy(from: from) }
+        }
+        for (name, t) in [("generator", trainer.generatorReferenceNoise), ("discriminator", trainer.discriminatorReference)] {
+            if let t, let stored = try r.reference(name) {
+                guard stored.shape == t.shape else { throw PipelineError.io(r.path, "/reference/\(name): shape \(stored.shape), expected \(t.shape)") }
+                t.copy(from: stored)
+            }
+        }
         batcher.restore(.init(epoch: r.epoch, position: r.position, epochStartRNG: try r.rng("data")))
         history = History(try r.history())
         step = r.step

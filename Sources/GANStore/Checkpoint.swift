@@ -26,6 +26,9 @@ public struct TrainingCheckpoint {
     public var history: [(metric: String, values: [Double])] = []
     /// The z used for progress samples.
     public var fixedNoise: Tensor?
+    /// Fixed batches a run draws once and needs for an exact resume, stored as
+    /// `/reference/<name>` (e.g. virtual batch norm's reference batches "generator", "discriminator").
+    public var references: [(name: String, tensor: Tensor)] = []
 
     public init(stage: String, step: Int, data: DataDescription, networks: [NetworkEntry]) {
         self.stage = stage
@@ -133,6 +136,10 @@ extension TrainingCheckpoint {
         let h = try root.createGroup("history")
         for (metric, values) in history { try h.write(metric, values: values) }
         if let z = fixedNoise { try root.writeFloats("fixed_noise", z) }
+        if !references.isEmpty {
+            let g = try root.createGroup("reference")
+            for (name, t) in references { try g.writeFloats(name, t) }
+        }
     }
 
     private func writeNetwork(_ entry: NetworkEntry, _ root: HDF5Group) throws {

@@ -190,6 +190,11 @@ public final class CheckpointReader {
         file.root.contains("fixed_noise") ? try file.root.readTensor("fixed_noise") : nil
     }
 
+    /// `/reference/<name>` (see `TrainingCheckpoint.references`), nil when absent.
+    public func reference(_ name: String) throws -> Tensor? {
+        file.root.contains("reference/" + name) ? try file.root.readTensor("reference/" + name) : nil
+    }
+
     /// Throws unless a float32 dataset of exactly `shape` exists at the absolute path `p`.
     private func checkShape(_ p: String, _ shape: [Int]) throws {
         let rel = String(p.dropFirst())

@@ -12,7 +12,7 @@ struct Generate: ParsableCommand {
         byte-identical output. Sample i gets the same z whatever -n and --batch are, so -n k gives \
         the first k samples of -n N (a different --batch can change the last bits of the values, \
         as the matrix kernels sum differently). \
-        Outputs are de-normalised with the stored scale and offset: data = (G(z) - offset) / scale.
+        Outputs are de-normalised with the stored scale and offset: data = (G(z) - offset) / scale.         When the checkpoint holds a moving average of G's weights (generator_ema), it is served;         --raw serves the raw generator instead.
 
         OUT's extension picks the format: .csv (one flattened sample per row, no header), .npy \
         (float32 [N, sample shape]), .h5 (dataset "samples" of that shape; root attributes \
@@ -45,6 +45,9 @@ struct Generate: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (.csv, .npy, .h5; image models also .png, .idx, .idx.gz) or - for CSV on standard output.")
     var output: String
 
+    @Flag(help: "Use the raw generator weights even when the checkpoint has their moving average (generator_ema).")
+    var raw = false
+
     @Option(help: ArgumentHelp("PNG grid as ROWSxCOLUMNS, with at least -n cells (default: near-square).", valueName: "RxC"))
     var grid: String?
 
@@ -68,7 +71,7 @@ struct Generate: ParsableCommand {
             var out = try OutputLocation(output, formats: [.csv, .npy, .hdf5, .png, .idx], space: model.space)
             out.grid = grid.flatMap(GridLayout.parse)
             try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
-            let g = try model.generator()
+            let g = try model.generator(raw: raw)
             let table = try Self.generate(g, space: model.space, count: n, seed: UInt64(seed), batch: batch, name: output)
             try out.write(table, header: nil, dataset: "samples",
                           provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage, step: reader.step, seed: seed))

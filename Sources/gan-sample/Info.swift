@@ -54,7 +54,7 @@ struct CheckpointSummary {
         epoch = r.epoch
         position = r.position
         data = try r.dataDescription()
-        for name in ["generator", "discriminator"] where r.hasNetwork(name) {
+        for name in ["generator", "generator_ema", "discriminator"] where r.hasNetwork(name) {
             let specs = try r.specs(of: name)
             let net = Sequential(specs: specs)
             var entry = Network(name: name, layers: zip(zip(net.layerNames, specs), net.layers).map { ($0.0, $0.1, $1.parameterCount) })
@@ -80,6 +80,8 @@ struct CheckpointSummary {
         case .conv2d(let i, let o, let k, let st, let p, let b), .convTranspose2d(let i, let o, let k, let st, let p, let b):
             "\(i) -> \(o) channels, kernel \(k), stride \(st), padding \(p)\(b ? "" : ", no bias")"
         case .reshape(let shape): "to \(shape.map(String.init).joined(separator: "x")) per sample"
+        case .spectralNorm(let inner, let k, _): describe(inner) + ", spectral norm (\(k) power iteration\(k == 1 ? "" : "s"))"
+        case .virtualBatchNorm(let f, _): "\(f) channels"
         case .relu, .sigmoid, .tanh: ""
         }
     }
@@ -101,10 +103,13 @@ struct CheckpointSummary {
         ]
         for n in networks {
             lines.append("\(n.name)  \(n.parameterCount.formatted()) parameters, \(n.layers.count) layers")
+            // Columns as wide as their longest entry (+2), so long kinds and descriptions stay whole.
+            let nameWidth = max(16, (n.layers.map(\.name.count).max() ?? 0) + 2)
+            let specWidth = max(20, (n.layers.map { Self.describe($0.spec).count }.max() ?? 0) + 2)
             for l in n.layers {
                 let params = l.parameters > 0 ? l.parameters.formatted() : ""
-                lines.append("  " + l.name.padding(toLength: 16, withPad: " ", startingAt: 0)
-                             + Self.describe(l.spec).padding(toLength: 20, withPad: " ", startingAt: 0) + params)
+                lines.append("  " + l.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                             + Self.describe(l.spec).padding(toLength: specWidth, withPad: " ", startingAt: 0) + params)
             }
             if let o = n.optimizer {
                 lines.append("  optimizer: \(o.kind) " + o.attributes.map { "\($0.0)=\($0.1)" }.joined(separator: " "))

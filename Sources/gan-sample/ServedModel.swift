@@ -61,16 +61,23 @@ struct ServedModel {
     /// Stage `pretrain-d` stores a generator that has not been trained yet.
     var generatorIsUntrained: Bool { reader.stage == "pretrain-d" }
 
+    /// The network `generator()` serves: the moving average of G's weights (`generator_ema`,
+    /// issue 8) when the checkpoint has one, unless `raw`.
+    func generatorName(raw: Bool) -> String {
+        !raw && reader.hasNetwork("generator_ema") ? "generator_ema" : "generator"
+    }
+
     /// The generator, checked to map one z to one sample.
-    func generator() throws -> Sequential {
-        guard reader.hasNetwork("generator") else { throw CheckpointError(reader.path, "/generator", "missing: this checkpoint has no generator") }
-        let g = try reader.buildNetwork("generator")
+    func generator(raw: Bool = false) throws -> Sequential {
+        let name = generatorName(raw: raw)
+        guard reader.hasNetwork(name) else { throw CheckpointError(reader.path, "/generator", "missing: this checkpoint has no generator") }
+        let g = try reader.buildNetwork(name)
         let z = space.data.noiseDimension
         guard let out = g.outputShape(for: [z]) else {
-            throw CheckpointError(reader.path, "/generator", "cannot take a \(z)-d noise vector (data/noise_dimension)")
+            throw CheckpointError(reader.path, "/" + name, "cannot take a \(z)-d noise vector (data/noise_dimension)")
         }
         guard out.reduce(1, *) == space.features else {
-            throw CheckpointError(reader.path, "/generator", "outputs \(out.reduce(1, *)) values per sample, the sample shape \(space.shapeText) has \(space.features)")
+            throw CheckpointError(reader.path, "/" + name, "outputs \(out.reduce(1, *)) values per sample, the sample shape \(space.shapeText) has \(space.features)")
         }
         return g
     }
