@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANNN"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANNN", "GANPlot"]),
     ]
 )

@@ -122,6 +122,10 @@ final class TrainSession {
                         batchSize: c.train.referenceBatchSize, rng: RNG(seed: c.seed, purpose: "reference-data")).next(into: x)
             trainer.discriminatorReference = x
         }
+        // Record G's reference statistics once now, so sampling before the first step (the
+        // start.h5 grid) works and the start checkpoint's buffers are valid. (D's are recorded
+        // before each of its forwards; the trainer packs its reference when pack > 1.)
+        if let z = trainer.generatorReferenceNoise { generator.recordReference(z) }
         batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
                               batchSize: c.train.batchSize, rng: RNG(seed: c.seed, purpose: "data"))
         var fixedRNG = RNG(seed: c.seed, purpose: "fixed-noise")

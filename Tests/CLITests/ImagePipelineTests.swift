@@ -1,5 +1,6 @@
 import Foundation
 import GANNN
+import GANPlot
 import GANTestSupport
 import Testing
 
@@ -104,6 +105,45 @@ import Testing
         #expect(score.stdout.split(separator: "\n").count >= 120)
     }
 
+    /// A folder of PNGs (the user's own images, no labels) trains and is evaluated without the
+    /// classifier metrics; a folder with a different-size image is refused naming the file.
+    @Test func pngFolderIsImageData() throws {
+        let bin = try #require(bin)
+        let dir = try makeTemporaryDirectory("png-folder")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = dir.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let data = Self.images(40, seed: 4).images
+        for i in 0..<40 {
+            try PixelImage(width: 8, height: 8, format: .gray8, pixels: Array(data[(i * 64)..<((i + 1) * 64)]))
+                .write(to: folder.appendingPathComponent(String(format: "img-%03d.png", i)).path)
+        }
+        let yaml = dir.appendingPathComponent("folder.yaml").path
+        try """
+        data: {source: png_folder, path: images, floor_size: 8}
+        noise: {dimension: 4}
+        generator: {hidden: [16], output: sigmoid}
+        discriminator: {hidden: [16]}
+        generator_optimizer: {learning_rate: 0.001}
+        discriminator_optimizer: {learning_rate: 0.001}
+        train: {steps: 30, batch_size: 8, checkpoint_every: 10}
+        evaluate: {samples: 50}
+        """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        let r = try CLI.run(bin, ["run", yaml, "--run-dir", run, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("prep: 40 samples of shape 1x8x8 from png_folder"), "\(r.stderr)")
+        let m = try Self.metrics(run)
+        #expect(m["parzen_ll"] != nil && m["fd"] == nil, "no labels: Parzen only, got \(m.keys.sorted())")
+        // The floor row is absent without a test set (the floor images are the held-out set).
+        #expect(m["parzen_ll_real_floor"] == nil)
+
+        try PixelImage(width: 9, height: 8, format: .gray8, pixels: [UInt8](repeating: 0, count: 72))
+            .write(to: folder.appendingPathComponent("img-999.png").path)
+        let bad = try CLI.run(bin, ["run", yaml, "--run-dir", dir.appendingPathComponent("run2").path, "--quiet"])
+        #expect(bad.status == 2 && bad.stderr.contains("img-999.png") && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+    }
+
     @Test func imageConfigMistakesAreOneLineErrors() throws {
         let bin = try #require(bin)
         let dir = try makeTemporaryDirectory("image-config")
@@ -126,7 +166,7 @@ import Testing
     }
 
     /// The shipped Fashion-MNIST pipelines, shrunk, resume bit-exactly after SIGKILL.
-    @Test(arguments: ["fashion-mlp", "fashion-maxout", "fashion-dcgan"])
+    @Test(arguments: ["fashion-mlp", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks"])
     func shippedImagePipelineResumesExactlyAfterSIGKILL(_ name: String) throws {
         let bin = try #require(bin)
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
