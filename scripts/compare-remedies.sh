@@ -2,7 +2,7 @@
 # Runs the plain GAN and each stabilisation remedy (issue 8) with the same step budget and prints
 # one markdown table from their eval/metrics.json. Usage:
 #   scripts/compare-remedies.sh [fashion|ring8|grid25] [STEPS] [JOBS]
-# Runs go to Checkpoints/compare-<set>/<label>/ (rerunning resumes/skips finished runs); JOBS runs
+# Runs go to Checkpoints/compare-<set>/<label>/ (rerunning skips finished runs); JOBS runs
 # in parallel with 1 thread each (default 2 on a 2-core machine). Needs `make release` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,8 @@ slug() { echo "$1" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/-$//'; }
 run_one() {
   local label=$1 pipeline=$2 args=$3 dir
   dir=$OUT/$(slug "$label")
+  # A finished run keeps its result (and its measured wall time); delete DIR.result to redo it.
+  if [ -f "$dir.result" ] && [ "$(cut -d' ' -f1 "$dir.result")" = 0 ] && [ -f "$dir/eval/metrics.json" ]; then return; fi
   local start=$SECONDS status=0
   # shellcheck disable=SC2086
   $BIN run Pipelines/$pipeline.yaml --run-dir "$dir" --threads 1 --quiet --set train.steps=$STEPS \
@@ -70,7 +72,7 @@ for r in "${RUNS[@]}"; do
   IFS='|' read -r label pipeline args <<< "$r"
   dir=$OUT/$(slug "$label")
   read -r status wall < "$dir.result"
-  printf '| %s | `make pipeline P=%s ARGS="--set train.steps=%s %s"` |' "$label" "$pipeline" "$STEPS" "$args"
+  printf '| %s | `make pipeline P=%s ARGS="--set train.steps=%s%s"` |' "$label" "$pipeline" "$STEPS" "${args:+ $args}"
   for k in "${KEYS[@]}"; do
     v=$(python3 -c "import json,sys; m=json.load(open('$dir/eval/metrics.json')); print('%.4g' % m['$k'] if m.get('$k') is not None else '—')" 2>/dev/null || echo "—")
     printf ' %s |' "$v"
