@@ -104,10 +104,6 @@ final class TrainSession {
             // Validated against the config's hidden blocks at load.
             trainer.featureMatchingLayer = ModelFactory.featureLayerCount(discriminator, block: block)
         }
-        if c.train.emaDecay > 0 {
-            ema = WeightAverage(network: generator, decay: Float(c.train.emaDecay))
-            trainer.weightAverage = ema
-        }
         // Virtual batch norm: reference batches drawn once from their own streams (and stored in
         // every checkpoint), so they do not depend on anything else the run draws.
         if generator.needsReferenceBatch {
@@ -126,6 +122,11 @@ final class TrainSession {
         // start.h5 grid) works and the start checkpoint's buffers are valid. (D's are recorded
         // before each of its forwards; the trainer packs its reference when pack > 1.)
         if let z = trainer.generatorReferenceNoise { generator.recordReference(z) }
+        // After the reference pass: the average starts from G's weights and buffers (VBN statistics).
+        if c.train.emaDecay > 0 {
+            ema = WeightAverage(network: generator, decay: Float(c.train.emaDecay))
+            trainer.weightAverage = ema
+        }
         batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
                               batchSize: c.train.batchSize, rng: RNG(seed: c.seed, purpose: "data"))
         var fixedRNG = RNG(seed: c.seed, purpose: "fixed-noise")

@@ -69,7 +69,7 @@ struct Score: ParsableCommand {
             let d = try model.discriminator()
             let kind: Kind = model.isCritic ? .critic : logits ? .logit : .probability
             let table = try SampleInput.read(input, dataset: dataset, space: model.space, consumer: "the discriminator")
-            var scores = Self.score(d, table, space: model.space, batch: batch)
+            var scores = Self.score(d, table, space: model.space, batch: batch, inputShape: model.discriminatorInputShape(d))
             if kind == .probability {
                 for i in scores.indices { scores[i] = sigmoid(scores[i]) }
             }
@@ -86,7 +86,7 @@ struct Score: ParsableCommand {
 
     /// D's raw outputs (logits or critic values) for every row, in batches through one reused
     /// input tensor.
-    static func score(_ d: Sequential, _ table: SampleTable, space: SampleSpace, batch: Int) -> [Float] {
+    static func score(_ d: Sequential, _ table: SampleTable, space: SampleSpace, batch: Int, inputShape: [Int]) -> [Float] {
         let f = table.features, count = table.count
         let rows = min(batch, count)
         let x = Tensor(shape: [rows, f])
@@ -96,7 +96,7 @@ struct Score: ParsableCommand {
                 var start = 0
                 while start < count {
                     let b = min(rows, count - start)
-                    x.resize([b, f])
+                    x.resize([b] + inputShape)  // same values, D's layout (flat or [C, H, W])
                     let s = src.baseAddress! + start * f
                     for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
                     let y = d.forward(x, training: false)

@@ -82,11 +82,18 @@ struct ServedModel {
         return g
     }
 
+    /// D's per-sample input shape: flat `[features]` for an MLP, the sample shape `[C, H, W]` for
+    /// a convolutional D (which cannot take flat rows).
+    func discriminatorInputShape(_ d: Sequential) -> [Int] {
+        d.outputShape(for: [space.features]) == nil && d.outputShape(for: space.data.sampleShape) != nil
+            ? space.data.sampleShape : [space.features]
+    }
+
     /// The discriminator, checked to map one sample to one value.
     func discriminator() throws -> Sequential {
         guard reader.hasNetwork("discriminator") else { throw CheckpointError(reader.path, "/discriminator", "missing: this checkpoint has no discriminator") }
         let d = try reader.buildNetwork("discriminator")
-        guard let out = d.outputShape(for: [space.features]) else {
+        guard let out = d.outputShape(for: discriminatorInputShape(d)) else {
             throw CheckpointError(reader.path, "/discriminator", "cannot take a sample of shape \(space.shapeText) (\(space.features) values)")
         }
         guard out.reduce(1, *) == 1 else {

@@ -187,5 +187,10 @@ import Testing
         let b = try CLI.run(bin, ["run", yaml, "--run-dir", killed] + args)
         #expect(b.status == 0, "\(b.stderr)")
         #expect(try GANPipelineCLITests.sameState("\(straight)/train/step-00000120.h5", "\(killed)/train/step-00000120.h5"))
+        // Every kind of image model serves: D scores the t10k images (a conv D takes [C, H, W]).
+        let gs = try #require(sample)
+        let score = try CLI.run(gs, ["score", straight, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"])
+        #expect(score.status == 0, "\(score.stderr)")
+        #expect(score.stdout.split(separator: "\n").count == 10_001)  // header + one row per image
     }
 }
