@@ -54,12 +54,7 @@ public final class Conv2d: Layer {
                             bias: Bool = true, weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
                             rng: inout RNG) {
         self.init(inChannels, outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias)
-        let (fanIn, fanOut) = Initializer.fans(weightShape: weight.value.shape)
-        weightInit.fill(weight.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
-        if let b = self.bias {
-            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros))
-                .fill(b.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
-        }
+        Initializer.initialize(weight: weight, bias: self.bias, weightInit: weightInit, biasInit: biasInit, rng: &rng)
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int]? {
@@ -279,6 +274,16 @@ func addRowSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: U
 }
 
 extension Initializer {
+    /// Initialises a (transposed) convolution's weight and optional bias with the fans of the
+    /// weight's layout; the bias defaults to PyTorch's bias rule for `.pytorchDefault`, else zeros.
+    static func initialize(weight: Parameter, bias: Parameter?, weightInit: Initializer, biasInit: Initializer?, rng: inout RNG) {
+        let (fanIn, fanOut) = fans(weightShape: weight.value.shape)
+        weightInit.fill(weight.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
+        if let b = bias {
+            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros)).fill(b.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
+        }
+    }
+
     /// PyTorch's `_calculate_fan_in_and_fan_out` for a weight of shape `[d0, d1, ...]`:
     /// fanIn = d1 · receptive field, fanOut = d0 · receptive field (receptive field = Π d2...).
     /// So Linear `[out, in]` -> (in, out), Conv2d `[out, in, k, k]` -> (in·k², out·k²) and

@@ -52,12 +52,7 @@ public final class ConvTranspose2d: Layer {
                             bias: Bool = true, weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
                             rng: inout RNG) {
         self.init(inChannels, outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias)
-        let (fanIn, fanOut) = Initializer.fans(weightShape: weight.value.shape)
-        weightInit.fill(weight.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
-        if let b = self.bias {
-            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros))
-                .fill(b.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
-        }
+        Initializer.initialize(weight: weight, bias: self.bias, weightInit: weightInit, biasInit: biasInit, rng: &rng)
     }
 
     /// (H - 1)·s - 2p + k for one spatial size.
