@@ -106,16 +106,7 @@ public final class BatchNorm: Layer {
         let n = output.shape[0], c = features, s = output.count / max(n * c, 1), m = Double(n * s)
         let g = dy.data, xh = normalized.data
         // Σ dy and Σ dy·x̂ per channel (needed by both gradients).
-        for ch in 0..<c { sum[ch] = 0; sumSquares[ch] = 0 }
-        for i in 0..<n {
-            for ch in 0..<c {
-                let o = (i * c + ch) * s
-                var a: Float = 0, bsum: Float = 0
-                for k in 0..<s { a += g[o + k]; bsum += g[o + k] * xh[o + k] }
-                sum[ch] += Double(a)
-                sumSquares[ch] += Double(bsum)
-            }
-        }
+        channelGradientSums(g, xh, n: n, c: c, s: s, sum: &sum, sumDyXh: &sumSquares)
         if mode.contains(.parameterGradients) {
             let dw = weight.gradient.data, db = bias.gradient.data
             for ch in 0..<c { dw[ch] += Float(sumSquares[ch]); db[ch] += Float(sum[ch]) }
@@ -136,5 +127,23 @@ public final class BatchNorm: Layer {
             }
         }
         return inputGradient
+    }
+}
+
+/// Per-channel Σ dy and Σ dy·x̂ over the batch and spatial positions of `[N, C]` or `[N, C, H, W]`
+/// tensors (`s` = H·W, 1 for `[N, C]`), each (example, channel) run summed in Float, then
+/// accumulated in Double: the two sums every batch-norm-style backward needs (BatchNorm,
+/// VirtualBatchNorm's reference pass) for dγ, dβ and the batch-statistics input gradient.
+func channelGradientSums(_ dy: UnsafePointer<Float>, _ xh: UnsafePointer<Float>, n: Int, c: Int, s: Int,
+                         sum: inout [Double], sumDyXh: inout [Double]) {
+    for ch in 0..<c { sum[ch] = 0; sumDyXh[ch] = 0 }
+    for i in 0..<n {
+        for ch in 0..<c {
+            let o = (i * c + ch) * s
+            var a: Float = 0, b: Float = 0
+            for k in 0..<s { a += dy[o + k]; b += dy[o + k] * xh[o + k] }
+            sum[ch] += Double(a)
+            sumDyXh[ch] += Double(b)
+        }
     }
 }

@@ -158,36 +158,21 @@ public final class VirtualBatchNorm: ReferenceBatchLayer {
         precondition(dy.count == output.count, "VirtualBatchNorm.backward: dy \(dy.shape) does not match output \(output.shape)")
         let n = output.shape[0], c = features, s = output.count / max(n * c, 1)
         let gy = dy.data, xh = normalized.data
+        // Σ dy and Σ dy·x̂ per channel: dγ, dβ and the reference pass's input gradient need them.
+        let wantsInput = mode.contains(.inputGradient)
+        if mode.contains(.parameterGradients) || (wantsInput && lastWasReference) {
+            channelGradientSums(gy, xh, n: n, c: c, s: s, sum: &sum, sumDyXh: &sumSquares)
+        }
         if mode.contains(.parameterGradients) {
             let dw = weight.gradient.data, db = bias.gradient.data
-            for ch in 0..<c { sum[ch] = 0; sumSquares[ch] = 0 }
-            for i in 0..<n {
-                for ch in 0..<c {
-                    let o = (i * c + ch) * s
-                    var a: Float = 0, bsum: Float = 0
-                    for k in 0..<s { a += gy[o + k]; bsum += gy[o + k] * xh[o + k] }
-                    sum[ch] += Double(a)
-                    sumSquares[ch] += Double(bsum)
-                }
-            }
             for ch in 0..<c { dw[ch] += Float(sumSquares[ch]); db[ch] += Float(sum[ch]) }
         }
-        guard mode.contains(.inputGradient) else { return nil }
+        guard wantsInput else { return nil }
         inputGradient.resize(output.shape)
         let dx = inputGradient.data, w = weight.value.data
         if lastWasReference {
             // Batch normalisation over the reference batch: dx = γ/σ · (dy - mean(dy) - x̂·mean(dy·x̂)).
             let m = Double(n * s)
-            for ch in 0..<c { sum[ch] = 0; sumSquares[ch] = 0 }
-            for i in 0..<n {
-                for ch in 0..<c {
-                    let o = (i * c + ch) * s
-                    var a: Float = 0, bsum: Float = 0
-                    for k in 0..<s { a += gy[o + k]; bsum += gy[o + k] * xh[o + k] }
-                    sum[ch] += Double(a)
-                    sumSquares[ch] += Double(bsum)
-                }
-            }
             for i in 0..<n {
                 for ch in 0..<c {
                     let o = (i * c + ch) * s, k0 = w[ch] * referenceInverseStd[ch]
