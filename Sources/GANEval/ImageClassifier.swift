@@ -134,13 +134,7 @@ public final class ImageClassifier {
         String(format: "fnv1a64:%016llx:%016llx:n=%d:bytes=%d", fnv1a64(images), fnv1a64(labels), labels.count, images.count)
     }
 
-    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
-        bytes.withUnsafeBufferPointer { p in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in p { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-            return h
-        }
-    }
+    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBufferPointer { Hashing.fnv1a64($0) } }
 
     // MARK: Inference
 
@@ -200,7 +194,13 @@ public final class ImageClassifier {
     /// Fraction of images whose predicted class equals the label.
     public func accuracy(images: [UInt8], labels: [UInt8]) -> Double {
         precondition(images.count == labels.count * inputSize, "accuracy: \(images.count) bytes for \(labels.count) labels")
-        let p = predict(images: images)
+        return accuracy(Self.tensor(images: images, sampleSize: inputSize), labels: labels)
+    }
+
+    /// Fraction of the rows of `x` (`[N, inputSize]` in [0, 1]) whose predicted class equals the label.
+    public func accuracy(_ x: Tensor, labels: [UInt8]) -> Double {
+        precondition(x.rows == labels.count, "accuracy: \(x.rows) images for \(labels.count) labels")
+        let p = predict(x)
         var correct = 0
         for (a, b) in zip(p, labels) where a == Int(b) { correct += 1 }
         return labels.isEmpty ? .nan : Double(correct) / Double(labels.count)

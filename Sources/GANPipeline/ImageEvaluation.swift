@@ -54,7 +54,7 @@ final class ImageEvaluator {
             try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
             let images = Array(data.images[0..<(trainCount * d)]), trainLabels = Array(labels[0..<trainCount])
             let id = ImageClassifier.dataIdentifier(images: images, labels: trainLabels)
-            let path = cacheDirectory.appendingPathComponent("classifier-\(Self.fnv1a(id)).h5").path
+            let path = cacheDirectory.appendingPathComponent("classifier-\(String(Hashing.fnv1a64(id.utf8), radix: 16)).h5").path
             let start = Date()
             let (c, reason) = try ImageClassifier.loadOrTrain(path: path, images: images, labels: trainLabels, sampleSize: d,
                                                               classes: max(10, Int(labels.max() ?? 0) + 1), seed: Self.classifierSeed,
@@ -112,21 +112,8 @@ final class ImageEvaluator {
         var m = try metrics(samples)
         if let floor { m += try metrics(floor, suffix: "_real_floor") }
         if let classifier, let labels = heldOutLabels {
-            m.append(("classifier_accuracy", accuracy(classifier, labels)))
+            m.append(("classifier_accuracy", classifier.accuracy(heldOut, labels: labels)))
         }
         return m
-    }
-
-    private func accuracy(_ c: ImageClassifier, _ labels: [UInt8]) -> Double {
-        let predicted = c.predict(heldOut)
-        var right = 0
-        for (p, l) in zip(predicted, labels) where p == Int(l) { right += 1 }
-        return Double(right) / Double(max(labels.count, 1))
-    }
-
-    static func fnv1a(_ s: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
     }
 }

@@ -19,9 +19,7 @@ public struct RNG: Sendable, Equatable {
     /// An independent stream for a named purpose ("init", "data", "noise", ...).
     public init(seed: UInt64, purpose: String) {
         // FNV-1a of the purpose name, mixed with the seed.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in purpose.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        var sm = seed ^ h
+        var sm = seed ^ Hashing.fnv1a64(purpose.utf8)
         self.init(seed: RNG.splitMix(&sm))
     }
 
