@@ -34,9 +34,7 @@ public final class PipelineRunner {
         let fm = FileManager.default
         // The stored config binds only once a stage has produced something from it: a run whose
         // prep failed (say, a wrong data path) can be fixed and rerun without --fresh.
-        let produced = fm.fileExists(atPath: run.dataFile.path) || !run.stage("train").stepFiles().isEmpty
-            || !run.stage("pretrain-d").stepFiles().isEmpty
-        if produced, fm.fileExists(atPath: run.configFile.path) {
+        if run.hasStageOutput, fm.fileExists(atPath: run.configFile.path) {
             let text = try String(contentsOf: run.configFile, encoding: .utf8)
             let stored = try ConfigLoader.parse(yaml: text, file: run.configFile.path, overrides: [])
             for key in config.changedKeys(from: stored) where !PipelineConfig.isChangeableOnResume(key) {

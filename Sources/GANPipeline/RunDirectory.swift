@@ -20,9 +20,11 @@ public struct RunDirectory {
     public var exists: Bool { FileManager.default.fileExists(atPath: url.path) }
 
     /// Whether anything a run writes is present (config, data or checkpoints).
-    public var hasRunState: Bool {
-        let fm = FileManager.default
-        return fm.fileExists(atPath: configFile.path) || fm.fileExists(atPath: dataFile.path)
+    public var hasRunState: Bool { FileManager.default.fileExists(atPath: configFile.path) || hasStageOutput }
+
+    /// Whether a stage has produced output (prepared data or checkpoints).
+    public var hasStageOutput: Bool {
+        FileManager.default.fileExists(atPath: dataFile.path)
             || !stage("train").stepFiles().isEmpty || !stage("pretrain-d").stepFiles().isEmpty
     }
 
