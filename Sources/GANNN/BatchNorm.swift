@@ -47,12 +47,7 @@ public final class BatchNorm: Layer {
         inputShape.first == features ? inputShape : nil
     }
 
-    /// (N, S): batch and per-channel spatial size of `x`.
-    private func geometry(_ x: Tensor) -> (Int, Int) {
-        precondition(x.shape.count >= 2 && x.shape[1] == features,
-                     "BatchNorm(\(features)): input \(x.shape) must be [N, \(features), ...]")
-        return (x.shape[0], x.count / max(x.shape[0] * features, 1))
-    }
+    private func geometry(_ x: Tensor) -> (Int, Int) { channelGeometry(x, features: features, layer: "BatchNorm") }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let (n, s) = geometry(x), c = features, m = n * s
@@ -146,4 +141,11 @@ func channelGradientSums(_ dy: UnsafePointer<Float>, _ xh: UnsafePointer<Float>,
             sumDyXh[ch] += Double(b)
         }
     }
+}
+
+/// (N, S) of a `[N, C]` or `[N, C, H, W]` input to a per-channel normalisation layer: the batch
+/// and the spatial size per channel (1 for `[N, C]`); traps with the layer's name on a wrong shape.
+func channelGeometry(_ x: Tensor, features: Int, layer: String) -> (Int, Int) {
+    precondition(x.shape.count >= 2 && x.shape[1] == features, "\(layer)(\(features)): input \(x.shape) must be [N, \(features), ...]")
+    return (x.shape[0], x.count / max(x.shape[0] * features, 1))
 }

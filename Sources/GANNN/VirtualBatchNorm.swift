@@ -79,12 +79,7 @@ public final class VirtualBatchNorm: ReferenceBatchLayer {
         inputShape.first == features ? inputShape : nil
     }
 
-    /// (N, S): batch and per-channel spatial size of `x`.
-    private func geometry(_ x: Tensor) -> (Int, Int) {
-        precondition(x.shape.count >= 2 && x.shape[1] == features,
-                     "VirtualBatchNorm(\(features)): input \(x.shape) must be [N, \(features), ...]")
-        return (x.shape[0], x.count / max(x.shape[0] * features, 1))
-    }
+    private func geometry(_ x: Tensor) -> (Int, Int) { channelGeometry(x, features: features, layer: "VirtualBatchNorm") }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let (n, s) = geometry(x), c = features
