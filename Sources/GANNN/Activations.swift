@@ -26,14 +26,15 @@ public final class ReLU: ActivationBase, ElementwiseLayer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = prepareForward(x), xp = x.data, y = output.data
-        for i in 0..<n { y[i] = max(xp[i], 0) }
+        ComputeThreads.parallelFor(n) { r in for i in r { y[i] = max(xp[i], 0) } }
         return output
     }
 
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
         let n = prepareBackward(dy, "ReLU"), y = output.data, g = dy.data, dx = inputGradient.data
-        for i in 0..<n { dx[i] = y[i] > 0 ? g[i] : 0 }
+        // Both loads unconditional, so the select vectorises.
+        ComputeThreads.parallelFor(n) { r in for i in r { let gi = g[i]; dx[i] = y[i] > 0 ? gi : 0 } }
         return inputGradient
     }
 }
@@ -50,33 +51,33 @@ public final class LeakyReLU: ActivationBase, ElementwiseLayer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = prepareForward(x), xp = x.data, y = output.data, a = alpha
-        for i in 0..<n { let v = xp[i]; y[i] = v > 0 ? v : a * v }
+        ComputeThreads.parallelFor(n) { r in for i in r { let v = xp[i]; y[i] = v > 0 ? v : a * v } }
         return output
     }
 
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
         let n = prepareBackward(dy, "LeakyReLU"), x = input!.data, g = dy.data, dx = inputGradient.data, a = alpha
-        for i in 0..<n { dx[i] = x[i] > 0 ? g[i] : a * g[i] }
+        ComputeThreads.parallelFor(n) { r in for i in r { let gi = g[i]; dx[i] = x[i] > 0 ? gi : a * gi } }
         return inputGradient
     }
 }
 
-/// Logistic sigmoid `1 / (1 + e^-x)`.
+/// Logistic sigmoid `1 / (1 + e^-x)` (`Kernels.sigmoid`: a vectorised exp, not `expf`).
 public final class Sigmoid: ActivationBase, ElementwiseLayer {
     public var kind: String { "sigmoid" }
     public override init() {}
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = prepareForward(x), xp = x.data, y = output.data
-        for i in 0..<n { y[i] = 1 / (1 + expf(-xp[i])) }
+        ComputeThreads.parallelFor(n) { r in Kernels.sigmoid(xp + r.lowerBound, y + r.lowerBound, count: r.count) }
         return output
     }
 
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
         let n = prepareBackward(dy, "Sigmoid"), y = output.data, g = dy.data, dx = inputGradient.data
-        for i in 0..<n { dx[i] = g[i] * y[i] * (1 - y[i]) }
+        ComputeThreads.parallelFor(n) { r in for i in r { dx[i] = g[i] * y[i] * (1 - y[i]) } }
         return inputGradient
     }
 }
@@ -88,14 +89,14 @@ public final class Tanh: ActivationBase, ElementwiseLayer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = prepareForward(x), xp = x.data, y = output.data
-        for i in 0..<n { y[i] = tanhf(xp[i]) }
+        ComputeThreads.parallelFor(n) { r in for i in r { y[i] = tanhf(xp[i]) } }
         return output
     }
 
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
         let n = prepareBackward(dy, "Tanh"), y = output.data, g = dy.data, dx = inputGradient.data
-        for i in 0..<n { dx[i] = g[i] * (1 - y[i] * y[i]) }
+        ComputeThreads.parallelFor(n) { r in for i in r { dx[i] = g[i] * (1 - y[i] * y[i]) } }
         return inputGradient
     }
 }
@@ -125,7 +126,7 @@ public final class Clamp: ActivationBase, ElementwiseLayer {
     public static func probability(_ low: Float, _ high: Float) -> Clamp {
         precondition(low > 0 && high < 1 && low < high, "Clamp.probability needs 0 < low < high < 1")
         func sigmoids(_ x: Float) -> (Float, Float) {
-            (1 / (1 + expf(-x)), x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x)))
+            (Kernels.sigmoid(x), x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x)))
         }
         var lo = Float(log(Double(low) / (1 - Double(low))))
         var hi = Float(log(Double(high) / (1 - Double(high))))
@@ -144,7 +145,7 @@ public final class Clamp: ActivationBase, ElementwiseLayer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = prepareForward(x), xp = x.data, y = output.data, lo = minimum, hi = maximum
-        for i in 0..<n { y[i] = min(max(xp[i], lo), hi) }
+        ComputeThreads.parallelFor(n) { r in for i in r { y[i] = min(max(xp[i], lo), hi) } }
         return output
     }
 
@@ -152,7 +153,7 @@ public final class Clamp: ActivationBase, ElementwiseLayer {
         guard mode.contains(.inputGradient) else { return nil }
         let n = prepareBackward(dy, "Clamp"), x = input!.data, g = dy.data, dx = inputGradient.data
         let lo = minimum, hi = maximum
-        for i in 0..<n { dx[i] = (x[i] >= lo && x[i] <= hi) ? g[i] : 0 }
+        ComputeThreads.parallelFor(n) { r in for i in r { let xi = x[i], gi = g[i]; dx[i] = (xi >= lo && xi <= hi) ? gi : 0 } }
         return inputGradient
     }
 }

@@ -126,9 +126,11 @@ func clampParameters(_ parameters: [Parameter], _ clipValue: Float?, _ who: Stri
     let lo = -c, hi = c
     for p in parameters {
         let x = p.value.data
-        for i in 0..<p.value.count {
-            let v = x[i]
-            x[i] = v < lo ? lo : (v > hi ? hi : v)
+        ComputeThreads.parallelFor(p.value.count) { r in
+            for i in r {
+                let v = x[i]
+                x[i] = v < lo ? lo : (v > hi ? hi : v)
+            }
         }
     }
 }

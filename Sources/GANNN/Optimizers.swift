@@ -86,24 +86,24 @@ public final class SGD: Optimizer {
             let n = p.value.count
             let x = p.value.data, g = p.gradient.data
             if momentumBuffers.isEmpty {
-                for i in 0..<n {
+                ComputeThreads.parallelFor(n) { r in for i in r {
                     let xi = x[i]
                     let d = hasWD ? g[i] + wd * xi : g[i]
                     x[i] = xi + negLR * d
-                }
+                } }
                 continue
             }
             let buffer = momentumBuffers[k]
             checkStateSize(p, buffer, "SGD")
             let b = buffer.data
-            for i in 0..<n {
+            ComputeThreads.parallelFor(n) { r in for i in r {
                 let xi = x[i], b0 = b[i]
                 let d = hasWD ? g[i] + wd * xi : g[i]
                 let bi = firstStep ? d : b0 * mom + keep * d   // buf.mul_(momentum).add_(grad, alpha=1-dampening)
                 b[i] = bi
                 let u = nesterov ? d + mom * bi : bi          // grad.add(buf, alpha=momentum)
                 x[i] = xi + negLR * u
-            }
+            } }
         }
         clampParameters(parameters, clipValue, "SGD")
     }
@@ -201,17 +201,17 @@ public final class RMSProp: Optimizer {
             // no load or store is conditional, so every variant vectorises.
             switch (centered, useMomentum) {
             case (false, false):
-                for i in 0..<n {
+                ComputeThreads.parallelFor(n) { r in for i in r {
                     let xi = x[i]
                     let d = hasWD ? g[i] + wd * xi : g[i]
                     let s = sq[i] * a + w * d * d             // square_avg.mul_(alpha).addcmul_(g, g, value=1-alpha)
                     sq[i] = s
                     let avg = vectorSquareRoot(s) + eps       // square_avg.sqrt().add_(eps)
                     x[i] = xi + negLR * d / avg               // param.addcdiv_(g, avg, value=-lr)
-                }
+                } }
             case (false, true):
                 let b = momentumBuffers[k].data
-                for i in 0..<n {
+                ComputeThreads.parallelFor(n) { r in for i in r {
                     let xi = x[i]
                     let d = hasWD ? g[i] + wd * xi : g[i]
                     let s = sq[i] * a + w * d * d
@@ -220,10 +220,10 @@ public final class RMSProp: Optimizer {
                     let bi = b[i] * mom + d / avg             // buf.mul_(momentum).addcdiv_(g, avg)
                     b[i] = bi
                     x[i] = xi + negLR * bi                    // param.add_(buf, alpha=-lr)
-                }
+                } }
             case (true, false):
                 let ga = gradientAverages[k].data
-                for i in 0..<n {
+                ComputeThreads.parallelFor(n) { r in for i in r {
                     let xi = x[i], ga0 = ga[i]
                     let d = hasWD ? g[i] + wd * xi : g[i]
                     let s = sq[i] * a + w * d * d
@@ -232,10 +232,10 @@ public final class RMSProp: Optimizer {
                     ga[i] = gai
                     let avg = vectorSquareRoot(s - gai * gai) + eps  // square_avg.addcmul(ga, ga, value=-1).sqrt_().add_(eps)
                     x[i] = xi + negLR * d / avg
-                }
+                } }
             case (true, true):
                 let ga = gradientAverages[k].data, b = momentumBuffers[k].data
-                for i in 0..<n {
+                ComputeThreads.parallelFor(n) { r in for i in r {
                     let xi = x[i], ga0 = ga[i]
                     let d = hasWD ? g[i] + wd * xi : g[i]
                     let s = sq[i] * a + w * d * d
@@ -246,7 +246,7 @@ public final class RMSProp: Optimizer {
                     let bi = b[i] * mom + d / avg
                     b[i] = bi
                     x[i] = xi + negLR * bi
-                }
+                } }
             }
         }
         clampParameters(parameters, clipValue, "RMSProp")
@@ -338,7 +338,7 @@ public final class Adam: Optimizer {
             checkStateSize(p, expAverageSquares[k], "Adam")
             let x = p.value.data, g = p.gradient.data
             let m = expAverages[k].data, v = expAverageSquares[k].data
-            for i in 0..<n {
+            ComputeThreads.parallelFor(n) { r in for i in r {
                 let xi = x[i]
                 let d = hasWD ? g[i] + wd * xi : g[i]
                 let m0 = m[i]
@@ -348,7 +348,7 @@ public final class Adam: Optimizer {
                 v[i] = vi
                 let denom = vectorSquareRoot(vi) / bc2Sqrt + eps    // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
                 x[i] = xi + negStep * mi / denom               // param.addcdiv_(exp_avg, denom, value=-step_size)
-            }
+            } }
         }
         clampParameters(parameters, clipValue, "Adam")
     }

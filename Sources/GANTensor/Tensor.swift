@@ -91,7 +91,10 @@ public final class Tensor {
     /// A copy of the contents as an array.
     public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
 
-    public func fill(_ value: Float) { data.update(repeating: value, count: count) }
+    public func fill(_ value: Float) {
+        let d = data
+        ComputeThreads.parallelFor(count) { r in (d + r.lowerBound).update(repeating: value, count: r.count) }
+    }
 
     /// Resizes to `other`'s shape and copies its contents.
     public func copy(from other: Tensor) {

@@ -1,16 +1,60 @@
 import CBLAS
+import Dispatch
 
-/// Thread count of the compute engine. Today that is OpenBLAS's pool; element-wise kernels are
-/// single-threaded. Bitwise determinism holds for equal thread counts only (BLAS may split sums
-/// differently with more threads).
+/// Thread count of the compute engine: OpenBLAS's pool for matrix products, and the number of
+/// chunks `parallelFor` splits element-wise work into. Bitwise determinism holds for equal thread
+/// counts only (BLAS, and reductions split by `parallelFor`, sum in a thread-count-dependent order).
 public enum ComputeThreads {
-    /// Sets the number of threads every following matrix product may use (>= 1).
+    /// OpenBLAS's own default (its thread count, from OPENBLAS_NUM_THREADS or the cores) until `set`.
+    @usableFromInline nonisolated(unsafe) static var current = Int(openblas_get_num_threads())
+
+    /// Sets the number of threads every following matrix product and `parallelFor` may use (>= 1).
     public static func set(_ n: Int) {
         precondition(n >= 1, "thread count must be >= 1, got \(n)")
         openblas_set_num_threads(Int32(n))
+        current = n
     }
 
-    public static var count: Int { Int(openblas_get_num_threads()) }
+    public static var count: Int { current }
+
+    /// Work below this many elements per chunk runs on the calling thread: handing a chunk to
+    /// another thread costs a few microseconds (measured with `gan-bench --model parallel_for`).
+    public static let minimumChunk = 16_384
+
+    /// Runs `body` over `0..<count` split into at most `ComputeThreads.count` contiguous chunks,
+    /// concurrently, each chunk at least `minimumChunk` elements (times `grain`, for callers
+    /// whose unit of work is bigger than one element). The split depends only on `count`, `grain`
+    /// and the thread count, so element-wise work gives the same bits for any thread count and
+    /// chunked reductions give the same bits for the same thread count.
+    @inlinable
+    public static func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        let chunks = chunkCount(count, grain: grain)
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let box = ChunkBody(run: body)   // the chunks touch disjoint ranges
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                box.run(chunkRange(c, of: chunks, count: count))
+            }
+        }
+    }
+
+    /// Number of chunks `parallelFor(count, grain:)` uses.
+    @inlinable
+    public static func chunkCount(_ count: Int, grain: Int = 1) -> Int {
+        let byWork = count * max(grain, 1) / minimumChunk
+        return max(1, min(current, byWork))
+    }
+
+    /// Chunk `c` of `chunks` equal contiguous parts of `0..<count` (the first ones one longer).
+    @inlinable
+    public static func chunkRange(_ c: Int, of chunks: Int, count: Int) -> Range<Int> {
+        let base = count / chunks, extra = count % chunks
+        let start = c * base + min(c, extra)
+        return start..<(start + base + (c < extra ? 1 : 0))
+    }
 
     /// The OpenBLAS kernel chosen for this CPU, e.g. "SkylakeX" or "Haswell".
     public static var blasCoreName: String {
@@ -23,4 +67,12 @@ public enum ComputeThreads {
         guard let p = openblas_get_config() else { return "unknown" }
         return String(cString: p)
     }
+}
+
+/// `parallelFor`'s body handed to the worker threads; the caller guarantees the chunks touch
+/// disjoint memory.
+@usableFromInline
+struct ChunkBody: @unchecked Sendable {
+    @usableFromInline let run: (Range<Int>) -> Void
+    @usableFromInline init(run: @escaping (Range<Int>) -> Void) { self.run = run }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import GANTensor
+
+@Suite("Kernels")
+struct KernelsTests {
+    /// The vectorised sigmoid against the Double formula on a dense grid over the whole range where
+    /// the result is a normal float, plus the edge cases `1 / (1 + expf(-x))` has.
+    @Test("sigmoid: within 4 ulp of the exact value, exact edge cases, scalar == vector bits")
+    func sigmoidAccuracy() {
+        let xs: [Float] = stride(from: -87.0, through: 40.0, by: 0.0037).map { Float($0) }
+            + [0, -0.0, 1e-8, -1e-8, 1e-30, 17.3, -17.3]
+        var y = [Float](repeating: .nan, count: xs.count)
+        xs.withUnsafeBufferPointer { x in
+            y.withUnsafeMutableBufferPointer { Kernels.sigmoid(x.baseAddress!, $0.baseAddress!, count: x.count) }
+        }
+        var worst = 0.0
+        for (x, v) in zip(xs, y) {
+            let exact = 1 / (1 + Foundation.exp(-Double(x)))
+            let ulps = abs(Double(v) - exact) / Double(Float(exact).ulp)
+            worst = max(worst, ulps)
+            #expect(v.bitPattern == Kernels.sigmoid(x).bitPattern, "x = \(x): scalar and vector paths differ")
+        }
+        #expect(worst <= 4, "worst error \(worst) ulp")
+        #expect(Kernels.sigmoid(Float(0)) == 0.5)
+        #expect(Kernels.sigmoid(Float(-100)) == 0 && Kernels.sigmoid(Float(-1000)) == 0)
+        #expect(Kernels.sigmoid(-Float.infinity) == 0 && Kernels.sigmoid(Float.infinity) == 1)
+        #expect(Kernels.sigmoid(Float(100)) == 1 && Kernels.sigmoid(Float(30)) == 1)
+        #expect(Kernels.sigmoid(Float.nan).isNaN)
+        let tiny = Kernels.sigmoid(Float(-88))   // e^-88 ≈ 6e-39: a denormal, not 0 or NaN
+        #expect(tiny > 0 && tiny < 1e-37)
+    }
+
+    /// Every length 0...19 (full vectors and padded tails) writes exactly `count` values.
+    @Test("sigmoid: tails are computed and nothing past count is written")
+    func sigmoidTails() {
+        for count in 0...19 {
+            let x = (0..<count).map { Float($0) * 0.5 - 4 }
+            var y = [Float](repeating: 7, count: count + 3)
+            x.withUnsafeBufferPointer { xb in
+                y.withUnsafeMutableBufferPointer { yb in
+                    if let xp = xb.baseAddress { Kernels.sigmoid(xp, yb.baseAddress!, count: count) }
+                }
+            }
+            for i in 0..<count { #expect(y[i] == Kernels.sigmoid(x[i]), "count \(count) index \(i)") }
+            #expect(Array(y[count...]) == [7, 7, 7], "count \(count)")
+        }
+    }
+
+    /// Splitting work over threads gives the same chunks for the same thread count, covers the
+    /// range exactly once, and runs small inputs on one chunk.
+    @Test("parallelFor: chunks cover the range once; element-wise results equal at 1 and 2 threads")
+    func parallelFor() {
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.set(saved) }
+        for chunks in 1...3 {
+            for count in [0, 1, 5, 100, 100_003] {
+                var covered = 0, next = 0
+                for c in 0..<chunks {
+                    let r = ComputeThreads.chunkRange(c, of: chunks, count: count)
+                    #expect(r.lowerBound == next)
+                    next = r.upperBound
+                    covered += r.count
+                }
+                #expect(covered == count && next == count)
+            }
+        }
+        ComputeThreads.set(2)
+        #expect(ComputeThreads.chunkCount(1000) == 1)
+        #expect(ComputeThreads.chunkCount(100_000) == 2)
+        let n = 100_003
+        let x = (0..<n).map { Float($0 % 977) * 0.01 - 4 }
+        func run() -> [Float] {
+            var out = [Float](repeating: 0, count: n)
+            x.withUnsafeBufferPointer { xb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    let xp = xb.baseAddress!, op = ob.baseAddress!
+                    ComputeThreads.parallelFor(n) { r in Kernels.sigmoid(xp + r.lowerBound, op + r.lowerBound, count: r.count) }
+                }
+            }
+            return out
+        }
+        let two = run()
+        ComputeThreads.set(1)
+        let one = run()
+        #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
+    }
+}
