@@ -6,8 +6,13 @@ import Foundation
 ///
 /// Numerically stable forms: softplus(x) = max(x, 0) + log1p(exp(-|x|)).
 public enum Loss {
-    @inline(__always) static func softplus(_ x: Float) -> Double {
-        Double(max(x, 0)) + log1p(exp(-Double(abs(x))))
+    /// `softplus(x)` and `sigmoid(x)` from one `e = expf(-|x|)`: σ is bit-identical to `sigmoid`
+    /// (which computes the same e on either branch); softplus = max(x, 0) + log1pf(e) in Float
+    /// precision (the loss value only; the gradient is σ). One expf and one log1pf per logit
+    /// instead of Double exp + log1p + expf: these dominate the loss on the toy systems' tiny batches.
+    @inline(__always) static func softplusAndSigmoid(_ x: Float) -> (softplus: Double, sigmoid: Float) {
+        let e = expf(-abs(x))
+        return (Double(max(x, 0)) + Double(log1pf(e)), x >= 0 ? 1 / (1 + e) : e / (1 + e))
     }
 
     @inline(__always) static func sigmoid(_ x: Float) -> Float {
@@ -24,8 +29,9 @@ public enum Loss {
         let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
         var s = 0.0
         for i in 0..<n {
-            s += softplus(l[i]) - Double(target) * Double(l[i])
-            g[i] = (sigmoid(l[i]) - target) * scale
+            let (sp, sig) = softplusAndSigmoid(l[i])
+            s += sp - Double(target) * Double(l[i])
+            g[i] = (sig - target) * scale
         }
         return Float(s / Double(max(n, 1)))
     }
@@ -38,8 +44,9 @@ public enum Loss {
         let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
         var s = 0.0
         for i in 0..<n {
-            s -= softplus(l[i])
-            g[i] = -sigmoid(l[i]) * scale
+            let (sp, sig) = softplusAndSigmoid(l[i])
+            s -= sp
+            g[i] = -sig * scale
         }
         return Float(s / Double(max(n, 1)))
     }
@@ -52,8 +59,9 @@ public enum Loss {
         let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
         var s = 0.0
         for i in 0..<n {
-            s += softplus(-l[i])
-            g[i] = (sigmoid(l[i]) - 1) * scale
+            let (sp, sig) = softplusAndSigmoid(l[i])   // softplus(-l) = softplus(l) - l
+            s += sp - Double(l[i])
+            g[i] = (sig - 1) * scale
         }
         return Float(s / Double(max(n, 1)))
     }

@@ -6,9 +6,9 @@ import CBLAS
 /// Transposes are expressed with the BLAS flags, never materialised. `lda`, `ldb`, `ldc` are the
 /// row strides of A, B and C as stored (A is `[m, k]` or, when `transA`, `[k, m]`).
 ///
-/// Products within `SmallGEMM`'s limits skip BLAS. That path is off by default: measured with
-/// `gan-bench --model gemm_small`, OpenBLAS beat this plain loop on every toy-MLP product but one
-/// (Benchmarks/README.md), so it stays opt-in until a faster tiny kernel earns its place.
+/// Products within `SmallGEMM`'s limits (every dimension <= 128 and m·n·k <= `SmallGEMM.maxWork`)
+/// skip BLAS and run a register-blocked SIMD kernel: on the toy MLPs' products OpenBLAS's per-call
+/// overhead dominates (`gan-bench --model gemm_small`, Benchmarks/README.md).
 @inlinable
 public func gemm(
     transA: Bool = false, transB: Bool = false,
@@ -25,6 +25,22 @@ public func gemm(
                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
+    blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+}
+
+/// `gemm` always through OpenBLAS, whatever the shape (tests and `gan-bench --model gemm_small`
+/// compare `SmallGEMM` with it).
+public func blasGEMM(
+    transA: Bool = false, transB: Bool = false,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
     cblas_sgemm(CblasRowMajor,
                 transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha,
@@ -50,62 +66,35 @@ public func gemm(_ a: Tensor, transposed transA: Bool = false,
          a: a.data, lda: ac, b: b.data, ldb: bc, beta: beta, c: c.data, ldc: n)
 }
 
-/// Plain-loop matrix product for products too small for BLAS to pay off (the toy systems' 1-10-10-1
-/// MLPs). Loops are ordered so that the innermost one runs over contiguous memory and vectorises.
+/// Register-blocked SIMD kernel for products too small for BLAS to pay off (the toy systems'
+/// 1-10-10-10-1 MLPs at batch 100, where OpenBLAS spends most of each call on per-call work:
+/// argument checks, buffer allocation, packing). The kernel is in SmallGEMMKernel.swift.
 public enum SmallGEMM {
-    /// Largest `m * n * k` handled without BLAS; 0 (the default) disables the path. Set it only
-    /// from a `gan-bench --model gemm_small` measurement (see Benchmarks/README.md).
-    nonisolated(unsafe) public static var maxWork = 0
+    /// Largest `m * n * k` handled without BLAS; 0 disables the path. Chosen from the
+    /// `gan-bench --model gemm_small` table (Benchmarks/README.md): the kernel wins on every toy
+    /// product (work <= 10,000) and loses from 32x32x32 (32,768) on, where BLAS's AVX2/FMA
+    /// micro-kernel outweighs its call overhead. The choice depends only
+    /// on the shape, never on timing, so results are bitwise reproducible.
+    nonisolated(unsafe) public static var maxWork = 10_000
     /// Every dimension must also be at most this.
     public static let maxDimension = 128
 
     @inlinable
     public static func applies(m: Int, n: Int, k: Int) -> Bool {
         m <= maxDimension && n <= maxDimension && k <= maxDimension && m * n * k <= maxWork
+            && min(m, n, k) <= thinDimension
     }
 
-    @inlinable
+    /// One dimension must also be at most this (the toy MLPs' width): the kernel lost to BLAS on
+    /// square 16x16x16 and 20x20x20 products (1.16x and 1.34x BLAS's time).
+    public static let thinDimension = 10
+
+    /// `C[m, n] = alpha * op(A) * op(B) + beta * C` with `gemm`'s conventions (row-major, C not read
+    /// when beta == 0), any sizes; single-threaded, fixed summation order.
     public static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<m {
-            let ci = c + i * ldc
-            if beta == 0 {
-                ci.update(repeating: 0, count: n)
-            } else if beta != 1 {
-                for j in 0..<n { ci[j] *= beta }
-            }
-        }
-        if !transB {
-            // C[i, :] += alpha * A(i, p) * B[p, :]  (B rows contiguous)
-            for i in 0..<m {
-                let ci = c + i * ldc
-                for p in 0..<k {
-                    let aip = alpha * (transA ? a[p * lda + i] : a[i * lda + p])
-                    let bp = b + p * ldb
-                    for j in 0..<n { ci[j] += aip * bp[j] }
-                }
-            }
-        } else if !transA {
-            // C[i, j] = alpha * dot(A[i, :], B[j, :])  (both rows contiguous)
-            for i in 0..<m {
-                let ai = a + i * lda, ci = c + i * ldc
-                for j in 0..<n {
-                    let bj = b + j * ldb
-                    var s: Float = 0
-                    for p in 0..<k { s += ai[p] * bj[p] }
-                    ci[j] += alpha * s
-                }
-            }
-        } else {
-            for i in 0..<m {
-                let ci = c + i * ldc
-                for j in 0..<n {
-                    var s: Float = 0
-                    for p in 0..<k { s += a[p * lda + i] * b[j * ldb + p] }
-                    ci[j] += alpha * s
-                }
-            }
-        }
+        kernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }

@@ -4,7 +4,8 @@ public enum Kernels {
     /// Each of the `rows` rows of `y` (`[rows, n]`) := `bias`.
     @inlinable
     public static func broadcastRows(_ bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        for r in 0..<rows { (y + r * n).update(from: bias, count: n) }
+        // A plain loop: a memcpy call per row costs more than the copy for short rows (toy MLPs).
+        for r in 0..<rows { let yr = y + r * n; for j in 0..<n { yr[j] = bias[j] } }
     }
 
     /// `sums[j] += Σ_r x[r, j]` for `x` of shape `[rows, n]` (bias gradients).

@@ -20,11 +20,7 @@ extension GANBench {
         let g2 = makeMLPGAN(seed: seed &+ 1)
         func iteration() throws {
             step += 1
-            var c = TrainingCheckpoint(stage: "train", step: step,
-                                       data: DataDescription(sampleShape: [1, 28, 28], scale: 1 / 255, noiseDimension: 100),
-                                       networks: [NetworkEntry("generator", trainer.generator, optimizer: trainer.generatorOptimizer),
-                                                  NetworkEntry("discriminator", trainer.discriminator, optimizer: trainer.discriminatorOptimizer)])
-            c.rngs = [("noise", trainer.noiseRNG)]
+            let c = trainingCheckpoint(trainer, step: step, sampleShape: [1, 28, 28], scale: 1 / 255)
             let t0 = Measurement.monotonicSeconds()
             try store.save(c)
             let t1 = Measurement.monotonicSeconds()
@@ -55,5 +51,41 @@ extension GANBench {
                            extra: [("save_ms_median", round2(median(saveSeconds) * 1e3)),
                                    ("load_ms_median", round2(median(loadSeconds) * 1e3)),
                                    ("file_mb", round2(Double(bytes) / 1e6))])
+    }
+
+    /// A train-stage checkpoint of `trainer` as the pipeline writes it: both networks with their
+    /// optimiser states and the noise stream.
+    func trainingCheckpoint(_ trainer: AdversarialTrainer, step: Int, sampleShape: [Int], scale: Float) -> TrainingCheckpoint {
+        var c = TrainingCheckpoint(stage: "train", step: step,
+                                   data: DataDescription(sampleShape: sampleShape, scale: scale,
+                                                         noiseDimension: trainer.noiseDimension),
+                                   networks: [NetworkEntry("generator", trainer.generator, optimizer: trainer.generatorOptimizer),
+                                              NetworkEntry("discriminator", trainer.discriminator,
+                                                           optimizer: trainer.discriminatorOptimizer)])
+        c.rngs = [("noise", trainer.noiseRNG)]
+        return c
+    }
+
+    /// What checkpointing costs a training model: the median of 5 crash-safe saves of `trainer`
+    /// (after the timed iterations, untimed), and that save's share of the training time at the
+    /// pipeline's default interval (`train.checkpoint_every` = 500 iterations): save / (save +
+    /// 500 / it_per_s). The target is < 2 %.
+    func checkpointCost(_ trainer: AdversarialTrainer, sampleShape: [Int], scale: Float,
+                        itPerSecond: Double, interval: Int = 500) throws -> [(String, Any)] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gan-bench-cost-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = CheckpointDirectory(dir, keepLast: 2)
+        var seconds: [Double] = []
+        for step in 1...5 {
+            let c = trainingCheckpoint(trainer, step: step, sampleShape: sampleShape, scale: scale)
+            let t0 = Measurement.monotonicSeconds()
+            try store.save(c)
+            seconds.append(Measurement.monotonicSeconds() - t0)
+        }
+        let save = seconds.sorted()[seconds.count / 2]
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: store.latestLink.resolvingSymlinksInPath().path)[.size] as? Int) ?? 0
+        let share = save / (save + Double(interval) / itPerSecond)
+        return [("checkpoint_save_ms", round2(save * 1e3)), ("checkpoint_mb", round2(Double(bytes) / 1e6)),
+                ("checkpoint_share_at_\(interval)", round4(share))]
     }
 }

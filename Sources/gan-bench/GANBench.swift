@@ -55,7 +55,7 @@ struct GANBench: ParsableCommand {
         do {
             switch model {
             case .mlp_gan: result = try benchMLPGAN()
-            case .toy_1d: result = benchToy1D()
+            case .toy_1d: result = try benchToy1D()
             case .mlp_gan_gemms: result = benchMLPGANGEMMs()
             case .dcgan28: result = try benchDCGAN28()
             case .dcgan28_gemms: result = benchGEMMSet(dcgan28GEMMs(), batch: 64)
@@ -113,10 +113,12 @@ struct GANBench: ParsableCommand {
         for i in 0..<warmup { iteration(-1 - i) }
         let allocations = allocationsPerIteration { iteration(0) }
         let m = Measurement.run { for i in 1...iters { iteration(i) } }
-        return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
-                           flopPerIteration: mlpGANFlops(), allocationsPerIteration: allocations,
-                           extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
-                                   ("data", randomData ? "random" : "fashion-mnist")])
+        var result = BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
+                                 flopPerIteration: mlpGANFlops(), allocationsPerIteration: allocations,
+                                 extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
+                                         ("data", randomData ? "random" : "fashion-mnist")])
+        result.extra += try checkpointCost(trainer, sampleShape: [1, 28, 28], scale: 1 / 255, itPerSecond: Double(iters) / m.wall)
+        return result
     }
 
     /// dcgan28: one D step + one G step on `[64, 1, 28, 28]` images scaled to [-1, 1].
@@ -136,10 +138,12 @@ struct GANBench: ParsableCommand {
         for i in 0..<warmup { iteration(-1 - i) }
         let allocations = allocationsPerIteration { iteration(0) }
         let m = Measurement.run { for i in 1...iters { iteration(i) } }
-        return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
-                           flopPerIteration: dcgan28Flops(batch: batch), allocationsPerIteration: allocations,
-                           extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
-                                   ("data", randomData ? "random" : "fashion-mnist")])
+        var result = BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
+                                 flopPerIteration: dcgan28Flops(batch: batch), allocationsPerIteration: allocations,
+                                 extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
+                                         ("data", randomData ? "random" : "fashion-mnist")])
+        result.extra += try checkpointCost(trainer, sampleShape: shape, scale: 2 / 255, itPerSecond: Double(iters) / m.wall)
+        return result
     }
 
     /// A list of GEMMs run back to back (a model's matmul-only ceiling). Prints each distinct
@@ -170,7 +174,7 @@ struct GANBench: ParsableCommand {
                            flopPerIteration: set.flops)
     }
 
-    func benchToy1D() -> BenchResult {
+    func benchToy1D() throws -> BenchResult {
         let batch = 100, k = 20
         let trainer = makeToy1D(seed: seed)
         var dataRNG = RNG(seed: seed, purpose: "data")
@@ -193,9 +197,11 @@ struct GANBench: ParsableCommand {
         var ss = 0.0
         for i in 0..<samples.count { let d = Double(samples[i]) - mean; ss += d * d }
         let std = (ss / Double(samples.count - 1)).squareRoot()
-        return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
-                           flopPerIteration: nil, allocationsPerIteration: allocations,
-                           extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
-                                   ("g_mean", round3(mean)), ("g_std", round3(std))])
+        var result = BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
+                                 flopPerIteration: nil, allocationsPerIteration: allocations,
+                                 extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
+                                         ("g_mean", round3(mean)), ("g_std", round3(std))])
+        result.extra += try checkpointCost(trainer, sampleShape: [1], scale: 1, itPerSecond: Double(iters) / m.wall)
+        return result
     }
 }

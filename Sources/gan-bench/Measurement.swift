@@ -64,6 +64,8 @@ struct BenchResult {
     var flopPerIteration: Double?
     var allocationsPerIteration: Double?
     var extra: [(String, Any)] = []
+    /// Peak RSS when the result was made (before any untimed extras such as checkpoint saves).
+    var peakRSS = Measurement.peakRSSMegabytes()
 
     func line(version: String, blasCore: String) -> String {
         let m = measurement
@@ -72,7 +74,7 @@ struct BenchResult {
             ("framework", "swift"), ("version", version), ("model", model), ("threads", threads),
             ("iters", iters), ("batch", batch), ("wall_s", round3(m.wall)), ("it_per_s", round3(itPerS)),
             ("samples_per_s", round1(itPerS * Double(batch))), ("cpu_util", round2(m.cpu / m.wall)),
-            ("foreign_load", round2(m.foreign)), ("peak_rss_mb", round1(Measurement.peakRSSMegabytes())),
+            ("foreign_load", round2(m.foreign)), ("peak_rss_mb", round1(peakRSS)),
             ("threads_in_proc", Measurement.threadsInProcess()), ("blas_core", blasCore),
         ]
         if let f = flopPerIteration {
@@ -87,7 +89,7 @@ struct BenchResult {
     func humanLine() -> String {
         let itPerS = Double(iters) / measurement.wall
         return String(format: "[swift %@ t=%d] %.2f it/s, %.0f samples/s, peak RSS %.0f MB, cpu util %.2f, foreign load %.2f",
-                      model, threads, itPerS, itPerS * Double(batch), Measurement.peakRSSMegabytes(),
+                      model, threads, itPerS, itPerS * Double(batch), peakRSS,
                       measurement.cpu / measurement.wall, measurement.foreign)
     }
 }

@@ -94,18 +94,30 @@ struct GEMMTests {
     /// covered regardless of the threshold: `SmallGEMM.run` is called directly on every shape, and
     /// the shapes with a dimension above `maxDimension` (129, 200) always reach BLAS through `gemm`.
     fileprivate static let smallShapes = [GEMMCase(m: 1, n: 1, k: 1), GEMMCase(m: 5, n: 7, k: 3),
-                                          GEMMCase(m: 13, n: 9, k: 17), GEMMCase(m: 32, n: 32, k: 128)]
+                                          GEMMCase(m: 13, n: 9, k: 17), GEMMCase(m: 32, n: 32, k: 128),
+                                          // The toy MLP's products (m x n x k) and the kernel's edge widths.
+                                          GEMMCase(m: 100, n: 10, k: 10), GEMMCase(m: 100, n: 1, k: 10),
+                                          GEMMCase(m: 100, n: 10, k: 1), GEMMCase(m: 10, n: 10, k: 100),
+                                          GEMMCase(m: 1, n: 10, k: 100), GEMMCase(m: 10, n: 1, k: 100),
+                                          GEMMCase(m: 7, n: 17, k: 9), GEMMCase(m: 17, n: 9, k: 7),
+                                          GEMMCase(m: 9, n: 7, k: 17), GEMMCase(m: 3, n: 15, k: 40)]
     fileprivate static let blasShapes = [GEMMCase(m: 33, n: 32, k: 128), GEMMCase(m: 129, n: 2, k: 3),
                                          GEMMCase(m: 129, n: 20, k: 30), GEMMCase(m: 3, n: 200, k: 64)]
 
-    @Test("SmallGEMM.applies honours maxDimension and maxWork")
+    @Test("SmallGEMM.applies honours maxDimension, maxWork and thinDimension")
     func threshold() {
         let d = SmallGEMM.maxDimension
         #expect(!SmallGEMM.applies(m: d + 1, n: 1, k: 1))
         #expect(!SmallGEMM.applies(m: 1, n: d + 1, k: 1))
         #expect(!SmallGEMM.applies(m: 1, n: 1, k: d + 1))
+        #expect(!SmallGEMM.applies(m: 16, n: 16, k: 16), "no thin dimension: BLAS")
         for s in Self.smallShapes + Self.blasShapes where SmallGEMM.applies(m: s.m, n: s.n, k: s.k) {
             #expect(s.m * s.n * s.k <= SmallGEMM.maxWork, "\(s.testDescription)")
+            #expect(min(s.m, s.n, s.k) <= SmallGEMM.thinDimension, "\(s.testDescription)")
+        }
+        // Every toy_1d product (1-10-10-10-1 MLPs at batch 100) takes the kernel.
+        for (m, n, k) in [(100, 10, 1), (100, 10, 10), (100, 1, 10), (10, 10, 100), (10, 1, 100), (1, 10, 100), (100, 1, 1)] {
+            #expect(SmallGEMM.applies(m: m, n: n, k: k), "\(m)x\(n)x\(k)")
         }
     }
 
@@ -125,6 +137,92 @@ struct GEMMTests {
                     #expect(e <= 1, "\(path) \(s.testDescription) tA=\(transA) tB=\(transB) α=\(alpha) β=\(beta): error/bound \(e)")
                 }
             }
+        }
+    }
+
+    @Test("SmallGEMM matches OpenBLAS: every transpose, widths 1-17, contiguous and padded strides, alpha/beta",
+          arguments: [false, true], [false, true])
+    func smallMatchesBLAS(transA: Bool, transB: Bool) {
+        // Every panel width the kernel has (n = 1...17 covers 8-wide panels plus each tail), row
+        // blocks of 1...4 (m), the k-blocked transposed-B path (n·k > 256) and the C-is-a-column
+        // paths (n = 1, contiguous C: ldc == 1).
+        var shapes: [(Int, Int, Int)] = [(100, 10, 10), (100, 1, 10), (100, 10, 1), (10, 10, 100), (1, 10, 100),
+                                         (10, 1, 100), (100, 1, 1), (1, 1, 100), (7, 9, 17), (17, 1, 9)]
+        for n in 1...17 { shapes.append((9, n, 7)) }
+        for m in [1, 2, 3, 4, 5, 7] { shapes.append((m, 10, 3)) }
+        shapes += [(5, 20, 100), (6, 3, 128), (128, 2, 5)]
+        let scalings: [(Float, Float)] = [(1, 0), (1, 1), (-0.75, 0), (0.5, -2.25), (2, 1)]
+        var rng = RNG(seed: 7)
+        for (m, n, k) in shapes {
+            for pad in [0, 3] {
+                let (aRows, aCols) = transA ? (k, m) : (m, k)
+                let (bRows, bCols) = transB ? (n, k) : (k, n)
+                let lda = aCols + pad, ldb = bCols + pad, ldc = n + pad
+                let a = (0..<max(aRows * lda, 1)).map { _ in rng.normal() }
+                let b = (0..<max(bRows * ldb, 1)).map { _ in rng.normal() }
+                let c0 = (0..<max(m * ldc, 1)).map { _ in rng.normal() }
+                for (alpha, beta) in scalings {
+                    var mine = c0, blas = c0
+                    a.withUnsafeBufferPointer { ap in
+                        b.withUnsafeBufferPointer { bp in
+                            mine.withUnsafeMutableBufferPointer { cp in
+                                SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                              a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                                              beta: beta, c: cp.baseAddress!, ldc: ldc)
+                            }
+                            blas.withUnsafeMutableBufferPointer { cp in
+                                blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                         a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                                         beta: beta, c: cp.baseAddress!, ldc: ldc)
+                            }
+                        }
+                    }
+                    // Both are within k·u·Σ|a||b| of the exact value; allow twice that plus the C term.
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var mag = 0.0
+                            for p in 0..<k {
+                                let av = Double(transA ? a[p * lda + i] : a[i * lda + p])
+                                let bv = Double(transB ? b[j * ldb + p] : b[p * ldb + j])
+                                mag += abs(av * bv)
+                            }
+                            let bound = Double(k + 2) * 4 * 0x1p-24 * (Double(abs(alpha)) * mag + abs(Double(beta * c0[i * ldc + j])))
+                                + 1e-30
+                            worst = max(worst, abs(Double(mine[i * ldc + j]) - Double(blas[i * ldc + j])) / bound)
+                        }
+                        for j in n..<ldc { #expect(mine[i * ldc + j].bitPattern == c0[i * ldc + j].bitPattern) }
+                    }
+                    #expect(worst <= 1, "\(m)x\(n)x\(k) tA=\(transA) tB=\(transB) pad=\(pad) α=\(alpha) β=\(beta): \(worst)")
+                }
+            }
+        }
+    }
+
+    @Test("SmallGEMM is deterministic and C's row blocks do not change a row's bits")
+    func smallDeterministic() {
+        // Rows 0..<4 of a 100-row product must equal the 4-row product of the same rows (same
+        // summation order whatever block a row falls in), and repeated calls give the same bits.
+        var rng = RNG(seed: 11)
+        let (m, n, k) = (100, 10, 10)
+        let a = (0..<m * k).map { _ in rng.normal() }, w = (0..<n * k).map { _ in rng.normal() }
+        func product(rows: Int) -> [Float] {
+            var c = [Float](repeating: .nan, count: rows * n)
+            a.withUnsafeBufferPointer { ap in
+                w.withUnsafeBufferPointer { wp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        SmallGEMM.run(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
+                                      a: ap.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k,
+                                      beta: 0, c: cp.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            return c
+        }
+        let full = product(rows: m)
+        #expect(full.map(\.bitPattern) == product(rows: m).map(\.bitPattern))
+        for rows in 1...4 {
+            #expect(Array(full.prefix(rows * n)).map(\.bitPattern) == product(rows: rows).map(\.bitPattern), "\(rows) rows")
         }
     }
 

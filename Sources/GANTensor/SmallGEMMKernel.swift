@@ -1,0 +1,310 @@
+/// The register-blocked kernel behind `SmallGEMM.run`: tiny row-major products (the toy systems'
+/// 1-10-10-10-1 MLPs at batch 100) without the per-call cost of BLAS (argument checks, buffer
+/// allocation, packing both operands, a generic micro-kernel sized for large matrices).
+///
+/// Layout: C is computed in column panels whose widths come from {8, 4, 2, 1} lanes (a panel of 10
+/// is one 8 + 2 pair, so no lane of a load or store falls outside the matrix and nothing is
+/// padded), and within a panel in blocks of up to 4 rows whose accumulators stay in registers
+/// while the inner dimension runs. Row i of `op(B)` is read as a vector; `op(A)(i, p)` is a scalar
+/// broadcast. When B is transposed it is first copied into a small stack buffer as `op(B)`
+/// (`[kc, n]`, kc·n <= 256 floats, the inner dimension in blocks when that does not fit).
+///
+/// Determinism: every C element is `alpha · (Σ_p a·b) + beta · c` with the sum taken in increasing
+/// p (one k block when B is not transposed or k·n <= 256), independent of the panel or row block it
+/// falls in; no threads, no runtime dispatch. Without FMA contraction (generic x86-64 build) each
+/// product is rounded before it is added.
+protocol SmallGEMMLanes {
+    static var lanes: Int { get }
+    static func zeros() -> Self
+    static func splat(_ x: Float) -> Self
+    static func loadLanes(_ p: UnsafePointer<Float>) -> Self
+    func store(_ p: UnsafeMutablePointer<Float>)
+    /// self + a · b
+    func adding(_ a: Self, times b: Self) -> Self
+    func times(_ s: Self) -> Self
+    func plus(_ s: Self) -> Self
+}
+
+extension Float: SmallGEMMLanes {
+    static var lanes: Int { 1 }
+    @inline(__always) static func zeros() -> Float { 0 }
+    @inline(__always) static func splat(_ x: Float) -> Float { x }
+    @inline(__always) static func loadLanes(_ p: UnsafePointer<Float>) -> Float { p.pointee }
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { p.pointee = self }
+    @inline(__always) func adding(_ a: Float, times b: Float) -> Float { self + a * b }
+    @inline(__always) func times(_ s: Float) -> Float { self * s }
+    @inline(__always) func plus(_ s: Float) -> Float { self + s }
+}
+
+/// The vector widths share one implementation (unaligned loads and stores of the whole vector).
+extension SmallGEMMLanes where Self: SIMD, Self.Scalar == Float {
+    static var lanes: Int { scalarCount }
+    @inline(__always) static func zeros() -> Self { .zero }
+    @inline(__always) static func splat(_ x: Float) -> Self { Self(repeating: x) }
+    @inline(__always) static func loadLanes(_ p: UnsafePointer<Float>) -> Self {
+        UnsafeRawPointer(p).loadUnaligned(as: Self.self)
+    }
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self)
+    }
+    @inline(__always) func adding(_ a: Self, times b: Self) -> Self { self + a * b }
+    @inline(__always) func times(_ s: Self) -> Self { self * s }
+    @inline(__always) func plus(_ s: Self) -> Self { self + s }
+}
+
+extension SIMD2: SmallGEMMLanes where Scalar == Float {}
+extension SIMD4: SmallGEMMLanes where Scalar == Float {}
+extension SIMD8: SmallGEMMLanes where Scalar == Float {}
+
+/// Two panels side by side handled as one (e.g. 8 + 2 lanes for 10 columns): one broadcast of
+/// `op(A)(i, p)` serves both.
+struct SmallGEMMPair<X: SmallGEMMLanes, Y: SmallGEMMLanes>: SmallGEMMLanes {
+    var x: X
+    var y: Y
+    @inline(__always) init(_ x: X, _ y: Y) { self.x = x; self.y = y }
+    static var lanes: Int { X.lanes + Y.lanes }
+    @inline(__always) static func zeros() -> Self { Self(.zeros(), .zeros()) }
+    @inline(__always) static func splat(_ s: Float) -> Self { Self(.splat(s), .splat(s)) }
+    @inline(__always) static func loadLanes(_ p: UnsafePointer<Float>) -> Self {
+        Self(.loadLanes(p), .loadLanes(p + X.lanes))
+    }
+    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) {
+        x.store(p)
+        y.store(p + X.lanes)
+    }
+    @inline(__always) func adding(_ a: Self, times b: Self) -> Self {
+        Self(x.adding(a.x, times: b.x), y.adding(a.y, times: b.y))
+    }
+    @inline(__always) func times(_ s: Self) -> Self { Self(x.times(s.x), y.times(s.y)) }
+    @inline(__always) func plus(_ s: Self) -> Self { Self(x.plus(s.x), y.plus(s.y)) }
+}
+
+/// Operands of one call, as strides: `op(A)(i, p) = a[i·ars + p·acs]`, `op(B)` row p at `b + p·ldb`.
+struct SmallGEMMOperands {
+    var a: UnsafePointer<Float>
+    var ars: Int, acs: Int
+    var b: UnsafePointer<Float>
+    var ldb: Int
+    var c: UnsafeMutablePointer<Float>
+    var ldc: Int
+    var alpha: Float, beta: Float
+}
+
+extension SmallGEMM {
+    /// C[i, j..<j+V.lanes] of `rows` (1...4) rows starting at `i`.
+    @inline(__always)
+    static func block<V: SmallGEMMLanes>(_: V.Type, rows: Int, i: Int, j: Int, k: Int, _ o: SmallGEMMOperands) {
+        let ars = o.ars, acs = o.acs, ldb = o.ldb, ldc = o.ldc
+        var pa = o.a + i * ars
+        var pb = o.b + j
+        let alpha = V.splat(o.alpha), beta = V.splat(o.beta)
+        @inline(__always) func finish(_ acc: V, _ r: Int) {
+            let pc = o.c + (i + r) * ldc + j
+            // alpha = 1 and beta = 1 skip multiplications by one (same bits).
+            if o.beta == 0 {
+                (o.alpha == 1 ? acc : acc.times(alpha)).store(pc)
+            } else if o.alpha == 1 && o.beta == 1 {
+                V.loadLanes(pc).plus(acc).store(pc)
+            } else {
+                V.loadLanes(pc).times(beta).adding(acc, times: alpha).store(pc)
+            }
+        }
+        switch rows {
+        case 4:
+            var c0 = V.zeros(), c1 = V.zeros(), c2 = V.zeros(), c3 = V.zeros()
+            let r1 = ars, r2 = 2 * ars, r3 = 3 * ars
+            for _ in 0..<k {
+                let bv = V.loadLanes(pb)
+                c0 = c0.adding(V.splat(pa[0]), times: bv)
+                c1 = c1.adding(V.splat(pa[r1]), times: bv)
+                c2 = c2.adding(V.splat(pa[r2]), times: bv)
+                c3 = c3.adding(V.splat(pa[r3]), times: bv)
+                pa += acs
+                pb += ldb
+            }
+            finish(c0, 0); finish(c1, 1); finish(c2, 2); finish(c3, 3)
+        case 3:
+            var c0 = V.zeros(), c1 = V.zeros(), c2 = V.zeros()
+            let r1 = ars, r2 = 2 * ars
+            for _ in 0..<k {
+                let bv = V.loadLanes(pb)
+                c0 = c0.adding(V.splat(pa[0]), times: bv)
+                c1 = c1.adding(V.splat(pa[r1]), times: bv)
+                c2 = c2.adding(V.splat(pa[r2]), times: bv)
+                pa += acs
+                pb += ldb
+            }
+            finish(c0, 0); finish(c1, 1); finish(c2, 2)
+        case 2:
+            var c0 = V.zeros(), c1 = V.zeros()
+            let r1 = ars
+            for _ in 0..<k {
+                let bv = V.loadLanes(pb)
+                c0 = c0.adding(V.splat(pa[0]), times: bv)
+                c1 = c1.adding(V.splat(pa[r1]), times: bv)
+                pa += acs
+                pb += ldb
+            }
+            finish(c0, 0); finish(c1, 1)
+        default:
+            var c0 = V.zeros()
+            for _ in 0..<k {
+                c0 = c0.adding(V.splat(pa[0]), times: V.loadLanes(pb))
+                pa += acs
+                pb += ldb
+            }
+            finish(c0, 0)
+        }
+    }
+
+    /// One column panel over all m rows, in blocks of `rowsPerBlock` (the last block smaller).
+    @inline(__always)
+    static func panel<V: SmallGEMMLanes>(_: V.Type, rowsPerBlock: Int, m: Int, j: Int, k: Int, _ o: SmallGEMMOperands) {
+        var i = 0
+        while m - i >= rowsPerBlock {
+            block(V.self, rows: rowsPerBlock, i: i, j: j, k: k, o)
+            i += rowsPerBlock
+        }
+        if i < m { block(V.self, rows: m - i, i: i, j: j, k: k, o) }
+    }
+
+    /// All of C's columns for `op(B)` rows contiguous: panels of 8 (+ a narrower pair for the rest).
+        static func panels(m: Int, n: Int, k: Int, _ o: SmallGEMMOperands) {
+        typealias V8 = SIMD8<Float>
+        typealias V4 = SIMD4<Float>
+        typealias V2 = SIMD2<Float>
+        var j = 0
+        // Full 8-wide panels, keeping a tail of 9...15 for the combined panels below.
+        while n - j >= 16 || n - j == 8 {
+            panel(V8.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+            j += 8
+        }
+        switch n - j {
+        case 0: break
+        case 1: panel(Float.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 2: panel(V2.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 3: panel(SmallGEMMPair<V2, Float>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 4: panel(V4.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 5: panel(SmallGEMMPair<V4, Float>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 6: panel(SmallGEMMPair<V4, V2>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 7: panel(SmallGEMMPair<V4, SmallGEMMPair<V2, Float>>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 9: panel(SmallGEMMPair<V8, Float>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 10: panel(SmallGEMMPair<V8, V2>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 11: panel(SmallGEMMPair<V8, SmallGEMMPair<V2, Float>>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 12: panel(SmallGEMMPair<V8, V4>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 13: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, Float>>.self, rowsPerBlock: 2, m: m, j: j, k: k, o)
+        case 14: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, V2>>.self, rowsPerBlock: 2, m: m, j: j, k: k, o)
+        case 15: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, SmallGEMMPair<V2, Float>>>.self, rowsPerBlock: 2,
+                       m: m, j: j, k: k, o)
+        default: preconditionFailure("SmallGEMM.panels: unreachable tail \(n - j)")
+        }
+    }
+
+    /// `C[i, 0] = alpha · dot(A[i, :], b[0..<k]) + beta · C[i, 0]` with A's rows contiguous: the
+    /// dot product runs over k in 8 lanes (lane partial sums added pairwise, then the 4-, 2- and
+    /// 1-wide tail), a fixed order.
+    static func columnDots(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                           c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+        for i in 0..<m {
+            let ai = a + i * lda
+            var acc = SIMD8<Float>.zero
+            var p = 0
+            while k - p >= 8 {
+                acc += SIMD8.loadLanes(ai + p) * SIMD8.loadLanes(b + p)
+                p += 8
+            }
+            var s4 = acc.lowHalf + acc.highHalf
+            if k - p >= 4 {
+                s4 += SIMD4.loadLanes(ai + p) * SIMD4.loadLanes(b + p)
+                p += 4
+            }
+            var s2 = s4.lowHalf + s4.highHalf
+            if k - p >= 2 {
+                s2 += SIMD2.loadLanes(ai + p) * SIMD2.loadLanes(b + p)
+                p += 2
+            }
+            var sum = s2.x + s2.y
+            if p < k { sum += ai[p] * b[p] }
+            let ci = c + i * ldc
+            if beta == 0 {
+                ci.pointee = alpha == 1 ? sum : alpha * sum
+            } else if alpha == 1 && beta == 1 {
+                ci.pointee += sum
+            } else {
+                ci.pointee = beta * ci.pointee + alpha * sum
+            }
+        }
+    }
+
+    /// Stack buffer for a transposed B, in floats (1 KiB: always stack-allocated).
+    static let packCapacity = 256
+
+    /// `C[m, n] = alpha · op(A) · op(B) + beta · C` (row-major, BLAS semantics: C is not read when
+    /// beta == 0). Any sizes; fast for small ones.
+        static func kernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m <= 0 || n <= 0 { return }
+        let ars = transA ? 1 : lda, acs = transA ? lda : 1
+        if k <= 0 {
+            for i in 0..<m {
+                let ci = c + i * ldc
+                if beta == 0 {
+                    ci.update(repeating: 0, count: n)
+                } else {
+                    for j in 0..<n { ci[j] *= beta }
+                }
+            }
+            return
+        }
+        if n == 1 {
+            // C is one column: vectorise over m or over k instead of over a single lane.
+            let bs = transB ? 1 : ldb   // op(B)(p, 0) = b[p · bs]
+            if transA && ldc == 1 {
+                // Cᵀ[0, i] = Σ_p op(B)(p, 0) · a[p · lda + i]: a one-row product whose B rows are A's.
+                panels(m: 1, n: m, k: k, SmallGEMMOperands(a: b, ars: 0, acs: bs, b: a, ldb: lda, c: c, ldc: 0,
+                                                          alpha: alpha, beta: beta))
+                return
+            }
+            if !transA && (bs == 1 || k <= packCapacity) {
+                if bs == 1 {
+                    columnDots(m: m, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+                } else {
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: packCapacity) { buffer in
+                        let column = buffer.baseAddress!
+                        for p in 0..<k { column[p] = b[p * bs] }
+                        columnDots(m: m, k: k, a: a, lda: lda, b: column, c: c, ldc: ldc, alpha: alpha, beta: beta)
+                    }
+                }
+                return
+            }
+        }
+        if !transB {
+            panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: ars, acs: acs, b: b, ldb: ldb, c: c, ldc: ldc,
+                                                      alpha: alpha, beta: beta))
+            return
+        }
+        // op(B)(p, j) = b[j·ldb + p]: copy blocks [kc, nb] of op(B) into a contiguous buffer.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: packCapacity) { buffer in
+            let pack = buffer.baseAddress!
+            var j0 = 0
+            while j0 < n {
+                let nb = min(n - j0, packCapacity)
+                let kc = packCapacity / nb
+                var p0 = 0
+                while p0 < k {
+                    let kb = min(kc, k - p0)
+                    for j in 0..<nb {
+                        let src = b + (j0 + j) * ldb + p0
+                        for p in 0..<kb { pack[p * nb + j] = src[p] }
+                    }
+                    panels(m: m, n: nb, k: kb,
+                           SmallGEMMOperands(a: a + p0 * acs, ars: ars, acs: acs, b: pack, ldb: nb, c: c + j0, ldc: ldc,
+                                             alpha: alpha, beta: p0 == 0 ? beta : 1))
+                    p0 += kb
+                }
+                j0 += nb
+            }
+        }
+    }
+}
