@@ -230,10 +230,14 @@ public final class PipelineRunner {
             best = (try? r.history().first { $0.metric == "best_score" }?.values.last) ?? .infinity
             r.close()
         }
+        // Checkpoints are serialised here and written to disk on a background thread; every exit
+        // path below waits for the write in flight first (`writer.wait()`).
+        let writer = BackgroundCheckpointWriter(store)
         while session.step < total {
             let (d, g) = session.iterate()
             guard d.loss.isFinite, g.isFinite else {
                 progress.finish()
+                try writer.wait()
                 throw PipelineError.diverged(stage: "train", step: session.step, what: "loss is \(d.loss.isFinite ? "G \(g)" : "D \(d.loss)")",
                                              lastCheckpoint: store.stepFiles().last?.url.path)
             }
@@ -257,15 +261,20 @@ public final class PipelineRunner {
             if session.step % every == 0 || session.step == total || stop || score != nil {
                 var c = session.checkpoint(configYAML: configYAML)
                 if let s = score { c.history.append(("best_score", [s])) }
-                let url = try store.save(c)
-                if score != nil { try store.pin(url, as: "best.h5") }
+                let url = try writer.save(c)
+                if score != nil {
+                    try writer.wait()
+                    try store.pin(url, as: "best.h5")
+                }
                 if data.isImage { try writeSampleGrid(session, to: store.url) }
                 if stop {
                     progress.finish()
+                    try writer.wait()
                     throw PipelineError.interrupted(stage: "train", step: session.step, checkpoint: url.path)
                 }
             }
         }
+        try writer.wait()
         log("train: done, \(total) steps; checkpoints in \(store.url.path)")
     }
 

@@ -25,13 +25,31 @@ public struct CheckpointDirectory {
     /// Saves atomically, points `latest.h5` at the new file, prunes. Returns the file's URL.
     @discardableResult
     public func save(_ checkpoint: TrainingCheckpoint) throws -> URL {
+        try writeTemporary(checkpoint)
+        return try commitTemporary(step: checkpoint.step)
+    }
+
+    /// The first half of `save`: writes the checkpoint as the hidden `.step-%08d.h5.tmp` (which
+    /// readers ignore). `commitTemporary` makes it durable and visible.
+    public func writeTemporary(_ checkpoint: TrainingCheckpoint) throws {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let name = Self.fileName(step: checkpoint.step)
-        let final = url.appendingPathComponent(name)
-        let tmp = url.appendingPathComponent(".\(name).tmp")
+        let tmp = temporaryURL(step: checkpoint.step)
         try? FileManager.default.removeItem(at: tmp)
         do {
             try checkpoint.write(to: tmp.path)
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
+    }
+
+    /// The second half of `save` (file-system work only, no HDF5): fsyncs the temporary file,
+    /// renames it into place, fsyncs the directory, points latest.h5 at it, prunes.
+    @discardableResult
+    public func commitTemporary(step: Int) throws -> URL {
+        let final = url.appendingPathComponent(Self.fileName(step: step))
+        let tmp = temporaryURL(step: step)
+        do {
             try Self.fsync(path: tmp.path)
             guard rename(tmp.path, final.path) == 0 else { throw posixError(final.path, "rename from \(tmp.lastPathComponent)") }
             try Self.fsync(path: url.path)
@@ -43,6 +61,8 @@ public struct CheckpointDirectory {
         try prune()
         return final
     }
+
+    private func temporaryURL(step: Int) -> URL { url.appendingPathComponent(".\(Self.fileName(step: step)).tmp") }
 
     /// Points `url/<name>` (a symlink, relative) at `file`, atomically.
     public func pin(_ file: URL, as name: String) throws {
@@ -151,5 +171,51 @@ extension CheckpointReader {
             }
         }
         try walk(file.root)
+    }
+}
+
+/// Saves checkpoints without stalling training on the disk: `save` writes the checkpoint file
+/// (HDF5, on the calling thread: Debian's serial HDF5 is not thread-safe, so HDF5 is only ever
+/// called from that thread), then a background queue does the slow, file-system-only half of
+/// `CheckpointDirectory.save` (fsync, rename, directory fsync, latest.h5, pruning: ~15 ms of
+/// fsyncs even for a 0.1 MB file). At most one save is in flight: `save` first waits for the
+/// previous one. Call `wait()` before anything that needs the file in place (pinning it, reporting
+/// it, exiting); it rethrows a failed commit. A crash before the commit finishes leaves only a
+/// `.tmp` file, which readers ignore: earlier checkpoints are never touched.
+public final class BackgroundCheckpointWriter: @unchecked Sendable {
+    public let store: CheckpointDirectory
+    private let queue = DispatchQueue(label: "swiftgan.checkpoint-writer")
+    private let group = DispatchGroup()
+    private let lock = NSLock()
+    private var failure: Error?
+
+    public init(_ store: CheckpointDirectory) { self.store = store }
+
+    deinit { group.wait() }
+
+    /// Writes `checkpoint` and starts committing it; returns the URL it has once `wait()` returns.
+    @discardableResult
+    public func save(_ checkpoint: TrainingCheckpoint) throws -> URL {
+        try wait()
+        try store.writeTemporary(checkpoint)
+        let step = checkpoint.step
+        group.enter()
+        queue.async {
+            defer { self.group.leave() }
+            do { try self.store.commitTemporary(step: step) } catch {
+                self.lock.lock(); self.failure = error; self.lock.unlock()
+            }
+        }
+        return store.url.appendingPathComponent(CheckpointDirectory.fileName(step: step))
+    }
+
+    /// Blocks until the last save is in place and durable; throws its error if it failed.
+    public func wait() throws {
+        group.wait()
+        lock.lock()
+        let e = failure
+        failure = nil
+        lock.unlock()
+        if let e { throw e }
     }
 }
