@@ -6,6 +6,10 @@
 /// running_var ← (1 - m)·running_var + m·σ²_B·M/(M - 1) (unbiased, M = N·H·W).
 /// Evaluation (`training: false`): the running statistics are used instead.
 /// `running_mean` / `running_var` are buffers, so checkpoints carry them and resume is exact.
+///
+/// Keeps a reference to its input (as the layer contract allows) and recomputes x̂ in backward
+/// instead of storing it: one buffer less and one store stream less in forward. Every pass runs
+/// per channel, channels split over `ComputeThreads`, so the bits do not depend on the thread count.
 public final class BatchNorm: Layer {
     public let features: Int
     public let momentum: Float
@@ -19,11 +23,11 @@ public final class BatchNorm: Layer {
     public var buffers: [(name: String, tensor: Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 
     private let output = Tensor(shape: [0])
-    private let normalized = Tensor(shape: [0])   // x̂, kept for backward
+    private var input: Tensor?                     // x (the contract lets layers keep it): x̂ is recomputed from it
     private let inputGradient = Tensor(shape: [0])
-    private var inverseStd: [Float]
-    private var sum: [Double]
-    private var sumSquares: [Double]
+    // Per-channel scratch, as tensors so the channel-parallel passes share plain pointers.
+    private let inverseStd: Tensor
+    private let mean: Tensor
     private var usedBatchStatistics = true
 
     public init(features: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
@@ -38,9 +42,9 @@ public final class BatchNorm: Layer {
         runningMean = Tensor(shape: [features])
         runningVar = Tensor(shape: [features])
         runningVar.fill(1)
-        inverseStd = [Float](repeating: 1, count: features)
-        sum = [Double](repeating: 0, count: features)
-        sumSquares = [Double](repeating: 0, count: features)
+        inverseStd = Tensor(shape: [features])
+        inverseStd.fill(1)
+        mean = Tensor(shape: [features])
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int]? {
@@ -49,47 +53,44 @@ public final class BatchNorm: Layer {
 
     private func geometry(_ x: Tensor) -> (Int, Int) { channelGeometry(x, features: features, layer: "BatchNorm") }
 
+    /// Statistics (training) and normalisation, one channel at a time, channels split over
+    /// `ComputeThreads`: each channel's sums run in a fixed order, so the bits do not depend on
+    /// the thread count, and its values are still in cache when they are normalised.
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let (n, s) = geometry(x), c = features, m = n * s
         output.resize(x.shape)
-        normalized.resize(x.shape)
-        let xp = x.data, y = output.data, xh = normalized.data, g = weight.value.data, b = bias.value.data
+        input = x
+        let xp = UnsafePointer(x.data), y = output.data
+        let g = weight.value.data, b = bias.value.data, rm = runningMean.data, rv = runningVar.data
+        let mu = mean.data, inv = inverseStd.data, momentum = momentum, eps = eps
         usedBatchStatistics = training
         if training {
             precondition(m > 1, "BatchNorm in training mode needs more than one value per channel, got input \(x.shape)")
-            for ch in 0..<c { sum[ch] = 0; sumSquares[ch] = 0 }
-            for i in 0..<n {
-                for ch in 0..<c {
-                    let row = xp + (i * c + ch) * s
-                    var s1: Float = 0, s2: Float = 0
-                    for k in 0..<s { s1 += row[k]; s2 += row[k] * row[k] }
-                    sum[ch] += Double(s1)
-                    sumSquares[ch] += Double(s2)
-                }
-            }
-            let rm = runningMean.data, rv = runningVar.data
-            for ch in 0..<c {
-                let mean = sum[ch] / Double(m)
-                let variance = max(sumSquares[ch] / Double(m) - mean * mean, 0)
-                inverseStd[ch] = Float(1 / (variance + Double(eps)).squareRoot())
-                sum[ch] = mean  // reuse as the mean for normalisation below
-                rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(mean)
-                rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(variance * Double(m) / Double(m - 1))
-            }
-        } else {
-            let rm = runningMean.data, rv = runningVar.data
-            for ch in 0..<c {
-                sum[ch] = Double(rm[ch])
-                inverseStd[ch] = 1 / (rv[ch] + eps).squareRoot()
-            }
         }
-        for i in 0..<n {
-            for ch in 0..<c {
-                let o = (i * c + ch) * s, mean = Float(sum[ch]), inv = inverseStd[ch], gc = g[ch], bc = b[ch]
-                for k in 0..<s {
-                    let v = (xp[o + k] - mean) * inv
-                    xh[o + k] = v
-                    y[o + k] = gc * v + bc
+        ComputeThreads.parallelFor(c, grain: 2 * m) { channels in
+            for ch in channels {
+                if training {
+                    // Each (example, channel) run summed in Float lanes, accumulated in Double.
+                    var sum = 0.0, sumSquares = 0.0
+                    for i in 0..<n {
+                        let (s1, s2) = runSumAndSquares(xp + (i * c + ch) * s, count: s)
+                        sum += Double(s1)
+                        sumSquares += Double(s2)
+                    }
+                    let mean = sum / Double(m)
+                    let variance = max(sumSquares / Double(m) - mean * mean, 0)
+                    inv[ch] = Float(1 / (variance + Double(eps)).squareRoot())
+                    mu[ch] = Float(mean)
+                    rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(mean)
+                    rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(variance * Double(m) / Double(m - 1))
+                } else {
+                    mu[ch] = rm[ch]
+                    inv[ch] = 1 / (rv[ch] + eps).squareRoot()
+                }
+                let mean = mu[ch], invStd = inv[ch], gc = g[ch], bc = b[ch]
+                for i in 0..<n {
+                    let o = (i * c + ch) * s
+                    normalizeRun(xp + o, count: s, mean: mean, inverseStd: invStd, gamma: gc, beta: bc, output: y + o)
                 }
             }
         }
@@ -98,47 +99,144 @@ public final class BatchNorm: Layer {
 
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
         precondition(dy.count == output.count, "BatchNorm.backward: dy \(dy.shape) does not match output \(output.shape)")
+        guard let x = input else { preconditionFailure("BatchNorm.backward called before forward") }
         let n = output.shape[0], c = features, s = output.count / max(n * c, 1), m = Double(n * s)
-        let g = dy.data, xh = normalized.data
-        // Σ dy and Σ dy·x̂ per channel (needed by both gradients).
-        channelGradientSums(g, xh, n: n, c: c, s: s, sum: &sum, sumDyXh: &sumSquares)
-        if mode.contains(.parameterGradients) {
-            let dw = weight.gradient.data, db = bias.gradient.data
-            for ch in 0..<c { dw[ch] += Float(sumSquares[ch]); db[ch] += Float(sum[ch]) }
-        }
-        guard mode.contains(.inputGradient) else { return nil }
-        inputGradient.resize(output.shape)
-        let dx = inputGradient.data, w = weight.value.data
-        for i in 0..<n {
-            for ch in 0..<c {
-                let o = (i * c + ch) * s, k0 = w[ch] * inverseStd[ch]
-                if usedBatchStatistics {
+        let g = UnsafePointer(dy.data), xp = UnsafePointer(x.data), mu = mean.data
+        let wantsParameters = mode.contains(.parameterGradients), wantsInput = mode.contains(.inputGradient)
+        if wantsInput { inputGradient.resize(output.shape) }
+        let dx = inputGradient.data, w = weight.value.data, inv = inverseStd.data
+        let dw = weight.gradient.data, db = bias.gradient.data, batchStatistics = usedBatchStatistics
+        // Per channel: Σ dy and Σ dy·x̂ (dγ, dβ and the batch-statistics input gradient), then dx
+        // while the channel is in cache; channels split over `ComputeThreads`. x̂ = (x - μ)·inv is
+        // recomputed, the same bits forward computed.
+        ComputeThreads.parallelFor(c, grain: 3 * n * s) { channels in
+            for ch in channels {
+                let mean = mu[ch], invStd = inv[ch]
+                let (sumDy, sumDyXh) = channelGradientSums(g, xp, mean: mean, inverseStd: invStd, n: n, c: c, s: s, channel: ch)
+                if wantsParameters { dw[ch] += Float(sumDyXh); db[ch] += Float(sumDy) }
+                guard wantsInput else { continue }
+                let k0 = w[ch] * inv[ch]
+                if batchStatistics {
                     // dx = γ/σ · (dy - mean(dy) - x̂ · mean(dy·x̂))
-                    let meanDy = Float(sum[ch] / m), meanDyXh = Float(sumSquares[ch] / m)
-                    for k in 0..<s { dx[o + k] = k0 * (g[o + k] - meanDy - xh[o + k] * meanDyXh) }
+                    let meanDy = Float(sumDy / m), meanDyXh = Float(sumDyXh / m)
+                    for i in 0..<n {
+                        let o = (i * c + ch) * s
+                        batchNormInputGradientRun(g + o, xp + o, mean: mean, inverseStd: invStd, count: s, scale: k0,
+                                                  meanDy: meanDy, meanDyXh: meanDyXh, into: dx + o)
+                    }
                 } else {
-                    for k in 0..<s { dx[o + k] = k0 * g[o + k] }
+                    for i in 0..<n {
+                        let o = (i * c + ch) * s
+                        for k in 0..<s { dx[o + k] = k0 * g[o + k] }
+                    }
                 }
             }
         }
-        return inputGradient
+        return wantsInput ? inputGradient : nil
     }
 }
 
-/// Per-channel Σ dy and Σ dy·x̂ over the batch and spatial positions of `[N, C]` or `[N, C, H, W]`
-/// tensors (`s` = H·W, 1 for `[N, C]`), each (example, channel) run summed in Float, then
-/// accumulated in Double: the two sums every batch-norm-style backward needs (BatchNorm,
-/// VirtualBatchNorm's reference pass) for dγ, dβ and the batch-statistics input gradient.
+/// y = γ·x̂ + β with x̂ = (x - mean)·inverseStd over `count` contiguous floats, eight lanes at a
+/// time (the same arithmetic per element as the scalar tail).
+@inline(__always)
+func normalizeRun(_ x: UnsafePointer<Float>, count: Int, mean: Float, inverseStd: Float, gamma: Float, beta: Float,
+                  output y: UnsafeMutablePointer<Float>) {
+    let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)
+    let m8 = SIMD8<Float>(repeating: mean), i8 = SIMD8<Float>(repeating: inverseStd)
+    let g8 = SIMD8<Float>(repeating: gamma), b8 = SIMD8<Float>(repeating: beta)
+    var k = 0
+    while k + 8 <= count {
+        let v = (xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self) - m8) * i8
+        yr.storeBytes(of: g8 * v + b8, toByteOffset: k * 4, as: SIMD8<Float>.self)
+        k += 8
+    }
+    while k < count {
+        y[k] = gamma * ((x[k] - mean) * inverseStd) + beta
+        k += 1
+    }
+}
+
+/// dx = scale·(dy - meanDy - x̂·meanDyXh) with x̂ = (x - mean)·inverseStd over `count` contiguous
+/// floats, eight lanes at a time.
+@inline(__always)
+func batchNormInputGradientRun(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, inverseStd: Float,
+                               count: Int, scale: Float, meanDy: Float, meanDyXh: Float, into dx: UnsafeMutablePointer<Float>) {
+    let gr = UnsafeRawPointer(dy), xr = UnsafeRawPointer(x), dr = UnsafeMutableRawPointer(dx)
+    let s8 = SIMD8<Float>(repeating: scale), a8 = SIMD8<Float>(repeating: meanDy), b8 = SIMD8<Float>(repeating: meanDyXh)
+    let m8 = SIMD8<Float>(repeating: mean), i8 = SIMD8<Float>(repeating: inverseStd)
+    var k = 0
+    while k + 8 <= count {
+        let gv = gr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+        let hv = (xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self) - m8) * i8
+        dr.storeBytes(of: s8 * (gv - a8 - hv * b8), toByteOffset: k * 4, as: SIMD8<Float>.self)
+        k += 8
+    }
+    while k < count { dx[k] = scale * (dy[k] - meanDy - (x[k] - mean) * inverseStd * meanDyXh); k += 1 }
+}
+
+/// `channelGradientSums` with x̂ = (x - mean)·inverseStd computed from x on the fly (the same bits).
+@inline(__always)
+func channelGradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, inverseStd: Float,
+                         n: Int, c: Int, s: Int, channel ch: Int) -> (Double, Double) {
+    let m8 = SIMD8<Float>(repeating: mean), i8 = SIMD8<Float>(repeating: inverseStd)
+    var sum = 0.0, sumDyXh = 0.0
+    for i in 0..<n {
+        let o = (i * c + ch) * s
+        let gr = UnsafeRawPointer(dy + o), xr = UnsafeRawPointer(x + o)
+        var a = SIMD8<Float>(), b = SIMD8<Float>(), k = 0
+        while k + 8 <= s {
+            let gv = gr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+            a += gv
+            b += gv * ((xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self) - m8) * i8)
+            k += 8
+        }
+        var s1 = a.sum(), s2 = b.sum()
+        while k < s { s1 += dy[o + k]; s2 += dy[o + k] * ((x[o + k] - mean) * inverseStd); k += 1 }
+        sum += Double(s1)
+        sumDyXh += Double(s2)
+    }
+    return (sum, sumDyXh)
+}
+
+/// (Σ x, Σ x²) of `count` contiguous floats, in eight Float lanes (then the tail in order): a
+/// fixed order, vectorised.
+@inline(__always)
+func runSumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+    let raw = UnsafeRawPointer(x)
+    var a = SIMD8<Float>(), b = SIMD8<Float>(), k = 0
+    while k + 8 <= count {
+        let v = raw.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+        a += v
+        b += v * v
+        k += 8
+    }
+    var s1 = a.sum(), s2 = b.sum()
+    while k < count { let v = x[k]; s1 += v; s2 += v * v; k += 1 }
+    return (s1, s2)
+}
+
+/// Σ dy and Σ dy·x̂ of one channel over the batch and spatial positions of `[N, C]` or
+/// `[N, C, H, W]` tensors (`s` = H·W, 1 for `[N, C]`): each (example, channel) run summed in
+/// eight Float lanes, then accumulated in Double over the examples in order.
+@inline(__always)
+func channelGradientSums(_ dy: UnsafePointer<Float>, _ xh: UnsafePointer<Float>, n: Int, c: Int, s: Int,
+                         channel ch: Int) -> (Double, Double) {
+    // (x̂ - 0)·1 is x̂ bit for bit: the on-the-fly variant with the identity normalisation.
+    channelGradientSums(dy, xh, mean: 0, inverseStd: 1, n: n, c: c, s: s, channel: ch)
+}
+
+/// Per-channel Σ dy and Σ dy·x̂ (see `channelGradientSums(_:_:n:c:s:channel:)`) for every channel,
+/// channels split over `ComputeThreads` (the same bits at any thread count): the two sums every
+/// batch-norm-style backward needs (VirtualBatchNorm's reference pass) for dγ, dβ and the
+/// batch-statistics input gradient.
 func channelGradientSums(_ dy: UnsafePointer<Float>, _ xh: UnsafePointer<Float>, n: Int, c: Int, s: Int,
                          sum: inout [Double], sumDyXh: inout [Double]) {
-    for ch in 0..<c { sum[ch] = 0; sumDyXh[ch] = 0 }
-    for i in 0..<n {
-        for ch in 0..<c {
-            let o = (i * c + ch) * s
-            var a: Float = 0, b: Float = 0
-            for k in 0..<s { a += dy[o + k]; b += dy[o + k] * xh[o + k] }
-            sum[ch] += Double(a)
-            sumDyXh[ch] += Double(b)
+    sum.withUnsafeMutableBufferPointer { sp in
+        sumDyXh.withUnsafeMutableBufferPointer { qp in
+            let sp = sp.baseAddress!, qp = qp.baseAddress!
+            ComputeThreads.parallelFor(c, grain: 2 * n * s) { channels in
+                for ch in channels { (sp[ch], qp[ch]) = channelGradientSums(dy, xh, n: n, c: c, s: s, channel: ch) }
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ import CBLAS
 /// Lowered to one GEMM over the whole batch: the im2col matrix `cols [C_in·k·k, H_out·W_out·N]`
 /// (see `ConvGeometry`; batch innermost) is multiplied by the weight seen as `[C_out, C_in·k·k]`:
 ///
-///     forward      Y' [C_out, HW·N]      = W · cols            (then Y' -> NCHW, + bias)
+///     forward      Y' [C_out, HW·N]      = W · cols + bias     (then Y' -> NCHW)
 ///     weight grad  dW [C_out, C_in·k·k] += dY' · colsᵀ         (dY' = dy as [C_out, HW·N])
 ///     input grad   dcols                 = Wᵀ · dY'            (then col2im -> dx)
 ///
@@ -26,10 +26,10 @@ public final class Conv2d: Layer {
 
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
-    private let columns = Tensor(shape: [0])          // im2col of the latest input, kept for dW
-    private let columnGradient = Tensor(shape: [0])
-    private let channelMajor = Tensor(shape: [0])     // Y' in forward, dY' in backward
-    private let batchInnermost = Tensor(shape: [0])   // x as [C, H, W, N] in forward, dx so in backward
+    private let columns = Tensor(shape: [0])          // im2col of the latest input, kept for dW; then dcols
+    private var columnsHoldInput = false              // false once backward has overwritten them with dcols
+    private let channelMajor = Tensor(shape: [0])     // Y' in forward, dY' then dx as [C, H, W, N] in backward
+    private let batchInnermost = Tensor(shape: [0])   // x as [C, H, W, N], kept to rebuild cols for a repeated backward
     private var geometry: ConvGeometry?
     private var batch = 0
     private var inputSampleShape: [Int] = []
@@ -77,14 +77,17 @@ public final class Conv2d: Layer {
         transpose(x.data, rows: n, columns: x.columns, into: batchInnermost.data)
         columns.resize(rows: ckk, columns: m)
         g.im2col(batchInnermost.data, batch: n, into: columns.data)
+        columnsHoldInput = true
         // Y'[C_out, HW·N] = W[C_out, C_in·k·k] · cols[C_in·k·k, HW·N]
-        channelMajor.resize(rows: outChannels, columns: m)
+        // (+ bias: Y' starts as the bias broadcast along its rows and the GEMM adds with beta = 1,
+        // which also spares OpenBLAS's zeroing pass over C.)
+        let yPrime = scratch(channelMajor, count: outChannels * m)
+        if let b = bias { fillRows(yPrime, rows: outChannels, columns: m, with: b.value.data) }
         gemm(m: outChannels, n: m, k: ckk, a: weight.value.data, lda: ckk, b: columns.data, ldb: m,
-             c: channelMajor.data, ldc: m)
+             beta: bias == nil ? 0 : 1, c: yPrime, ldc: m)
         // Y' is [C_out·HW, N]: its transpose is the NCHW output.
         output.resize(batch: n, sampleShape: outputSampleShape)
-        transpose(channelMajor.data, rows: outChannels * hw, columns: n, into: output.data)
-        if let b = bias { addChannelBias(b.value.data, to: output.data, batch: n, channels: outChannels, plane: hw) }
+        transpose(yPrime, rows: outChannels * hw, columns: n, into: output.data)
         return output
     }
 
@@ -93,24 +96,30 @@ public final class Conv2d: Layer {
         precondition(dy.count == output.count, "Conv2d.backward: dy \(dy.shape) does not match output \(output.shape)")
         let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         // dY'[C_out, HW·N] from dy[N, C_out·HW].
-        channelMajor.resize(rows: outChannels, columns: m)
-        transpose(dy.data, rows: n, columns: outChannels * hw, into: channelMajor.data)
+        let dyPrime = scratch(channelMajor, count: outChannels * m)
+        transpose(dy.data, rows: n, columns: outChannels * hw, into: dyPrime)
         if mode.contains(.parameterGradients) {
+            if !columnsHoldInput {   // a repeated backward: cols were overwritten by dcols
+                g.im2col(batchInnermost.data, batch: n, into: columns.data)
+                columnsHoldInput = true
+            }
             // dW[C_out, C_in·k·k] += dY' · colsᵀ
-            gemm(transB: true, m: outChannels, n: ckk, k: m, a: channelMajor.data, lda: m, b: columns.data, ldb: m,
+            gemm(transB: true, m: outChannels, n: ckk, k: m, a: dyPrime, lda: m, b: columns.data, ldb: m,
                  beta: 1, c: weight.gradient.data, ldc: ckk)
-            if let b = bias { addRowSums(channelMajor.data, rows: outChannels, columns: m, into: b.gradient.data) }
+            if let b = bias { addRowSums(dyPrime, rows: outChannels, columns: m, into: b.gradient.data) }
         }
         guard mode.contains(.inputGradient) else { return nil }
-        // dcols[C_in·k·k, HW·N] = Wᵀ · dY', then scattered back onto the [C, H, W, N] image.
-        columnGradient.resize(rows: ckk, columns: m)
-        gemm(transA: true, m: ckk, n: m, k: outChannels, a: weight.value.data, lda: ckk, b: channelMajor.data, ldb: m,
-             c: columnGradient.data, ldc: m)
+        // dcols[C_in·k·k, HW·N] = Wᵀ · dY', then scattered back onto the [C, H, W, N] image. dcols
+        // takes the place of cols, which dW no longer needs: one column matrix per layer, not two
+        // (k²/s² times the image; a repeated backward rebuilds cols from the kept image).
+        columnsHoldInput = false
+        gemm(transA: true, m: ckk, n: m, k: outChannels, a: weight.value.data, lda: ckk, b: dyPrime, ldb: m,
+             c: columns.data, ldc: m)
         let imageSize = g.channels * g.height * g.width
-        batchInnermost.resize(rows: imageSize, columns: n)
-        g.col2im(columnGradient.data, batch: n, into: batchInnermost.data)
+        let dxImage = scratch(channelMajor, count: imageSize * n)   // dY' is no longer needed
+        g.col2im(columns.data, batch: n, into: dxImage)
         inputGradient.resize(batch: n, sampleShape: inputSampleShape)
-        transpose(batchInnermost.data, rows: imageSize, columns: n, into: inputGradient.data)
+        transpose(dxImage, rows: imageSize, columns: n, into: inputGradient.data)
         return inputGradient
     }
 
@@ -162,52 +171,95 @@ struct ConvGeometry: Equatable {
         return (lo, max(lo, hi))
     }
 
-    /// `x [C, H, W, N]` -> `cols [C·k·k, H_out·W_out·N]` (every element written).
+    /// `x [C, H, W, N]` -> `cols [C·k·k, H_out·W_out·N]` (every element written). The rows of
+    /// `cols` are split over `ComputeThreads` (pure copies: the same bits at any thread count).
     func im2col(_ x: UnsafePointer<Float>, batch n: Int, into cols: UnsafeMutablePointer<Float>) {
-        let k = kernel, s = stride, p = padding, ow = outWidth, rowLength = outHeight * outWidth * n
-        for c in 0..<channels {
-            for ki in 0..<k {
-                let (ohLo, ohHi) = validRange(tap: ki, size: height, outSize: outHeight)
-                for kj in 0..<k {
-                    let (owLo, owHi) = validRange(tap: kj, size: width, outSize: outWidth)
-                    let row = cols + ((c * k + ki) * k + kj) * rowLength
-                    if ohLo > 0 { row.update(repeating: 0, count: ohLo * ow * n) }
-                    for oh in ohLo..<ohHi {
-                        let d = row + oh * ow * n
-                        // Output pixel (oh, o) reads pixel (oh·s - p + ki, o·s - p + kj).
-                        let r = x + ((c * height + oh * s - p + ki) * width - p + kj) * n
-                        if owLo > 0 { d.update(repeating: 0, count: owLo * n) }
-                        if s == 1 {
-                            (d + owLo * n).update(from: r + owLo * n, count: (owHi - owLo) * n)
-                        } else {
-                            for o in owLo..<owHi { (d + o * n).update(from: r + o * s * n, count: n) }
-                        }
-                        if owHi < ow { (d + owHi * n).update(repeating: 0, count: (ow - owHi) * n) }
-                    }
-                    if ohHi < outHeight { (row + ohHi * ow * n).update(repeating: 0, count: (outHeight - ohHi) * ow * n) }
-                }
-            }
+        let rowLength = outHeight * outWidth * n
+        ComputeThreads.parallelFor(patchSize, grain: rowLength) { rows in
+            for r in rows { im2colRow(x, batch: n, row: r, into: cols + r * rowLength) }
         }
     }
 
+    /// Row `(c·k + ki)·k + kj` of `im2col`.
+    @inline(__always)
+    private func im2colRow(_ x: UnsafePointer<Float>, batch n: Int, row r: Int, into row: UnsafeMutablePointer<Float>) {
+        let k = kernel, s = stride, p = padding, ow = outWidth
+        let c = r / (k * k), ki = (r / k) % k, kj = r % k
+        let (ohLo, ohHi) = validRange(tap: ki, size: height, outSize: outHeight)
+        let (owLo, owHi) = validRange(tap: kj, size: width, outSize: outWidth)
+        if ohLo > 0 { row.update(repeating: 0, count: ohLo * ow * n) }
+        for oh in ohLo..<ohHi {
+            let d = row + oh * ow * n
+            // Output pixel (oh, o) reads pixel (oh·s - p + ki, o·s - p + kj).
+            let src = x + ((c * height + oh * s - p + ki) * width - p + kj) * n
+            if owLo > 0 { d.update(repeating: 0, count: owLo * n) }
+            if s == 1 {
+                (d + owLo * n).update(from: src + owLo * n, count: (owHi - owLo) * n)
+            } else {
+                for o in owLo..<owHi { (d + o * n).update(from: src + o * s * n, count: n) }
+            }
+            if owHi < ow { (d + owHi * n).update(repeating: 0, count: (ow - owHi) * n) }
+        }
+        if ohHi < outHeight { (row + ohHi * ow * n).update(repeating: 0, count: (outHeight - ohHi) * ow * n) }
+    }
+
     /// The adjoint of `im2col`: `x [C, H, W, N]` = Σ of every column entry onto the pixel it was
-    /// read from (`x` is overwritten).
-    func col2im(_ cols: UnsafePointer<Float>, batch n: Int, into x: UnsafeMutablePointer<Float>) {
+    /// read from, plus `bias[c]` on channel c when given (`x` is overwritten).
+    ///
+    /// Every pixel starts at the bias (or 0) and receives its taps in (ki, kj) order, whichever
+    /// way the work is split over `ComputeThreads`, so the bits do not depend on the thread count:
+    /// by channels when there are enough (scattering each channel's column rows in order, which
+    /// streams through `cols`), else by image rows `(c, y)`, each gathering its taps.
+    func col2im(_ cols: UnsafePointer<Float>, batch n: Int, bias: UnsafePointer<Float>? = nil,
+                into x: UnsafeMutablePointer<Float>) {
         let k = kernel, s = stride, p = padding, ow = outWidth, rowLength = outHeight * outWidth * n
-        x.update(repeating: 0, count: channels * height * width * n)
-        for c in 0..<channels {
-            for ki in 0..<k {
-                let (ohLo, ohHi) = validRange(tap: ki, size: height, outSize: outHeight)
-                for kj in 0..<k {
-                    let (owLo, owHi) = validRange(tap: kj, size: width, outSize: outWidth)
-                    let row = cols + ((c * k + ki) * k + kj) * rowLength
-                    for oh in ohLo..<ohHi {
-                        let r = row + oh * ow * n
-                        let d = x + ((c * height + oh * s - p + ki) * width - p + kj) * n
+        let plane = height * width * n, runLength = width * n, taps = max(1, (k * k) / (s * s))
+        let byChannels = ComputeThreads.chunkCount(channels, grain: k * k * rowLength)
+        let byRows = ComputeThreads.chunkCount(channels * height, grain: runLength * taps)
+        if byChannels >= byRows && (byChannels == 1 || channels >= 4 * byChannels) {
+            ComputeThreads.parallelFor(channels, grain: k * k * rowLength) { cs in
+                for c in cs {
+                    let xc = x + c * plane
+                    xc.update(repeating: bias?[c] ?? 0, count: plane)
+                    for ki in 0..<k {
+                        let (ohLo, ohHi) = validRange(tap: ki, size: height, outSize: outHeight)
+                        for kj in 0..<k {
+                            let (owLo, owHi) = validRange(tap: kj, size: width, outSize: outWidth)
+                            let row = cols + ((c * k + ki) * k + kj) * rowLength
+                            for oh in ohLo..<ohHi {
+                                let r = row + oh * ow * n
+                                let d = xc + ((oh * s - p + ki) * width - p + kj) * n
+                                if s == 1 {
+                                    addRun(r + owLo * n, into: d + owLo * n, count: (owHi - owLo) * n)
+                                } else {
+                                    for o in owLo..<owHi { addRun(r + o * n, into: d + o * s * n, count: n) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
+        ComputeThreads.parallelFor(channels * height, grain: runLength * taps) { imageRows in
+            for cy in imageRows {
+                let c = cy / height, y = cy % height
+                let d = x + cy * runLength
+                d.update(repeating: bias?[c] ?? 0, count: runLength)
+                for ki in 0..<k {
+                    // Output row oh of tap ki reads image row oh·s - p + ki, which must be y.
+                    let t = y + p - ki
+                    guard t >= 0, t % s == 0, t / s < outHeight else { continue }
+                    let oh = t / s
+                    for kj in 0..<k {
+                        let (owLo, owHi) = validRange(tap: kj, size: width, outSize: outWidth)
+                        let r = cols + ((c * k + ki) * k + kj) * rowLength + oh * ow * n
+                        // Output column o of tap kj reads image column o·s - p + kj.
+                        let dd = d + (kj - p) * n
                         if s == 1 {
-                            addRun(r + owLo * n, into: d + owLo * n, count: (owHi - owLo) * n)
+                            addRun(r + owLo * n, into: dd + owLo * n, count: (owHi - owLo) * n)
                         } else {
-                            for o in owLo..<owHi { addRun(r + o * n, into: d + o * s * n, count: n) }
+                            for o in owLo..<owHi { addRun(r + o * n, into: dd + o * s * n, count: n) }
                         }
                     }
                 }
@@ -230,19 +282,30 @@ func addRun(_ r: UnsafePointer<Float>, into d: UnsafeMutablePointer<Float>, coun
 }
 
 /// `dst [columns, rows]` = transpose of `src [rows, columns]` (row-major), through OpenBLAS's
-/// `somatcopy` (~0.2 ns per element; a plain tiled Swift loop measured ~10x slower).
+/// `somatcopy` (~0.2 ns per element; a plain tiled Swift loop measured ~10x slower), split over
+/// `ComputeThreads` in blocks of destination rows (a pure copy: the same bits at any thread count).
 func transpose(_ src: UnsafePointer<Float>, rows: Int, columns: Int, into dst: UnsafeMutablePointer<Float>) {
     if rows == 0 || columns == 0 { return }
-    cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(columns), 1, src, Int32(columns), dst, Int32(rows))
+    ComputeThreads.parallelFor(columns, grain: rows) { cs in
+        // Source columns cs become destination rows cs.
+        cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(cs.count), 1, src + cs.lowerBound, Int32(columns),
+                        dst + cs.lowerBound * rows, Int32(rows))
+    }
 }
 
-/// `y[n, c, :] += bias[c]` for `y [N, C, plane]`.
-func addChannelBias(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, plane: Int) {
-    for i in 0..<batch {
-        for c in 0..<channels {
-            let row = y + (i * channels + c) * plane, v = bias[c]
-            for j in 0..<plane { row[j] += v }
-        }
+/// `t`'s storage as a flat scratch buffer of at least `count` floats: grows (allocates) only when
+/// too small, and keeps one shape otherwise, so buffers reused for differently shaped matrices
+/// allocate nothing per step.
+func scratch(_ t: Tensor, count: Int) -> UnsafeMutablePointer<Float> {
+    if t.count < count { t.resize([count]) }
+    return t.data
+}
+
+/// Fills row r of `y [rows, columns]` with `values[r]` (a bias, before a GEMM with beta = 1 in
+/// place of the zeroing that beta = 0 costs), split over `ComputeThreads`.
+func fillRows(_ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int, with values: UnsafePointer<Float>) {
+    ComputeThreads.parallelFor(rows, grain: columns) { rs in
+        for r in rs { (y + r * columns).update(repeating: values[r], count: columns) }
     }
 }
 
@@ -254,8 +317,13 @@ func floorDivide(_ a: Int, _ b: Int) -> Int {
 
 /// `sums[r] += Σ_j x[r, j]` for a row-major `[rows, columns]` matrix: eight Float lanes over
 /// blocks of 1024 columns, each block's total added in Double.
+/// Rows are split over `ComputeThreads` (each row's sum is the same at any thread count).
 func addRowSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
+    ComputeThreads.parallelFor(rows, grain: columns) { rs in addRowSums(x, rows: rs, columns: columns, into: sums) }
+}
+
+private func addRowSums(_ x: UnsafePointer<Float>, rows: Range<Int>, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    for r in rows {
         let row = UnsafeRawPointer(x + r * columns)
         var total = 0.0, j = 0
         while j < columns {

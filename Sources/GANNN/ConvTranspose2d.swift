@@ -8,7 +8,7 @@
 /// `X' [C_in, H·W·N]` the input with the batch innermost (as `ConvGeometry` lays columns out) and
 /// the weight seen as `[C_in, C_out·k·k]`:
 ///
-///     forward      cols [C_out·k·k, HW·N] = Wᵀ · X'           (then col2im -> y, + bias)
+///     forward      cols [C_out·k·k, HW·N] = Wᵀ · X'           (then bias + col2im -> y)
 ///     weight grad  dW [C_in, C_out·k·k]  += X' · dcolsᵀ       (dcols = im2col(dy))
 ///     input grad   dX' [C_in, HW·N]       = W · dcols          (then -> NCHW)
 public final class ConvTranspose2d: Layer {
@@ -26,8 +26,7 @@ public final class ConvTranspose2d: Layer {
     private let inputGradient = Tensor(shape: [0])
     private let input = Tensor(shape: [0])            // X', kept for dW
     private let columns = Tensor(shape: [0])          // cols in forward, dcols in backward
-    private let channelMajorGradient = Tensor(shape: [0])
-    private let batchInnermost = Tensor(shape: [0])   // y as [C_out, H, W, N] in forward, dy so in backward
+    private let batchInnermost = Tensor(shape: [0])   // y as [C_out, H, W, N] in forward, dy so then dX' in backward
     private var geometry: ConvGeometry?               // of the adjoint convolution (output -> input)
     private var batch = 0
     private var inputSampleShape: [Int] = []
@@ -80,11 +79,10 @@ public final class ConvTranspose2d: Layer {
         gemm(transA: true, m: ckk, n: m, k: inChannels, a: weight.value.data, lda: ckk, b: input.data, ldb: m,
              c: columns.data, ldc: m)
         let plane = g.height * g.width
-        batchInnermost.resize(rows: outChannels * plane, columns: n)
-        g.col2im(columns.data, batch: n, into: batchInnermost.data)
+        let yImage = scratch(batchInnermost, count: outChannels * plane * n)
+        g.col2im(columns.data, batch: n, bias: bias?.value.data, into: yImage)   // starts at the bias
         output.resize(batch: n, sampleShape: outputSampleShape)
-        transpose(batchInnermost.data, rows: outChannels * plane, columns: n, into: output.data)
-        if let b = bias { addChannelBias(b.value.data, to: output.data, batch: n, channels: outChannels, plane: plane) }
+        transpose(yImage, rows: outChannels * plane, columns: n, into: output.data)
         return output
     }
 
@@ -93,24 +91,24 @@ public final class ConvTranspose2d: Layer {
         precondition(dy.count == output.count, "ConvTranspose2d.backward: dy \(dy.shape) does not match output \(output.shape)")
         let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         let plane = g.height * g.width
-        batchInnermost.resize(rows: outChannels * plane, columns: n)
-        transpose(dy.data, rows: n, columns: outChannels * plane, into: batchInnermost.data)
+        let dyImage = scratch(batchInnermost, count: outChannels * plane * n)
+        transpose(dy.data, rows: n, columns: outChannels * plane, into: dyImage)
         columns.resize(rows: ckk, columns: m)
-        g.im2col(batchInnermost.data, batch: n, into: columns.data)
+        g.im2col(dyImage, batch: n, into: columns.data)
         if mode.contains(.parameterGradients) {
             // dW[C_in, C_out·k·k] += X' · dcolsᵀ
             gemm(transB: true, m: inChannels, n: ckk, k: m, a: input.data, lda: m, b: columns.data, ldb: m,
                  beta: 1, c: weight.gradient.data, ldc: ckk)
             // db[c] += Σ over the plane and N: channel c is one contiguous block of dy as [C_out, H, W, N].
-            if let b = bias { addRowSums(batchInnermost.data, rows: outChannels, columns: plane * n, into: b.gradient.data) }
+            if let b = bias { addRowSums(dyImage, rows: outChannels, columns: plane * n, into: b.gradient.data) }
         }
         guard mode.contains(.inputGradient) else { return nil }
         // dX'[C_in, HW·N] = W · dcols, then back to NCHW.
-        channelMajorGradient.resize(rows: inChannels, columns: m)
+        let dxPrime = scratch(batchInnermost, count: inChannels * m)   // dy as [C_out, H, W, N] is no longer needed
         gemm(m: inChannels, n: m, k: ckk, a: weight.value.data, lda: ckk, b: columns.data, ldb: m,
-             c: channelMajorGradient.data, ldc: m)
+             c: dxPrime, ldc: m)
         inputGradient.resize(batch: n, sampleShape: inputSampleShape)
-        transpose(channelMajorGradient.data, rows: inChannels * hw, columns: n, into: inputGradient.data)
+        transpose(dxPrime, rows: inChannels * hw, columns: n, into: inputGradient.data)
         return inputGradient
     }
 

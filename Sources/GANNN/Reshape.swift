@@ -4,7 +4,7 @@
 ///
 /// The output is a copy in a layer-owned tensor: `Tensor` owns its storage (no views), and the
 /// contract needs an output that stays valid until this layer's next forward even if the caller
-/// reuses its input. The copy is a memcpy, small next to the layers around it.
+/// reuses its input. The copy is a memcpy (split over `ComputeThreads`), small next to the layers around it.
 public final class Reshape: Layer {
     public let sampleShape: [Int]
     public var kind: String { "reshape" }
@@ -34,7 +34,7 @@ public final class Reshape: Layer {
                      "Reshape(\(sampleShape)): input \(x.shape) does not have \(sampleCount) elements per sample")
         inputShape = x.shape
         output.resize(batch: n, sampleShape: sampleShape)
-        output.data.update(from: x.data, count: x.count)
+        parallelCopy(x.data, into: output.data, count: x.count)
         return output
     }
 
@@ -43,7 +43,12 @@ public final class Reshape: Layer {
         precondition(dy.count == output.count, "Reshape.backward: dy \(dy.shape) does not match output \(output.shape)")
         guard mode.contains(.inputGradient) else { return nil }
         inputGradient.resize(inputShape)
-        inputGradient.data.update(from: dy.data, count: dy.count)
+        parallelCopy(dy.data, into: inputGradient.data, count: dy.count)
         return inputGradient
     }
+}
+
+/// `dst[0..<count] = src[0..<count]`, split over `ComputeThreads`.
+func parallelCopy(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+    ComputeThreads.parallelFor(count) { r in (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count) }
 }
