@@ -41,11 +41,18 @@ public enum ComputeThreads {
         }
     }
 
+    /// Overrides the number of chunks `parallelFor` splits into, for the current task only, without
+    /// touching OpenBLAS's process-wide thread count: tests compare element-wise passes at 1 and 2
+    /// chunks with `ComputeThreads.$chunksOverride.withValue(2) { ... }` while other tests run in the
+    /// same process (changing the global count there would change their GEMM bits mid-test).
+    @TaskLocal public static var chunksOverride: Int?
+
     /// Number of chunks `parallelFor(count, grain:)` uses.
     @inlinable
     public static func chunkCount(_ count: Int, grain: Int = 1) -> Int {
         let byWork = count * max(grain, 1) / minimumChunk
-        return max(1, min(current, byWork))
+        if byWork < 2 { return 1 }   // small passes: no task-local lookup
+        return max(1, min(chunksOverride ?? current, byWork))
     }
 
     /// Chunk `c` of `chunks` equal contiguous parts of `0..<count` (the first ones one longer).

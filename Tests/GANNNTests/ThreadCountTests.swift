@@ -11,13 +11,13 @@ import Testing
 /// within rounding across them; BatchNorm (no GEMM) for the same bits. Shapes are dcgan28's, large
 /// enough for `parallelFor` to really split.
 ///
-/// Sets the global thread count for the duration of each run (restored afterwards); serialized.
+/// Splits with a task-local chunk count (`ComputeThreads.chunksOverride`), never the global count.
 @Suite("Thread count independence", .serialized) struct ThreadCountTests {
+    /// `body` with `parallelFor` split into `threads` chunks (task-local: OpenBLAS's global thread
+    /// count is left alone, so other tests running concurrently are unaffected, and the GEMMs here
+    /// run the same way at both counts).
     static func at<T>(threads: Int, _ body: () -> T) -> T {
-        let previous = ComputeThreads.count
-        ComputeThreads.set(threads)
-        defer { ComputeThreads.set(previous) }
-        return body()
+        ComputeThreads.$chunksOverride.withValue(threads) { body() }
     }
 
     /// Forward + full backward of a fresh layer from `make` at `threads`: output, input gradient
@@ -138,9 +138,10 @@ import Testing
     /// The split, bias-initialised col2im at a size that splits: ConvTranspose2d's output against
     /// its definition (Double sums) at sampled positions, at 2 threads.
     @Test func convTransposeSplitMatchesDefinition() {
-        let previous = ComputeThreads.count
-        ComputeThreads.set(2)
-        defer { ComputeThreads.set(previous) }
+        ComputeThreads.$chunksOverride.withValue(2) { checkConvTransposeSplit() }
+    }
+
+    func checkConvTransposeSplit() {
         let layer = Self.convT(64, 8)() as! ConvTranspose2d
         let n = 32, h = 14, x = randomTensor([n, 64, h, h], seed: 12)
         let y = layer.forward(x, training: true)

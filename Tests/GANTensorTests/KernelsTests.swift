@@ -51,8 +51,6 @@ struct KernelsTests {
     /// range exactly once, and runs small inputs on one chunk.
     @Test("parallelFor: chunks cover the range once; element-wise results equal at 1 and 2 threads")
     func parallelFor() {
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.set(saved) }
         for chunks in 1...3 {
             for count in [0, 1, 5, 100, 100_003] {
                 var covered = 0, next = 0
@@ -65,9 +63,11 @@ struct KernelsTests {
                 #expect(covered == count && next == count)
             }
         }
-        ComputeThreads.set(2)
-        #expect(ComputeThreads.chunkCount(1000) == 1)
-        #expect(ComputeThreads.chunkCount(100_000) == 2)
+        // Task-local chunk counts: the process-wide thread count (OpenBLAS) is never changed here.
+        ComputeThreads.$chunksOverride.withValue(2) {
+            #expect(ComputeThreads.chunkCount(1000) == 1)
+            #expect(ComputeThreads.chunkCount(100_000) == 2)
+        }
         let n = 100_003
         let x = (0..<n).map { Float($0 % 977) * 0.01 - 4 }
         func run() -> [Float] {
@@ -80,9 +80,8 @@ struct KernelsTests {
             }
             return out
         }
-        let two = run()
-        ComputeThreads.set(1)
-        let one = run()
+        let two = ComputeThreads.$chunksOverride.withValue(2) { run() }
+        let one = ComputeThreads.$chunksOverride.withValue(1) { run() }
         #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
     }
 }
