@@ -81,6 +81,19 @@ public final class AdversarialTrainer {
         didSet { precondition(pack >= 1, "AdversarialTrainer.pack must be >= 1, got \(pack)") }
     }
 
+    /// Top-k training (Sinha et al. 2020, "Top-k Training of GANs: Improving GAN Performance by
+    /// Throwing Away Bad Samples"): when set to k, the G step's loss is `objective`'s generator loss
+    /// averaged over only the k fake rows of D's input with the highest logits (D's "best" samples;
+    /// with `pack > 1` a row is a pack of m samples, so packs are ranked); the other rows get a zero
+    /// gradient. Ties go to the lower row index. k larger than the number of rows means all of
+    /// them (plain training). The caller sets k before each G step (the pipeline decays it with the
+    /// step counter). nil = off. Not with `featureMatchingLayer` (its loss is not per sample).
+    public var generatorTopK: Int? {
+        didSet {
+            if let k = generatorTopK { precondition(k >= 1, "AdversarialTrainer.generatorTopK must be >= 1, got \(k)") }
+        }
+    }
+
     /// Feature matching (Salimans et al. 2016, "Improved Techniques for Training GANs", §3.1):
     /// when set to L, the G step minimises
     ///
@@ -137,6 +150,10 @@ public final class AdversarialTrainer {
     private let unpackedGradient = Tensor(shape: [0])
     private let packedReference = Tensor(shape: [0])
     private let realFeatureMean = Tensor(shape: [0])
+    /// Top-k: the selected logits `[k, 1]`, their loss gradient, and the row order (reused).
+    private let topLogits = Tensor(shape: [0])
+    private let topGradient = Tensor(shape: [0])
+    private var rowOrder: [Int] = []
     /// Copy of the latest D step's real batch (feature matching via `generatorStep(batchSize:)`).
     private let lastReal = Tensor(shape: [0])
     private var hasLastReal = false
@@ -278,12 +295,46 @@ public final class AdversarialTrainer {
         let fake = generatorForward(noise)
         let logits = discriminatorForward(packed(fake, into: packedFake), throughLayer: discriminator.layers.count)
         let loss: Float
-        switch objective {
-        case .minimax: loss = Loss.generatorMinimax(logits: logits, gradient: scoreGradient)
-        case .nonSaturating: loss = Loss.generatorNonSaturating(logits: logits, gradient: scoreGradient)
-        case .wasserstein: loss = Loss.signedMean(logits, sign: -1, gradient: scoreGradient)
+        if let k = generatorTopK, k < logits.rows {
+            loss = topKGeneratorLoss(logits: logits, k: k)
+        } else {
+            loss = generatorLoss(logits: logits, gradient: scoreGradient)
         }
         backpropagateToGenerator(fake: fake, throughLayer: discriminator.layers.count)
+        return loss
+    }
+
+    /// `objective`'s generator loss, mean over the rows of `logits`, its gradient in `gradient`.
+    private func generatorLoss(logits: Tensor, gradient: Tensor) -> Float {
+        switch objective {
+        case .minimax: return Loss.generatorMinimax(logits: logits, gradient: gradient)
+        case .nonSaturating: return Loss.generatorNonSaturating(logits: logits, gradient: gradient)
+        case .wasserstein: return Loss.signedMean(logits, sign: -1, gradient: gradient)
+        }
+    }
+
+    /// Top-k (see `generatorTopK`): the generator loss over the k rows of `logits` (`[n, 1]`, k < n)
+    /// with the highest logits, its gradient in `scoreGradient` (the selected rows' gradient of the
+    /// k-row mean, zero elsewhere).
+    private func topKGeneratorLoss(logits: Tensor, k: Int) -> Float {
+        let n = logits.rows
+        precondition(logits.columns == 1, "AdversarialTrainer: top-k needs one logit per row, got \(logits.columns)")
+        let l = logits.data
+        // Insertion sort of the row indices by logit, descending, ties by index (stable; no allocation
+        // once warmed up; n is a batch of packs).
+        if rowOrder.count != n { rowOrder = Array(0..<n) } else { for i in 0..<n { rowOrder[i] = i } }
+        for i in 1..<max(n, 1) {
+            let r = rowOrder[i], v = l[r]
+            var j = i
+            while j > 0 && l[rowOrder[j - 1]] < v { rowOrder[j] = rowOrder[j - 1]; j -= 1 }
+            rowOrder[j] = r
+        }
+        topLogits.resize(rows: k, columns: 1)
+        for i in 0..<k { topLogits[i] = l[rowOrder[i]] }
+        let loss = generatorLoss(logits: topLogits, gradient: topGradient)
+        scoreGradient.resize(logits.shape)
+        scoreGradient.fill(0)
+        for i in 0..<k { scoreGradient[rowOrder[i]] = topGradient[i] }
         return loss
     }
 
@@ -295,6 +346,7 @@ public final class AdversarialTrainer {
         guard let layers = featureMatchingLayer else {
             preconditionFailure("AdversarialTrainer: generatorGradients(noise:real:) needs featureMatchingLayer to be set")
         }
+        precondition(generatorTopK == nil, "AdversarialTrainer: top-k training ranks per-sample losses: not with feature matching")
         let fake = generatorForward(noise)
         // Real features first: their mean is copied out before the fake pass reuses D's buffers.
         Loss.columnMeans(discriminatorForward(packed(real, into: packedReal), throughLayer: layers), into: realFeatureMean)

@@ -335,6 +335,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Exponential moving average of G's weights after every G step (0 = off), stored in the
     /// checkpoint as `generator_ema` and used for evaluation and by `gan-sample`.
     public var emaDecay = 0.0
+    /// Top-k training (Sinha et al. 2020): G's loss only counts the k fake samples (packs, with
+    /// `pack` > 1) D scores highest. k starts at the whole batch and is multiplied by `top_k_decay`
+    /// every `top_k_decay_every` G steps, down to `top_k_min_fraction` of the batch (the paper's ν);
+    /// 1 = off. k is a function of the step counter alone (`topK(step:)`), so resuming is exact.
+    public var topKMinFraction = 1.0
+    /// The paper's γ: k's factor per `top_k_decay_every` steps (0.99 per epoch in the paper).
+    public var topKDecay = 0.99
+    public var topKDecayEvery = 1000
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case steps
@@ -346,6 +354,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case logEvery = "log_every"
         case referenceBatchSize = "reference_batch_size"
         case emaDecay = "ema_decay"
+        case topKMinFraction = "top_k_min_fraction"
+        case topKDecay = "top_k_decay"
+        case topKDecayEvery = "top_k_decay_every"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -362,6 +373,19 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         logEvery = try c(.logEvery, or: logEvery)
         referenceBatchSize = try c(.referenceBatchSize, or: referenceBatchSize)
         emaDecay = try c(.emaDecay, or: emaDecay)
+        topKMinFraction = try c(.topKMinFraction, or: topKMinFraction)
+        topKDecay = try c(.topKDecay, or: topKDecay)
+        topKDecayEvery = try c(.topKDecayEvery, or: topKDecayEvery)
+    }
+
+    /// Top-k: how many of the `batchSize / pack` rows D judges count in G's loss at G step `step`
+    /// (0-based): max(⌈ν · rows⌉, ⌊rows · γ^⌊step / every⌋⌋), at least 1; nil when off (ν = 1).
+    public func topK(step: Int) -> Int? {
+        guard topKMinFraction < 1 else { return nil }
+        let rows = batchSize / max(pack, 1)
+        let floor = Int((topKMinFraction * Double(rows)).rounded(.up))
+        let decayed = Int((Double(rows) * pow(topKDecay, Double(step / max(topKDecayEvery, 1)))).rounded(.down))
+        return min(rows, max(1, floor, decayed))
     }
 }
 

@@ -46,6 +46,14 @@ extension PipelineConfig {
         }
         v.atLeast(train.referenceBatchSize, 0, "train.reference_batch_size")
         v.check(train.emaDecay >= 0 && train.emaDecay < 1, "train.ema_decay", "must be in [0, 1) (0 = off), got \(train.emaDecay)")
+        v.check(train.topKMinFraction > 0 && train.topKMinFraction <= 1, "train.top_k_min_fraction",
+                "must be in (0, 1] (the smallest fraction of the batch kept in G's loss; 1 = off), got \(train.topKMinFraction)")
+        v.check(train.topKDecay > 0 && train.topKDecay <= 1, "train.top_k_decay", "must be in (0, 1], got \(train.topKDecay)")
+        v.atLeast(train.topKDecayEvery, 1, "train.top_k_decay_every")
+        if train.topKMinFraction < 1 {
+            v.check(loss.featureMatchingLayer == nil, "train.top_k_min_fraction",
+                    "top-k ranks the samples' own G losses: not with loss.feature_matching_layer")
+        }
         validateOptimizer(generatorOptimizer, "generator_optimizer", &v)
         validateOptimizer(discriminatorOptimizer, "discriminator_optimizer", &v)
 

@@ -152,6 +152,7 @@ final class TrainSession {
             if config.noise.stratified && data.dimension == 1 { var b = real.buffer; b.sort() }
             d = trainer.discriminatorStep(real: real)
         }
+        trainer.generatorTopK = config.train.topK(step: step)
         let g = trainer.generatorStep(batchSize: batcher.batchSize)
         step += 1
         history.append(step: step, d: d, g: g)

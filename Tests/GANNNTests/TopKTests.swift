@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import GANNN
+import GANTestSupport
+
+/// Top-k training (`AdversarialTrainer.generatorTopK`, Sinha et al. 2020): only the k fake rows
+/// (packs) D scores highest contribute to G's loss and gradient.
+@Suite("TopK")
+struct TopKTests {
+    /// G: 2 -> 6 -> 2 (tanh, smooth); D: (m · 2) -> 8 -> 1 (tanh), as in the packing tests.
+    static func trainer(pack: Int, objective: GANObjective = .nonSaturating, seed: UInt64 = 21) -> AdversarialTrainer {
+        var rng = RNG(seed: seed, purpose: "init")
+        let g = Sequential(Linear(2, 6, rng: &rng), Tanh(), Linear(6, 2, rng: &rng))
+        let d = Sequential(Linear(2 * pack, 8, rng: &rng), Tanh(), Linear(8, 1, rng: &rng))
+        let t = AdversarialTrainer(generator: g, discriminator: d,
+                                   generatorOptimizer: SGD(parameters: g.parameters, learningRate: 0.05),
+                                   discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.05),
+                                   objective: objective, noiseDimension: 2, noiseRNG: RNG(seed: seed, purpose: "noise"))
+        t.pack = pack
+        return t
+    }
+
+    /// D's logits for G(z), one per pack, in row order.
+    static func logits(_ t: AdversarialTrainer, _ z: Tensor) -> [Float] {
+        let x = t.generator.forward(z, training: true).clone()
+        let packed = Tensor(shape: [x.rows / t.pack, x.columns * t.pack], values: x.array)
+        return t.discriminator.forward(packed, training: true).array
+    }
+
+    /// The rows of `z` belonging to the k packs with the highest logits (ties to the lower index).
+    static func topRows(_ t: AdversarialTrainer, _ z: Tensor, k: Int) -> Tensor {
+        let l = logits(t, z)
+        let packs = Array(l.indices).sorted { l[$0] != l[$1] ? l[$0] > l[$1] : $0 < $1 }.prefix(k).sorted()
+        var values: [Float] = []
+        for p in packs { for r in p * t.pack..<(p + 1) * t.pack { values += (0..<z.columns).map { z[r * z.columns + $0] } } }
+        return Tensor(shape: [k * t.pack, z.columns], values: values)
+    }
+
+    /// The top-k G gradient against central differences of the top-k loss (k fixed; the noise is
+    /// chosen so the ranking does not change under the perturbation, which the test checks).
+    @Test("top-k generator gradient matches finite differences", arguments: [(1, 3), (2, 2), (4, 1)])
+    func gradientCheck(_ pack: Int, _ k: Int) {
+        let t = Self.trainer(pack: pack)
+        let z = randomTensor([8, 2], seed: 5)
+        t.generatorTopK = k
+        let selected = Self.topRows(t, z, k: k)
+        t.generatorGradients(noise: z)
+        let analytic = t.generator.parameters.map { $0.gradient.clone() }
+        var worst = 0.0
+        let h: Float = 1e-2
+        for (p, grad) in zip(t.generator.parameters, analytic) {
+            for i in 0..<p.value.count {
+                let saved = p.value[i]
+                p.value[i] = saved + h
+                let lp = Double(t.generatorGradients(noise: z))
+                #expect(Self.topRows(t, z, k: k).array == selected.array, "the ranking changed under the perturbation")
+                p.value[i] = saved - h
+                let lm = Double(t.generatorGradients(noise: z))
+                p.value[i] = saved
+                let num = (lp - lm) / (2 * Double(h)), ana = Double(grad[i])
+                worst = max(worst, abs(num - ana) / max(abs(num) + abs(ana), 1e-3))
+            }
+        }
+        #expect(worst < gradientTolerance, "worst relative error \(worst)")
+    }
+
+    /// Only the top-k rows receive gradient: the top-k loss and G gradient on z equal the plain
+    /// ones on the sub-batch of the k best packs (G and D act row by row), for every objective.
+    @Test("only the top-k packs contribute", arguments: [1, 2])
+    func onlyTopRowsContribute(_ pack: Int) {
+        for objective in [GANObjective.minimax, .nonSaturating, .wasserstein] {
+            let t = Self.trainer(pack: pack, objective: objective)
+            let z = randomTensor([12, 2], seed: 9)
+            let k = 6 / pack + 1
+            let sub = Self.topRows(t, z, k: k)
+            t.generatorTopK = k
+            let lossTop = t.generatorGradients(noise: z)
+            let gradTop = t.generator.parameters.map { $0.gradient.clone() }
+            t.generatorTopK = nil
+            let lossSub = t.generatorGradients(noise: sub)
+            let gradSub = t.generator.parameters.map { $0.gradient.clone() }
+            #expect(abs(lossTop - lossSub) <= 1e-6 * max(1, abs(lossSub)), "\(objective) loss")
+            for (a, b) in zip(gradTop, gradSub) {
+                for i in 0..<a.count { #expect(abs(a[i] - b[i]) <= 1e-5 * max(1, abs(b[i])), "\(objective) gradient") }
+            }
+            // The loss is the objective's over the k highest logits.
+            if objective == .nonSaturating {
+                let top = Self.logits(t, z).sorted(by: >).prefix(k)
+                let expected = top.map { log1p(exp(-Double($0))) }.reduce(0, +) / Double(k)
+                #expect(abs(Double(lossTop) - expected) < 1e-5)
+            }
+        }
+    }
+
+    /// k >= the number of packs is plain training, bit for bit; whole steps stay finite.
+    @Test func largeKIsPlainTraining() {
+        let a = Self.trainer(pack: 2), b = Self.trainer(pack: 2)
+        a.generatorTopK = 4
+        let real = randomTensor([8, 2], seed: 3)
+        for _ in 0..<5 {
+            a.discriminatorStep(real: real); b.discriminatorStep(real: real)
+            let ga = a.generatorStep(batchSize: 8), gb = b.generatorStep(batchSize: 8)
+            #expect(ga.bitPattern == gb.bitPattern)
+        }
+        for (p, q) in zip(a.generator.parameters, b.generator.parameters) { #expect(p.value.bitwiseEqual(q.value)) }
+        a.generatorTopK = 1
+        for _ in 0..<10 {
+            let r = a.discriminatorStep(real: real)
+            let g = a.generatorStep(batchSize: 8)
+            #expect(r.loss.isFinite && g.isFinite)
+        }
+    }
+}
