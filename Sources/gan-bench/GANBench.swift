@@ -98,39 +98,26 @@ struct GANBench: ParsableCommand {
     }
 
     func benchMLPGAN() throws -> BenchResult {
-        let batch = 128
-        let images = try trainImages()
-        let trainer = makeMLPGAN(seed: seed)
-        let batcher = ByteBatcher(samples: images, sampleSize: 784, batchSize: batch, rng: RNG(seed: seed, purpose: "data"))
-        let real = Tensor(shape: [batch, 784])
-        var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
-        func iteration(_ i: Int) {
-            batcher.next(into: real, sampleShape: [784], scale: 1 / 255, offset: 0)
-            last.0 = trainer.discriminatorStep(real: real)
-            last.1 = trainer.generatorStep(batchSize: batch)
-            log(i, last.0, last.1)
-        }
-        for i in 0..<warmup { iteration(-1 - i) }
-        let allocations = allocationsPerIteration { iteration(0) }
-        let m = Measurement.run { for i in 1...iters { iteration(i) } }
-        var result = BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
-                                 flopPerIteration: mlpGANFlops(), allocationsPerIteration: allocations,
-                                 extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
-                                         ("data", randomData ? "random" : "fashion-mnist")])
-        result.extra += try checkpointCost(trainer, sampleShape: [1, 28, 28], scale: 1 / 255, itPerSecond: Double(iters) / m.wall)
-        return result
+        try benchImageGAN(makeMLPGAN(seed: seed), batch: 128, inputShape: [784], scale: 1 / 255, offset: 0,
+                          flops: mlpGANFlops())
     }
 
     /// dcgan28: one D step + one G step on `[64, 1, 28, 28]` images scaled to [-1, 1].
     func benchDCGAN28() throws -> BenchResult {
-        let batch = 64, shape = [1, 28, 28]
+        try benchImageGAN(makeDCGAN28(seed: seed), batch: 64, inputShape: [1, 28, 28], scale: 2 / 255, offset: -1,
+                          flops: dcgan28Flops(batch: 64))
+    }
+
+    /// One D step + one G step per iteration on Fashion-MNIST batches (uint8, converted to
+    /// `scale · byte + offset` inside the step, shaped `[batch] + inputShape`), then the checkpoint cost.
+    func benchImageGAN(_ trainer: AdversarialTrainer, batch: Int, inputShape: [Int], scale: Float, offset: Float,
+                       flops: Double) throws -> BenchResult {
         let images = try trainImages()
-        let trainer = makeDCGAN28(seed: seed)
         let batcher = ByteBatcher(samples: images, sampleSize: 784, batchSize: batch, rng: RNG(seed: seed, purpose: "data"))
-        let real = Tensor(shape: [batch] + shape)
+        let real = Tensor(shape: [batch] + inputShape)
         var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
         func iteration(_ i: Int) {
-            batcher.next(into: real, sampleShape: shape, scale: 2 / 255, offset: -1)
+            batcher.next(into: real, sampleShape: inputShape, scale: scale, offset: offset)
             last.0 = trainer.discriminatorStep(real: real)
             last.1 = trainer.generatorStep(batchSize: batch)
             log(i, last.0, last.1)
@@ -139,10 +126,10 @@ struct GANBench: ParsableCommand {
         let allocations = allocationsPerIteration { iteration(0) }
         let m = Measurement.run { for i in 1...iters { iteration(i) } }
         var result = BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
-                                 flopPerIteration: dcgan28Flops(batch: batch), allocationsPerIteration: allocations,
+                                 flopPerIteration: flops, allocationsPerIteration: allocations,
                                  extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
                                          ("data", randomData ? "random" : "fashion-mnist")])
-        result.extra += try checkpointCost(trainer, sampleShape: shape, scale: 2 / 255, itPerSecond: Double(iters) / m.wall)
+        result.extra += try checkpointCost(trainer, sampleShape: [1, 28, 28], scale: scale, itPerSecond: Double(iters) / m.wall)
         return result
     }
 
