@@ -44,22 +44,8 @@ struct TopKTests {
         let z = randomTensor([8, 2], seed: 5)
         t.generatorTopK = k
         let selected = Self.topRows(t, z, k: k)
-        t.generatorGradients(noise: z)
-        let analytic = t.generator.parameters.map { $0.gradient.clone() }
-        var worst = 0.0
-        let h: Float = 1e-2
-        for (p, grad) in zip(t.generator.parameters, analytic) {
-            for i in 0..<p.value.count {
-                let saved = p.value[i]
-                p.value[i] = saved + h
-                let lp = Double(t.generatorGradients(noise: z))
-                #expect(Self.topRows(t, z, k: k).array == selected.array, "the ranking changed under the perturbation")
-                p.value[i] = saved - h
-                let lm = Double(t.generatorGradients(noise: z))
-                p.value[i] = saved
-                let num = (lp - lm) / (2 * Double(h)), ana = Double(grad[i])
-                worst = max(worst, abs(num - ana) / max(abs(num) + abs(ana), 1e-3))
-            }
+        let worst = generatorGradientWorstError(t, noise: z) {
+            #expect(Self.topRows(t, z, k: k).array == selected.array, "the ranking changed under the perturbation")
         }
         #expect(worst < gradientTolerance, "worst relative error \(worst)")
     }
