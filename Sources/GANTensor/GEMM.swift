@@ -6,7 +6,7 @@ import CBLAS
 /// Transposes are expressed with the BLAS flags, never materialised. `lda`, `ldb`, `ldc` are the
 /// row strides of A, B and C as stored (A is `[m, k]` or, when `transA`, `[k, m]`).
 ///
-/// Products within `SmallGEMM`'s limits (every dimension <= 128 and m·n·k <= `SmallGEMM.maxWork`)
+/// Products within `SmallGEMM`'s limits (`SmallGEMM.applies`: m·n·k <= `SmallGEMM.maxWork` and more)
 /// skip BLAS and run a register-blocked SIMD kernel: on the toy MLPs' products OpenBLAS's per-call
 /// overhead dominates (`gan-bench --model gemm_small`, Benchmarks/README.md).
 @inlinable
@@ -20,7 +20,7 @@ public func gemm(
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
-    if SmallGEMM.applies(m: m, n: n, k: k) {
+    if SmallGEMM.applies(transA: transA, transB: transB, m: m, n: n, k: k) {
         SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
@@ -71,23 +71,23 @@ public func gemm(_ a: Tensor, transposed transA: Bool = false,
 /// argument checks, buffer allocation, packing). The kernel is in SmallGEMMKernel.swift.
 public enum SmallGEMM {
     /// Largest `m * n * k` handled without BLAS; 0 disables the path. Chosen from the
-    /// `gan-bench --model gemm_small` table (Benchmarks/README.md): the kernel wins on every toy
-    /// product (work <= 10,000) and loses from 32x32x32 (32,768) on, where BLAS's AVX2/FMA
-    /// micro-kernel outweighs its call overhead. The choice depends only
-    /// on the shape, never on timing, so results are bitwise reproducible.
-    nonisolated(unsafe) public static var maxWork = 10_000
+    /// `gan-bench --model gemm_small` table (Benchmarks/README.md): the kernel takes 0.16-0.7x
+    /// BLAS's time on the toy MLPs' products at batch 100-400 and on 16³-32³ cubes (32,768), and
+    /// loses from 64³ on, where BLAS's packed AVX2/FMA micro-kernel outweighs its call overhead.
+    /// The choice depends only on the shape, never on timing, so results are bitwise reproducible.
+    nonisolated(unsafe) public static var maxWork = 32_768
     /// Every dimension must also be at most this.
-    public static let maxDimension = 128
+    public static let maxDimension = 512
 
+    /// The kernel's two weak spots, measured on grid25's products: a transposed B that does not fit
+    /// the kernel's 256-float stack buffer in one inner-dimension block (100x4x128 with Bᵀ: 1.1x
+    /// BLAS's time), and a transposed A feeding panels of 1-2 columns over a long A
+    /// (128x100x2 with Aᵀ: 1.4x).
     @inlinable
-    public static func applies(m: Int, n: Int, k: Int) -> Bool {
+    public static func applies(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int) -> Bool {
         m <= maxDimension && n <= maxDimension && k <= maxDimension && m * n * k <= maxWork
-            && min(m, n, k) <= thinDimension
+            && !(transB && k * n > 256) && !(transA && n <= 2 && m * k > 8192)
     }
-
-    /// One dimension must also be at most this (the toy MLPs' width): the kernel lost to BLAS on
-    /// square 16x16x16 and 20x20x20 products (1.16x and 1.34x BLAS's time).
-    public static let thinDimension = 10
 
     /// `C[m, n] = alpha * op(A) * op(B) + beta * C` with `gemm`'s conventions (row-major, C not read
     /// when beta == 0), any sizes; single-threaded, fixed summation order.
@@ -98,3 +98,4 @@ public enum SmallGEMM {
                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }
+

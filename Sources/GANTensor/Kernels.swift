@@ -4,16 +4,49 @@ public enum Kernels {
     /// Each of the `rows` rows of `y` (`[rows, n]`) := `bias`.
     @inlinable
     public static func broadcastRows(_ bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, n: Int) {
-        // A plain loop: a memcpy call per row costs more than the copy for short rows (toy MLPs).
-        for r in 0..<rows { let yr = y + r * n; for j in 0..<n { yr[j] = bias[j] } }
+        if rows == 0 { return }
+        // Row 0 from the bias, then the filled prefix copied onto the rest, doubling: log2(rows)
+        // contiguous copies instead of a short copy per row (toy MLPs: 10 values per row).
+        y.update(from: bias, count: n)
+        var filled = 1
+        while filled < rows {
+            let c = min(filled, rows - filled)
+            (y + filled * n).update(from: y, count: c * n)
+            filled += c
+        }
     }
 
-    /// `sums[j] += Σ_r x[r, j]` for `x` of shape `[rows, n]` (bias gradients).
+    /// `sums[j] += Σ_r x[r, j]` for `x` of shape `[rows, n]` (bias gradients). Each column's rows
+    /// are summed first (8 columns at a time in a register; a single column in 8 row lanes, added
+    /// pairwise), then added to `sums[j]`: a fixed order for a given shape.
     @inlinable
     public static func accumulateColumnSums(_ x: UnsafePointer<Float>, rows: Int, n: Int, into sums: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let xr = x + r * n
-            for j in 0..<n { sums[j] += xr[j] }
+        if n == 1 {
+            var acc = SIMD8<Float>.zero
+            var r = 0
+            while rows - r >= 8 {
+                acc += UnsafeRawPointer(x + r).loadUnaligned(as: SIMD8<Float>.self)
+                r += 8
+            }
+            let a4 = acc.lowHalf + acc.highHalf, a2 = a4.lowHalf + a4.highHalf
+            var s = a2.x + a2.y
+            while r < rows { s += x[r]; r += 1 }
+            sums[0] += s
+            return
+        }
+        var j = 0
+        while n - j >= 8 {
+            var acc = SIMD8<Float>.zero
+            for r in 0..<rows { acc += UnsafeRawPointer(x + r * n + j).loadUnaligned(as: SIMD8<Float>.self) }
+            let out = UnsafeMutableRawPointer(sums + j)
+            out.storeBytes(of: out.loadUnaligned(as: SIMD8<Float>.self) + acc, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < n {
+            var s: Float = 0
+            for r in 0..<rows { s += x[r * n + j] }
+            sums[j] += s
+            j += 1
         }
     }
 
@@ -58,7 +91,16 @@ extension Kernels {
     /// 1, NaN stays NaN.
     @inlinable @inline(__always)
     public static func sigmoid(_ x: Float) -> Float {
-        var t = -x
+        var y = 1 / (1 + exp(-x))
+        y = -x > 88.72283935 ? 0 : y     // expf(-x) = inf
+        return x.isNaN ? x : y
+    }
+
+    /// e^t for t clamped to [-87.33, 88.37626] (so never 0 or inf; callers select the edge cases),
+    /// straight-line code that vectorises: the exp of `sigmoid` and `softplusTerms`.
+    @inlinable @inline(__always)
+    public static func exp(_ x: Float) -> Float {
+        var t = x
         t = t < -87.33 ? -87.33 : t
         t = t > 88.37626 ? 88.37626 : t
         // t = n·ln2 + r, |r| <= ln2 / 2. n = round(t·log2 e) by adding 1.5·2^23, which leaves n in
@@ -75,9 +117,47 @@ extension Kernels {
         let er = p * (r * r) + r + 1
         let nBits = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000   // = n, in [-126, 127]
         let scale = Float(bitPattern: UInt32(bitPattern: (nBits &+ 127) &<< 23))
-        var y = 1 / (1 + er * scale)
-        y = -x > 88.72283935 ? 0 : y     // expf(-x) = inf
-        return x.isNaN ? x : y
+        return er * scale
+    }
+
+    /// log(1 + e) for e in [0, 1] (Cephes logf's polynomial): for e <= √2 − 1 the polynomial in e
+    /// itself, so tiny e keeps full relative precision (as log1pf); above, ln 2 + log1p((e − 1) / 2).
+    /// Within a few ulp of `log1pf`; straight-line code that vectorises.
+    @inlinable @inline(__always)
+    public static func log1pUnit(_ e: Float) -> Float {
+        let high = e > 0.41421356
+        let x = high ? (e - 1) * 0.5 : e
+        let z = x * x
+        var p: Float = 7.0376836292e-2
+        p = p * x - 1.1514610310e-1
+        p = p * x + 1.1676998740e-1
+        p = p * x - 1.2420140846e-1
+        p = p * x + 1.4249322787e-1
+        p = p * x - 1.6668057665e-1
+        p = p * x + 2.0000714765e-1
+        p = p * x - 2.4999993993e-1
+        p = p * x + 3.3333331174e-1
+        var y = p * x * z
+        y = high ? y - 2.12194440e-4 : y
+        y = y - 0.5 * z
+        let r = x + y
+        return high ? r + 0.693359375 : r
+    }
+
+    /// For each logit x: `softplusTail[i] = log(1 + e^-|x|)` and `sigmoid[i] = 1 / (1 + e^-x)`,
+    /// from one exp per element (softplus(x) = max(x, 0) + softplusTail, kept apart so that callers
+    /// subtracting x do not cancel). Vectorised; NaN logits give NaN.
+    @inlinable
+    public static func softplusTerms(_ x: UnsafePointer<Float>, count: Int,
+                                     softplusTail: UnsafeMutablePointer<Float>, sigmoid: UnsafeMutablePointer<Float>) {
+        for i in 0..<count {
+            let v = x[i]
+            let e = exp(-abs(v))                 // in (0, 1]; e^-88 clamps to ~1e-38, log1p ~ e: fine
+            softplusTail[i] = v.isNaN ? v : log1pUnit(e)
+            let inv = 1 / (1 + e)
+            let sg = v >= 0 ? inv : e * inv
+            sigmoid[i] = v.isNaN ? v : sg
+        }
     }
 
     /// `y[i] = sigmoid(x[i])`, vectorised.

@@ -92,7 +92,8 @@ struct GEMMTests {
     /// disables SmallGEMM), so these tests do not assume its value and never mutate it (tests run in
     /// parallel, and bitwise-determinism tests elsewhere must see one path). Instead both paths are
     /// covered regardless of the threshold: `SmallGEMM.run` is called directly on every shape, and
-    /// the shapes with a dimension above `maxDimension` (129, 200) always reach BLAS through `gemm`.
+    /// the shapes with a dimension above `maxDimension` (513) or more work than `maxWork` always
+    /// reach BLAS through `gemm`.
     fileprivate static let smallShapes = [GEMMCase(m: 1, n: 1, k: 1), GEMMCase(m: 5, n: 7, k: 3),
                                           GEMMCase(m: 13, n: 9, k: 17), GEMMCase(m: 32, n: 32, k: 128),
                                           // The toy MLP's products (m x n x k) and the kernel's edge widths.
@@ -101,23 +102,29 @@ struct GEMMTests {
                                           GEMMCase(m: 1, n: 10, k: 100), GEMMCase(m: 10, n: 1, k: 100),
                                           GEMMCase(m: 7, n: 17, k: 9), GEMMCase(m: 17, n: 9, k: 7),
                                           GEMMCase(m: 9, n: 7, k: 17), GEMMCase(m: 3, n: 15, k: 40)]
-    fileprivate static let blasShapes = [GEMMCase(m: 33, n: 32, k: 128), GEMMCase(m: 129, n: 2, k: 3),
+    fileprivate static let blasShapes = [GEMMCase(m: 33, n: 32, k: 128), GEMMCase(m: 513, n: 2, k: 3),
                                          GEMMCase(m: 129, n: 20, k: 30), GEMMCase(m: 3, n: 200, k: 64)]
 
-    @Test("SmallGEMM.applies honours maxDimension, maxWork and thinDimension")
+    @Test("SmallGEMM.applies honours maxDimension, maxWork and the kernel's two weak spots")
     func threshold() {
         let d = SmallGEMM.maxDimension
         #expect(!SmallGEMM.applies(m: d + 1, n: 1, k: 1))
         #expect(!SmallGEMM.applies(m: 1, n: d + 1, k: 1))
         #expect(!SmallGEMM.applies(m: 1, n: 1, k: d + 1))
-        #expect(!SmallGEMM.applies(m: 16, n: 16, k: 16), "no thin dimension: BLAS")
+        #expect(!SmallGEMM.applies(m: 64, n: 64, k: 64), "64³: BLAS")
+        #expect(!SmallGEMM.applies(transB: true, m: 100, n: 128, k: 4), "Bᵀ over 256 floats: BLAS")
+        #expect(!SmallGEMM.applies(transA: true, m: 128, n: 2, k: 100), "Aᵀ, 2 columns, long A: BLAS")
         for s in Self.smallShapes + Self.blasShapes where SmallGEMM.applies(m: s.m, n: s.n, k: s.k) {
             #expect(s.m * s.n * s.k <= SmallGEMM.maxWork, "\(s.testDescription)")
-            #expect(min(s.m, s.n, s.k) <= SmallGEMM.thinDimension, "\(s.testDescription)")
         }
-        // Every toy_1d product (1-10-10-10-1 MLPs at batch 100) takes the kernel.
-        for (m, n, k) in [(100, 10, 1), (100, 10, 10), (100, 1, 10), (10, 10, 100), (10, 1, 100), (1, 10, 100), (100, 1, 1)] {
-            #expect(SmallGEMM.applies(m: m, n: n, k: k), "\(m)x\(n)x\(k)")
+        // Every toy_1d product (1-10-10-10-1 MLPs at batch 100, and 200 rows stacked in D) takes the
+        // kernel, with the transposes Linear uses.
+        for b in [100, 200] {
+            for (tA, tB, m, n, k) in [(false, true, b, 10, 1), (false, true, b, 10, 10), (false, true, b, 1, 10),
+                                      (true, false, 10, 10, b), (true, false, 10, 1, b), (true, false, 1, 10, b),
+                                      (false, false, b, 10, 10), (false, false, b, 1, 10), (false, false, b, 10, 1)] {
+                #expect(SmallGEMM.applies(transA: tA, transB: tB, m: m, n: n, k: k), "\(m)x\(n)x\(k)")
+            }
         }
     }
 
@@ -387,6 +394,23 @@ struct KernelTests {
         var sums: [Float] = [10, 20]
         sums.withUnsafeMutableBufferPointer { Kernels.accumulateColumnSums(x.data, rows: 3, n: 2, into: $0.baseAddress!) }
         #expect(sums == [19, 32])
+        // The SIMD paths: one column (8 row lanes), 8-column blocks with a scalar tail; every row count.
+        for n in [1, 3, 8, 10, 17] {
+            for rows in [0, 1, 7, 9, 16, 200] {
+                let m = randomTensor([max(rows, 1), n], seed: UInt64(rows * 31 + n))
+                var got = (0..<n).map { Float($0) }
+                got.withUnsafeMutableBufferPointer { Kernels.accumulateColumnSums(m.data, rows: rows, n: n, into: $0.baseAddress!) }
+                for j in 0..<n {
+                    let want = Double(j) + (0..<rows).reduce(0.0) { $0 + Double(m[$1 * n + j]) }
+                    #expect(abs(Double(got[j]) - want) <= 1e-5 * max(1, abs(want)), "rows \(rows) n \(n) column \(j)")
+                }
+                let b = (0..<n).map { Float($0) - 2.5 }
+                let out = Tensor(shape: [rows + 1, n])
+                out.fill(99)
+                b.withUnsafeBufferPointer { Kernels.broadcastRows($0.baseAddress!, into: out.data, rows: rows, n: n) }
+                #expect(out.array == Array((0..<rows).map { _ in b }.joined()) + [Float](repeating: 99, count: n), "rows \(rows) n \(n)")
+            }
+        }
 
         let z = Tensor(shape: [6], values: [1, 1, 1, 1, 1, 1])
         Kernels.axpy(-2, x.data, z.data, count: 6)

@@ -31,6 +31,33 @@ struct KernelsTests {
         #expect(tiny > 0 && tiny < 1e-37)
     }
 
+    /// The loss kernels' pieces: log(1 + e) on [0, 1] (dense grid plus tiny e, where log1p must not
+    /// lose relative precision) and softplusTerms against the Double formulas, NaN propagated.
+    @Test("log1pUnit within 4 ulp of log1p on [0, 1]; softplusTerms match softplus and σ")
+    func softplusPieces() {
+        let es: [Float] = stride(from: 0.0, through: 1.0, by: 1.0 / 65_536).map { Float($0) }
+            + [1e-30, 1e-20, 1e-10, 3e-8, 1e-5, 0.41421354, 0.41421357, 1e-38]
+        var worst = 0.0
+        for e in es {
+            let exact = Foundation.log1p(Double(e)), v = Kernels.log1pUnit(e)
+            if exact == 0 { #expect(v == 0); continue }
+            worst = max(worst, abs(Double(v) - exact) / Double(Float(exact).ulp))
+        }
+        #expect(worst <= 4, "worst log1pUnit error \(worst) ulp")
+
+        let xs: [Float] = stride(from: -80.0, through: 80.0, by: 0.0131).map { Float($0) } + [0, -0.0, .nan, 200, -200]
+        var tail = [Float](repeating: 0, count: xs.count), sig = tail
+        xs.withUnsafeBufferPointer { x in
+            Kernels.softplusTerms(x.baseAddress!, count: x.count, softplusTail: &tail, sigmoid: &sig)
+        }
+        for (i, x) in xs.enumerated() {
+            if x.isNaN { #expect(tail[i].isNaN && sig[i].isNaN); continue }
+            let d = Double(x), t = Foundation.log1p(Foundation.exp(-abs(d))), s = 1 / (1 + Foundation.exp(-d))
+            #expect(abs(Double(tail[i]) - t) <= 4 * Double(max(Float(t).ulp, Float.leastNormalMagnitude)), "tail at \(x)")
+            #expect(abs(Double(sig[i]) - s) <= 4 * Double(max(Float(s).ulp, Float.leastNormalMagnitude)), "σ at \(x)")
+        }
+    }
+
     /// Every length 0...19 (full vectors and padded tails) writes exactly `count` values.
     @Test("sigmoid: tails are computed and nothing past count is written")
     func sigmoidTails() {
