@@ -28,7 +28,7 @@ let package = Package(
         // The engine's hot paths touch class properties on every layer call; release builds skip the
         // dynamic exclusivity checks there (~5 % of a toy_1d step in swift_beginAccess). Debug
         // builds, and so the unit tests' debug run, keep them.
-        .target(name: "GANTensor", dependencies: ["CBLAS"], swiftSettings: engineSettings),
+        .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim"], swiftSettings: engineSettings),
         .target(name: "GANNN", dependencies: ["GANTensor"], swiftSettings: engineSettings),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
         .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
@@ -36,6 +36,8 @@ let package = Package(
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANStore", "CBLAS", "CLAPACK"]),
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "GANPlot", "GANEval", "Yams"]),
+        // glibc's sincos for the RNG's Box-Muller transform.
+        .target(name: "CMathShim"),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
 

@@ -1,3 +1,4 @@
+import CMathShim
 import Foundation
 
 /// A seeded, serialisable pseudo-random generator: xoshiro256** (Blackman & Vigna 2018), seeded
@@ -86,17 +87,32 @@ public struct RNG: Sendable, Equatable {
 
     @inline(__always)
     mutating func normalPair(_ out: inout (Float, Float)) {
-        // u1 in (0, 1] so log never sees 0.
-        let u1 = Double((next() >> 11) + 1) * 0x1p-53
-        let u2 = uniformDouble()
+        let b1 = next(), b2 = next()
+        out = RNG.boxMuller(b1, b2)
+    }
+
+    /// The Box-Muller transform of two draws: u1 = ((b1 >> 11) + 1) · 2^-53 in (0, 1] (so log never
+    /// sees 0), u2 = (b2 >> 11) · 2^-53 in [0, 1); (r cos θ, r sin θ) with r = √(-2 ln u1), θ = 2π u2.
+    @inline(__always)
+    static func boxMuller(_ b1: UInt64, _ b2: UInt64) -> (Float, Float) {
+        let u1 = Double((b1 >> 11) + 1) * 0x1p-53
+        let u2 = Double(b2 >> 11) * 0x1p-53
         let r = (-2 * log(u1)).squareRoot()
-        let theta = 2 * Double.pi * u2
-        out = (Float(r * cos(theta)), Float(r * sin(theta)))
+        var s = 0.0, c = 0.0
+        gan_sincos(2 * Double.pi * u2, &s, &c)
+        return (Float(r * c), Float(r * s))
     }
 
     /// Fills `count` values with N(mean, std^2). Values come in Box-Muller pairs; for an odd count
     /// the last pair's second value is dropped, so the stream position depends only on `count`.
+    /// Large fills draw the random words in order first and transform the pairs on
+    /// `ComputeThreads.count` threads: the same values as the serial loop, bit for bit.
     public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, mean: Float = 0, std: Float = 1) {
+        let pairs = (count + 1) / 2
+        if ComputeThreads.chunkCount(pairs, grain: RNG.boxMullerGrain) > 1 {
+            fillNormalParallel(p, count: count, pairs: pairs, mean: mean, std: std)
+            return
+        }
         var pair: (Float, Float) = (0, 0)
         var i = 0
         while i + 1 < count {
@@ -108,6 +124,23 @@ public struct RNG: Sendable, Equatable {
         if i < count {
             normalPair(&pair)
             p[i] = mean + std * pair.0
+        }
+    }
+
+    /// Work of one Box-Muller pair in units of `parallelFor`'s element (a log, a sincos, a sqrt:
+    /// about 32 simple element-wise operations).
+    static let boxMullerGrain = 32
+
+    private mutating func fillNormalParallel(_ p: UnsafeMutablePointer<Float>, count: Int, pairs: Int, mean: Float, std: Float) {
+        let words = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * pairs)
+        defer { words.deallocate() }
+        for i in 0..<(2 * pairs) { words[i] = next() }
+        ComputeThreads.parallelFor(pairs, grain: RNG.boxMullerGrain) { range in
+            for k in range {   // disjoint pairs of p per chunk
+                let (a, b) = RNG.boxMuller(words[2 * k], words[2 * k + 1])
+                p[2 * k] = mean + std * a
+                if 2 * k + 1 < count { p[2 * k + 1] = mean + std * b }
+            }
         }
     }
 
@@ -142,3 +175,4 @@ public struct RNG: Sendable, Equatable {
         }
     }
 }
+

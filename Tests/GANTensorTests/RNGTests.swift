@@ -113,6 +113,33 @@ struct RNGTests {
         #expect(c.normal() == four[0])
     }
 
+    /// The normal stream is fixed too: each pair is the Box-Muller transform of two words computed
+    /// with Foundation's log, cos and sin (the engine calls glibc's sincos, whose bits must be
+    /// those of sin and cos), and a large fill split over threads gives the serial values.
+    @Test("fillNormal: Box-Muller of the word stream, bit for bit, serial and split over 2 threads")
+    func fillNormalBits() {
+        let count = 200_001   // odd, and enough pairs for parallelFor to split
+        var words = RNG(seed: 77)
+        var want = [Float](repeating: 0, count: count)
+        for k in 0..<((count + 1) / 2) {
+            let b1 = words.next(), b2 = words.next()
+            let u1 = Double((b1 >> 11) + 1) * 0x1p-53, u2 = Double(b2 >> 11) * 0x1p-53
+            let r = (-2 * Foundation.log(u1)).squareRoot(), theta = 2 * Double.pi * u2
+            want[2 * k] = 0.5 + 2 * Float(r * Foundation.cos(theta))
+            if 2 * k + 1 < count { want[2 * k + 1] = 0.5 + 2 * Float(r * Foundation.sin(theta)) }
+        }
+        for chunks in [1, 2] {
+            var rng = RNG(seed: 77)
+            var got = [Float](repeating: .nan, count: count)
+            ComputeThreads.$chunksOverride.withValue(chunks) {
+                got.withUnsafeMutableBufferPointer { rng.fillNormal($0.baseAddress!, count: count, mean: 0.5, std: 2) }
+            }
+            let mismatches = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(mismatches == 0, "\(chunks) chunks: \(mismatches) values differ")
+            #expect(rng == words, "\(chunks) chunks: same stream position")
+        }
+    }
+
     // MARK: Distributions
 
     @Test("uniform: range [0, 1) and mean 1/2 within 5 sigma")
