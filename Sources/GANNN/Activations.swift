@@ -162,7 +162,7 @@ public final class Clamp: ActivationBase, ElementwiseLayer {
 /// is the maximum of input features `j·pieces ..< (j+1)·pieces` (pylearn2's grouping; PyTorch:
 /// `x.view(N, units, pieces).max(-1)`). Put it after a Linear with `units · pieces` outputs.
 /// The gradient goes to the first maximal piece.
-public final class Maxout: Layer {
+public final class Maxout: RowIndependentLayer {
     public let pieces: Int
     public var kind: String { "maxout" }
     private let output = Tensor(shape: [0])

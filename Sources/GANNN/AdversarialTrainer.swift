@@ -147,6 +147,10 @@ public final class AdversarialTrainer {
     private let scoreGradient = Tensor(shape: [0])
     private let packedReal = Tensor(shape: [0])
     private let packedFake = Tensor(shape: [0])
+    private let stacked = Tensor(shape: [0])
+    /// D has only row-independent layers and no reference batch: `discriminatorStep` stacks real
+    /// and fake rows into one pass. Off, it runs D on each (BatchNorm needs separate batches).
+    public var stacksDiscriminatorBatches: Bool
     private let unpackedGradient = Tensor(shape: [0])
     private let packedReference = Tensor(shape: [0])
     private let realFeatureMean = Tensor(shape: [0])
@@ -174,6 +178,7 @@ public final class AdversarialTrainer {
         self.noiseRNG = noiseRNG
         generatorNeedsReference = generator.needsReferenceBatch
         discriminatorNeedsReference = discriminator.needsReferenceBatch
+        stacksDiscriminatorBatches = discriminator.isRowIndependent && !discriminatorNeedsReference
     }
 
     /// G's forward pass in training mode, after recording the VBN reference when G needs one.
@@ -231,6 +236,9 @@ public final class AdversarialTrainer {
             hasLastReal = true
         }
         let all = discriminator.layers.count
+        if stacksDiscriminatorBatches {
+            return stackedDiscriminatorStep(real: real, fake: generatorForward(sampleNoise(batchSize: real.rows)))
+        }
         let fake = packed(generatorForward(sampleNoise(batchSize: real.rows)), into: packedFake)
         discriminatorOptimizer.zeroGradients()
 
@@ -247,13 +255,41 @@ public final class AdversarialTrainer {
     }
 
     /// Loss and mean score of one D term; leaves dLoss/dlogits in `scoreGradient`.
+    /// The D step with real and fake rows stacked into one batch `[real packs; fake packs]` and one
+    /// forward and backward pass: the same loss and gradients as two passes (each half's loss is
+    /// its own mean), up to the order in which the weight gradients sum over rows.
+    private func stackedDiscriminatorStep(real: Tensor, fake: Tensor) -> DiscriminatorStepResult {
+        precondition(real.rows % pack == 0 && fake.rows % pack == 0,
+                     "AdversarialTrainer: batches of \(real.rows) and \(fake.rows) are not multiples of pack \(pack)")
+        precondition(real.columns == fake.columns, "AdversarialTrainer: real rows have \(real.columns) values, G's \(fake.columns)")
+        stacked.resize(rows: (real.rows + fake.rows) / pack, columns: real.columns * pack)
+        stacked.data.update(from: real.data, count: real.count)
+        (stacked.data + real.count).update(from: fake.data, count: fake.count)
+        discriminatorOptimizer.zeroGradients()
+        let logits = discriminatorForward(stacked, throughLayer: discriminator.layers.count)
+        scoreGradient.resize(logits.shape)
+        let realCount = real.rows / pack * logits.columns
+        let (realLoss, realScore) = discriminatorTerm(logits.data, count: realCount, real: true, gradient: scoreGradient.data)
+        let (fakeLoss, fakeScore) = discriminatorTerm(logits.data + realCount, count: logits.count - realCount, real: false,
+                                                      gradient: scoreGradient.data + realCount)
+        discriminator.backward(scoreGradient, mode: .parameterGradients)
+        discriminatorOptimizer.step()
+        return DiscriminatorStepResult(loss: realLoss + fakeLoss, realScore: realScore, fakeScore: fakeScore)
+    }
+
     private func discriminatorTerm(_ logits: Tensor, real: Bool) -> (Float, Float) {
+        scoreGradient.resize(logits.shape)
+        return discriminatorTerm(logits.data, count: logits.count, real: real, gradient: scoreGradient.data)
+    }
+
+    private func discriminatorTerm(_ l: UnsafePointer<Float>, count n: Int, real: Bool,
+                                   gradient g: UnsafeMutablePointer<Float>) -> (Float, Float) {
         switch objective {
         case .minimax, .nonSaturating:
-            let loss = Loss.sigmoidCrossEntropy(logits: logits, target: real ? realLabel : 0, gradient: scoreGradient)
-            return (loss, Loss.meanProbability(logits))
+            let r = Loss.sigmoidCrossEntropy(l, count: n, target: real ? realLabel : 0, gradient: g)
+            return (r.loss, r.meanProbability)
         case .wasserstein:
-            let loss = Loss.signedMean(logits, sign: real ? -1 : 1, gradient: scoreGradient)
+            let loss = Loss.signedMean(l, count: n, sign: real ? -1 : 1, gradient: g)
             return (loss, real ? -loss : loss)
         }
     }

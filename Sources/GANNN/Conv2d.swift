@@ -13,7 +13,7 @@ import CBLAS
 ///
 /// Images enter and leave im2col / col2im as `[C, H, W, N]` (one transpose of the image, which
 /// is k²/s² times smaller than `cols`), so every im2col run is N contiguous floats.
-public final class Conv2d: Layer {
+public final class Conv2d: RowIndependentLayer {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int

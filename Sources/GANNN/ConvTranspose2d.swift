@@ -11,7 +11,7 @@
 ///     forward      cols [C_out·k·k, HW·N] = Wᵀ · X'           (then bias + col2im -> y)
 ///     weight grad  dW [C_in, C_out·k·k]  += X' · dcolsᵀ       (dcols = im2col(dy))
 ///     input grad   dX' [C_in, HW·N]       = W · dcols          (then -> NCHW)
-public final class ConvTranspose2d: Layer {
+public final class ConvTranspose2d: RowIndependentLayer {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int

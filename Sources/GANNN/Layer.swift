@@ -65,7 +65,13 @@ extension Layer {
 }
 
 /// Layers that map each element independently (activations): output shape = input shape.
-public protocol ElementwiseLayer: Layer {}
+/// A layer whose output row `i` depends only on input row `i`, with nothing carried from one
+/// forward call to the next (no batch statistics, no power iteration): two batches passed through
+/// it one after the other or stacked into one batch give the same rows. The trainer then runs D
+/// once on real and fake rows stacked (half the layer calls, products twice as tall).
+public protocol RowIndependentLayer: Layer {}
+
+public protocol ElementwiseLayer: RowIndependentLayer {}
 extension ElementwiseLayer {
     public func outputShape(for inputShape: [Int]) -> [Int]? { inputShape }
 }

@@ -1,6 +1,6 @@
 /// Fully connected layer `y = x Wᵀ + b` with `W: [out, in]` (PyTorch's layout) and `b: [out]`.
 /// Input `[N, in]` (any trailing shape whose product is `in` is flattened), output `[N, out]`.
-public final class Linear: Layer {
+public final class Linear: RowIndependentLayer {
     public let inFeatures: Int
     public let outFeatures: Int
     public let weight: Parameter

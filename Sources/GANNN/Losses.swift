@@ -6,17 +6,24 @@ import Foundation
 ///
 /// Numerically stable forms: softplus(x) = max(x, 0) + log1p(exp(-|x|)).
 public enum Loss {
-    /// `softplus(x)` and `sigmoid(x)` from one `e = expf(-|x|)`: σ is bit-identical to `sigmoid`
-    /// (which computes the same e on either branch); softplus = max(x, 0) + log1pf(e) in Float
-    /// precision (the loss value only; the gradient is σ). One expf and one log1pf per logit
-    /// instead of Double exp + log1p + expf: these dominate the loss on the toy systems' tiny batches.
-    @inline(__always) static func softplusAndSigmoid(_ x: Float) -> (softplus: Double, sigmoid: Float) {
-        let e = expf(-abs(x))
-        return (Double(max(x, 0)) + Double(log1pf(e)), x >= 0 ? 1 / (1 + e) : e / (1 + e))
-    }
+    @inline(__always) static func sigmoid(_ x: Float) -> Float { Kernels.sigmoid(x) }
 
-    @inline(__always) static func sigmoid(_ x: Float) -> Float {
-        x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x))
+    /// Runs `body(i, x, tail, σ)` for every logit, where softplus(x) = max(x, 0) + tail: the
+    /// exp and log of each chunk of 128 logits are computed first in one vectorised pass
+    /// (`Kernels.softplusTerms`, one exp per logit), so that only the Double sums stay serial.
+    @inline(__always)
+    static func forEachSoftplus(_ l: UnsafePointer<Float>, count n: Int, _ body: (Int, Float, Float, Float) -> Void) {
+        // 2 x 128 floats = 1 KiB: small enough to stay on the stack (no heap allocation per call).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buffer in
+            let tail = buffer.baseAddress!, sig = tail + 128
+            var start = 0
+            while start < n {
+                let c = min(128, n - start)
+                Kernels.softplusTerms(l + start, count: c, softplusTail: tail, sigmoid: sig)
+                for j in 0..<c { body(start + j, l[start + j], tail[j], sig[j]) }
+                start += c
+            }
+        }
     }
 
     /// Binary cross-entropy with logits against one target for every element:
@@ -24,16 +31,22 @@ public enum Loss {
     /// D's loss is this with t = 1 (or a smoothed 0.9, one-sided label smoothing) on real logits
     /// plus t = 0 on fake logits.
     public static func sigmoidCrossEntropy(logits: Tensor, target: Float, gradient: Tensor) -> Float {
-        let n = logits.count
         gradient.resize(logits.shape)
-        let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
-        var s = 0.0
-        for i in 0..<n {
-            let (sp, sig) = softplusAndSigmoid(l[i])
-            s += sp - Double(target) * Double(l[i])
+        return sigmoidCrossEntropy(logits.data, count: logits.count, target: target, gradient: gradient.data).loss
+    }
+
+    /// `sigmoidCrossEntropy(logits:target:gradient:)` on `n` logits at `l`, gradients to `g`; also
+    /// returns `meanProbability` of the logits (mean σ, from the same exps).
+    public static func sigmoidCrossEntropy(_ l: UnsafePointer<Float>, count n: Int, target: Float,
+                                           gradient g: UnsafeMutablePointer<Float>) -> (loss: Float, meanProbability: Float) {
+        let scale = 1 / Float(max(n, 1)), t = Double(target)
+        var s = 0.0, p = 0.0
+        forEachSoftplus(l, count: n) { i, x, tail, sig in
+            s += Double(max(x, 0)) + Double(tail) - t * Double(x)
+            p += Double(sig)
             g[i] = (sig - target) * scale
         }
-        return Float(s / Double(max(n, 1)))
+        return (Float(s / Double(max(n, 1))), Float(p / Double(max(n, 1))))
     }
 
     /// The generator's minimax loss of Goodfellow et al. 2014, `mean log(1 - D(G(z)))`
@@ -41,11 +54,10 @@ public enum Loss {
     public static func generatorMinimax(logits: Tensor, gradient: Tensor) -> Float {
         let n = logits.count
         gradient.resize(logits.shape)
-        let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
+        let g = gradient.data, scale = 1 / Float(max(n, 1))
         var s = 0.0
-        for i in 0..<n {
-            let (sp, sig) = softplusAndSigmoid(l[i])
-            s -= sp
+        forEachSoftplus(logits.data, count: n) { i, x, tail, sig in
+            s -= Double(max(x, 0)) + Double(tail)
             g[i] = -sig * scale
         }
         return Float(s / Double(max(n, 1)))
@@ -56,11 +68,10 @@ public enum Loss {
     public static func generatorNonSaturating(logits: Tensor, gradient: Tensor) -> Float {
         let n = logits.count
         gradient.resize(logits.shape)
-        let l = logits.data, g = gradient.data, scale = 1 / Float(max(n, 1))
+        let g = gradient.data, scale = 1 / Float(max(n, 1))
         var s = 0.0
-        for i in 0..<n {
-            let (sp, sig) = softplusAndSigmoid(l[i])   // softplus(-l) = softplus(l) - l
-            s += sp - Double(l[i])
+        forEachSoftplus(logits.data, count: n) { i, x, tail, sig in
+            s += Double(max(x, 0)) + Double(tail) - Double(x)   // softplus(-l) = softplus(l) - l
             g[i] = (sig - 1) * scale
         }
         return Float(s / Double(max(n, 1)))
@@ -70,10 +81,15 @@ public enum Loss {
     /// Critic loss = signedMean(f(x), -1) + signedMean(f(G(z)), +1); generator loss =
     /// signedMean(f(G(z)), -1).
     public static func signedMean(_ values: Tensor, sign: Float, gradient: Tensor) -> Float {
-        let n = values.count
         gradient.resize(values.shape)
-        gradient.fill(sign / Float(max(n, 1)))
-        return sign * Float(Kernels.mean(values.data, count: n))
+        return signedMean(values.data, count: values.count, sign: sign, gradient: gradient.data)
+    }
+
+    /// `signedMean(_:sign:gradient:)` on `n` values at `v`, gradients to `g`.
+    public static func signedMean(_ v: UnsafePointer<Float>, count n: Int, sign: Float,
+                                  gradient g: UnsafeMutablePointer<Float>) -> Float {
+        g.update(repeating: sign / Float(max(n, 1)), count: n)
+        return sign * Float(Kernels.mean(v, count: n))
     }
 
     /// Feature matching (Salimans et al. 2016): mean over the F features of
@@ -173,8 +189,13 @@ public enum Loss {
 
     /// Mean of σ(logits) accumulated in Double: mean D(x) as a probability.
     public static func meanProbability(_ logits: Tensor) -> Float {
+        meanProbability(logits.data, count: logits.count)
+    }
+
+    /// `meanProbability(_:)` of `n` logits at `l`.
+    public static func meanProbability(_ l: UnsafePointer<Float>, count n: Int) -> Float {
         var s = 0.0
-        for i in 0..<logits.count { s += Double(sigmoid(logits[i])) }
-        return Float(s / Double(max(logits.count, 1)))
+        for i in 0..<n { s += Double(sigmoid(l[i])) }
+        return Float(s / Double(max(n, 1)))
     }
 }

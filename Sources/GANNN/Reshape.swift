@@ -5,7 +5,7 @@
 /// The output is a copy in a layer-owned tensor: `Tensor` owns its storage (no views), and the
 /// contract needs an output that stays valid until this layer's next forward even if the caller
 /// reuses its input. The copy is a memcpy (split over `ComputeThreads`), small next to the layers around it.
-public final class Reshape: Layer {
+public final class Reshape: RowIndependentLayer {
     public let sampleShape: [Int]
     public var kind: String { "reshape" }
 

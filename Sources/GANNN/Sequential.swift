@@ -9,6 +9,9 @@ public final class Sequential: Layer {
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
 
+    /// Every layer is a `RowIndependentLayer`: batches may be stacked into one pass.
+    public var isRowIndependent: Bool { layers.allSatisfy { $0 is RowIndependentLayer } }
+
     /// Layer names as used in checkpoints: "0_linear", "1_relu", ...
     public var layerNames: [String] { layers.enumerated().map { "\($0.offset)_\($0.element.kind)" } }
 

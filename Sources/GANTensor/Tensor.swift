@@ -51,15 +51,25 @@ public final class Tensor {
             data.initialize(repeating: 0, count: n)
             capacity = n
         }
+        previousShape = shape
         shape = newShape
         count = n
     }
+
+    /// The shape before the last change: a buffer that alternates between two batch sizes (D on
+    /// stacked real + fake rows in the D step, on fake rows in the G step) switches back to it
+    /// without building a new shape array.
+    @usableFromInline var previousShape: [Int] = []
 
     /// `resize([rows, columns])` without building a shape array when nothing changes, so that
     /// per-step calls allocate nothing (an array literal is a heap allocation).
     @inlinable
     public func resize(rows: Int, columns: Int) {
         if shape.count == 2 && shape[0] == rows && shape[1] == columns { return }
+        if previousShape.count == 2 && previousShape[0] == rows && previousShape[1] == columns {
+            resize(previousShape)
+            return
+        }
         resize([rows, columns])
     }
 
@@ -67,6 +77,11 @@ public final class Tensor {
     @inlinable
     public func resize(batch: Int, sampleShape: [Int]) {
         if shape.count == sampleShape.count + 1 && shape[0] == batch && shape.dropFirst().elementsEqual(sampleShape) { return }
+        if previousShape.count == sampleShape.count + 1 && previousShape[0] == batch
+            && previousShape.dropFirst().elementsEqual(sampleShape) {
+            resize(previousShape)
+            return
+        }
         resize([batch] + sampleShape)
     }
 

@@ -132,8 +132,9 @@ struct LearningTests {
     /// plain SGD (p -= lr·grad) on an identical copy of the networks: D's gradient is the sum of the
     /// real (target `realLabel`) and fake (target 0) terms; G's step uses fresh noise, back-propagates
     /// through D without touching D's parameters or gradients.
-    @Test("AdversarialTrainer steps equal the hand-written algorithm", arguments: [GANObjective.minimax, .nonSaturating, .wasserstein])
-    func trainerWiring(_ objective: GANObjective) {
+    @Test("AdversarialTrainer steps equal the hand-written algorithm",
+          arguments: [GANObjective.minimax, .nonSaturating, .wasserstein], [true, false])
+    func trainerWiring(_ objective: GANObjective, stacked: Bool) {
         let lr: Float = 0.05
         func networks() -> (Sequential, Sequential) {
             var rng = RNG(seed: 9, purpose: "init")
@@ -146,6 +147,8 @@ struct LearningTests {
                                          discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: lr),
                                          objective: objective, noiseDimension: 1, noiseRNG: RNG(seed: 9, purpose: "noise"))
         trainer.realLabel = 0.9
+        #expect(trainer.stacksDiscriminatorBatches, "an MLP D stacks real and fake rows by default")
+        trainer.stacksDiscriminatorBatches = stacked
         var noise = RNG(seed: 9, purpose: "noise")
         let real = randomTensor([8, 1], seed: 10, std: 0.5, mean: 4)
         let gradient = Tensor(shape: [0])
@@ -159,15 +162,25 @@ struct LearningTests {
         let fake = g2.forward(z, training: true).clone()
         d2.zeroGradients()
         var handLoss: Float = 0
-        for (batch, isReal) in [(real, true), (fake, false)] {
-            let logits = d2.forward(batch, training: true)
+        func term(_ logits: UnsafePointer<Float>, _ n: Int, isReal: Bool, _ g: UnsafeMutablePointer<Float>) -> Float {
             switch objective {
-            case .minimax, .nonSaturating:
-                handLoss += Loss.sigmoidCrossEntropy(logits: logits, target: isReal ? 0.9 : 0, gradient: gradient)
-            case .wasserstein:
-                handLoss += Loss.signedMean(logits, sign: isReal ? -1 : 1, gradient: gradient)
+            case .minimax, .nonSaturating: Loss.sigmoidCrossEntropy(logits, count: n, target: isReal ? 0.9 : 0, gradient: g).loss
+            case .wasserstein: Loss.signedMean(logits, count: n, sign: isReal ? -1 : 1, gradient: g)
             }
+        }
+        if stacked {
+            // One pass over [real; fake], each half's loss its own mean.
+            let logits = d2.forward(Tensor(shape: [16, 1], values: real.array + fake.array), training: true)
+            gradient.resize(logits.shape)
+            handLoss = term(logits.data, 8, isReal: true, gradient.data) + term(logits.data + 8, 8, isReal: false, gradient.data + 8)
             d2.backward(gradient, mode: .parameterGradients)
+        } else {
+            for (batch, isReal) in [(real, true), (fake, false)] {
+                let logits = d2.forward(batch, training: true)
+                gradient.resize(logits.shape)
+                handLoss += term(logits.data, logits.count, isReal: isReal, gradient.data)
+                d2.backward(gradient, mode: .parameterGradients)
+            }
         }
         sgd(d2)
         let result = trainer.discriminatorStep(real: real)

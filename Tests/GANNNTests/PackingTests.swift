@@ -31,6 +31,7 @@ struct PackingTests {
     /// A packed D step equals an unpacked step of the same D on hand-concatenated packs.
     @Test func discriminatorSeesConcatenatedPacks() {
         let packed = Self.trainer(pack: 2)
+        packed.stacksDiscriminatorBatches = false  // two D passes, as by hand below (stacking: LearningTests)
         let reference = Self.trainer(pack: 2)
         reference.pack = 1  // same networks (D takes 4 inputs), fed hand-packed [n / 2, 4] batches
         let real = randomTensor([6, 2], seed: 8)
@@ -65,5 +66,43 @@ struct PackingTests {
             let g = t.generatorStep(batchSize: 16)
             #expect(r.loss.isFinite && g.isFinite)
         }
+    }
+}
+
+/// `AdversarialTrainer.stacksDiscriminatorBatches`: D runs once on [real; fake] when every layer is
+/// row-independent, and the result matches two separate passes up to summation order.
+@Suite("Stacked D batches")
+struct StackedDiscriminatorTests {
+    @Test("stacked and two-pass D steps agree", arguments: [1, 2])
+    func stackedMatchesTwoPasses(_ pack: Int) {
+        let stacked = PackingTests.trainer(pack: pack), separate = PackingTests.trainer(pack: pack)
+        #expect(stacked.stacksDiscriminatorBatches)
+        separate.stacksDiscriminatorBatches = false
+        let real = randomTensor([8, 2], seed: 4)
+        for _ in 0..<3 {
+            let a = stacked.discriminatorStep(real: real), b = separate.discriminatorStep(real: real)
+            #expect(abs(a.loss - b.loss) <= 1e-5 && abs(a.realScore - b.realScore) <= 1e-6 && abs(a.fakeScore - b.fakeScore) <= 1e-6)
+            let ga = stacked.generatorStep(batchSize: 8), gb = separate.generatorStep(batchSize: 8)
+            #expect(abs(ga - gb) <= 1e-5)
+        }
+        for (p, q) in zip(stacked.discriminator.parameters + stacked.generator.parameters,
+                          separate.discriminator.parameters + separate.generator.parameters) {
+            for i in 0..<p.value.count { #expect(abs(p.value[i] - q.value[i]) <= 1e-5, "\(p.name)[\(i)]") }
+        }
+        #expect(stacked.noiseRNG == separate.noiseRNG)
+    }
+
+    @Test("a D with batch statistics or per-call state is never stacked")
+    func batchDependentLayersTurnStackingOff() {
+        var rng = RNG(seed: 1, purpose: "init")
+        let g = Sequential(Linear(2, 2, rng: &rng))
+        func trainer(_ d: Sequential) -> AdversarialTrainer {
+            AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: SGD(parameters: g.parameters, learningRate: 0.1),
+                               discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.1),
+                               noiseDimension: 2, noiseRNG: RNG(seed: 1, purpose: "noise"))
+        }
+        #expect(trainer(Sequential(Linear(2, 4, rng: &rng), LeakyReLU(alpha: 0.2), Linear(4, 1, rng: &rng))).stacksDiscriminatorBatches)
+        #expect(!trainer(Sequential(Linear(2, 4, rng: &rng), BatchNorm(features: 4), Linear(4, 1, rng: &rng))).stacksDiscriminatorBatches)
+        #expect(!trainer(Sequential(SpectralNorm(wrapping: Linear(2, 1, rng: &rng), rng: &rng))).stacksDiscriminatorBatches)
     }
 }
