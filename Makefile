@@ -14,7 +14,7 @@ PIPELINE   := $(RELEASE)/gan-pipeline
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score test bench clean help h5py-env
+.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env
 
 all: release
 
@@ -27,6 +27,7 @@ help:
 	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
 	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
+	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
 
 ## Debian packages (HDF5, OpenBLAS, libpng, zlib, pkg-config, Fashion-MNIST); apt-get only when missing.
@@ -95,6 +96,10 @@ bench: release
 	$(RELEASE)/gan-bench --model dcgan28_gemms --threads 1 --iters $(or $(ITERS),40) --warmup 3
 	$(RELEASE)/gan-bench --model gemm_small --threads 1 --iters 1000
 	$(RELEASE)/gan-bench --model checkpoint --threads 1 --iters 20
+
+## gan-sample throughput (generate, score, info) on short-trained toy and image checkpoints.
+bench-serving: release
+	Benchmarks/serving.sh --repeats 3 --threads $(or $(BENCH_THREADS),1)
 
 clean:
 	rm -rf .build
