@@ -189,7 +189,7 @@ extension SmallGEMM {
         case 6: panel(SmallGEMMPair<V4, V2>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
         case 7: panel(SmallGEMMPair<V4, SmallGEMMPair<V2, Float>>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
         case 9: panel(SmallGEMMPair<V8, Float>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
-        case 10: panel(SmallGEMMPair<V8, V2>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 10: panel(SmallGEMMPair<V8, V2>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
         case 11: panel(SmallGEMMPair<V8, SmallGEMMPair<V2, Float>>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
         case 12: panel(SmallGEMMPair<V8, V4>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
         case 13: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, Float>>.self, rowsPerBlock: 2, m: m, j: j, k: k, o)
