@@ -254,7 +254,6 @@ public final class AdversarialTrainer {
         return DiscriminatorStepResult(loss: realLoss + fakeLoss, realScore: realScore, fakeScore: fakeScore)
     }
 
-    /// Loss and mean score of one D term; leaves dLoss/dlogits in `scoreGradient`.
     /// The D step with real and fake rows stacked into one batch `[real packs; fake packs]` and one
     /// forward and backward pass: the same loss and gradients as two passes (each half's loss is
     /// its own mean), up to the order in which the weight gradients sum over rows.
@@ -277,11 +276,13 @@ public final class AdversarialTrainer {
         return DiscriminatorStepResult(loss: realLoss + fakeLoss, realScore: realScore, fakeScore: fakeScore)
     }
 
+    /// Loss and mean score of one D term; leaves dLoss/dlogits in `scoreGradient`.
     private func discriminatorTerm(_ logits: Tensor, real: Bool) -> (Float, Float) {
         scoreGradient.resize(logits.shape)
         return discriminatorTerm(logits.data, count: logits.count, real: real, gradient: scoreGradient.data)
     }
 
+    /// Loss and mean score of the `n` logits at `l`, dLoss/dlogits to `g`.
     private func discriminatorTerm(_ l: UnsafePointer<Float>, count n: Int, real: Bool,
                                    gradient g: UnsafeMutablePointer<Float>) -> (Float, Float) {
         switch objective {
