@@ -58,6 +58,13 @@ public final class HDF5File: @unchecked Sendable {
         let fapl = try ctx.check(H5Pcreate(chdf5_p_file_access()), "H5Pcreate")
         do {
             try ctx.check(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110), "H5Pset_libver_bounds")
+            // No flock() on the file. HDF5 locks the descriptor it opens; a child process spawned
+            // by another thread at that moment inherits the descriptor and keeps the lock after we
+            // close the file, and our next open of the file fails with EAGAIN (seen in the test
+            // suite, whose CLI tests spawn binaries while the HDF5 tests run). Writers never share
+            // a file here: checkpoints are written to a temporary name and renamed, and a run
+            // directory has its own lock file.
+            try ctx.check(H5Pset_file_locking(fapl, false, true), "H5Pset_file_locking")
         } catch {
             H5Pclose(fapl)
             throw error

@@ -202,6 +202,23 @@ struct HDF5RobustnessTests {
         #expect(data.contains("18446744073709551615"))
     }
 
+    /// HDF5's own flock is off (`H5Pset_file_locking`): a lock held through a descriptor that a
+    /// concurrently spawned child inherited made a later open of the same file fail with EAGAIN.
+    @Test func openFilesHoldNoFlock() throws {
+        let dir = try TempDir()
+        let path = dir.path("locked.h5")
+        let f = try HDF5File.create(path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0, "an HDF5 file open for writing holds a flock")
+        _ = flock(fd, LOCK_UN)
+        try f.close()
+        let r = try HDF5File.open(path)
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0, "an HDF5 file open for reading holds a flock")
+        try r.close()
+    }
+
     @Test func concurrentFilesAndSharedReaders() async throws {
         let dir = try TempDir()
         try await withThrowingTaskGroup(of: Void.self) { group in
