@@ -189,13 +189,8 @@ public enum Loss {
 
     /// Mean of σ(logits) accumulated in Double: mean D(x) as a probability.
     public static func meanProbability(_ logits: Tensor) -> Float {
-        meanProbability(logits.data, count: logits.count)
-    }
-
-    /// `meanProbability(_:)` of `n` logits at `l`.
-    public static func meanProbability(_ l: UnsafePointer<Float>, count n: Int) -> Float {
         var s = 0.0
-        for i in 0..<n { s += Double(sigmoid(l[i])) }
-        return Float(s / Double(max(n, 1)))
+        for i in 0..<logits.count { s += Double(sigmoid(logits[i])) }
+        return Float(s / Double(max(logits.count, 1)))
     }
 }
