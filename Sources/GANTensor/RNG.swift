@@ -175,4 +175,3 @@ public struct RNG: Sendable, Equatable {
         }
     }
 }
-
