@@ -6,8 +6,6 @@ import Foundation
 ///
 /// Numerically stable forms: softplus(x) = max(x, 0) + log1p(exp(-|x|)).
 public enum Loss {
-    @inline(__always) static func sigmoid(_ x: Float) -> Float { Kernels.sigmoid(x) }
-
     /// Runs `body(i, x, tail, σ)` for every logit, where softplus(x) = max(x, 0) + tail: the
     /// exp and log of each chunk of 128 logits are computed first in one vectorised pass
     /// (`Kernels.softplusTerms`, one exp per logit), so that only the Double sums stay serial.
@@ -180,7 +178,7 @@ public enum Loss {
         let l = logits.data, t = targets.data, g = gradient.data, scale = 2 / Float(max(n, 1))
         var s = 0.0
         for i in 0..<n {
-            let p = sigmoid(l[i]), d = p - t[i]
+            let p = Kernels.sigmoid(l[i]), d = p - t[i]
             s += Double(d) * Double(d)
             g[i] = scale * d * p * (1 - p)
         }
@@ -190,7 +188,7 @@ public enum Loss {
     /// Mean of σ(logits) accumulated in Double: mean D(x) as a probability.
     public static func meanProbability(_ logits: Tensor) -> Float {
         var s = 0.0
-        for i in 0..<logits.count { s += Double(sigmoid(logits[i])) }
+        for i in 0..<logits.count { s += Double(Kernels.sigmoid(logits[i])) }
         return Float(s / Double(max(logits.count, 1)))
     }
 }
