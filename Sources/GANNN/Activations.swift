@@ -12,9 +12,9 @@ public class ActivationBase {
         return x.count
     }
 
-    func prepareBackward(_ dy: Tensor, _ name: String) -> Int {
+    func prepareBackward(_ dy: Tensor, _ name: String, into gradient: Tensor) -> Int {
         precondition(dy.count == output.count, "\(name).backward: dy \(dy.shape) does not match output \(output.shape)")
-        inputGradient.resize(output.shape)
+        gradient.resize(output.shape)
         return dy.count
     }
 }
@@ -30,12 +30,14 @@ public final class ReLU: ActivationBase, ElementwiseLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
-        let n = prepareBackward(dy, "ReLU"), y = output.data, g = dy.data, dx = inputGradient.data
+        let n = prepareBackward(dy, "ReLU", into: gradient), y = output.data, g = dy.data, dx = gradient.data
         // Both loads unconditional, so the select vectorises.
         ComputeThreads.parallelFor(n) { r in for i in r { let gi = g[i]; dx[i] = y[i] > 0 ? gi : 0 } }
-        return inputGradient
+        return gradient
     }
 }
 
@@ -55,11 +57,13 @@ public final class LeakyReLU: ActivationBase, ElementwiseLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
-        let n = prepareBackward(dy, "LeakyReLU"), x = input!.data, g = dy.data, dx = inputGradient.data, a = alpha
+        let n = prepareBackward(dy, "LeakyReLU", into: gradient), x = input!.data, g = dy.data, dx = gradient.data, a = alpha
         ComputeThreads.parallelFor(n) { r in for i in r { let gi = g[i]; dx[i] = x[i] > 0 ? gi : a * gi } }
-        return inputGradient
+        return gradient
     }
 }
 
@@ -74,11 +78,13 @@ public final class Sigmoid: ActivationBase, ElementwiseLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
-        let n = prepareBackward(dy, "Sigmoid"), y = output.data, g = dy.data, dx = inputGradient.data
+        let n = prepareBackward(dy, "Sigmoid", into: gradient), y = output.data, g = dy.data, dx = gradient.data
         ComputeThreads.parallelFor(n) { r in for i in r { dx[i] = g[i] * y[i] * (1 - y[i]) } }
-        return inputGradient
+        return gradient
     }
 }
 
@@ -93,11 +99,13 @@ public final class Tanh: ActivationBase, ElementwiseLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
-        let n = prepareBackward(dy, "Tanh"), y = output.data, g = dy.data, dx = inputGradient.data
+        let n = prepareBackward(dy, "Tanh", into: gradient), y = output.data, g = dy.data, dx = gradient.data
         ComputeThreads.parallelFor(n) { r in for i in r { dx[i] = g[i] * (1 - y[i] * y[i]) } }
-        return inputGradient
+        return gradient
     }
 }
 
@@ -149,12 +157,14 @@ public final class Clamp: ActivationBase, ElementwiseLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
-        let n = prepareBackward(dy, "Clamp"), x = input!.data, g = dy.data, dx = inputGradient.data
+        let n = prepareBackward(dy, "Clamp", into: gradient), x = input!.data, g = dy.data, dx = gradient.data
         let lo = minimum, hi = maximum
         ComputeThreads.parallelFor(n) { r in for i in r { let xi = x[i], gi = g[i]; dx[i] = (xi >= lo && xi <= hi) ? gi : 0 } }
-        return inputGradient
+        return gradient
     }
 }
 
@@ -200,15 +210,17 @@ public final class Maxout: RowIndependentLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
         precondition(dy.count == output.count, "Maxout.backward: dy \(dy.shape) does not match output \(output.shape)")
-        inputGradient.resize(inputShape)
-        inputGradient.fill(0)
-        let g = dy.data, dx = inputGradient.data, k = pieces
+        gradient.resize(inputShape)
+        gradient.fill(0)
+        let g = dy.data, dx = gradient.data, k = pieces
         argmax.withUnsafeBufferPointer { am in
             for o in 0..<output.count { dx[o * k + Int(am[o])] = g[o] }
         }
-        return inputGradient
+        return gradient
     }
 }

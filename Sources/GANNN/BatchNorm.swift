@@ -97,14 +97,16 @@ public final class BatchNorm: Layer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         precondition(dy.count == output.count, "BatchNorm.backward: dy \(dy.shape) does not match output \(output.shape)")
         guard let x = input else { preconditionFailure("BatchNorm.backward called before forward") }
         let n = output.shape[0], c = features, s = output.count / max(n * c, 1), m = Double(n * s)
         let g = UnsafePointer(dy.data), xp = UnsafePointer(x.data), mu = mean.data
         let wantsParameters = mode.contains(.parameterGradients), wantsInput = mode.contains(.inputGradient)
-        if wantsInput { inputGradient.resize(output.shape) }
-        let dx = inputGradient.data, w = weight.value.data, inv = inverseStd.data
+        if wantsInput { gradient.resize(output.shape) }
+        let dx = gradient.data, w = weight.value.data, inv = inverseStd.data
         let dw = weight.gradient.data, db = bias.gradient.data, batchStatistics = usedBatchStatistics
         // Per channel: Σ dy and Σ dy·x̂ (dγ, dβ and the batch-statistics input gradient), then dx
         // while the channel is in cache; channels split over `ComputeThreads`. x̂ = (x - μ)·inv is
@@ -132,7 +134,7 @@ public final class BatchNorm: Layer {
                 }
             }
         }
-        return wantsInput ? inputGradient : nil
+        return wantsInput ? gradient : nil
     }
 }
 

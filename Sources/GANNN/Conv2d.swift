@@ -13,6 +13,11 @@ import CBLAS
 ///
 /// Images enter and leave im2col / col2im as `[C, H, W, N]` (one transpose of the image, which
 /// is k²/s² times smaller than `cols`), so every im2col run is N contiguous floats.
+///
+/// Memory: only the output and the input gradient belong to the layer. `cols` and the transposed
+/// images live in the thread's `Workspace` for the length of one call; backward keeps a reference
+/// to the input (as the layer contract allows) and rebuilds `cols` from it for dW: one im2col
+/// more per backward, for not holding a `[C_in·k·k, HW·N]` matrix per layer between the passes.
 public final class Conv2d: RowIndependentLayer {
     public let inChannels: Int
     public let outChannels: Int
@@ -26,13 +31,9 @@ public final class Conv2d: RowIndependentLayer {
 
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
-    private let columns = Tensor(shape: [0])          // im2col of the latest input, kept for dW; then dcols
-    private var columnsHoldInput = false              // false once backward has overwritten them with dcols
-    private let channelMajor = Tensor(shape: [0])     // Y' in forward, dY' then dx as [C, H, W, N] in backward
-    private let batchInnermost = Tensor(shape: [0])   // x as [C, H, W, N], kept to rebuild cols for a repeated backward
+    private var input: Tensor?                        // x, to rebuild cols for dW
     private var geometry: ConvGeometry?
     private var batch = 0
-    private var inputSampleShape: [Int] = []
     private var outputSampleShape: [Int] = []
 
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (fan-in C_in·k·k,
@@ -73,54 +74,53 @@ public final class Conv2d: RowIndependentLayer {
                      "Conv2d: input \(h)x\(w) with padding \(padding) is smaller than the kernel \(kernel)")
         let g = prepare(batch: n, height: h, width: w)
         let ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
-        batchInnermost.resize(rows: x.columns, columns: n)
-        transpose(x.data, rows: n, columns: x.columns, into: batchInnermost.data)
-        columns.resize(rows: ckk, columns: m)
-        g.im2col(batchInnermost.data, batch: n, into: columns.data)
-        columnsHoldInput = true
-        // Y'[C_out, HW·N] = W[C_out, C_in·k·k] · cols[C_in·k·k, HW·N]
-        // (+ bias: Y' starts as the bias broadcast along its rows and the GEMM adds with beta = 1,
-        // which also spares OpenBLAS's zeroing pass over C.)
-        let yPrime = scratch(channelMajor, count: outChannels * m)
-        if let b = bias { fillRows(yPrime, rows: outChannels, columns: m, with: b.value.data) }
-        gemm(m: outChannels, n: m, k: ckk, a: weight.value.data, lda: ckk, b: columns.data, ldb: m,
-             beta: bias == nil ? 0 : 1, c: yPrime, ldc: m)
-        // Y' is [C_out·HW, N]: its transpose is the NCHW output.
+        input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
-        transpose(yPrime, rows: outChannels * hw, columns: n, into: output.data)
+        // Workspace: x as [C, H, W, N], then Y' (x is dead once cols exist) | cols.
+        Workspace.borrow(max(x.count, outChannels * m), ckk * m) { image, cols, _ in
+            transpose(x.data, rows: n, columns: x.columns, into: image)
+            g.im2col(image, batch: n, into: cols)
+            // Y'[C_out, HW·N] = W[C_out, C_in·k·k] · cols[C_in·k·k, HW·N]
+            // (+ bias: Y' starts as the bias broadcast along its rows and the GEMM adds with beta = 1,
+            // which also spares OpenBLAS's zeroing pass over C.)
+            let yPrime = image
+            if let b = bias { fillRows(yPrime, rows: outChannels, columns: m, with: b.value.data) }
+            gemm(m: outChannels, n: m, k: ckk, a: weight.value.data, lda: ckk, b: cols, ldb: m,
+                 beta: bias == nil ? 0 : 1, c: yPrime, ldc: m)
+            // Y' is [C_out·HW, N]: its transpose is the NCHW output.
+            transpose(yPrime, rows: outChannels * hw, columns: n, into: output.data)
+        }
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
-        guard let g = geometry else { preconditionFailure("Conv2d.backward called before forward") }
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
+        guard let g = geometry, let x = input else { preconditionFailure("Conv2d.backward called before forward") }
         precondition(dy.count == output.count, "Conv2d.backward: dy \(dy.shape) does not match output \(output.shape)")
         let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
-        // dY'[C_out, HW·N] from dy[N, C_out·HW].
-        let dyPrime = scratch(channelMajor, count: outChannels * m)
-        transpose(dy.data, rows: n, columns: outChannels * hw, into: dyPrime)
-        if mode.contains(.parameterGradients) {
-            if !columnsHoldInput {   // a repeated backward: cols were overwritten by dcols
-                g.im2col(batchInnermost.data, batch: n, into: columns.data)
-                columnsHoldInput = true
+        let wantsInput = mode.contains(.inputGradient)
+        if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
+        // Workspace: dY' | x as [C, H, W, N], later dx so | cols, later dcols.
+        Workspace.borrow(outChannels * m, x.count, ckk * m) { dyPrime, image, cols in
+            // dY'[C_out, HW·N] from dy[N, C_out·HW].
+            transpose(dy.data, rows: n, columns: outChannels * hw, into: dyPrime)
+            if mode.contains(.parameterGradients) {
+                transpose(x.data, rows: n, columns: x.columns, into: image)
+                g.im2col(image, batch: n, into: cols)
+                // dW[C_out, C_in·k·k] += dY' · colsᵀ
+                gemm(transB: true, m: outChannels, n: ckk, k: m, a: dyPrime, lda: m, b: cols, ldb: m,
+                     beta: 1, c: weight.gradient.data, ldc: ckk)
+                if let b = bias { addRowSums(dyPrime, rows: outChannels, columns: m, into: b.gradient.data) }
             }
-            // dW[C_out, C_in·k·k] += dY' · colsᵀ
-            gemm(transB: true, m: outChannels, n: ckk, k: m, a: dyPrime, lda: m, b: columns.data, ldb: m,
-                 beta: 1, c: weight.gradient.data, ldc: ckk)
-            if let b = bias { addRowSums(dyPrime, rows: outChannels, columns: m, into: b.gradient.data) }
+            guard wantsInput else { return }
+            // dcols[C_in·k·k, HW·N] = Wᵀ · dY', then scattered back onto the [C, H, W, N] image.
+            gemm(transA: true, m: ckk, n: m, k: outChannels, a: weight.value.data, lda: ckk, b: dyPrime, ldb: m,
+                 c: cols, ldc: m)
+            g.col2im(cols, batch: n, into: image)
+            transpose(image, rows: x.columns, columns: n, into: gradient.data)
         }
-        guard mode.contains(.inputGradient) else { return nil }
-        // dcols[C_in·k·k, HW·N] = Wᵀ · dY', then scattered back onto the [C, H, W, N] image. dcols
-        // takes the place of cols, which dW no longer needs: one column matrix per layer, not two
-        // (k²/s² times the image; a repeated backward rebuilds cols from the kept image).
-        columnsHoldInput = false
-        gemm(transA: true, m: ckk, n: m, k: outChannels, a: weight.value.data, lda: ckk, b: dyPrime, ldb: m,
-             c: columns.data, ldc: m)
-        let imageSize = g.channels * g.height * g.width
-        let dxImage = scratch(channelMajor, count: imageSize * n)   // dY' is no longer needed
-        g.col2im(columns.data, batch: n, into: dxImage)
-        inputGradient.resize(batch: n, sampleShape: inputSampleShape)
-        transpose(dxImage, rows: imageSize, columns: n, into: inputGradient.data)
-        return inputGradient
+        return wantsInput ? gradient : nil
     }
 
     /// Geometry and cached shapes for this input size; arrays are rebuilt only when it changes.
@@ -129,7 +129,6 @@ public final class Conv2d: RowIndependentLayer {
         if let g = geometry, g.height == h, g.width == w { return g }
         let g = ConvGeometry(channels: inChannels, height: h, width: w, kernel: kernel, stride: stride, padding: padding)
         geometry = g
-        inputSampleShape = [inChannels, h, w]
         outputSampleShape = [outChannels, g.outHeight, g.outWidth]
         return g
     }
@@ -291,14 +290,6 @@ func transpose(_ src: UnsafePointer<Float>, rows: Int, columns: Int, into dst: U
         cblas_somatcopy(CblasRowMajor, CblasTrans, Int32(rows), Int32(cs.count), 1, src + cs.lowerBound, Int32(columns),
                         dst + cs.lowerBound * rows, Int32(rows))
     }
-}
-
-/// `t`'s storage as a flat scratch buffer of at least `count` floats: grows (allocates) only when
-/// too small, and keeps one shape otherwise, so buffers reused for differently shaped matrices
-/// allocate nothing per step.
-func scratch(_ t: Tensor, count: Int) -> UnsafeMutablePointer<Float> {
-    if t.count < count { t.resize([count]) }
-    return t.data
 }
 
 /// Fills row r of `y [rows, columns]` with `values[r]` (a bias, before a GEMM with beta = 1 in

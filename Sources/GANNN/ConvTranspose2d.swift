@@ -11,6 +11,10 @@
 ///     forward      cols [C_out·k·k, HW·N] = Wᵀ · X'           (then bias + col2im -> y)
 ///     weight grad  dW [C_in, C_out·k·k]  += X' · dcolsᵀ       (dcols = im2col(dy))
 ///     input grad   dX' [C_in, HW·N]       = W · dcols          (then -> NCHW)
+///
+/// Memory: as `Conv2d`, only the output and the input gradient belong to the layer; X', `cols`
+/// and the batch-innermost images live in the thread's `Workspace` for one call, and backward
+/// rebuilds X' from the kept input for dW (one transpose of the input).
 public final class ConvTranspose2d: RowIndependentLayer {
     public let inChannels: Int
     public let outChannels: Int
@@ -24,12 +28,9 @@ public final class ConvTranspose2d: RowIndependentLayer {
 
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
-    private let input = Tensor(shape: [0])            // X', kept for dW
-    private let columns = Tensor(shape: [0])          // cols in forward, dcols in backward
-    private let batchInnermost = Tensor(shape: [0])   // y as [C_out, H, W, N] in forward, dy so then dX' in backward
+    private var input: Tensor?                        // x, to rebuild X' for dW
     private var geometry: ConvGeometry?               // of the adjoint convolution (output -> input)
     private var batch = 0
-    private var inputSampleShape: [Int] = []
     private var outputSampleShape: [Int] = []
 
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (PyTorch's fans for
@@ -70,46 +71,50 @@ public final class ConvTranspose2d: RowIndependentLayer {
         precondition(h > 0 && w > 0 && outputSize(h) > 0 && outputSize(w) > 0,
                      "ConvTranspose2d: input \(h)x\(w) gives an empty output with kernel \(kernel), stride \(stride), padding \(padding)")
         let g = prepare(batch: n, height: h, width: w)
-        let ckk = g.patchSize, m = n * h * w
-        // X'[C_in, HW·N] from x[N, C_in·HW].
-        input.resize(rows: inChannels, columns: m)
-        transpose(x.data, rows: n, columns: inChannels * h * w, into: input.data)
-        // cols[C_out·k·k, HW·N] = Wᵀ · X'
-        columns.resize(rows: ckk, columns: m)
-        gemm(transA: true, m: ckk, n: m, k: inChannels, a: weight.value.data, lda: ckk, b: input.data, ldb: m,
-             c: columns.data, ldc: m)
-        let plane = g.height * g.width
-        let yImage = scratch(batchInnermost, count: outChannels * plane * n)
-        g.col2im(columns.data, batch: n, bias: bias?.value.data, into: yImage)   // starts at the bias
+        let ckk = g.patchSize, m = n * h * w, plane = g.height * g.width
+        input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
-        transpose(yImage, rows: outChannels * plane, columns: n, into: output.data)
+        // Workspace: X', then y as [C_out, H, W, N] (X' is dead once cols exist) | cols.
+        Workspace.borrow(max(inChannels * m, outChannels * plane * n), ckk * m) { image, cols, _ in
+            // X'[C_in, HW·N] from x[N, C_in·HW].
+            transpose(x.data, rows: n, columns: inChannels * h * w, into: image)
+            // cols[C_out·k·k, HW·N] = Wᵀ · X'
+            gemm(transA: true, m: ckk, n: m, k: inChannels, a: weight.value.data, lda: ckk, b: image, ldb: m,
+                 c: cols, ldc: m)
+            g.col2im(cols, batch: n, bias: bias?.value.data, into: image)   // starts at the bias
+            transpose(image, rows: outChannels * plane, columns: n, into: output.data)
+        }
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
-        guard let g = geometry else { preconditionFailure("ConvTranspose2d.backward called before forward") }
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
+        guard let g = geometry, let x = input else { preconditionFailure("ConvTranspose2d.backward called before forward") }
         precondition(dy.count == output.count, "ConvTranspose2d.backward: dy \(dy.shape) does not match output \(output.shape)")
         let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         let plane = g.height * g.width
-        let dyImage = scratch(batchInnermost, count: outChannels * plane * n)
-        transpose(dy.data, rows: n, columns: outChannels * plane, into: dyImage)
-        columns.resize(rows: ckk, columns: m)
-        g.im2col(dyImage, batch: n, into: columns.data)
-        if mode.contains(.parameterGradients) {
-            // dW[C_in, C_out·k·k] += X' · dcolsᵀ
-            gemm(transB: true, m: inChannels, n: ckk, k: m, a: input.data, lda: m, b: columns.data, ldb: m,
-                 beta: 1, c: weight.gradient.data, ldc: ckk)
-            // db[c] += Σ over the plane and N: channel c is one contiguous block of dy as [C_out, H, W, N].
-            if let b = bias { addRowSums(dyImage, rows: outChannels, columns: plane * n, into: b.gradient.data) }
+        let wantsInput = mode.contains(.inputGradient)
+        if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
+        // Workspace: dy as [C_out, H, W, N] | dcols | X', later dX'.
+        Workspace.borrow(outChannels * plane * n, ckk * m, inChannels * m) { dyImage, cols, xPrime in
+            transpose(dy.data, rows: n, columns: outChannels * plane, into: dyImage)
+            g.im2col(dyImage, batch: n, into: cols)
+            if mode.contains(.parameterGradients) {
+                transpose(x.data, rows: n, columns: inChannels * hw, into: xPrime)
+                // dW[C_in, C_out·k·k] += X' · dcolsᵀ
+                gemm(transB: true, m: inChannels, n: ckk, k: m, a: xPrime, lda: m, b: cols, ldb: m,
+                     beta: 1, c: weight.gradient.data, ldc: ckk)
+                // db[c] += Σ over the plane and N: channel c is one contiguous block of dy as [C_out, H, W, N].
+                if let b = bias { addRowSums(dyImage, rows: outChannels, columns: plane * n, into: b.gradient.data) }
+            }
+            guard wantsInput else { return }
+            // dX'[C_in, HW·N] = W · dcols, then back to NCHW.
+            gemm(m: inChannels, n: m, k: ckk, a: weight.value.data, lda: ckk, b: cols, ldb: m,
+                 c: xPrime, ldc: m)
+            transpose(xPrime, rows: inChannels * hw, columns: n, into: gradient.data)
         }
-        guard mode.contains(.inputGradient) else { return nil }
-        // dX'[C_in, HW·N] = W · dcols, then back to NCHW.
-        let dxPrime = scratch(batchInnermost, count: inChannels * m)   // dy as [C_out, H, W, N] is no longer needed
-        gemm(m: inChannels, n: m, k: ckk, a: weight.value.data, lda: ckk, b: columns.data, ldb: m,
-             c: dxPrime, ldc: m)
-        inputGradient.resize(batch: n, sampleShape: inputSampleShape)
-        transpose(dxPrime, rows: inChannels * hw, columns: n, into: inputGradient.data)
-        return inputGradient
+        return wantsInput ? gradient : nil
     }
 
     /// Geometry of the adjoint convolution and cached shapes; rebuilt only when the size changes.
@@ -120,7 +125,6 @@ public final class ConvTranspose2d: RowIndependentLayer {
                              kernel: kernel, stride: stride, padding: padding)
         precondition(g.outHeight == h && g.outWidth == w, "ConvTranspose2d: adjoint geometry mismatch")
         geometry = g
-        inputSampleShape = [inChannels, h, w]
         outputSampleShape = [outChannels, g.height, g.width]
         return g
     }

@@ -41,7 +41,8 @@ public struct BackwardMode: OptionSet, Sendable {
 /// - `backward(dy, mode)` uses the caches of the latest `forward`. With `.parameterGradients` it
 ///   *adds* into each parameter's gradient (call `zeroGradients()` explicitly between steps); with
 ///   `.inputGradient` it returns dLoss/dx (a layer-owned tensor), otherwise it returns nil and may
-///   skip that work. It never modifies `dy`.
+///   skip that work. It never modifies `dy`. `backward(dy, mode:, into:)` does the same into a
+///   caller's tensor.
 public protocol Layer: AnyObject {
     /// Kind name used in checkpoint paths and summaries: "linear", "leaky_relu", ...
     var kind: String { get }
@@ -55,9 +56,17 @@ public protocol Layer: AnyObject {
     func forward(_ x: Tensor, training: Bool) -> Tensor
     @discardableResult
     func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor?
+    /// `backward(dy, mode:)` with dLoss/dx written into `gradient` (resized to the input's shape)
+    /// and returned, in place of the layer-owned tensor; `gradient` must not be `dy`, and the
+    /// layer keeps no reference to it. `Sequential` passes two buffers in turn, so a chain holds
+    /// two input gradients instead of one per layer. Layers without it return their own tensor.
+    @discardableResult
+    func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor?
 }
 
 extension Layer {
+    @discardableResult
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? { backward(dy, mode: mode) }
     public var parameters: [Parameter] { [] }
     public var buffers: [(name: String, tensor: Tensor)] { [] }
     public func zeroGradients() { for p in parameters { p.zeroGradient() } }

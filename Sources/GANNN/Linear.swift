@@ -56,7 +56,9 @@ public final class Linear: RowIndependentLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard let x = input else { preconditionFailure("Linear.backward called before forward") }
         let n = x.rows
         precondition(dy.count == n * outFeatures, "Linear.backward: dy \(dy.shape) does not match output [\(n), \(outFeatures)]")
@@ -71,10 +73,10 @@ public final class Linear: RowIndependentLayer {
         }
         guard mode.contains(.inputGradient) else { return nil }
         // dx[N, in] = dy[N, out] · W[out, in]
-        inputGradient.resize(x.shape)
+        gradient.resize(x.shape)
         gemm(m: n, n: inFeatures, k: outFeatures,
              a: dy.data, lda: outFeatures, b: weight.value.data, ldb: inFeatures,
-             c: inputGradient.data, ldc: inFeatures)
-        return inputGradient
+             c: gradient.data, ldc: inFeatures)
+        return gradient
     }
 }

@@ -38,13 +38,15 @@ public final class Reshape: RowIndependentLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         precondition(!inputShape.isEmpty, "Reshape.backward called before forward")
         precondition(dy.count == output.count, "Reshape.backward: dy \(dy.shape) does not match output \(output.shape)")
         guard mode.contains(.inputGradient) else { return nil }
-        inputGradient.resize(inputShape)
-        parallelCopy(dy.data, into: inputGradient.data, count: dy.count)
-        return inputGradient
+        gradient.resize(inputShape)
+        parallelCopy(dy.data, into: gradient.data, count: dy.count)
+        return gradient
     }
 }
 

@@ -4,6 +4,10 @@ public final class Sequential: Layer {
     public let layers: [Layer]
     public var kind: String { "sequential" }
 
+    /// The input gradients passed between layers in backward: layer i writes into the one its
+    /// dy is not in (`Layer.backward(_:mode:into:)`), so the chain holds two, not one per layer.
+    private let gradients = (Tensor(shape: [0]), Tensor(shape: [0]))
+
     public init(_ layers: [Layer]) { self.layers = layers }
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
@@ -52,14 +56,15 @@ public final class Sequential: Layer {
         backward(dy, mode: mode, fromLayer: layers.count)
     }
 
-    /// Back-propagates from the output of layer `end - 1` down to the input.
+    /// Back-propagates from the output of layer `end - 1` down to the input. The returned input
+    /// gradient is one of this network's two gradient buffers: valid until its next backward.
     @discardableResult
     public func backward(_ dy: Tensor, mode: BackwardMode, fromLayer end: Int) -> Tensor? {
         var g: Tensor? = dy
         for i in stride(from: end - 1, through: 0, by: -1) {
             // The first layer needs to compute dx only when the caller asked for it.
             let m: BackwardMode = i == 0 ? mode : mode.union(.inputGradient)
-            g = layers[i].backward(g!, mode: m)
+            g = layers[i].backward(g!, mode: m, into: g === gradients.0 ? gradients.1 : gradients.0)
         }
         return g
     }

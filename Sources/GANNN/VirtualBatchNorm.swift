@@ -149,7 +149,9 @@ public final class VirtualBatchNorm: ReferenceBatchLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? {
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+
+    public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         precondition(dy.count == output.count, "VirtualBatchNorm.backward: dy \(dy.shape) does not match output \(output.shape)")
         let n = output.shape[0], c = features, s = output.count / max(n * c, 1)
         let gy = dy.data, xh = normalized.data
@@ -163,8 +165,8 @@ public final class VirtualBatchNorm: ReferenceBatchLayer {
             for ch in 0..<c { dw[ch] += Float(sumSquares[ch]); db[ch] += Float(sum[ch]) }
         }
         guard wantsInput else { return nil }
-        inputGradient.resize(output.shape)
-        let dx = inputGradient.data, w = weight.value.data
+        gradient.resize(output.shape)
+        let dx = gradient.data, w = weight.value.data
         if lastWasReference {
             // Batch normalisation over the reference batch: dx = γ/σ · (dy - mean(dy) - x̂·mean(dy·x̂)).
             let m = Double(n * s)
@@ -175,7 +177,7 @@ public final class VirtualBatchNorm: ReferenceBatchLayer {
                     for k in 0..<s { dx[o + k] = k0 * (gy[o + k] - meanDy - xh[o + k] * meanDyXh) }
                 }
             }
-            return inputGradient
+            return gradient
         }
         // Per example: dx = γ/σ_i · (dy - (a/S)·Σdy - x̂·(a/S)·Σ dy·x̂), a = 1/(n + 1).
         let scale = newCoefficient / Double(s), inv = inverseStd.data
@@ -188,7 +190,7 @@ public final class VirtualBatchNorm: ReferenceBatchLayer {
                 for k in 0..<s { dx[o + k] = k0 * (gy[o + k] - c1 - xh[o + k] * c2) }
             }
         }
-        return inputGradient
+        return gradient
     }
 }
 
