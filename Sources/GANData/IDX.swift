@@ -12,7 +12,20 @@ public struct IDXArray {
     /// type, the dimensions and that the data length matches them exactly.
     public static func read(_ path: String) throws -> IDXArray {
         var raw = try readAllBytes(path)
-        guard raw.count >= 4 else { throw DataError(path, "not an IDX file: \(raw.count) bytes, shorter than the 4-byte header") }
+        let (shape, header) = try parseHeader(raw.prefix(maxHeader), byteCount: raw.count, path: path)
+        raw.removeFirst(header)  // in place: no second copy of a 47 MB image file
+        return IDXArray(shape: shape, bytes: raw)
+    }
+
+    /// The longest possible header: magic and 255 dimensions.
+    static let maxHeader = 4 + 4 * 255
+
+    /// Validates the header at the start of a `byteCount`-byte IDX file (`prefix`: its first
+    /// `min(byteCount, maxHeader)` bytes): the magic, the type, the dimensions and that the data
+    /// length matches them exactly. Returns the shape and the header's length.
+    static func parseHeader(_ prefix: ArraySlice<UInt8>, byteCount: Int, path: String) throws -> (shape: [Int], headerLength: Int) {
+        let raw = Array(prefix)
+        guard byteCount >= 4, raw.count >= 4 else { throw DataError(path, "not an IDX file: \(byteCount) bytes, shorter than the 4-byte header") }
         guard raw[0] == 0, raw[1] == 0 else {
             throw DataError(path, String(format: "not an IDX file: magic starts with 0x%02x%02x, expected 0x0000", raw[0], raw[1]))
         }
@@ -22,19 +35,20 @@ public struct IDXArray {
         let ndim = Int(raw[3])
         guard ndim >= 1 else { throw DataError(path, "IDX header declares 0 dimensions") }
         let header = 4 + 4 * ndim
-        guard raw.count >= header else { throw DataError(path, "truncated IDX header: \(raw.count) bytes, expected at least \(header)") }
+        guard byteCount >= header, raw.count >= header else {
+            throw DataError(path, "truncated IDX header: \(byteCount) bytes, expected at least \(header)")
+        }
         var shape: [Int] = []
         for d in 0..<ndim {
             let o = 4 + 4 * d
             shape.append(Int(raw[o]) << 24 | Int(raw[o + 1]) << 16 | Int(raw[o + 2]) << 8 | Int(raw[o + 3]))
         }
         let expected = shape.reduce(1, *)
-        let found = raw.count - header
+        let found = byteCount - header
         guard found == expected else {
             throw DataError(path, "IDX dimensions \(shape) need \(expected) data bytes, found \(found)\(found < expected ? " (truncated file)" : "")")
         }
-        raw.removeFirst(header)  // in place: no second copy of a 47 MB image file
-        return IDXArray(shape: shape, bytes: raw)
+        return (shape, header)
     }
 
     /// Writes an unsigned-byte IDX file (magic `00 00 08 NDIM`, big-endian dimensions, data),

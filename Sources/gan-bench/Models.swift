@@ -84,10 +84,21 @@ func dcgan28Flops(batch b: Int = 64, z: Int = 100) -> Double {
 /// Fashion-MNIST training images as one flat uint8 array (60000 x 784).
 func loadFashionTrainImages() throws -> [UInt8] {
     let idx = try IDXArray.read(FashionMNIST.imagesPath(split: "train"))
-    guard idx.shape.count == 3, idx.shape[1] == 28, idx.shape[2] == 28 else {
-        throw DataError(FashionMNIST.imagesPath(split: "train"), "expected images [N, 28, 28], found \(idx.shape)")
-    }
+    try checkFashionShape(idx.shape)
     return idx.bytes
+}
+
+/// The same images, read per batch from the (decompressed) file.
+func openFashionTrainImages() throws -> IDXFile {
+    let file = try IDXFile(FashionMNIST.imagesPath(split: "train"))
+    try checkFashionShape(file.shape)
+    return file
+}
+
+private func checkFashionShape(_ shape: [Int]) throws {
+    guard shape.count == 3, shape[1] == 28, shape[2] == 28 else {
+        throw DataError(FashionMNIST.imagesPath(split: "train"), "expected images [N, 28, 28], found \(shape)")
+    }
 }
 
 /// The GEMMs one dcgan28 iteration issues through the engine (batch 64, im2col layouts of
