@@ -1,14 +1,31 @@
 import Foundation
 
+/// An activation that can write its output over its input (`forward(inPlace:)`: x then holds
+/// the output, which the layer's backward reads instead of x). `Sequential` runs it that way when
+/// the layer before it does not read its own output in backward (`Layer.backwardReadsOutput`),
+/// so e.g. a ReLU after a convolution or batch norm keeps no tensor of its own.
+public protocol InPlaceActivation: ElementwiseLayer {
+    func forward(inPlace x: Tensor, training: Bool) -> Tensor
+}
+
 /// Shared plumbing of element-wise activations: owned output and input-gradient buffers.
 public class ActivationBase {
-    let output = Tensor(shape: [0])
+    private let ownOutput = Tensor(shape: [0])
+    /// `ownOutput`, or after an in-place forward the input's tensor.
+    private(set) var output: Tensor
     let inputGradient = Tensor(shape: [0])
     var input: Tensor?
 
-    func prepareForward(_ x: Tensor) -> Int {
+    init() { output = ownOutput }
+
+    func prepareForward(_ x: Tensor, inPlace: Bool = false) -> Int {
         input = x
-        output.resize(x.shape)
+        if inPlace {
+            output = x
+        } else {
+            output = ownOutput
+            ownOutput.resize(x.shape)
+        }
         return x.count
     }
 
@@ -20,12 +37,15 @@ public class ActivationBase {
 }
 
 /// `max(0, x)`. Gradient at 0 is 0, as in PyTorch.
-public final class ReLU: ActivationBase, ElementwiseLayer {
+public final class ReLU: ActivationBase, InPlaceActivation {
     public var kind: String { "relu" }
     public override init() {}
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let n = prepareForward(x), xp = x.data, y = output.data
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
+    public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
+
+    private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
+        let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data
         ComputeThreads.parallelFor(n) { r in for i in r { y[i] = max(xp[i], 0) } }
         return output
     }
@@ -41,8 +61,9 @@ public final class ReLU: ActivationBase, ElementwiseLayer {
     }
 }
 
-/// `x` for x > 0, `alpha · x` otherwise (0 <= alpha < 1).
-public final class LeakyReLU: ActivationBase, ElementwiseLayer {
+/// `x` for x > 0, `alpha · x` otherwise (0 <= alpha < 1). Backward tests the sign of what it kept:
+/// x, or after an in-place forward the output, whose sign is x's (alpha >= 0).
+public final class LeakyReLU: ActivationBase, InPlaceActivation {
     public let alpha: Float
     public var kind: String { "leaky_relu" }
 
@@ -51,8 +72,11 @@ public final class LeakyReLU: ActivationBase, ElementwiseLayer {
         self.alpha = alpha
     }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let n = prepareForward(x), xp = x.data, y = output.data, a = alpha
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
+    public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
+
+    private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
+        let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data, a = alpha
         ComputeThreads.parallelFor(n) { r in for i in r { let v = xp[i]; y[i] = v > 0 ? v : a * v } }
         return output
     }
@@ -68,12 +92,15 @@ public final class LeakyReLU: ActivationBase, ElementwiseLayer {
 }
 
 /// Logistic sigmoid `1 / (1 + e^-x)` (`Kernels.sigmoid`: a vectorised exp, not `expf`).
-public final class Sigmoid: ActivationBase, ElementwiseLayer {
+public final class Sigmoid: ActivationBase, InPlaceActivation {
     public var kind: String { "sigmoid" }
     public override init() {}
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let n = prepareForward(x), xp = x.data, y = output.data
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
+    public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
+
+    private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
+        let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data
         ComputeThreads.parallelFor(n) { r in Kernels.sigmoid(xp + r.lowerBound, y + r.lowerBound, count: r.count) }
         return output
     }
@@ -89,12 +116,15 @@ public final class Sigmoid: ActivationBase, ElementwiseLayer {
 }
 
 /// Hyperbolic tangent.
-public final class Tanh: ActivationBase, ElementwiseLayer {
+public final class Tanh: ActivationBase, InPlaceActivation {
     public var kind: String { "tanh" }
     public override init() {}
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        let n = prepareForward(x), xp = x.data, y = output.data
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
+    public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
+
+    private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
+        let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data
         ComputeThreads.parallelFor(n) { r in for i in r { y[i] = tanhf(xp[i]) } }
         return output
     }

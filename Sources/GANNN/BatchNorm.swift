@@ -19,6 +19,7 @@ public final class BatchNorm: Layer {
     public let runningMean: Tensor
     public let runningVar: Tensor
     public var kind: String { "batch_norm" }
+    public var backwardReadsOutput: Bool { false }
     public var parameters: [Parameter] { [weight, bias] }
     public var buffers: [(name: String, tensor: Tensor)] { [("running_mean", runningMean), ("running_var", runningVar)] }
 

@@ -27,6 +27,7 @@ public final class Conv2d: RowIndependentLayer {
     public let weight: Parameter
     public let bias: Parameter?
     public var kind: String { "conv2d" }
+    public var backwardReadsOutput: Bool { false }
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     private let output = Tensor(shape: [0])

@@ -24,6 +24,7 @@ public final class ConvTranspose2d: RowIndependentLayer {
     public let weight: Parameter
     public let bias: Parameter?
     public var kind: String { "conv_transpose2d" }
+    public var backwardReadsOutput: Bool { false }
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     private let output = Tensor(shape: [0])

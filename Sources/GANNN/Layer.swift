@@ -62,9 +62,14 @@ public protocol Layer: AnyObject {
     /// two input gradients instead of one per layer. Layers without it return their own tensor.
     @discardableResult
     func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor?
+    /// Whether backward reads this layer's output tensor. False (only) for layers that return a
+    /// tensor of their own and back-propagate from their input: the next layer may then
+    /// overwrite the output (`InPlaceActivation`). Defaults to true.
+    var backwardReadsOutput: Bool { get }
 }
 
 extension Layer {
+    public var backwardReadsOutput: Bool { true }
     @discardableResult
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? { backward(dy, mode: mode) }
     public var parameters: [Parameter] { [] }

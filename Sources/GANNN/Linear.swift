@@ -6,6 +6,7 @@ public final class Linear: RowIndependentLayer {
     public let weight: Parameter
     public let bias: Parameter?
     public var kind: String { "linear" }
+    public var backwardReadsOutput: Bool { false }
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     private let output = Tensor(shape: [0])

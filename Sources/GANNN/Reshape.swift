@@ -8,6 +8,7 @@
 public final class Reshape: RowIndependentLayer {
     public let sampleShape: [Int]
     public var kind: String { "reshape" }
+    public var backwardReadsOutput: Bool { false }
 
     private let sampleCount: Int
     private let output = Tensor(shape: [0])

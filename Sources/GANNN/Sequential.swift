@@ -8,7 +8,14 @@ public final class Sequential: Layer {
     /// dy is not in (`Layer.backward(_:mode:into:)`), so the chain holds two, not one per layer.
     private let gradients = (Tensor(shape: [0]), Tensor(shape: [0]))
 
-    public init(_ layers: [Layer]) { self.layers = layers }
+    /// Layer i as an in-place activation where it may overwrite layer i-1's output (that layer's
+    /// backward does not read it): the chain then keeps one activation tensor less per such pair.
+    private let inPlace: [InPlaceActivation?]
+
+    public init(_ layers: [Layer]) {
+        self.layers = layers
+        inPlace = layers.indices.map { i in i > 0 && !layers[i - 1].backwardReadsOutput ? layers[i] as? InPlaceActivation : nil }
+    }
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
@@ -39,15 +46,16 @@ public final class Sequential: Layer {
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var h = x
-        for l in layers { h = l.forward(h, training: training) }
-        return h
+        forward(x, training: training, throughLayer: layers.count)
     }
 
-    /// Runs the first `count` layers only (e.g. D's features for feature matching).
+    /// Runs the first `count` layers only (e.g. D's features for feature matching). An in-place
+    /// activation overwrites the previous layer's output, never `x`.
     public func forward(_ x: Tensor, training: Bool, throughLayer count: Int) -> Tensor {
         var h = x
-        for l in layers.prefix(count) { h = l.forward(h, training: training) }
+        for i in 0..<count {
+            if let a = inPlace[i] { h = a.forward(inPlace: h, training: training) } else { h = layers[i].forward(h, training: training) }
+        }
         return h
     }
 

@@ -4,7 +4,8 @@ import GANTensor
 import GANTestSupport
 import Testing
 
-/// `Sequential` passes two gradient buffers between its layers (`backward(_:mode:into:)`) and the
+/// `Sequential` runs activations in place over the previous layer's output where it may, passes
+/// two gradient buffers between its layers (`backward(_:mode:into:)`), and the
 /// conv layers keep their column matrices in the thread's `Workspace`: the results must be the
 /// bits of each layer's own buffers, with other layers' calls in between.
 @Suite struct GradientBufferTests {
@@ -18,12 +19,15 @@ import Testing
             Reshape([96]), Linear(96, 12, rng: &rng), Maxout(pieces: 3), Sigmoid(), Linear(4, 1, rng: &rng))
     }
 
-    @Test func sequentialBackwardEqualsTheLayerByLayerChain() throws {
+    @Test func sequentialEqualsTheLayerByLayerChain() throws {
         let a = Self.network(seed: 5), b = Self.network(seed: 5)
         let x = randomTensor([6, 8], seed: 1)
         let dy = randomTensor([6, 1], seed: 2)
         for round in 0..<2 {   // the second round reuses every buffer at its size
-            let ya = a.forward(x, training: true), yb = b.forward(x, training: true)
+            // The reference runs each layer's own forward (no in-place activations) and backward.
+            let ya = a.forward(x, training: true)
+            var yb = x
+            for layer in b.layers { yb = layer.forward(yb, training: true) }
             #expect(ya.array == yb.array)
             a.zeroGradients()
             b.zeroGradients()
@@ -35,6 +39,7 @@ import Testing
             for (pa, pb) in zip(a.parameters, b.parameters) { #expect(pa.gradient.array == pb.gradient.array) }
         }
         #expect(dy.array == randomTensor([6, 1], seed: 2).array)   // dy untouched
+        #expect(x.array == randomTensor([6, 8], seed: 1).array)    // and x: only layer outputs are overwritten
     }
 
     /// A conv layer's backward after other conv layers used the workspace (as in G then D):
