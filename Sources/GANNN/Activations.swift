@@ -3,9 +3,46 @@ import Foundation
 /// An activation that can write its output over its input (`forward(inPlace:)`: x then holds
 /// the output, which the layer's backward reads instead of x). `Sequential` runs it that way when
 /// the layer before it does not read its own output in backward (`Layer.backwardReadsOutput`),
-/// so e.g. a ReLU after a convolution or batch norm keeps no tensor of its own.
+/// so e.g. a ReLU after a convolution or batch norm keeps no tensor of its own. (ReLU and
+/// LeakyReLU; Sigmoid and Tanh keep their outputs: their loops vectorise only between two buffers.)
 public protocol InPlaceActivation: ElementwiseLayer {
     func forward(inPlace x: Tensor, training: Bool) -> Tensor
+}
+
+/// An element-wise map with a SIMD form and a scalar form doing the same arithmetic.
+protocol LaneMap {
+    func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float>
+    func callAsFunction(_ v: Float) -> Float
+}
+
+/// `y[i] = f(x[i])`, eight lanes at a time (the scalar form for the tail), split over
+/// `ComputeThreads`. Explicit SIMD because the compiler's own vectorisation of such a loop falls
+/// back to scalar code when x and y are the same buffer, as in place they are; generic rather
+/// than a closure so that `f` is inlined.
+@inline(__always)
+func mapLanes<F: LaneMap>(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count n: Int, _ f: F) {
+    ComputeThreads.parallelFor(n) { r in
+        var i = r.lowerBound
+        while i + 8 <= r.upperBound {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: f(v), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < r.upperBound { y[i] = f(x[i]); i += 1 }
+    }
+}
+
+/// max(v, 0), which is `0 >= v ? 0 : v`.
+struct ReLUMap: LaneMap {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v.replacing(with: 0, where: v .<= 0) }
+    @inline(__always) func callAsFunction(_ v: Float) -> Float { max(v, 0) }
+}
+
+/// v > 0 ? v : a · v.
+struct LeakyReLUMap: LaneMap {
+    let a: Float
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { (v * a).replacing(with: v, where: v .> 0) }
+    @inline(__always) func callAsFunction(_ v: Float) -> Float { v > 0 ? v : a * v }
 }
 
 /// Shared plumbing of element-wise activations: owned output and input-gradient buffers.
@@ -46,7 +83,7 @@ public final class ReLU: ActivationBase, InPlaceActivation {
 
     private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
         let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data
-        ComputeThreads.parallelFor(n) { r in for i in r { y[i] = max(xp[i], 0) } }
+        mapLanes(xp, y, count: n, ReLUMap())
         return output
     }
 
@@ -77,7 +114,7 @@ public final class LeakyReLU: ActivationBase, InPlaceActivation {
 
     private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
         let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data, a = alpha
-        ComputeThreads.parallelFor(n) { r in for i in r { let v = xp[i]; y[i] = v > 0 ? v : a * v } }
+        mapLanes(xp, y, count: n, LeakyReLUMap(a: a))
         return output
     }
 
@@ -92,15 +129,12 @@ public final class LeakyReLU: ActivationBase, InPlaceActivation {
 }
 
 /// Logistic sigmoid `1 / (1 + e^-x)` (`Kernels.sigmoid`: a vectorised exp, not `expf`).
-public final class Sigmoid: ActivationBase, InPlaceActivation {
+public final class Sigmoid: ActivationBase, ElementwiseLayer {
     public var kind: String { "sigmoid" }
     public override init() {}
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
-    public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
-
-    private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
-        let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = prepareForward(x), xp = x.data, y = output.data
         ComputeThreads.parallelFor(n) { r in Kernels.sigmoid(xp + r.lowerBound, y + r.lowerBound, count: r.count) }
         return output
     }
@@ -116,15 +150,12 @@ public final class Sigmoid: ActivationBase, InPlaceActivation {
 }
 
 /// Hyperbolic tangent.
-public final class Tanh: ActivationBase, InPlaceActivation {
+public final class Tanh: ActivationBase, ElementwiseLayer {
     public var kind: String { "tanh" }
     public override init() {}
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
-    public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
-
-    private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
-        let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        let n = prepareForward(x), xp = x.data, y = output.data
         ComputeThreads.parallelFor(n) { r in for i in r { y[i] = tanhf(xp[i]) } }
         return output
     }
