@@ -16,8 +16,9 @@ import CBLAS
 ///
 /// Memory: only the output and the input gradient belong to the layer. `cols` and the transposed
 /// images live in the thread's `Workspace` for the length of one call; backward keeps a reference
-/// to the input (as the layer contract allows) and rebuilds `cols` from it for dW: one im2col
-/// more per backward, for not holding a `[C_in·k·k, HW·N]` matrix per layer between the passes.
+/// to the input (as the layer contract allows) and rebuilds `cols` from it for dW, unless nothing
+/// borrowed the workspace since forward (then they are still there): at most one im2col more per
+/// backward, for not holding a `[C_in·k·k, HW·N]` matrix per layer between the passes.
 public final class Conv2d: RowIndependentLayer {
     public let inChannels: Int
     public let outChannels: Int
@@ -33,6 +34,9 @@ public final class Conv2d: RowIndependentLayer {
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
     private var input: Tensor?                        // x, to rebuild cols for dW
+    // Where forward left cols in the workspace, and the workspace's token after it: when no
+    // other call borrowed since (D's last conv layer in the D step), backward finds them there.
+    private var columnsLeft: (UnsafeMutablePointer<Float>, Workspace.Token)?
     private var geometry: ConvGeometry?
     private var batch = 0
     private var outputSampleShape: [Int] = []
@@ -78,7 +82,7 @@ public final class Conv2d: RowIndependentLayer {
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
         // Workspace: x as [C, H, W, N], then Y' (x is dead once cols exist) | cols.
-        Workspace.borrow(max(x.count, outChannels * m), ckk * m) { image, cols, _ in
+        let left = Workspace.borrow(max(x.count, outChannels * m), ckk * m) { image, cols, _ in
             transpose(x.data, rows: n, columns: x.columns, into: image)
             g.im2col(image, batch: n, into: cols)
             // Y'[C_out, HW·N] = W[C_out, C_in·k·k] · cols[C_in·k·k, HW·N]
@@ -90,7 +94,9 @@ public final class Conv2d: RowIndependentLayer {
                  beta: bias == nil ? 0 : 1, c: yPrime, ldc: m)
             // Y' is [C_out·HW, N]: its transpose is the NCHW output.
             transpose(yPrime, rows: outChannels * hw, columns: n, into: output.data)
+            return cols
         }
+        columnsLeft = (left, Workspace.token)
         return output
     }
 
@@ -102,13 +108,17 @@ public final class Conv2d: RowIndependentLayer {
         let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         let wantsInput = mode.contains(.inputGradient)
         if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
-        // Workspace: dY' | x as [C, H, W, N], later dx so | cols, later dcols.
-        Workspace.borrow(outChannels * m, x.count, ckk * m) { dyPrime, image, cols in
+        let untouched = columnsLeft?.1 == Workspace.token
+        defer { columnsLeft = nil }   // dcols overwrite them
+        // Workspace, laid out as in forward: x as [C, H, W, N], later dx so | cols, later dcols | dY'.
+        Workspace.borrow(max(x.count, outChannels * m), ckk * m, outChannels * m) { image, cols, dyPrime in
             // dY'[C_out, HW·N] from dy[N, C_out·HW].
             transpose(dy.data, rows: n, columns: outChannels * hw, into: dyPrime)
             if mode.contains(.parameterGradients) {
-                transpose(x.data, rows: n, columns: x.columns, into: image)
-                g.im2col(image, batch: n, into: cols)
+                if !(untouched && columnsLeft?.0 == cols) {
+                    transpose(x.data, rows: n, columns: x.columns, into: image)
+                    g.im2col(image, batch: n, into: cols)
+                }
                 // dW[C_out, C_in·k·k] += dY' · colsᵀ
                 gemm(transB: true, m: outChannels, n: ckk, k: m, a: dyPrime, lda: m, b: cols, ldb: m,
                      beta: 1, c: weight.gradient.data, ldc: ckk)

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,6 +33,20 @@ public enum Workspace {
 
     /// Floats held by the calling thread's arena (for tests and benchmarks).
     public static var capacity: Int { Arena.current.capacity }
+
+    /// The calling thread's arena and how many borrows it has served. Equal tokens before and
+    /// after some work mean nothing borrowed in between: memory a caller wrote in its last borrow
+    /// still holds what it wrote, at the same address if it borrows the same sizes at the same
+    /// depth (a conv layer's backward reuses its forward's columns that way).
+    public struct Token: Equatable {
+        let arena: Int
+        let borrows: Int
+    }
+
+    public static var token: Token {
+        let arena = Arena.current
+        return Token(arena: arena.serial, borrows: arena.borrows)
+    }
 }
 
 private final class Arena {
@@ -39,11 +54,16 @@ private final class Arena {
     private(set) var capacity = 0
     private var top = 0
     private var wanted = 0   // the largest top + request seen: the size to grow to when empty
+    private(set) var borrows = 0
+    /// Unique per arena for the life of the process (an address could be reused after a thread exits).
+    let serial = Arena.serials.add(1, ordering: .relaxed).newValue
+    private static let serials = Atomic<Int>(0)
 
     /// Region sizes rounded up to 16 floats, so every region starts 64-byte aligned.
     static func rounded(_ n: Int) -> Int { (max(n, 0) + 15) & ~15 }
 
     func take(_ n: Int) -> (UnsafeMutablePointer<Float>, temporary: Bool) {
+        borrows += 1
         wanted = max(wanted, top + n)
         if top == 0 && (block == nil || capacity < wanted) {
             block?.deallocate()

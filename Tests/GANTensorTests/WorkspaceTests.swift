@@ -27,6 +27,14 @@ import Testing
         }
     }
 
+    /// The token changes with every borrow and only then.
+    @Test func tokenMarksBorrows() {
+        let before = Workspace.token
+        #expect(Workspace.token == before)
+        Workspace.borrow(8, 0) { _, _, _ in }
+        #expect(Workspace.token != before)
+    }
+
     /// Each thread has its own arena: concurrent borrows never see each other's writes.
     @Test func threadsHaveTheirOwnArenas() async throws {
         let ok = await withTaskGroup(of: Bool.self) { group in
