@@ -17,7 +17,7 @@ public enum Kernels {
     }
 
     /// `sums[j] += Σ_r x[r, j]` for `x` of shape `[rows, n]` (bias gradients). Each column's rows
-    /// are summed first (8 columns at a time in a register; a single column in 8 row lanes, added
+    /// are summed first (in row order, one lane per column; a single column in 8 row lanes, added
     /// pairwise), then added to `sums[j]`: a fixed order for a given shape.
     @inlinable
     public static func accumulateColumnSums(_ x: UnsafePointer<Float>, rows: Int, n: Int, into sums: UnsafeMutablePointer<Float>) {
@@ -34,20 +34,45 @@ public enum Kernels {
             sums[0] += s
             return
         }
+        // Every column is summed over the rows in order, each in its own lane; the columns of one
+        // pass over the rows are independent chains of adds, so their latencies overlap: 16
+        // columns per pass, then whatever is left (8 + 4 + 2 + 1 lanes at most) in one more pass.
         var j = 0
-        while n - j >= 8 {
-            var acc = SIMD8<Float>.zero
-            for r in 0..<rows { acc += UnsafeRawPointer(x + r * n + j).loadUnaligned(as: SIMD8<Float>.self) }
-            let out = UnsafeMutableRawPointer(sums + j)
-            out.storeBytes(of: out.loadUnaligned(as: SIMD8<Float>.self) + acc, as: SIMD8<Float>.self)
-            j += 8
+        while n - j >= 16 {
+            var a = SIMD8<Float>.zero, b = SIMD8<Float>.zero
+            for r in 0..<rows {
+                let row = UnsafeRawPointer(x + r * n + j)
+                a += row.loadUnaligned(as: SIMD8<Float>.self)
+                b += row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            }
+            addLanes(a, into: sums + j)
+            addLanes(b, into: sums + j + 8)
+            j += 16
         }
-        while j < n {
-            var s: Float = 0
-            for r in 0..<rows { s += x[r * n + j] }
-            sums[j] += s
-            j += 1
+        let t = n - j, has8 = t >= 8, u = has8 ? t - 8 : t
+        if t == 0 { return }
+        let j4 = j + (has8 ? 8 : 0), j2 = j4 + (u & 4), j1 = j2 + (u & 2)
+        var a8 = SIMD8<Float>.zero, a4 = SIMD4<Float>.zero, a2 = SIMD2<Float>.zero, a1: Float = 0
+        let o8 = j &* 4, o4 = j4 &* 4, o2 = j2 &* 4, o1 = j1 &* 4, rowBytes = n &* 4
+        var row = UnsafeRawPointer(x)
+        for _ in 0..<rows {
+            if has8 { a8 += row.loadUnaligned(fromByteOffset: o8, as: SIMD8<Float>.self) }
+            if u & 4 != 0 { a4 += row.loadUnaligned(fromByteOffset: o4, as: SIMD4<Float>.self) }
+            if u & 2 != 0 { a2 += row.loadUnaligned(fromByteOffset: o2, as: SIMD2<Float>.self) }
+            if u & 1 != 0 { a1 += row.load(fromByteOffset: o1, as: Float.self) }
+            row += rowBytes
         }
+        if has8 { addLanes(a8, into: sums + j) }
+        if u & 4 != 0 { addLanes(a4, into: sums + j4) }
+        if u & 2 != 0 { addLanes(a2, into: sums + j2) }
+        if u & 1 != 0 { sums[j1] += a1 }
+    }
+
+    /// `p[0..<lanes] += v`.
+    @inlinable @inline(__always)
+    static func addLanes<V: SIMD>(_ v: V, into p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+        let out = UnsafeMutableRawPointer(p)
+        out.storeBytes(of: out.loadUnaligned(as: V.self) + v, as: V.self)
     }
 
     /// `y[i] += alpha * x[i]`.

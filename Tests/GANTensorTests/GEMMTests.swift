@@ -394,8 +394,8 @@ struct KernelTests {
         var sums: [Float] = [10, 20]
         sums.withUnsafeMutableBufferPointer { Kernels.accumulateColumnSums(x.data, rows: 3, n: 2, into: $0.baseAddress!) }
         #expect(sums == [19, 32])
-        // The SIMD paths: one column (8 row lanes), 8-column blocks with a scalar tail; every row count.
-        for n in [1, 3, 8, 10, 17] {
+        // The SIMD paths: one column (8 row lanes), 16-column passes, the 8 + 4 + 2 + 1 lane tail; every row count.
+        for n in [1, 2, 3, 7, 8, 10, 15, 16, 17, 31, 128] {
             for rows in [0, 1, 7, 9, 16, 200] {
                 let m = randomTensor([max(rows, 1), n], seed: UInt64(rows * 31 + n))
                 var got = (0..<n).map { Float($0) }
@@ -403,6 +403,10 @@ struct KernelTests {
                 for j in 0..<n {
                     let want = Double(j) + (0..<rows).reduce(0.0) { $0 + Double(m[$1 * n + j]) }
                     #expect(abs(Double(got[j]) - want) <= 1e-5 * max(1, abs(want)), "rows \(rows) n \(n) column \(j)")
+                }
+                if n > 1 {   // every column summed over the rows in order, then added: these exact bits
+                    let exact = (0..<n).map { j in Float(j) + (0..<rows).reduce(Float(0)) { $0 + m[$1 * n + j] } }
+                    #expect(got == exact, "rows \(rows) n \(n)")
                 }
                 let b = (0..<n).map { Float($0) - 2.5 }
                 let out = Tensor(shape: [rows + 1, n])
