@@ -53,7 +53,7 @@ public final class Sequential: Layer {
     /// activation overwrites the previous layer's output, never `x`.
     public func forward(_ x: Tensor, training: Bool, throughLayer count: Int) -> Tensor {
         var h = x
-        for i in 0..<count {
+        for i in 0..<min(count, layers.count) {   // as `layers.prefix(count)`
             if let a = inPlace[i] { h = a.forward(inPlace: h, training: training) } else { h = layers[i].forward(h, training: training) }
         }
         return h
