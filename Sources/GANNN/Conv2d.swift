@@ -38,7 +38,6 @@ public final class Conv2d: RowIndependentLayer {
     // other call borrowed since (D's last conv layer in the D step), backward finds them there.
     private var columnsLeft: (UnsafeMutablePointer<Float>, Workspace.Token)?
     private var geometry: ConvGeometry?
-    private var batch = 0
     private var outputSampleShape: [Int] = []
 
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (fan-in C_in·k·k,
@@ -77,7 +76,7 @@ public final class Conv2d: RowIndependentLayer {
         let n = x.shape[0], h = x.shape[2], w = x.shape[3]
         precondition(h + 2 * padding >= kernel && w + 2 * padding >= kernel,
                      "Conv2d: input \(h)x\(w) with padding \(padding) is smaller than the kernel \(kernel)")
-        let g = prepare(batch: n, height: h, width: w)
+        let g = prepare(height: h, width: w)
         let ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
@@ -105,7 +104,7 @@ public final class Conv2d: RowIndependentLayer {
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard let g = geometry, let x = input else { preconditionFailure("Conv2d.backward called before forward") }
         precondition(dy.count == output.count, "Conv2d.backward: dy \(dy.shape) does not match output \(output.shape)")
-        let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
+        let n = x.rows, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         let wantsInput = mode.contains(.inputGradient)
         if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
         let untouched = columnsLeft?.1 == Workspace.token
@@ -135,8 +134,7 @@ public final class Conv2d: RowIndependentLayer {
     }
 
     /// Geometry and cached shapes for this input size; arrays are rebuilt only when it changes.
-    private func prepare(batch n: Int, height h: Int, width w: Int) -> ConvGeometry {
-        batch = n
+    private func prepare(height h: Int, width w: Int) -> ConvGeometry {
         if let g = geometry, g.height == h, g.width == w { return g }
         let g = ConvGeometry(channels: inChannels, height: h, width: w, kernel: kernel, stride: stride, padding: padding)
         geometry = g

@@ -31,7 +31,6 @@ public final class ConvTranspose2d: RowIndependentLayer {
     private let inputGradient = Tensor(shape: [0])
     private var input: Tensor?                        // x, to rebuild X' for dW
     private var geometry: ConvGeometry?               // of the adjoint convolution (output -> input)
-    private var batch = 0
     private var outputSampleShape: [Int] = []
 
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (PyTorch's fans for
@@ -71,7 +70,7 @@ public final class ConvTranspose2d: RowIndependentLayer {
         let n = x.shape[0], h = x.shape[2], w = x.shape[3]
         precondition(h > 0 && w > 0 && outputSize(h) > 0 && outputSize(w) > 0,
                      "ConvTranspose2d: input \(h)x\(w) gives an empty output with kernel \(kernel), stride \(stride), padding \(padding)")
-        let g = prepare(batch: n, height: h, width: w)
+        let g = prepare(height: h, width: w)
         let ckk = g.patchSize, m = n * h * w, plane = g.height * g.width
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
@@ -93,7 +92,7 @@ public final class ConvTranspose2d: RowIndependentLayer {
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard let g = geometry, let x = input else { preconditionFailure("ConvTranspose2d.backward called before forward") }
         precondition(dy.count == output.count, "ConvTranspose2d.backward: dy \(dy.shape) does not match output \(output.shape)")
-        let n = batch, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
+        let n = x.rows, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         let plane = g.height * g.width
         let wantsInput = mode.contains(.inputGradient)
         if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
@@ -119,8 +118,7 @@ public final class ConvTranspose2d: RowIndependentLayer {
     }
 
     /// Geometry of the adjoint convolution and cached shapes; rebuilt only when the size changes.
-    private func prepare(batch n: Int, height h: Int, width w: Int) -> ConvGeometry {
-        batch = n
+    private func prepare(height h: Int, width w: Int) -> ConvGeometry {
         if let g = geometry, g.outHeight == h, g.outWidth == w { return g }
         let g = ConvGeometry(channels: outChannels, height: outputSize(h), width: outputSize(w),
                              kernel: kernel, stride: stride, padding: padding)
