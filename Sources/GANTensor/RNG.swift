@@ -105,42 +105,54 @@ public struct RNG: Sendable, Equatable {
 
     /// Fills `count` values with N(mean, std^2). Values come in Box-Muller pairs; for an odd count
     /// the last pair's second value is dropped, so the stream position depends only on `count`.
-    /// Large fills draw the random words in order first and transform the pairs on
-    /// `ComputeThreads.count` threads: the same values as the serial loop, bit for bit.
+    /// The pairs are transformed four at a time by `gan_box_muller` (CMathShim/boxmuller.c), whose
+    /// floats are those of `boxMuller` bit for bit. Large fills draw the random words in order
+    /// first and transform the pairs on `ComputeThreads.count` threads: the same values again.
     public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, mean: Float = 0, std: Float = 1) {
-        let pairs = (count + 1) / 2
+        let pairs = count / 2
         if ComputeThreads.chunkCount(pairs, grain: RNG.boxMullerGrain) > 1 {
             fillNormalParallel(p, count: count, pairs: pairs, mean: mean, std: std)
-            return
+        } else {
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * RNG.pairsPerBlock) { words in
+                var done = 0
+                while done < pairs {
+                    let n = Swift.min(RNG.pairsPerBlock, pairs - done)
+                    for i in 0..<(2 * n) { words[i] = next() }
+                    RNG.transformPairs(words.baseAddress!, pairs: n, into: p + 2 * done, mean: mean, std: std)
+                    done += n
+                }
+            }
         }
-        var pair: (Float, Float) = (0, 0)
-        var i = 0
-        while i + 1 < count {
+        if count & 1 == 1 {
+            var pair: (Float, Float) = (0, 0)
             normalPair(&pair)
-            p[i] = mean + std * pair.0
-            p[i + 1] = mean + std * pair.1
-            i += 2
-        }
-        if i < count {
-            normalPair(&pair)
-            p[i] = mean + std * pair.0
+            p[count - 1] = mean + std * pair.0
         }
     }
 
-    /// Work of one Box-Muller pair in units of `parallelFor`'s element (a log, a sincos, a sqrt:
-    /// about 32 simple element-wise operations).
-    static let boxMullerGrain = 32
+    /// Pairs transformed per block of words drawn in the serial path (the words sit on the stack).
+    static let pairsPerBlock = 64
 
+    /// Work of one Box-Muller pair in units of `parallelFor`'s element (a log, a sincos, a sqrt
+    /// in four-wide vectors: about 8 simple element-wise operations).
+    static let boxMullerGrain = 8
+
+    /// `pairs` pairs of words -> 2 `pairs` values mean + std z at `out`.
+    @inline(__always)
+    static func transformPairs(_ words: UnsafePointer<UInt64>, pairs: Int, into out: UnsafeMutablePointer<Float>,
+                               mean: Float, std: Float) {
+        gan_box_muller(words, pairs, out)
+        for i in 0..<(2 * pairs) { out[i] = mean + std * out[i] }
+    }
+
+    /// The pairs that make whole values (the odd tail is the caller's) on `ComputeThreads.count` threads.
     private mutating func fillNormalParallel(_ p: UnsafeMutablePointer<Float>, count: Int, pairs: Int, mean: Float, std: Float) {
         let words = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * pairs)
         defer { words.deallocate() }
         for i in 0..<(2 * pairs) { words[i] = next() }
-        ComputeThreads.parallelFor(pairs, grain: RNG.boxMullerGrain) { range in
-            for k in range {   // disjoint pairs of p per chunk
-                let (a, b) = RNG.boxMuller(words[2 * k], words[2 * k + 1])
-                p[2 * k] = mean + std * a
-                if 2 * k + 1 < count { p[2 * k + 1] = mean + std * b }
-            }
+        ComputeThreads.parallelFor(pairs, grain: RNG.boxMullerGrain) { range in   // disjoint pairs of p per chunk
+            RNG.transformPairs(words + 2 * range.lowerBound, pairs: range.count, into: p + 2 * range.lowerBound,
+                               mean: mean, std: std)
         }
     }
 

@@ -6,4 +6,24 @@
 /// (RNGTests checks it), at about half the cost of the two calls.
 void gan_sincos(double x, double *s, double *c);
 
+#include <stddef.h>
+#include <stdint.h>
+
+/// Box-Muller for `pairs` pairs of words (b1, b2) = (words[2k], words[2k + 1]): out[2k] =
+/// (float)(r cos θ), out[2k + 1] = (float)(r sin θ) with u1 = ((b1 >> 11) + 1) 2^-53,
+/// u2 = (b2 >> 11) 2^-53, r = sqrt(-2 log u1), θ = 2π u2, bit for bit the values of glibc's log and
+/// sincos, computed four pairs at a time (boxmuller.c says how the bits are guaranteed).
+void gan_box_muller(const uint64_t *words, size_t pairs, float *out);
+
+/// gan_box_muller's baseline (SSE2) copy, which it uses on a CPU without AVX2 and FMA; for tests.
+void gan_box_muller_baseline(const uint64_t *words, size_t pairs, float *out);
+
+/// For tests: whether the vector path keeps an approximation z of r cos θ or r sin θ (1), or
+/// recomputes the pair with glibc (0) because a double within |z| 2^-40 + r 2^-44 of z rounds to
+/// another float, or z is 0.
+int gan_box_muller_settled(double z, double r);
+
+/// For tests: the vector path's log(u1), sin θ and cos θ before any rounding to float.
+void gan_box_muller_approximations(const uint64_t *words, size_t pairs, double *logs, double *sines, double *cosines);
+
 #endif

@@ -1,0 +1,87 @@
+import CMathShim
+import Foundation
+import Testing
+import GANTensor
+
+/// The four-wide Box-Muller (CMathShim/boxmuller.c) must give glibc's floats bit for bit. It rounds
+/// its own approximation only where every double within |z| 2^-40 + r 2^-44 of it rounds to the same
+/// float, so the proof rests on its log, sin and cos staying far inside those bounds: checked here
+/// against glibc, then the floats themselves, on both instruction-set copies.
+@Suite("Box-Muller, four pairs at a time")
+struct BoxMullerTests {
+    /// Random words plus the edges: u1 = 1 (r = 0), u1 = 2^-53 (largest r), θ = 0, and θ at the
+    /// quadrant boundaries π/2, π, 3π/2 and just below 2π.
+    static func words(pairs: Int, seed: UInt64) -> [UInt64] {
+        var rng = RNG(seed: seed)
+        var w = (0..<(2 * pairs)).map { _ in rng.next() }
+        let edges: [(UInt64, UInt64)] = [
+            (~0, 0), (0, ~0), (0x7ff, 1 << 62), (1 << 63, 1 << 63), (0x8000_0000_0000_0000, 0xc000_0000_0000_0000),
+            (0x3ff0_0000_0000_0000, 0x4000_0000_0000_0800), (0xffff_ffff_ffff_f7ff, 0x3fff_ffff_ffff_f800),
+            (0x0000_0000_0000_0800, 0xffff_ffff_ffff_f800),
+        ]
+        for (i, e) in edges.enumerated() { (w[2 * i], w[2 * i + 1]) = e }
+        return w
+    }
+
+    @Test("log, sin and cos of the vector path: within 2^-51 relative and 4e-16 absolute of glibc")
+    func approximationErrors() {
+        let pairs = 300_000
+        let w = Self.words(pairs: pairs, seed: 3)
+        var logs = [Double](repeating: 0, count: pairs), sines = logs, cosines = logs
+        gan_box_muller_approximations(w, pairs, &logs, &sines, &cosines)
+        var logErr = 0.0, trigErr = 0.0, zeroLogs = 0
+        for k in 0..<pairs {
+            let u1 = Double((w[2 * k] >> 11) + 1) * 0x1p-53, u2 = Double(w[2 * k + 1] >> 11) * 0x1p-53
+            let l = Foundation.log(u1), theta = 2 * Double.pi * u2
+            if l == 0 {
+                zeroLogs += 1
+                #expect(logs[k].bitPattern == l.bitPattern, "log(1) is +0")
+            } else {
+                logErr = max(logErr, abs(logs[k] - l) / abs(l))
+            }
+            trigErr = max(trigErr, abs(sines[k] - Foundation.sin(theta)), abs(cosines[k] - Foundation.cos(theta)))
+        }
+        #expect(zeroLogs == 1)
+        #expect(logErr <= 0x1p-51, "log relative error \(logErr / 0x1p-53) ulp")
+        #expect(trigErr <= 4e-16, "sin/cos absolute error \(trigErr)")
+    }
+
+    @Test("floats equal the scalar glibc transform bit for bit, AVX2 and baseline copies, any pair count")
+    func bitsMatchScalar() {
+        let pairs = 400_003   // not a multiple of 4: the scalar tail runs too
+        let w = Self.words(pairs: pairs, seed: 4)
+        var want = [Float](repeating: 0, count: 2 * pairs)
+        for k in 0..<pairs {
+            let u1 = Double((w[2 * k] >> 11) + 1) * 0x1p-53, u2 = Double(w[2 * k + 1] >> 11) * 0x1p-53
+            let r = (-2 * Foundation.log(u1)).squareRoot(), theta = 2 * Double.pi * u2
+            want[2 * k] = Float(r * Foundation.cos(theta))
+            want[2 * k + 1] = Float(r * Foundation.sin(theta))
+        }
+        #expect(want[0] == 0 && want[1] == 0, "the u1 = 1 edge gives r = 0")
+        for (name, transform) in [("dispatched", gan_box_muller), ("baseline", gan_box_muller_baseline)] as [(String, (UnsafePointer<UInt64>?, Int, UnsafeMutablePointer<Float>?) -> Void)] {
+            var got = [Float](repeating: .nan, count: 2 * pairs)
+            transform(w, pairs, &got)
+            let mismatches = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(mismatches == 0, "\(name): \(mismatches) of \(2 * pairs) floats differ")
+        }
+    }
+}
+
+extension BoxMullerTests {
+    @Test("the rounding check keeps only approximations whose whole tolerance rounds to one float")
+    func roundingCheck() {
+        for z in [1.0, -0.75, 3.1, 1e-3, -4.2e-5] {
+            let f = Float(z), mid = (Double(f) + Double(f.nextUp)) / 2, r = 2.0
+            #expect(gan_box_muller_settled(Double(f), r) == 1, "\(z): a float itself")
+            #expect(gan_box_muller_settled(mid, r) == 0, "\(z): the midpoint to the next float")
+            let tol = abs(mid) * 0x1p-40 + r * 0x1p-44
+            #expect(gan_box_muller_settled(mid - 0.9 * tol, r) == 0, "\(z): within tolerance of the midpoint")
+            #expect(gan_box_muller_settled(mid + 0.9 * tol, r) == 0, "\(z): within tolerance above the midpoint")
+            #expect(gan_box_muller_settled(mid - 1.1 * tol, r) == 1, "\(z): just outside the tolerance")
+        }
+        #expect(gan_box_muller_settled(0, 1) == 0, "zero: its sign would depend on the last bits")
+        #expect(gan_box_muller_settled(1e-14, 1) == 0, "below the absolute tolerance: either sign is possible")
+        #expect(gan_box_muller_settled(Double(Float(-1e-5)), 1) == 1, "a float whose spacing (9e-13) exceeds the tolerance")
+        #expect(gan_box_muller_settled(Double(Float(-1e-7)), 1) == 0, "a float whose spacing (7e-15) is below it")
+    }
+}
