@@ -114,37 +114,51 @@ static inline __attribute__((always_inline)) i4 settled(d4 z, d4 r) {
     return __builtin_convertvector(lo == hi, i4) & (i4)(z != 0.0);
 }
 
-/// The four-pair loop; inlined into a baseline (SSE2) and an AVX2 + FMA copy below. FMA contracts
-/// some of the polynomial steps in the second copy, which changes the approximation slightly but
-/// not its error bound, so the floats stored are the same.
-static inline __attribute__((always_inline)) void box_muller_loop(const uint64_t *words, size_t pairs, float *out) {
-    size_t k = 0;
-    for (; k + 4 <= pairs; k += 4) {
-        u4 b1 = {words[2 * k], words[2 * k + 2], words[2 * k + 4], words[2 * k + 6]};
-        u4 b2 = {words[2 * k + 1], words[2 * k + 3], words[2 * k + 5], words[2 * k + 7]};
-        d4 u1 = u53_to_double((b1 >> 11) + 1) * 0x1p-53;
-        d4 u2 = u53_to_double(b2 >> 11) * 0x1p-53;
-        d4 r = __builtin_elementwise_sqrt(-2.0 * log4(u1));
-        d4 s, c;
-        sincos4((2 * M_PI) * u2, &s, &c);
-        d4 z0 = r * c, z1 = r * s;
-        i4 ok = settled(z0, r) & settled(z1, r);
-        f4 f0 = __builtin_convertvector(z0, f4), f1 = __builtin_convertvector(z1, f4);
-        if (ok[0] & ok[1] & ok[2] & ok[3]) {
-            f8 pairs8 = __builtin_shufflevector(f0, f1, 0, 4, 1, 5, 2, 6, 3, 7);
-            memcpy(out + 2 * k, &pairs8, sizeof pairs8);
-            continue;
-        }
-        for (int j = 0; j < 4; j++) {
-            if (ok[j]) {
-                out[2 * (k + j)] = f0[j];
-                out[2 * (k + j) + 1] = f1[j];
-            } else {
-                scalar_pair(words[2 * (k + j)], words[2 * (k + j) + 1], out + 2 * (k + j));
-            }
+/// Four pairs: words[0..<8] -> out[0..<8].
+static inline __attribute__((always_inline)) void four_pairs(const uint64_t *words, float *out) {
+    u4 b1 = {words[0], words[2], words[4], words[6]};
+    u4 b2 = {words[1], words[3], words[5], words[7]};
+    d4 u1 = u53_to_double((b1 >> 11) + 1) * 0x1p-53;
+    d4 u2 = u53_to_double(b2 >> 11) * 0x1p-53;
+    d4 r = __builtin_elementwise_sqrt(-2.0 * log4(u1));
+    d4 s, c;
+    sincos4((2 * M_PI) * u2, &s, &c);
+    d4 z0 = r * c, z1 = r * s;
+    i4 ok = settled(z0, r) & settled(z1, r);
+    f4 f0 = __builtin_convertvector(z0, f4), f1 = __builtin_convertvector(z1, f4);
+    if (ok[0] & ok[1] & ok[2] & ok[3]) {
+        f8 interleaved = __builtin_shufflevector(f0, f1, 0, 4, 1, 5, 2, 6, 3, 7);
+        memcpy(out, &interleaved, sizeof interleaved);
+        return;
+    }
+    for (int j = 0; j < 4; j++) {
+        if (ok[j]) {
+            out[2 * j] = f0[j];
+            out[2 * j + 1] = f1[j];
+        } else {
+            scalar_pair(words[2 * j], words[2 * j + 1], out + 2 * j);
         }
     }
-    for (; k < pairs; k++) scalar_pair(words[2 * k], words[2 * k + 1], out + 2 * k);
+}
+
+/// The loop over pairs, inlined into a baseline (SSE2) and an AVX2 + FMA copy below. FMA contracts
+/// some of the polynomial steps in the second copy, which changes the approximation slightly but
+/// not its error bound, so the floats stored are the same. The last 1-3 pairs go through a padded
+/// copy (the padding repeats the first of them).
+static inline __attribute__((always_inline)) void box_muller_loop(const uint64_t *words, size_t pairs, float *out) {
+    size_t k = 0;
+    for (; k + 4 <= pairs; k += 4) four_pairs(words + 2 * k, out + 2 * k);
+    size_t rest = pairs - k;
+    if (rest == 0) return;
+    uint64_t w[8];
+    float o[8];
+    for (size_t j = 0; j < 4; j++) {
+        size_t from = j < rest ? j : 0;
+        w[2 * j] = words[2 * (k + from)];
+        w[2 * j + 1] = words[2 * (k + from) + 1];
+    }
+    four_pairs(w, o);
+    memcpy(out + 2 * k, o, 2 * rest * sizeof(float));
 }
 
 void gan_box_muller_baseline(const uint64_t *words, size_t pairs, float *out) {

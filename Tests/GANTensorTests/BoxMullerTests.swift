@@ -63,6 +63,12 @@ struct BoxMullerTests {
             transform(w, pairs, &got)
             let mismatches = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
             #expect(mismatches == 0, "\(name): \(mismatches) of \(2 * pairs) floats differ")
+            for short in 1...7 {   // the padded last block alone, and after one full block
+                var few = [Float](repeating: .nan, count: 2 * short + 1)
+                transform(w, short, &few)
+                #expect(few.prefix(2 * short).map(\.bitPattern) == want.prefix(2 * short).map(\.bitPattern), "\(name): \(short) pairs")
+                #expect(few[2 * short].isNaN, "\(name): \(short) pairs write nothing past their floats")
+            }
         }
     }
 }
