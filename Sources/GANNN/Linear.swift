@@ -45,15 +45,16 @@ public final class Linear: RowIndependentLayer {
                      "Linear(\(inFeatures), \(outFeatures)): input \(x.shape) has \(x.columns) features per sample")
         input = x
         output.resize(rows: n, columns: outFeatures)
-        var beta: Float = 0
+        // y[N, out] = x[N, in] · Wᵀ (+ b in every row)
         if let b = bias {
-            Kernels.broadcastRows(b.value.data, into: output.data, rows: n, n: outFeatures)
-            beta = 1
+            gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
+                 a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
+                 addingRow: b.value.data, c: output.data, ldc: outFeatures)
+        } else {
+            gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
+                 a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
+                 c: output.data, ldc: outFeatures)
         }
-        // y[N, out] (+)= x[N, in] · Wᵀ
-        gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
-             a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
-             beta: beta, c: output.data, ldc: outFeatures)
         return output
     }
 

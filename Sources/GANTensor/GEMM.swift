@@ -29,6 +29,33 @@ public func gemm(
              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
 }
 
+/// `C[m, n] = op(A) · op(B) + bias` with `bias[n]` added to every row (a layer's bias), the bits
+/// of `Kernels.broadcastRows` into C followed by `gemm` with beta 1. The SmallGEMM kernel reads the
+/// bias in place of C's old rows, which saves a pass over C; BLAS products broadcast first.
+@inlinable
+public func gemm(
+    transA: Bool = false, transB: Bool = false,
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    addingRow bias: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if m == 0 || n == 0 { return }
+    if SmallGEMM.applies(transA: transA, transB: transB, m: m, n: n, k: k) {
+        SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                      a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc, rowBias: bias)
+        return
+    }
+    if ldc == n {
+        Kernels.broadcastRows(bias, into: c, rows: m, n: n)
+    } else {
+        for i in 0..<m { (c + i * ldc).update(from: bias, count: n) }
+    }
+    blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k,
+             a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)
+}
+
 /// `gemm` always through OpenBLAS, whatever the shape (tests and `gan-bench --model gemm_small`
 /// compare `SmallGEMM` with it).
 public func blasGEMM(
@@ -90,12 +117,14 @@ public enum SmallGEMM {
     }
 
     /// `C[m, n] = alpha * op(A) * op(B) + beta * C` with `gemm`'s conventions (row-major, C not read
-    /// when beta == 0), any sizes; single-threaded, fixed summation order.
+    /// when beta == 0), any sizes; single-threaded, fixed summation order. With `rowBias` ([n]),
+    /// C's old rows are taken to be that row (`gemm(addingRow:)`).
     public static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                           rowBias: UnsafePointer<Float>? = nil) {
         kernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias)
     }
 }
 

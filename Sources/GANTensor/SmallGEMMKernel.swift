@@ -88,6 +88,21 @@ struct SmallGEMMOperands {
     var c: UnsafeMutablePointer<Float>
     var ldc: Int
     var alpha: Float, beta: Float
+    /// Where `beta · C` reads C from: C itself (`ldcIn = ldc`), or one row for every row of C
+    /// (`ldcIn = 0`: the bias of `gemm(addingRow:)`, never written into C first).
+    var cIn: UnsafePointer<Float>
+    var ldcIn: Int
+
+    init(a: UnsafePointer<Float>, ars: Int, acs: Int, b: UnsafePointer<Float>, ldb: Int,
+         c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
+         cIn: UnsafePointer<Float>? = nil, ldcIn: Int? = nil) {
+        self.a = a; self.ars = ars; self.acs = acs
+        self.b = b; self.ldb = ldb
+        self.c = c; self.ldc = ldc
+        self.alpha = alpha; self.beta = beta
+        self.cIn = cIn ?? UnsafePointer(c)
+        self.ldcIn = ldcIn ?? ldc
+    }
 }
 
 extension SmallGEMM {
@@ -99,14 +114,14 @@ extension SmallGEMM {
         var pb = o.b + j
         let alpha = V.splat(o.alpha), beta = V.splat(o.beta)
         @inline(__always) func finish(_ acc: V, _ r: Int) {
-            let pc = o.c + (i + r) * ldc + j
+            let pc = o.c + (i + r) * ldc + j, pin = o.cIn + (i + r) * o.ldcIn + j
             // alpha = 1 and beta = 1 skip multiplications by one (same bits).
             if o.beta == 0 {
                 (o.alpha == 1 ? acc : acc.times(alpha)).store(pc)
             } else if o.alpha == 1 && o.beta == 1 {
-                V.loadLanes(pc).plus(acc).store(pc)
+                V.loadLanes(pin).plus(acc).store(pc)
             } else {
-                V.loadLanes(pc).times(beta).adding(acc, times: alpha).store(pc)
+                V.loadLanes(pin).times(beta).adding(acc, times: alpha).store(pc)
             }
         }
         switch rows {
@@ -204,7 +219,8 @@ extension SmallGEMM {
     /// dot product runs over k in 8 lanes (lane partial sums added pairwise, then the 4-, 2- and
     /// 1-wide tail), a fixed order.
     static func columnDots(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                           c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
+                           c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
+                           cIn: UnsafePointer<Float>, ldcIn: Int) {
         for i in 0..<m {
             let ai = a + i * lda
             var acc = SIMD8<Float>.zero
@@ -225,13 +241,13 @@ extension SmallGEMM {
             }
             var sum = s2.x + s2.y
             if p < k { sum += ai[p] * b[p] }
-            let ci = c + i * ldc
+            let ci = c + i * ldc, old = cIn[i * ldcIn]
             if beta == 0 {
                 ci.pointee = alpha == 1 ? sum : alpha * sum
             } else if alpha == 1 && beta == 1 {
-                ci.pointee += sum
+                ci.pointee = old + sum
             } else {
-                ci.pointee = beta * ci.pointee + alpha * sum
+                ci.pointee = beta * old + alpha * sum
             }
         }
     }
@@ -240,11 +256,21 @@ extension SmallGEMM {
     static let packCapacity = 256
 
     /// `C[m, n] = alpha · op(A) · op(B) + beta · C` (row-major, BLAS semantics: C is not read when
-    /// beta == 0). Any sizes; fast for small ones.
-        static func kernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    /// beta == 0). Any sizes; fast for small ones. With `rowBias`, C's old value is that row in
+    /// every row (the bits of broadcasting it into C first, without the pass over C).
+    static func kernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>? = nil) {
         if m <= 0 || n <= 0 { return }
+        var cIn = UnsafePointer(c), ldcIn = ldc
+        if let bias = rowBias {
+            if k <= 0 || (n == 1 && transA && ldc == 1) {
+                // Paths that read C in another layout: write the rows, then run as beta · C.
+                for i in 0..<m { (c + i * ldc).update(from: bias, count: n) }
+            } else {
+                (cIn, ldcIn) = (bias, 0)
+            }
+        }
         let ars = transA ? 1 : lda, acs = transA ? lda : 1
         if k <= 0 {
             for i in 0..<m {
@@ -268,12 +294,14 @@ extension SmallGEMM {
             }
             if !transA && (bs == 1 || k <= packCapacity) {
                 if bs == 1 {
-                    columnDots(m: m, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+                    columnDots(m: m, k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta,
+                               cIn: cIn, ldcIn: ldcIn)
                 } else {
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: packCapacity) { buffer in
                         let column = buffer.baseAddress!
                         for p in 0..<k { column[p] = b[p * bs] }
-                        columnDots(m: m, k: k, a: a, lda: lda, b: column, c: c, ldc: ldc, alpha: alpha, beta: beta)
+                        columnDots(m: m, k: k, a: a, lda: lda, b: column, c: c, ldc: ldc, alpha: alpha, beta: beta,
+                                   cIn: cIn, ldcIn: ldcIn)
                     }
                 }
                 return
@@ -281,7 +309,7 @@ extension SmallGEMM {
         }
         if !transB {
             panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: ars, acs: acs, b: b, ldb: ldb, c: c, ldc: ldc,
-                                                      alpha: alpha, beta: beta))
+                                                      alpha: alpha, beta: beta, cIn: cIn, ldcIn: ldcIn))
             return
         }
         // op(B)(p, j) = b[j·ldb + p]: copy blocks [kc, nb] of op(B) into a contiguous buffer.
@@ -300,7 +328,9 @@ extension SmallGEMM {
                     }
                     panels(m: m, n: nb, k: kb,
                            SmallGEMMOperands(a: a + p0 * acs, ars: ars, acs: acs, b: pack, ldb: nb, c: c + j0, ldc: ldc,
-                                             alpha: alpha, beta: p0 == 0 ? beta : 1))
+                                             alpha: alpha, beta: p0 == 0 ? beta : 1,
+                                             cIn: p0 == 0 ? cIn + j0 : UnsafePointer(c + j0),
+                                             ldcIn: p0 == 0 ? ldcIn : ldc))
                     p0 += kb
                 }
                 j0 += nb

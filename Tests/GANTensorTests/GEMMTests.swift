@@ -233,6 +233,68 @@ struct GEMMTests {
         }
     }
 
+    @Test("gemm(addingRow:) gives the bits of broadcasting the bias and gemm with beta 1, on every kernel path",
+          arguments: [false, true], [false, true])
+    func addingRowBias(transA: Bool, transB: Bool) {
+        // Panel widths 1-17, row blocks, C as a column (n = 1: dot products, and the transposed
+        // one-row product when ldc == 1), k = 0, the k-blocked transposed B (k·n > 256, through
+        // SmallGEMM.run) and BLAS-sized products through gemm.
+        var shapes: [(Int, Int, Int)] = [(100, 10, 10), (100, 1, 10), (100, 10, 1), (7, 1, 300), (5, 20, 100), (2, 300, 3),
+                                         (3, 4, 0), (513, 3, 2), (129, 20, 30)]
+        for n in 1...17 { shapes.append((9, n, 7)) }
+        var rng = RNG(seed: 21)
+        for (m, n, k) in shapes {
+            for pad in [0, 2] {
+                let (aRows, aCols) = transA ? (k, m) : (m, k)
+                let (bRows, bCols) = transB ? (n, k) : (k, n)
+                let lda = aCols + pad, ldb = bCols + pad, ldc = n + pad
+                let a = (0..<max(aRows * lda, 1)).map { _ in rng.normal() }
+                let b = (0..<max(bRows * ldb, 1)).map { _ in rng.normal() }
+                let bias = (0..<n).map { _ in rng.normal() }
+                let padding = (0..<max(m * ldc, 1)).map { _ in rng.normal() }
+                var want = padding
+                for i in 0..<m { for j in 0..<n { want[i * ldc + j] = bias[j] } }
+                var viaGEMM = padding, viaSmall = padding
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        bias.withUnsafeBufferPointer { biasp in
+                            viaGEMM.withUnsafeMutableBufferPointer { cp in
+                                gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: ap.baseAddress!, lda: lda,
+                                     b: bp.baseAddress!, ldb: ldb, addingRow: biasp.baseAddress!, c: cp.baseAddress!, ldc: ldc)
+                            }
+                            viaSmall.withUnsafeMutableBufferPointer { cp in
+                                SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                                              a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: 1,
+                                              c: cp.baseAddress!, ldc: ldc, rowBias: biasp.baseAddress!)
+                            }
+                        }
+                        want.withUnsafeMutableBufferPointer { cp in
+                            gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: ap.baseAddress!, lda: lda,
+                                 b: bp.baseAddress!, ldb: ldb, beta: 1, c: cp.baseAddress!, ldc: ldc)
+                        }
+                    }
+                }
+                let label = "\(m)x\(n)x\(k) tA=\(transA) tB=\(transB) pad=\(pad)"
+                func differing(_ x: [Float], _ y: [Float]) -> Int { zip(x, y).filter { $0.bitPattern != $1.bitPattern }.count }
+                #expect(differing(viaGEMM, want) == 0, "gemm \(label)")
+                do {   // SmallGEMM.run on every shape, also those gemm gives to BLAS
+                    var small = padding
+                    for i in 0..<m { for j in 0..<n { small[i * ldc + j] = bias[j] } }
+                    a.withUnsafeBufferPointer { ap in
+                        b.withUnsafeBufferPointer { bp in
+                            small.withUnsafeMutableBufferPointer { cp in
+                                SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                                              a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: 1,
+                                              c: cp.baseAddress!, ldc: ldc)
+                            }
+                        }
+                    }
+                    #expect(differing(viaSmall, small) == 0, "SmallGEMM.run \(label)")
+                }
+            }
+        }
+    }
+
     @Test("k = 0 gives C = beta·C")
     func emptyInnerDimension() {
         for path in Path.allCases {
