@@ -65,12 +65,14 @@ public final class Linear: RowIndependentLayer {
         let n = x.rows
         precondition(dy.count == n * outFeatures, "Linear.backward: dy \(dy.shape) does not match output [\(n), \(outFeatures)]")
         if mode.contains(.parameterGradients) {
-            // dW[out, in] += dyᵀ[out, N] · x[N, in]
-            gemm(transA: true, m: outFeatures, n: inFeatures, k: n,
-                 a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
-                 beta: 1, c: weight.gradient.data, ldc: inFeatures)
+            // dW[out, in] += dyᵀ[out, N] · x[N, in]; db[out] += Σ_N dy (from the same pass over dy)
             if let b = bias {
-                Kernels.accumulateColumnSums(dy.data, rows: n, n: outFeatures, into: b.gradient.data)
+                gemm(m: outFeatures, n: inFeatures, k: n, transposedA: dy.data, b: x.data, ldb: inFeatures,
+                     beta: 1, c: weight.gradient.data, ldc: inFeatures, addingColumnSumsOfATo: b.gradient.data)
+            } else {
+                gemm(transA: true, m: outFeatures, n: inFeatures, k: n,
+                     a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
+                     beta: 1, c: weight.gradient.data, ldc: inFeatures)
             }
         }
         guard mode.contains(.inputGradient) else { return nil }

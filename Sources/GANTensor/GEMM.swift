@@ -56,6 +56,32 @@ public func gemm(
              a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)
 }
 
+/// `C[m, n] = alpha · Aᵀ · op(B) + beta · C` for A stored `[k, m]` (lda = m), and
+/// `sums[i] += Σ_p A[p, i]`: a Linear layer's weight and bias gradients from one call
+/// (dW += dyᵀ · x, db += column sums of dy). The sums have the bits of
+/// `Kernels.accumulateColumnSums(a, rows: k, n: m, into: sums)`; the SmallGEMM kernel forms them in
+/// its pass over A instead of a second pass.
+@inlinable
+public func gemm(
+    transB: Bool = false,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1,
+    transposedA a: UnsafePointer<Float>,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    addingColumnSumsOfATo sums: UnsafeMutablePointer<Float>
+) {
+    if m > 0 && n > 0 && SmallGEMM.applies(transA: true, transB: transB, m: m, n: n, k: k) {
+        SmallGEMM.run(transA: true, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                      a: a, lda: m, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowSums: sums)
+        return
+    }
+    gemm(transA: true, transB: transB, m: m, n: n, k: k, alpha: alpha,
+         a: a, lda: m, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    if m > 0 { Kernels.accumulateColumnSums(a, rows: k, n: m, into: sums) }
+}
+
 /// `gemm` always through OpenBLAS, whatever the shape (tests and `gan-bench --model gemm_small`
 /// compare `SmallGEMM` with it).
 public func blasGEMM(
@@ -118,13 +144,14 @@ public enum SmallGEMM {
 
     /// `C[m, n] = alpha * op(A) * op(B) + beta * C` with `gemm`'s conventions (row-major, C not read
     /// when beta == 0), any sizes; single-threaded, fixed summation order. With `rowBias` ([n]),
-    /// C's old rows are taken to be that row (`gemm(addingRow:)`).
+    /// C's old rows are taken to be that row (`gemm(addingRow:)`); with `rowSums` ([m], needs
+    /// `transA` and lda = m), `rowSums[i] += Σ_p op(A)(i, p)` (`gemm(transposedA:addingColumnSumsOfATo:)`).
     public static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                           rowBias: UnsafePointer<Float>? = nil) {
+                           rowBias: UnsafePointer<Float>? = nil, rowSums: UnsafeMutablePointer<Float>? = nil) {
         kernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias)
+               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums)
     }
 }
 

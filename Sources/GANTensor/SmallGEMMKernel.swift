@@ -92,23 +92,50 @@ struct SmallGEMMOperands {
     /// (`ldcIn = 0`: the bias of `gemm(addingRow:)`, never written into C first).
     var cIn: UnsafePointer<Float>
     var ldcIn: Int
+    /// With `WithRowSums` blocks: `rowSums[i] += Σ_p op(A)(i, p)` (op(A)'s rows contiguous, ars = 1).
+    var rowSums: UnsafeMutablePointer<Float>?
 
     init(a: UnsafePointer<Float>, ars: Int, acs: Int, b: UnsafePointer<Float>, ldb: Int,
          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
-         cIn: UnsafePointer<Float>? = nil, ldcIn: Int? = nil) {
+         cIn: UnsafePointer<Float>? = nil, ldcIn: Int? = nil, rowSums: UnsafeMutablePointer<Float>? = nil) {
         self.a = a; self.ars = ars; self.acs = acs
         self.b = b; self.ldb = ldb
         self.c = c; self.ldc = ldc
         self.alpha = alpha; self.beta = beta
         self.cIn = cIn ?? UnsafePointer(c)
         self.ldcIn = ldcIn ?? ldc
+        self.rowSums = rowSums
     }
 }
 
+/// Whether a block also sums its rows of op(A) (a Linear layer's bias gradient, which is dW's op(A)
+/// = dyᵀ summed over the batch): a type, so that the kernels without sums carry no trace of them.
+/// `WithColumnSumsOfB` is the same sums when the kernel runs the product transposed (C a column
+/// computed as the row Cᵀ = bᵀ·A, where A's rows are the panels' B rows).
+protocol SmallGEMMRowSumMode {
+    static var on: Bool { get }
+    static var columnsOfB: Bool { get }
+}
+enum NoRowSums: SmallGEMMRowSumMode {
+    static var on: Bool { false }
+    static var columnsOfB: Bool { false }
+}
+enum WithRowSums: SmallGEMMRowSumMode {
+    static var on: Bool { true }
+    static var columnsOfB: Bool { false }
+}
+enum WithColumnSumsOfB: SmallGEMMRowSumMode {
+    static var on: Bool { false }
+    static var columnsOfB: Bool { true }
+}
+
 extension SmallGEMM {
-    /// C[i, j..<j+V.lanes] of `rows` (1...4) rows starting at `i`.
+    /// C[i, j..<j+V.lanes] of `rows` (1...4) rows starting at `i`. With `S == WithRowSums` also
+    /// `o.rowSums[i + r] += Σ_p op(A)(i + r, p)`, each row's sum taken from 0 in increasing p and
+    /// then added: the bits of `Kernels.accumulateColumnSums` over op(A)ᵀ (needs ars = 1).
     @inline(__always)
-    static func block<V: SmallGEMMLanes>(_: V.Type, rows: Int, i: Int, j: Int, k: Int, _ o: SmallGEMMOperands) {
+    static func block<V: SmallGEMMLanes, S: SmallGEMMRowSumMode>(_: V.Type, _: S.Type, rows: Int, i: Int, j: Int, k: Int,
+                                                                 _ o: SmallGEMMOperands) {
         let ars = o.ars, acs = o.acs, ldb = o.ldb, ldc = o.ldc
         var pa = o.a + i * ars
         var pb = o.b + j
@@ -126,7 +153,7 @@ extension SmallGEMM {
         }
         switch rows {
         case 4:
-            var c0 = V.zeros(), c1 = V.zeros(), c2 = V.zeros(), c3 = V.zeros()
+            var c0 = V.zeros(), c1 = V.zeros(), c2 = V.zeros(), c3 = V.zeros(), sums = SIMD4<Float>.zero
             let r1 = ars, r2 = 2 * ars, r3 = 3 * ars
             for _ in 0..<k {
                 let bv = V.loadLanes(pb)
@@ -134,82 +161,114 @@ extension SmallGEMM {
                 c1 = c1.adding(V.splat(pa[r1]), times: bv)
                 c2 = c2.adding(V.splat(pa[r2]), times: bv)
                 c3 = c3.adding(V.splat(pa[r3]), times: bv)
+                if S.on { sums += SIMD4.loadLanes(pa) }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0); finish(c1, 1); finish(c2, 2); finish(c3, 3)
+            if S.on, let out = o.rowSums { (SIMD4.loadLanes(out + i) + sums).store(out + i) }
         case 3:
-            var c0 = V.zeros(), c1 = V.zeros(), c2 = V.zeros()
+            var c0 = V.zeros(), c1 = V.zeros(), c2 = V.zeros(), sums = SIMD2<Float>.zero, sum2: Float = 0
             let r1 = ars, r2 = 2 * ars
             for _ in 0..<k {
                 let bv = V.loadLanes(pb)
                 c0 = c0.adding(V.splat(pa[0]), times: bv)
                 c1 = c1.adding(V.splat(pa[r1]), times: bv)
                 c2 = c2.adding(V.splat(pa[r2]), times: bv)
+                if S.on { sums += SIMD2.loadLanes(pa); sum2 += pa[2] }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0); finish(c1, 1); finish(c2, 2)
+            if S.on, let out = o.rowSums {
+                (SIMD2.loadLanes(out + i) + sums).store(out + i)
+                out[i + 2] += sum2
+            }
         case 2:
-            var c0 = V.zeros(), c1 = V.zeros()
+            var c0 = V.zeros(), c1 = V.zeros(), sums = SIMD2<Float>.zero
             let r1 = ars
             for _ in 0..<k {
                 let bv = V.loadLanes(pb)
                 c0 = c0.adding(V.splat(pa[0]), times: bv)
                 c1 = c1.adding(V.splat(pa[r1]), times: bv)
+                if S.on { sums += SIMD2.loadLanes(pa) }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0); finish(c1, 1)
+            if S.on, let out = o.rowSums { (SIMD2.loadLanes(out + i) + sums).store(out + i) }
         default:
-            var c0 = V.zeros()
+            var c0 = V.zeros(), sum: Float = 0, bSums = V.zeros()
             for _ in 0..<k {
-                c0 = c0.adding(V.splat(pa[0]), times: V.loadLanes(pb))
+                let bv = V.loadLanes(pb)
+                c0 = c0.adding(V.splat(pa[0]), times: bv)
+                if S.on { sum += pa[0] }
+                if S.columnsOfB { bSums = bSums.plus(bv) }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0)
+            if S.on, let out = o.rowSums { out[i] += sum }
+            if S.columnsOfB, let out = o.rowSums { V.loadLanes(out + j).plus(bSums).store(out + j) }
         }
     }
 
     /// One column panel over all m rows, in blocks of `rowsPerBlock` (the last block smaller).
     @inline(__always)
-    static func panel<V: SmallGEMMLanes>(_: V.Type, rowsPerBlock: Int, m: Int, j: Int, k: Int, _ o: SmallGEMMOperands) {
+    static func panel<V: SmallGEMMLanes, S: SmallGEMMRowSumMode>(_: V.Type, _: S.Type, rowsPerBlock: Int, m: Int, j: Int,
+                                                                 k: Int, _ o: SmallGEMMOperands) {
         var i = 0
         while m - i >= rowsPerBlock {
-            block(V.self, rows: rowsPerBlock, i: i, j: j, k: k, o)
+            block(V.self, S.self, rows: rowsPerBlock, i: i, j: j, k: k, o)
             i += rowsPerBlock
         }
-        if i < m { block(V.self, rows: m - i, i: i, j: j, k: k, o) }
+        if i < m { block(V.self, S.self, rows: m - i, i: i, j: j, k: k, o) }
     }
 
     /// All of C's columns for `op(B)` rows contiguous: panels of 8 (+ a narrower pair for the rest).
-        static func panels(m: Int, n: Int, k: Int, _ o: SmallGEMMOperands) {
+    /// With `S == WithRowSums` the first panel also sums op(A)'s rows into `o.rowSums`; with
+    /// `WithColumnSumsOfB` (m = 1) every panel sums its columns of op(B) there.
+    static func panels<S: SmallGEMMRowSumMode>(m: Int, n: Int, k: Int, _ o: SmallGEMMOperands, _: S.Type = NoRowSums.self) {
         typealias V8 = SIMD8<Float>
-        typealias V4 = SIMD4<Float>
-        typealias V2 = SIMD2<Float>
         var j = 0
         // Full 8-wide panels, keeping a tail of 9...15 for the combined panels below.
         while n - j >= 16 || n - j == 8 {
-            panel(V8.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+            if j == 0 || S.columnsOfB {
+                panel(V8.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+            } else {
+                panel(V8.self, NoRowSums.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+            }
             j += 8
         }
+        if j == 0 || S.columnsOfB {
+            tailPanel(S.self, m: m, n: n, j: j, k: k, o)
+        } else {
+            tailPanel(NoRowSums.self, m: m, n: n, j: j, k: k, o)
+        }
+    }
+
+    /// The columns j..<n (0...15 of them, not 8) as one panel of combined widths.
+    @inline(__always)
+    static func tailPanel<S: SmallGEMMRowSumMode>(_: S.Type, m: Int, n: Int, j: Int, k: Int, _ o: SmallGEMMOperands) {
+        typealias V8 = SIMD8<Float>
+        typealias V4 = SIMD4<Float>
+        typealias V2 = SIMD2<Float>
         switch n - j {
         case 0: break
-        case 1: panel(Float.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 2: panel(V2.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 3: panel(SmallGEMMPair<V2, Float>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 4: panel(V4.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 5: panel(SmallGEMMPair<V4, Float>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 6: panel(SmallGEMMPair<V4, V2>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 7: panel(SmallGEMMPair<V4, SmallGEMMPair<V2, Float>>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 9: panel(SmallGEMMPair<V8, Float>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
-        case 10: panel(SmallGEMMPair<V8, V2>.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
-        case 11: panel(SmallGEMMPair<V8, SmallGEMMPair<V2, Float>>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
-        case 12: panel(SmallGEMMPair<V8, V4>.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
-        case 13: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, Float>>.self, rowsPerBlock: 2, m: m, j: j, k: k, o)
-        case 14: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, V2>>.self, rowsPerBlock: 2, m: m, j: j, k: k, o)
-        case 15: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, SmallGEMMPair<V2, Float>>>.self, rowsPerBlock: 2,
+        case 1: panel(Float.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 2: panel(V2.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 3: panel(SmallGEMMPair<V2, Float>.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 4: panel(V4.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 5: panel(SmallGEMMPair<V4, Float>.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 6: panel(SmallGEMMPair<V4, V2>.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 7: panel(SmallGEMMPair<V4, SmallGEMMPair<V2, Float>>.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 9: panel(SmallGEMMPair<V8, Float>.self, S.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 10: panel(SmallGEMMPair<V8, V2>.self, S.self, rowsPerBlock: 4, m: m, j: j, k: k, o)
+        case 11: panel(SmallGEMMPair<V8, SmallGEMMPair<V2, Float>>.self, S.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 12: panel(SmallGEMMPair<V8, V4>.self, S.self, rowsPerBlock: 3, m: m, j: j, k: k, o)
+        case 13: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, Float>>.self, S.self, rowsPerBlock: 2, m: m, j: j, k: k, o)
+        case 14: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, V2>>.self, S.self, rowsPerBlock: 2, m: m, j: j, k: k, o)
+        case 15: panel(SmallGEMMPair<V8, SmallGEMMPair<V4, SmallGEMMPair<V2, Float>>>.self, S.self, rowsPerBlock: 2,
                        m: m, j: j, k: k, o)
         default: preconditionFailure("SmallGEMM.panels: unreachable tail \(n - j)")
         }
@@ -260,8 +319,26 @@ extension SmallGEMM {
     /// every row (the bits of broadcasting it into C first, without the pass over C).
     static func kernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>? = nil) {
+                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>? = nil,
+                       rowSums: UnsafeMutablePointer<Float>? = nil) {
         if m <= 0 || n <= 0 { return }
+        if let sums = rowSums {
+            // Fused into the panels when they run once over all of op(A) with its rows contiguous.
+            if transA && !transB && m >= 2 && k > 0 && !(n == 1 && ldc == 1) && rowBias == nil {
+                panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: 1, acs: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                                                          alpha: alpha, beta: beta, rowSums: sums), WithRowSums.self)
+                return
+            }
+            precondition(transA && lda == m, "SmallGEMM: row sums of op(A) need Aᵀ stored as [k, m]")
+            if n == 1 && ldc == 1 && m >= 2 && k > 0 && rowBias == nil {
+                // The one-row product below, Cᵀ = op(B)ᵀ·A, reads A's rows as its B rows.
+                let bs = transB ? 1 : ldb
+                panels(m: 1, n: m, k: k, SmallGEMMOperands(a: b, ars: 0, acs: bs, b: a, ldb: lda, c: c, ldc: 0,
+                                                          alpha: alpha, beta: beta, rowSums: sums), WithColumnSumsOfB.self)
+                return
+            }
+            Kernels.accumulateColumnSums(a, rows: k, n: m, into: sums)
+        }
         var cIn = UnsafePointer(c), ldcIn = ldc
         if let bias = rowBias {
             if k <= 0 || (n == 1 && transA && ldc == 1) {

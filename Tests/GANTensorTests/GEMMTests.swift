@@ -295,6 +295,46 @@ struct GEMMTests {
         }
     }
 
+    @Test("gemm(transposedA:addingColumnSumsOfATo:) gives the bits of gemm plus accumulateColumnSums, on every kernel path")
+    func columnSumsOfA() {
+        // m (A's columns, the sums) 1-17 over the row-block sizes, n over the panel widths and the
+        // C-is-a-column paths, k = 0, and BLAS-sized products.
+        var shapes: [(Int, Int, Int)] = [(10, 10, 200), (10, 1, 200), (1, 10, 200), (10, 10, 100), (3, 4, 0), (400, 30, 64),
+                                         (20, 513, 2)]
+        for m in 1...17 { shapes.append((m, 10, 9)) }
+        for n in 1...17 { shapes.append((7, n, 5)) }
+        var rng = RNG(seed: 23)
+        for (m, n, k) in shapes {
+            for ldc in Set([n, n + 2]) {
+                let a = (0..<max(k * m, 1)).map { _ in rng.normal() }
+                let b = (0..<max(k * n, 1)).map { _ in rng.normal() }
+                let c0 = (0..<max(m * ldc, 1)).map { _ in rng.normal() }
+                let s0 = (0..<m).map { _ in rng.normal() }
+                var c = c0, sums = s0, wantC = c0, wantSums = s0
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            sums.withUnsafeMutableBufferPointer { sp in
+                                gemm(m: m, n: n, k: k, alpha: 0.5, transposedA: ap.baseAddress!, b: bp.baseAddress!, ldb: n,
+                                     beta: 1, c: cp.baseAddress!, ldc: ldc, addingColumnSumsOfATo: sp.baseAddress!)
+                            }
+                        }
+                        wantC.withUnsafeMutableBufferPointer { cp in
+                            gemm(transA: true, m: m, n: n, k: k, alpha: 0.5, a: ap.baseAddress!, lda: m, b: bp.baseAddress!, ldb: n,
+                                 beta: 1, c: cp.baseAddress!, ldc: ldc)
+                        }
+                        wantSums.withUnsafeMutableBufferPointer { sp in
+                            Kernels.accumulateColumnSums(ap.baseAddress!, rows: k, n: m, into: sp.baseAddress!)
+                        }
+                    }
+                }
+                func differing(_ x: [Float], _ y: [Float]) -> Int { zip(x, y).filter { $0.bitPattern != $1.bitPattern }.count }
+                #expect(differing(c, wantC) == 0, "C \(m)x\(n)x\(k) ldc=\(ldc)")
+                #expect(differing(sums, wantSums) == 0, "sums \(m)x\(n)x\(k) ldc=\(ldc)")
+            }
+        }
+    }
+
     @Test("k = 0 gives C = beta·C")
     func emptyInnerDimension() {
         for path in Path.allCases {
