@@ -280,34 +280,67 @@ extension SmallGEMM {
     static func columnDots(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
                            c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
                            cIn: UnsafePointer<Float>, ldcIn: Int) {
-        for i in 0..<m {
-            let ai = a + i * lda
-            var acc = SIMD8<Float>.zero
-            var p = 0
-            while k - p >= 8 {
-                acc += SIMD8.loadLanes(ai + p) * SIMD8.loadLanes(b + p)
-                p += 8
-            }
-            var s4 = acc.lowHalf + acc.highHalf
-            if k - p >= 4 {
-                s4 += SIMD4.loadLanes(ai + p) * SIMD4.loadLanes(b + p)
-                p += 4
-            }
-            var s2 = s4.lowHalf + s4.highHalf
-            if k - p >= 2 {
-                s2 += SIMD2.loadLanes(ai + p) * SIMD2.loadLanes(b + p)
-                p += 2
-            }
-            var sum = s2.x + s2.y
-            if p < k { sum += ai[p] * b[p] }
-            let ci = c + i * ldc, old = cIn[i * ldcIn]
+        // The tail after the 8-lane blocks is the same for every row: decide it once.
+        let k8 = k & ~7, rest = k &- k8
+        let has4 = rest >= 4, has2 = rest & 2 != 0, has1 = rest & 1 != 0
+        let p2 = k8 &+ (has4 ? 4 : 0), p1 = p2 &+ (has2 ? 2 : 0)
+        var ai = a, ci = c, oldi = cIn
+        @inline(__always) func store(_ sum: Float, _ ci: UnsafeMutablePointer<Float>, _ oldi: UnsafePointer<Float>) {
             if beta == 0 {
                 ci.pointee = alpha == 1 ? sum : alpha * sum
             } else if alpha == 1 && beta == 1 {
-                ci.pointee = old + sum
+                ci.pointee = oldi.pointee + sum
             } else {
-                ci.pointee = beta * old + alpha * sum
+                ci.pointee = beta * oldi.pointee + alpha * sum
             }
+        }
+        // Two rows at a time, their reductions side by side in the halves of one SIMD8: the same
+        // operations on the same values as the one-row loop below, so the same bits.
+        typealias V8 = SIMD8<Float>
+        let b4 = has4 ? SIMD4.loadLanes(b + k8) : .zero
+        let b2 = has2 ? V8(b[p2], b[p2 + 1], 0, 0, b[p2], b[p2 + 1], 0, 0) : .zero
+        var pairs = m / 2
+        while pairs > 0 {
+            let a1 = ai + lda
+            var acc0 = V8.zero, acc1 = V8.zero
+            var p = 0
+            while p < k8 {
+                let bv = V8.loadLanes(b + p)
+                acc0 += V8.loadLanes(ai + p) * bv
+                acc1 += V8.loadLanes(a1 + p) * bv
+                p &+= 8
+            }
+            var s4 = V8(lowHalf: acc0.lowHalf, highHalf: acc1.lowHalf) + V8(lowHalf: acc0.highHalf, highHalf: acc1.highHalf)
+            if has4 { s4 += V8(lowHalf: SIMD4.loadLanes(ai + k8), highHalf: SIMD4.loadLanes(a1 + k8)) * V8(lowHalf: b4, highHalf: b4) }
+            // Lanes 0, 1 (row 0) and 4, 5 (row 1) are s4.lowHalf + s4.highHalf of each row.
+            var s2 = s4 + V8(s4[2], s4[3], s4[0], s4[1], s4[6], s4[7], s4[4], s4[5])
+            if has2 { s2 += V8(ai[p2], ai[p2 + 1], 0, 0, a1[p2], a1[p2 + 1], 0, 0) * b2 }
+            var sum0 = s2[0] + s2[1], sum1 = s2[4] + s2[5]
+            if has1 {
+                sum0 += ai[p1] * b[p1]
+                sum1 += a1[p1] * b[p1]
+            }
+            store(sum0, ci, oldi)
+            store(sum1, ci + ldc, oldi + ldcIn)
+            ai += 2 &* lda
+            ci += 2 &* ldc
+            oldi += 2 &* ldcIn
+            pairs &-= 1
+        }
+        if m & 1 != 0 {
+            var acc = SIMD8<Float>.zero
+            var p = 0
+            while p < k8 {
+                acc += SIMD8.loadLanes(ai + p) * SIMD8.loadLanes(b + p)
+                p &+= 8
+            }
+            var s4 = acc.lowHalf + acc.highHalf
+            if has4 { s4 += SIMD4.loadLanes(ai + k8) * SIMD4.loadLanes(b + k8) }
+            var s2 = s4.lowHalf + s4.highHalf
+            if has2 { s2 += SIMD2.loadLanes(ai + p2) * SIMD2.loadLanes(b + p2) }
+            var sum = s2.x + s2.y
+            if has1 { sum += ai[p1] * b[p1] }
+            store(sum, ci, oldi)
         }
     }
 
@@ -401,7 +434,11 @@ extension SmallGEMM {
                     let kb = min(kc, k - p0)
                     for j in 0..<nb {
                         let src = b + (j0 + j) * ldb + p0
-                        for p in 0..<kb { pack[p * nb + j] = src[p] }
+                        var dst = pack + j
+                        for p in 0..<kb {
+                            dst.pointee = src[p]
+                            dst += nb
+                        }
                     }
                     panels(m: m, n: nb, k: kb,
                            SmallGEMMOperands(a: a + p0 * acs, ars: ars, acs: acs, b: pack, ldb: nb, c: c + j0, ldc: ldc,

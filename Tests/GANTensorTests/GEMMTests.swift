@@ -208,28 +208,38 @@ struct GEMMTests {
 
     @Test("SmallGEMM is deterministic and C's row blocks do not change a row's bits")
     func smallDeterministic() {
-        // Rows 0..<4 of a 100-row product must equal the 4-row product of the same rows (same
-        // summation order whatever block a row falls in), and repeated calls give the same bits.
+        // Each row of a 101-row product must equal the one-row product of that row alone (same
+        // summation order whatever block a row falls in: row blocks of 1-4, and for C a column the
+        // two-row and one-row dot products), and repeated calls give the same bits.
         var rng = RNG(seed: 11)
-        let (m, n, k) = (100, 10, 10)
-        let a = (0..<m * k).map { _ in rng.normal() }, w = (0..<n * k).map { _ in rng.normal() }
-        func product(rows: Int) -> [Float] {
-            var c = [Float](repeating: .nan, count: rows * n)
-            a.withUnsafeBufferPointer { ap in
-                w.withUnsafeBufferPointer { wp in
-                    c.withUnsafeMutableBufferPointer { cp in
-                        SmallGEMM.run(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
-                                      a: ap.baseAddress!, lda: k, b: wp.baseAddress!, ldb: k,
-                                      beta: 0, c: cp.baseAddress!, ldc: n)
+        var shapes = [(10, 10), (1, 10)]
+        for k in 1...24 { shapes.append((1, k)) }
+        for (n, k) in shapes {
+            let m = 101
+            let a = (0..<m * k).map { _ in rng.normal() }, w = (0..<n * k).map { _ in rng.normal() }
+            func product(rows: Int, from row: Int) -> [Float] {
+                var c = [Float](repeating: .nan, count: rows * n)
+                a.withUnsafeBufferPointer { ap in
+                    w.withUnsafeBufferPointer { wp in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            SmallGEMM.run(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1,
+                                          a: ap.baseAddress! + row * k, lda: k, b: wp.baseAddress!, ldb: k,
+                                          beta: 0, c: cp.baseAddress!, ldc: n)
+                        }
                     }
                 }
+                return c
             }
-            return c
-        }
-        let full = product(rows: m)
-        #expect(full.map(\.bitPattern) == product(rows: m).map(\.bitPattern))
-        for rows in 1...4 {
-            #expect(Array(full.prefix(rows * n)).map(\.bitPattern) == product(rows: rows).map(\.bitPattern), "\(rows) rows")
+            let full = product(rows: m, from: 0)
+            #expect(full.map(\.bitPattern) == product(rows: m, from: 0).map(\.bitPattern))
+            var differing = 0
+            for row in 0..<m where Array(full[(row * n)..<((row + 1) * n)]).map(\.bitPattern)
+                != product(rows: 1, from: row).map(\.bitPattern) { differing += 1 }
+            #expect(differing == 0, "n \(n), k \(k): \(differing) rows differ from their one-row product")
+            for rows in 2...4 {
+                #expect(Array(full.prefix(rows * n)).map(\.bitPattern) == product(rows: rows, from: 0).map(\.bitPattern),
+                        "n \(n), k \(k): \(rows) rows")
+            }
         }
     }
 
