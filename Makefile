@@ -96,6 +96,7 @@ bench: release
 	$(RELEASE)/gan-bench --model dcgan28_gemms --threads 1 --iters $(or $(ITERS),40) --warmup 3
 	$(RELEASE)/gan-bench --model gemm_small --threads 1 --iters 1000
 	$(RELEASE)/gan-bench --model checkpoint --threads 1 --iters 20
+	$(RELEASE)/gan-bench --model normal_fill --threads 1 --iters 100000
 
 ## gan-sample throughput (generate, score, info) on short-trained toy and image checkpoints.
 bench-serving: release

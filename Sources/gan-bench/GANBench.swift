@@ -17,11 +17,12 @@ struct GANBench: ParsableCommand {
         mlp_gan_gemms (the 21 GEMMs of one mlp_gan iteration alone: our BLAS ceiling), \
         dcgan28 (Fashion-MNIST DCGAN, batch 64), dcgan28_gemms (its GEMMs alone), \
         gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork), \
-        checkpoint (save + load of an mlp_gan checkpoint with Adam state).
+        checkpoint (save + load of an mlp_gan checkpoint with Adam state), \
+        normal_fill (RNG.fillNormal against the scalar glibc Box-Muller it reproduces).
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
-        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint
+        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint, normal_fill
     }
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -63,6 +64,7 @@ struct GANBench: ParsableCommand {
             case .dcgan28_gemms: result = benchGEMMSet(dcgan28GEMMs(), batch: 64)
             case .gemm_small: result = benchSmallGEMM()
             case .checkpoint: result = try benchCheckpoint()
+            case .normal_fill: result = try benchNormalFill()
             }
         } catch let e as DataError {
             FileHandle.standardError.write(Data("gan-bench: \(e) (run `make deps`, or pass --random-data)\n".utf8))

@@ -50,6 +50,17 @@ import Testing
         #expect(r.stderr.contains("iter 5: lossD"))
     }
 
+    @Test func normalFillChecksItsBitsAndTimesBothTransforms() throws {
+        let bench = try #require(bench)
+        let r = try CLI.run(bench, ["--model", "normal_fill", "--iters", "100", "--warmup", "1"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try #require(CLI.resultJSON(r.stdout))
+        #expect(json["batch"] as? Int == 100)
+        let vector = try #require(json["ns_per_pair"] as? Double), scalar = try #require(json["scalar_ns_per_pair"] as? Double)
+        #expect(vector > 0 && scalar > 0)
+        #expect(r.stderr.contains("same bits"))
+    }
+
     @Test func gemmCeilingRuns() throws {
         let bench = try #require(bench)
         let r = try CLI.run(bench, ["--model", "mlp_gan_gemms", "--iters", "3", "--warmup", "1"])
