@@ -81,13 +81,20 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     public var description: String { "\(file): \(path): \(message)" }
 }
 
-extension TrainingCheckpoint {
-    /// Writes the checkpoint to `path` (truncating). Not atomic by itself: `CheckpointDirectory.save`
-    /// writes to a temporary name, syncs and renames. The `complete` attribute is written last.
+/// A checkpoint's HDF5 tree held in memory (groups, attributes, copies of every dataset), taken by
+/// `TrainingCheckpoint.record()`. Recording is quick (the tensors are copied, nothing touches
+/// HDF5); writing the file can then happen on another thread while training changes the
+/// networks (`BackgroundCheckpointWriter`). Immutable once recorded.
+public struct RecordedCheckpoint: @unchecked Sendable {
+    public let step: Int
+    let root: RecordedGroup
+
+    /// Writes the file at `path` (truncating). Not atomic by itself: `CheckpointDirectory` writes
+    /// to a temporary name, syncs and renames. The `complete` attribute is written last.
     public func write(to path: String) throws {
         let file = try HDF5File.create(path)
         do {
-            try writeContents(file.root)
+            try root.replay(into: file.root)
             try file.root.setAttribute("complete", 1)
             try file.flush()
             try file.close()
@@ -96,78 +103,142 @@ extension TrainingCheckpoint {
             throw error
         }
     }
+}
 
-    private func writeContents(_ root: HDF5Group) throws {
-        try root.setAttribute("format", Self.format)
-        try root.setAttribute("format_version", Self.formatVersion)
-        try root.setAttribute("stage", stage)
-        try root.setAttribute("step", step)
-        try root.setAttribute("epoch", epoch)
-        try root.setAttribute("position", position)
-        try root.setAttribute("created_utc", ISO8601DateFormatter().string(from: Date()))
-        try root.setAttribute("tool_version", SwiftGANVersion.string)
-        try root.setAttribute("threads", threads)
-        try root.setAttribute("config", config)
+/// One recorded group: its attributes, datasets and subgroups in the order they were added.
+final class RecordedGroup {
+    private enum Step {
+        case attribute(String, HDF5Value)
+        case group(String, RecordedGroup)
+        case dataset((HDF5Group) throws -> Void)
+    }
+    private var steps: [Step] = []
 
-        let d = try root.createGroup("data")
-        try d.setAttribute("sample_shape", data.sampleShape)
-        try d.setAttribute("scale", Double(data.scale))
-        try d.setAttribute("offset", Double(data.offset))
-        try d.setAttribute("noise_dimension", data.noiseDimension)
+    func setAttribute(_ name: String, _ value: HDF5Value) { steps.append(.attribute(name, value)) }
+    func setAttribute(_ name: String, _ value: String) { setAttribute(name, .string(value)) }
+    func setAttribute(_ name: String, _ value: Int) { setAttribute(name, .int(Int64(value))) }
+    func setAttribute(_ name: String, _ value: Double) { setAttribute(name, .double(value)) }
+    func setAttribute(_ name: String, _ value: [Int]) { setAttribute(name, .ints(value.map { Int64($0) })) }
+    func setAttribute(_ name: String, _ value: [Double]) { setAttribute(name, .doubles(value)) }
+
+    func createGroup(_ name: String) -> RecordedGroup {
+        let g = RecordedGroup()
+        steps.append(.group(name, g))
+        return g
+    }
+
+    /// A copy of the tensor, written with its shape.
+    func writeFloats(_ name: String, _ tensor: Tensor) {
+        let shape = tensor.shape, values = tensor.array
+        steps.append(.dataset { try $0.writeFloats(name, shape: shape, values: values) })
+    }
+
+    /// A 1-D dataset, then its attributes.
+    func write<T: HDF5Element>(_ name: String, values: [T], attributes: [(String, HDF5Value)] = []) {
+        steps.append(.dataset { g in
+            try g.write(name, values: values)
+            for (key, value) in attributes { try g.dataset(name).setAttribute(key, value) }
+        })
+    }
+
+    func replay(into group: HDF5Group) throws {
+        for step in steps {
+            switch step {
+            case .attribute(let name, let value): try group.setAttribute(name, value)
+            case .group(let name, let child): try child.replay(into: try group.createGroup(name))
+            case .dataset(let write): try write(group)
+            }
+        }
+    }
+}
+
+extension TrainingCheckpoint {
+    /// Writes the checkpoint to `path` (truncating): `record()` then `RecordedCheckpoint.write`.
+    public func write(to path: String) throws {
+        try record().write(to: path)
+    }
+
+    /// The checkpoint's contents copied into memory, ready to be written (on any one thread).
+    public func record() throws -> RecordedCheckpoint {
+        let root = RecordedGroup()
+        try writeContents(root)
+        return RecordedCheckpoint(step: step, root: root)
+    }
+
+    /// Made once: creating an ISO8601DateFormatter costs about half a millisecond, most of a toy
+    /// checkpoint's `record()`. (ISO8601DateFormatter is thread-safe.)
+    private nonisolated(unsafe) static let timestamp = ISO8601DateFormatter()
+
+    private func writeContents(_ root: RecordedGroup) throws {
+        root.setAttribute("format", Self.format)
+        root.setAttribute("format_version", Self.formatVersion)
+        root.setAttribute("stage", stage)
+        root.setAttribute("step", step)
+        root.setAttribute("epoch", epoch)
+        root.setAttribute("position", position)
+        root.setAttribute("created_utc", Self.timestamp.string(from: Date()))
+        root.setAttribute("tool_version", SwiftGANVersion.string)
+        root.setAttribute("threads", threads)
+        root.setAttribute("config", config)
+
+        let d = root.createGroup("data")
+        d.setAttribute("sample_shape", data.sampleShape)
+        d.setAttribute("scale", Double(data.scale))
+        d.setAttribute("offset", Double(data.offset))
+        d.setAttribute("noise_dimension", data.noiseDimension)
         switch data.noisePrior {
         case .normal(let mean, let std):
-            try d.setAttribute("noise_prior", "normal")
-            try d.setAttribute("noise_parameters", [Double(mean), Double(std)])
+            d.setAttribute("noise_prior", "normal")
+            d.setAttribute("noise_parameters", [Double(mean), Double(std)])
         case .uniform(let low, let high):
-            try d.setAttribute("noise_prior", "uniform")
-            try d.setAttribute("noise_parameters", [Double(low), Double(high)])
+            d.setAttribute("noise_prior", "uniform")
+            d.setAttribute("noise_parameters", [Double(low), Double(high)])
         }
 
-        let opt = try root.createGroup("optimizer")
+        let opt = root.createGroup("optimizer")
         for entry in networks {
             try writeNetwork(entry, root)
             if let o = entry.optimizer { try writeOptimizer(o, of: entry, in: opt) }
         }
-        let r = try root.createGroup("rng")
+        let r = root.createGroup("rng")
         for (purpose, rng) in rngs {
-            try r.write(purpose, values: rng.stateWords)
-            try r.dataset(purpose).setAttribute("algorithm", "xoshiro256**")
+            r.write(purpose, values: rng.stateWords, attributes: [("algorithm", .string("xoshiro256**"))])
         }
-        let h = try root.createGroup("history")
-        for (metric, values) in history { try h.write(metric, values: values) }
-        if let z = fixedNoise { try root.writeFloats("fixed_noise", z) }
+        let h = root.createGroup("history")
+        for (metric, values) in history { h.write(metric, values: values) }
+        if let z = fixedNoise { root.writeFloats("fixed_noise", z) }
         if !references.isEmpty {
-            let g = try root.createGroup("reference")
-            for (name, t) in references { try g.writeFloats(name, t) }
+            let g = root.createGroup("reference")
+            for (name, t) in references { g.writeFloats(name, t) }
         }
     }
 
-    private func writeNetwork(_ entry: NetworkEntry, _ root: HDF5Group) throws {
+    private func writeNetwork(_ entry: NetworkEntry, _ root: RecordedGroup) throws {
         guard let specs = entry.network.specs else {
             throw CheckpointError("(writing)", entry.name, "a layer cannot describe its architecture")
         }
-        let g = try root.createGroup(entry.name)
-        try g.setAttribute("layers", entry.network.layerNames.joined(separator: ","))
-        try g.setAttribute("parameter_count", entry.network.parameterCount)
+        let g = root.createGroup(entry.name)
+        g.setAttribute("layers", entry.network.layerNames.joined(separator: ","))
+        g.setAttribute("parameter_count", entry.network.parameterCount)
         for ((name, layer), spec) in zip(zip(entry.network.layerNames, entry.network.layers), specs) {
-            let lg = try g.createGroup(name)
-            try lg.setAttribute("kind", spec.kind)
-            for (key, value) in spec.attributes { try lg.setAttribute(key, value) }
-            for p in layer.parameters { try lg.writeFloats(p.name, p.value) }
-            for b in layer.buffers { try lg.writeFloats(b.name, b.tensor) }
+            let lg = g.createGroup(name)
+            lg.setAttribute("kind", spec.kind)
+            for (key, value) in spec.attributes { lg.setAttribute(key, value) }
+            for p in layer.parameters { lg.writeFloats(p.name, p.value) }
+            for b in layer.buffers { lg.writeFloats(b.name, b.tensor) }
         }
     }
 
-    private func writeOptimizer(_ o: Optimizer, of entry: NetworkEntry, in group: HDF5Group) throws {
-        let g = try group.createGroup(entry.name)
-        try g.setAttribute("kind", o.kind)
-        try g.setAttribute("step", o.stepCount)
-        try g.setAttribute("clip_value", o.clipValue.map(Double.init) ?? 0)
-        for (name, value) in o.hyperparameters { try g.setAttribute(name, value) }
+    private func writeOptimizer(_ o: Optimizer, of entry: NetworkEntry, in group: RecordedGroup) throws {
+        let g = group.createGroup(entry.name)
+        g.setAttribute("kind", o.kind)
+        g.setAttribute("step", o.stepCount)
+        g.setAttribute("clip_value", o.clipValue.map(Double.init) ?? 0)
+        for (name, value) in o.hyperparameters { g.setAttribute(name, value) }
         let index = Dictionary(uniqueKeysWithValues: o.parameters.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         for (path, p) in entry.network.namedParameters {
             guard let i = index[ObjectIdentifier(p)] else { continue }
-            for (stateName, tensor) in o.parameterStates[i] { try g.writeFloats("\(path)/\(stateName)", tensor) }
+            for (stateName, tensor) in o.parameterStates[i] { g.writeFloats("\(path)/\(stateName)", tensor) }
         }
     }
 }

@@ -67,9 +67,9 @@ extension GANBench {
     }
 
     /// What checkpointing costs a training model, as the pipeline saves (`BackgroundCheckpointWriter`):
-    /// the training thread is blocked only while the HDF5 file is written to the page cache
-    /// (`checkpoint_save_ms`, median of 5); fsyncs, rename and pruning run on another thread
-    /// (`checkpoint_durable_ms`: until the file is on disk). The share of training time at the
+    /// the training thread is blocked only while the checkpoint is copied into memory
+    /// (`checkpoint_save_ms`, median of 5); the HDF5 write, fsyncs, rename and pruning run on
+    /// another thread (`checkpoint_durable_ms`: until the file is on disk). The share of training time at the
     /// pipeline's default interval (`train.checkpoint_every` = 500 iterations) is blocked / (blocked
     /// + 500 / it_per_s); the target is < 2 %.
     func checkpointCost(_ trainer: AdversarialTrainer, sampleShape: [Int], scale: Float,

@@ -43,6 +43,33 @@ struct CheckpointDirectoryTests {
         #expect(store.stepFiles().map(\.step) == [50, 60])
     }
 
+    /// The background writer copies the checkpoint at `save` and writes the file later: training
+    /// on right after `save` (here: more steps, then every weight overwritten) must not reach the file.
+    @Test func backgroundWriterSavesTheStateAtSaveTimeWhileTrainingGoesOn() throws {
+        let dir = try TempDir()
+        let store = CheckpointDirectory(dir.url, keepLast: 3)
+        let gan = TestGAN(seed: 4, steps: 2)
+        func values(_ n: Sequential) -> [Float] { n.parameters.flatMap { $0.value.array } }
+        let want = values(gan.generator) + values(gan.discriminator)
+        let writer = BackgroundCheckpointWriter(store)
+        let url = try writer.save(gan.checkpoint(step: 7))
+        let real = Tensor(shape: [10, 12])
+        real.fill(0.5)
+        for _ in 0..<3 {
+            _ = gan.trainer.discriminatorStep(real: real)
+            _ = gan.trainer.generatorStep(batchSize: 10)
+        }
+        for p in gan.generator.parameters + gan.discriminator.parameters { p.value.fill(.nan) }
+        try writer.wait()
+        let r = try CheckpointReader(path: url.path)
+        defer { r.close() }
+        let g = try r.buildNetwork("generator"), d = try r.buildNetwork("discriminator")
+        let got = values(g) + values(d)
+        #expect(got.count == want.count)
+        #expect(zip(got, want).allSatisfy { $0.bitPattern == $1.bitPattern }, "the file holds the weights as they were at save")
+        #expect(r.step == 7)
+    }
+
     @Test func leftoverTemporaryFilesAreIgnoredAndRemovedByTheNextSave() throws {
         let dir = try TempDir()
         let store = CheckpointDirectory(dir.url, keepLast: 3)
