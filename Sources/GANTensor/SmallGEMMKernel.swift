@@ -113,19 +113,19 @@ struct SmallGEMMOperands {
 /// `WithColumnSumsOfB` is the same sums when the kernel runs the product transposed (C a column
 /// computed as the row Cᵀ = bᵀ·A, where A's rows are the panels' B rows).
 protocol SmallGEMMRowSumMode {
-    static var on: Bool { get }
+    static var rowsOfA: Bool { get }
     static var columnsOfB: Bool { get }
 }
 enum NoRowSums: SmallGEMMRowSumMode {
-    static var on: Bool { false }
+    static var rowsOfA: Bool { false }
     static var columnsOfB: Bool { false }
 }
 enum WithRowSums: SmallGEMMRowSumMode {
-    static var on: Bool { true }
+    static var rowsOfA: Bool { true }
     static var columnsOfB: Bool { false }
 }
 enum WithColumnSumsOfB: SmallGEMMRowSumMode {
-    static var on: Bool { false }
+    static var rowsOfA: Bool { false }
     static var columnsOfB: Bool { true }
 }
 
@@ -161,12 +161,12 @@ extension SmallGEMM {
                 c1 = c1.adding(V.splat(pa[r1]), times: bv)
                 c2 = c2.adding(V.splat(pa[r2]), times: bv)
                 c3 = c3.adding(V.splat(pa[r3]), times: bv)
-                if S.on { sums += SIMD4.loadLanes(pa) }
+                if S.rowsOfA { sums += SIMD4.loadLanes(pa) }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0); finish(c1, 1); finish(c2, 2); finish(c3, 3)
-            if S.on, let out = o.rowSums { (SIMD4.loadLanes(out + i) + sums).store(out + i) }
+            if S.rowsOfA, let out = o.rowSums { (SIMD4.loadLanes(out + i) + sums).store(out + i) }
         case 3:
             var c0 = V.zeros(), c1 = V.zeros(), c2 = V.zeros(), sums = SIMD2<Float>.zero, sum2: Float = 0
             let r1 = ars, r2 = 2 * ars
@@ -175,12 +175,12 @@ extension SmallGEMM {
                 c0 = c0.adding(V.splat(pa[0]), times: bv)
                 c1 = c1.adding(V.splat(pa[r1]), times: bv)
                 c2 = c2.adding(V.splat(pa[r2]), times: bv)
-                if S.on { sums += SIMD2.loadLanes(pa); sum2 += pa[2] }
+                if S.rowsOfA { sums += SIMD2.loadLanes(pa); sum2 += pa[2] }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0); finish(c1, 1); finish(c2, 2)
-            if S.on, let out = o.rowSums {
+            if S.rowsOfA, let out = o.rowSums {
                 (SIMD2.loadLanes(out + i) + sums).store(out + i)
                 out[i + 2] += sum2
             }
@@ -191,24 +191,24 @@ extension SmallGEMM {
                 let bv = V.loadLanes(pb)
                 c0 = c0.adding(V.splat(pa[0]), times: bv)
                 c1 = c1.adding(V.splat(pa[r1]), times: bv)
-                if S.on { sums += SIMD2.loadLanes(pa) }
+                if S.rowsOfA { sums += SIMD2.loadLanes(pa) }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0); finish(c1, 1)
-            if S.on, let out = o.rowSums { (SIMD2.loadLanes(out + i) + sums).store(out + i) }
+            if S.rowsOfA, let out = o.rowSums { (SIMD2.loadLanes(out + i) + sums).store(out + i) }
         default:
             var c0 = V.zeros(), sum: Float = 0, bSums = V.zeros()
             for _ in 0..<k {
                 let bv = V.loadLanes(pb)
                 c0 = c0.adding(V.splat(pa[0]), times: bv)
-                if S.on { sum += pa[0] }
+                if S.rowsOfA { sum += pa[0] }
                 if S.columnsOfB { bSums = bSums.plus(bv) }
                 pa += acs
                 pb += ldb
             }
             finish(c0, 0)
-            if S.on, let out = o.rowSums { out[i] += sum }
+            if S.rowsOfA, let out = o.rowSums { out[i] += sum }
             if S.columnsOfB, let out = o.rowSums { V.loadLanes(out + j).plus(bSums).store(out + j) }
         }
     }
