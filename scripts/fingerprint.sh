@@ -20,9 +20,12 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/gan-fingerprint.XXXXXX")"
 trap 'rm -rf -- "$WORK"' EXIT
 
 # The contents of an HDF5 file without the attributes that record when and by which build it was
-# written (created_utc, tool_version).
+# written (created_utc, tool_version) and without the temporary directory's name.
 h5sum() {
-    h5dump "$1" | awk '/ATTRIBUTE "(created_utc|tool_version)"/ { skip = 1 } skip && /^ *}$/ { skip = 0; next } !skip' \
+    h5dump "$1" | sed "s|$WORK|WORK|g" | awk '
+        /ATTRIBUTE "(created_utc|tool_version)"/ { skip = 1; depth = 0 }
+        skip { depth += gsub(/{/, "{") - gsub(/}/, "}"); if (depth <= 0) skip = 0; next }
+        { print }' \
         | sha256sum | cut -c1-16
 }
 
