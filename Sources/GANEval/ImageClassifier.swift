@@ -18,7 +18,7 @@ import GANNN
 /// Measured on Fashion-MNIST (release build, one BLAS thread): 6 epochs (the default) train in
 /// ~25 s and reach 0.888 test accuracy; 8 epochs 0.892.
 /// Deterministic for a given seed and BLAS thread count: initialisation and data order come from
-/// `RNG(seed:purpose:)` ("classifier-init", "classifier-data").
+/// `RNG(seed:stream:)` (`.classifierInitialization`, `.classifierData`).
 ///
 /// The network owns reusable layer buffers, so one instance must not be used from two threads at once.
 public final class ImageClassifier {
@@ -56,12 +56,12 @@ public final class ImageClassifier {
     /// Number of layers of `network` whose output is the feature vector (through the last ReLU).
     public var featureLayerCount: Int { network.layers.count - 1 }
 
-    /// An untrained classifier (PyTorch-default initialisation from `RNG(seed:, purpose: "classifier-init")`).
+    /// An untrained classifier (PyTorch-default initialisation from `RNG(seed:, stream: .classifierInitialization)`).
     public init(inputSize: Int, hiddenSizes: [Int] = [512, 256], classes: Int = 10, seed: UInt64) {
         precondition(inputSize > 0 && classes > 1 && !hiddenSizes.isEmpty && hiddenSizes.allSatisfy { $0 > 0 },
                      "ImageClassifier: invalid sizes input \(inputSize), hidden \(hiddenSizes), classes \(classes)")
         layerSizes = [inputSize] + hiddenSizes + [classes]
-        var rng = RNG(seed: seed, purpose: "classifier-init")
+        var rng = RNG(seed: seed, stream: .classifierInitialization)
         var layers: [Layer] = []
         for i in 0..<(layerSizes.count - 1) {
             layers.append(Linear(layerSizes[i], layerSizes[i + 1], rng: &rng))
@@ -90,7 +90,7 @@ public final class ImageClassifier {
                                       learningRate: Double(learningRate.description) ?? Double(learningRate))
         let net = model.network
         let adam = Adam(parameters: net.parameters, learningRate: learningRate)
-        var order = RNG(seed: seed, purpose: "classifier-data")
+        var order = RNG(seed: seed, stream: .classifierData)
         let batches = (n + batchSize - 1) / batchSize, totalSteps = max(epochs * batches, 1)
         let x = Tensor(shape: [batchSize, sampleSize]), dlogits = Tensor(shape: [0])
         var batchLabels = [Int](repeating: 0, count: batchSize)

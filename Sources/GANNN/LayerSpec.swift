@@ -165,7 +165,7 @@ public enum LayerSpec: Equatable, Sendable {
     }
 
     private func spectralNormLayer(_ layer: Layer, powerIterations k: Int, eps e: Float) -> SpectralNorm {
-        var rng = RNG(seed: 0, purpose: "spectral_norm")
+        var rng = RNG(seed: 0, stream: .spectralNorm)
         switch layer {
         case let l as Linear: return SpectralNorm(wrapping: l, powerIterations: k, eps: e, rng: &rng)
         case let c as Conv2d: return SpectralNorm(wrapping: c, powerIterations: k, eps: e, rng: &rng)

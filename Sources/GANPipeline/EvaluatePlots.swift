@@ -70,7 +70,7 @@ extension PipelineRunner {
     private func oneDimensionalPanel(_ title: String, g: Sequential, d: Sequential, desc: DataDescription, mean: Float, std: Float) -> Plot {
         let lo = Double(mean - 4 * std), hi = Double(mean + 4 * std)
         var p = Plot(title: title, xLabel: "x", yLabel: "density / D(x)", xRange: lo...hi, yRange: 0...1.2)
-        var rng = RNG(seed: config.seed, purpose: "plot")
+        var rng = RNG(seed: config.seed, stream: .plot)
         let z = Tensor(shape: [5000, desc.noiseDimension])
         desc.noisePrior.fill(z, rng: &rng)
         let samples = g.forward(z, training: false).array.map { Double(($0 - desc.offset) / desc.scale) }

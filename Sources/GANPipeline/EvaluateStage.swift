@@ -34,7 +34,7 @@ extension PipelineRunner {
         var samples: [Float] = []
         if desc.sampleShape.count == 3 {
             let evaluator = try imageEvaluator(try loadPrepared())
-            let x = ImageEvaluator.samples(g, description: desc, count: n, seed: config.seed, purpose: "eval")
+            let x = ImageEvaluator.samples(g, description: desc, count: n, seed: config.seed, stream: .eval)
             metrics += try evaluator.report(x)
             let grid = run.evalDirectory.appendingPathComponent("samples.png")
             try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
@@ -42,7 +42,7 @@ extension PipelineRunner {
                                description: desc, columns: 8).write(to: grid.path)
             log("evaluate: samples \(grid.path)")
         } else {
-            var rng = RNG(seed: config.seed, purpose: "eval")
+            var rng = RNG(seed: config.seed, stream: .eval)
             let z = Tensor(shape: [n, desc.noiseDimension])
             desc.noisePrior.fill(z, rng: &rng)
             samples = g.forward(z, training: false).array.map { ($0 - desc.offset) / desc.scale }  // data units
@@ -75,7 +75,7 @@ extension PipelineRunner {
     /// over 2,000 samples drawn from the "eval-<step>" stream (independent of training streams).
     static func quickScore(_ toy: ToyDistribution, generator g: Sequential, description desc: DataDescription,
                            seed: UInt64, step: Int) -> Double {
-        var rng = RNG(seed: seed, purpose: "eval-\(step)")
+        var rng = RNG(seed: seed, stream: .eval(step: step))
         let z = Tensor(shape: [2000, desc.noiseDimension])
         desc.noisePrior.fill(z, rng: &rng)
         let samples = g.forward(z, training: false).array.map { ($0 - desc.offset) / desc.scale }

@@ -69,9 +69,9 @@ final class ImageEvaluator {
     }
 
     /// `count` samples of G in data units, `[count, C·H·W]`, generated in batches of 500 from the
-    /// `purpose` stream of `seed`.
-    static func samples(_ g: Sequential, description desc: DataDescription, count: Int, seed: UInt64, purpose: String) -> Tensor {
-        var rng = RNG(seed: seed, purpose: purpose)
+    /// `stream` of `seed`.
+    static func samples(_ g: Sequential, description desc: DataDescription, count: Int, seed: UInt64, stream: RNGStream) -> Tensor {
+        var rng = RNG(seed: seed, stream: stream)
         let d = desc.sampleShape.reduce(1, *)
         let out = Tensor(shape: [count, d])
         let z = Tensor(shape: [0])

@@ -252,7 +252,7 @@ public final class PipelineRunner {
                     } else if let imageEvaluator {
                         // FD of 2,000 samples to the held-out images.
                         let x = ImageEvaluator.samples(g, description: session.dataDescription, count: 2000,
-                                                       seed: config.seed, purpose: "eval-\(session.step)")
+                                                       seed: config.seed, stream: .eval(step: session.step))
                         s = try imageEvaluator.fd(x)
                     }
                 }
@@ -314,7 +314,7 @@ public final class PipelineRunner {
             return Float(exp(-0.5 * z * z) / (Double(std) * (2 * Double.pi).squareRoot()))
         }
         let pre = DiscriminatorPretrainer(discriminator: d, optimizer: optimizer, low: min(low, high), high: max(low, high),
-                                          batchSize: pc.batchSize, rng: RNG(seed: config.seed, purpose: "pretrain"), density: pdf)
+                                          batchSize: pc.batchSize, rng: RNG(seed: config.seed, stream: .pretrain), density: pdf)
         let store = run.stage("pretrain-d", keepLast: config.checkpoint.keepLast)
         var step = 0
         var losses: [Double] = []
@@ -324,7 +324,7 @@ public final class PipelineRunner {
             warnIfThreadsDiffer(reader)
             try reader.load("discriminator", into: d)
             try reader.loadOptimizer("discriminator", into: optimizer, of: d)
-            pre.rng = try reader.rng("pretrain")
+            pre.rng = try reader.rng(RNGStream.pretrain.name)
             losses = try reader.history().first { $0.metric == "mse" }?.values ?? []
             step = reader.step
             reader.close()
@@ -338,7 +338,7 @@ public final class PipelineRunner {
                 NetworkEntry("generator", session.generator), NetworkEntry("discriminator", d, optimizer: optimizer),
             ])
             c.config = configYAML
-            c.rngs = [("pretrain", pre.rng)]
+            c.rngs = [(RNGStream.pretrain.name, pre.rng)]
             c.history = [("step", (0..<losses.count).map { Double($0 + 1) }), ("mse", losses)]
             return try store.save(c)
         }

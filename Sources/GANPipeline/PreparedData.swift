@@ -38,9 +38,9 @@ public struct PreparedData {
     public var isImage: Bool { sampleShape.count == 3 }
     public var testCount: Int { isImage ? testImages.count / dimension : 0 }
 
-    /// Draws `count` samples of a toy distribution with the "data" stream of `seed`.
+    /// Draws `count` samples of a toy distribution with the "prep" stream of `seed` (`RNGStream.prep`).
     public static func toy(_ d: ToyDistribution, count: Int, seed: UInt64, normalization: Normalization, source: String) -> PreparedData {
-        var rng = RNG(seed: seed, purpose: "prep")
+        var rng = RNG(seed: seed, stream: .prep)
         let t = d.sample(count: count, rng: &rng)
         return PreparedData(table: t.array, dimension: d.dimension, normalization: normalization, source: source)
     }

@@ -86,7 +86,7 @@ final class TrainSession {
     init(config c: PipelineConfig, data: PreparedData) {
         config = c
         self.data = data
-        var initRNG = RNG(seed: c.seed, purpose: "init")
+        var initRNG = RNG(seed: c.seed, stream: .initialization)
         generator = ModelFactory.network(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
                                          isDiscriminator: false, rng: &initRNG)
         discriminator = ModelFactory.network(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
@@ -96,7 +96,7 @@ final class TrainSession {
             generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer, parameters: generator.parameters),
             discriminatorOptimizer: ModelFactory.optimizer(c.discriminatorOptimizer, parameters: discriminator.parameters),
             objective: ModelFactory.objective(c.loss), noiseDimension: c.noise.dimension,
-            noisePrior: ModelFactory.noisePrior(c.noise), noiseRNG: RNG(seed: c.seed, purpose: "noise"))
+            noisePrior: ModelFactory.noisePrior(c.noise), noiseRNG: RNG(seed: c.seed, stream: .noise))
         trainer.realLabel = Float(c.loss.realLabel)
         trainer.stratifiedNoise = c.noise.stratified
         trainer.pack = c.train.pack
@@ -107,7 +107,7 @@ final class TrainSession {
         // Virtual batch norm: reference batches drawn once from their own streams (and stored in
         // every checkpoint), so they do not depend on anything else the run draws.
         if generator.needsReferenceBatch {
-            var rng = RNG(seed: c.seed, purpose: "reference-noise")
+            var rng = RNG(seed: c.seed, stream: .referenceNoise)
             let z = Tensor(shape: [c.train.referenceBatchSize, c.noise.dimension])
             ModelFactory.noisePrior(c.noise).fill(z, rng: &rng)
             trainer.generatorReferenceNoise = z
@@ -115,7 +115,7 @@ final class TrainSession {
         if discriminator.needsReferenceBatch {
             let x = Tensor(shape: [0])
             RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
-                        batchSize: c.train.referenceBatchSize, rng: RNG(seed: c.seed, purpose: "reference-data")).next(into: x)
+                        batchSize: c.train.referenceBatchSize, rng: RNG(seed: c.seed, stream: .referenceData)).next(into: x)
             trainer.discriminatorReference = x
         }
         // Record G's reference statistics once now, so sampling before the first step (the
@@ -128,8 +128,8 @@ final class TrainSession {
             trainer.weightAverage = ema
         }
         batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
-                              batchSize: c.train.batchSize, rng: RNG(seed: c.seed, purpose: "data"))
-        var fixedRNG = RNG(seed: c.seed, purpose: "fixed-noise")
+                              batchSize: c.train.batchSize, rng: RNG(seed: c.seed, stream: .data))
+        var fixedRNG = RNG(seed: c.seed, stream: .fixedNoise)
         fixedNoise = Tensor(shape: [64, c.noise.dimension])
         ModelFactory.noisePrior(c.noise).fill(fixedNoise, rng: &fixedRNG)
     }
@@ -181,7 +181,7 @@ final class TrainSession {
         c.epoch = cursor.epoch
         c.position = cursor.position
         c.config = configYAML
-        c.rngs = [("noise", trainer.noiseRNG), ("data", cursor.epochStartRNG)]
+        c.rngs = [(RNGStream.noise.name, trainer.noiseRNG), (RNGStream.data.name, cursor.epochStartRNG)]
         c.history = history.named
         c.fixedNoise = fixedNoise
         return c
@@ -192,7 +192,7 @@ final class TrainSession {
         try r.load("discriminator", into: discriminator)
         try r.loadOptimizer("generator", into: trainer.generatorOptimizer, of: generator)
         try r.loadOptimizer("discriminator", into: trainer.discriminatorOptimizer, of: discriminator)
-        trainer.noiseRNG = try r.rng("noise")
+        trainer.noiseRNG = try r.rng(RNGStream.noise.name)
         if let ema {
             let averaged = try r.buildNetwork("generator_ema")
             let stored = averaged.namedParameters.map { ($0.path, $0.parameter.value) } + averaged.namedBuffers.map { ($0.path, $0.tensor) }
@@ -208,7 +208,7 @@ final class TrainSession {
                 t.copy(from: stored)
             }
         }
-        batcher.restore(.init(epoch: r.epoch, position: r.position, epochStartRNG: try r.rng("data")))
+        batcher.restore(.init(epoch: r.epoch, position: r.position, epochStartRNG: try r.rng(RNGStream.data.name)))
         history = History(try r.history())
         step = r.step
     }

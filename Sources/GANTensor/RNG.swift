@@ -3,25 +3,27 @@ import Foundation
 
 /// A seeded, serialisable pseudo-random generator: xoshiro256** (Blackman & Vigna 2018), seeded
 /// through SplitMix64. Its whole state is four 64-bit words (`state`), so saving and restoring it
-/// continues the exact stream. The project uses one generator per purpose (initialisation, data
-/// order, noise), derived from one seed with `RNG(seed:purpose:)`, so that for example drawing
-/// more noise never shifts the data order.
+/// continues the exact stream. The project uses one generator per named stream (initialisation,
+/// data order, noise, ...: `RNGStream`), derived from one seed with `RNG(seed:stream:)`, so that
+/// for example drawing more noise never shifts the data order.
 ///
 /// Streams are part of the checkpoint format: changing any algorithm below changes results for a
 /// given seed and needs a format-version bump.
 public struct RNG: Sendable, Equatable {
     @usableFromInline var state: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(seed: UInt64) {
-        var sm = seed
-        state = (RNG.splitMix(&sm), RNG.splitMix(&sm), RNG.splitMix(&sm), RNG.splitMix(&sm))
+    /// The generator of a run's `seed` for one stream: the only way the project creates one.
+    public init(seed: UInt64, stream: RNGStream) {
+        // FNV-1a of the stream's name, mixed with the seed.
+        var sm = seed ^ Hashing.fnv1a64(stream.name.utf8)
+        self.init(seed: RNG.splitMix(&sm))
     }
 
-    /// An independent stream for a named purpose ("init", "data", "noise", ...).
-    public init(seed: UInt64, purpose: String) {
-        // FNV-1a of the purpose name, mixed with the seed.
-        var sm = seed ^ Hashing.fnv1a64(purpose.utf8)
-        self.init(seed: RNG.splitMix(&sm))
+    /// A generator seeded directly, outside any stream: the base of `init(seed:stream:)`, and for
+    /// tests of the generator itself and of code that takes any generator.
+    @_spi(Testing) public init(seed: UInt64) {
+        var sm = seed
+        state = (RNG.splitMix(&sm), RNG.splitMix(&sm), RNG.splitMix(&sm), RNG.splitMix(&sm))
     }
 
     /// Restores a state captured with `stateWords`. Fails on the all-zero state (invalid for xoshiro).

@@ -9,7 +9,7 @@ extension GANBench {
     func benchCheckpoint() throws -> BenchResult {
         let trainer = makeMLPGAN(seed: seed)
         let real = Tensor(shape: [128, 784])
-        var rng = RNG(seed: seed, purpose: "data")
+        var rng = RNG(seed: seed, stream: .data)
         rng.fillUniform(real)
         for _ in 0..<3 { trainer.discriminatorStep(real: real); trainer.generatorStep(batchSize: 128) }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gan-bench-ckpt-\(getpid())")
@@ -62,7 +62,7 @@ extension GANBench {
                                    networks: [NetworkEntry("generator", trainer.generator, optimizer: trainer.generatorOptimizer),
                                               NetworkEntry("discriminator", trainer.discriminator,
                                                            optimizer: trainer.discriminatorOptimizer)])
-        c.rngs = [("noise", trainer.noiseRNG)]
+        c.rngs = [(RNGStream.noise.name, trainer.noiseRNG)]
         return c
     }
 

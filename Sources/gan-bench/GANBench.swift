@@ -98,9 +98,9 @@ struct GANBench: ParsableCommand {
     /// data set stays in the page cache, out of our RSS), loaded with `--in-memory-data`, or random
     /// bytes of the same size with `--random-data`.
     func trainBatches(batch: Int) throws -> ByteBatcher {
-        let rng = RNG(seed: seed, purpose: "data")
+        let rng = RNG(seed: seed, stream: .data)
         if randomData {
-            var r = RNG(seed: seed, purpose: "random-images")
+            var r = RNG(seed: seed, stream: .randomImages)
             let bytes = (0..<(60000 * 784)).map { _ in UInt8(truncatingIfNeeded: r.next()) }
             return ByteBatcher(samples: bytes, sampleSize: 784, batchSize: batch, rng: rng)
         }
@@ -176,7 +176,7 @@ struct GANBench: ParsableCommand {
     func benchToy1D() throws -> BenchResult {
         let batch = 100, k = 20
         let trainer = makeToy1D(seed: seed)
-        var dataRNG = RNG(seed: seed, purpose: "data")
+        var dataRNG = RNG(seed: seed, stream: .data)
         let real = Tensor(shape: [batch, 1])
         var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
         func iteration(_ i: Int) {

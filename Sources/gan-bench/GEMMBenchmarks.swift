@@ -27,7 +27,7 @@ final class GEMMSet {
     let shapes: [GEMMShape]
     let a: [Tensor], b: [Tensor], c: [Tensor]
     init(_ shapes: [GEMMShape], seed: UInt64) {
-        var rng = RNG(seed: seed, purpose: "gemm")
+        var rng = RNG(seed: seed, stream: .gemm)
         self.shapes = shapes
         a = shapes.map { s in let t = Tensor(shape: [s.m * s.k]); rng.fillNormal(t); return t }
         b = shapes.map { s in let t = Tensor(shape: [s.k * s.n]); rng.fillNormal(t); return t }

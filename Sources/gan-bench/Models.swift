@@ -17,7 +17,7 @@ func mlpGANFlops(batch b: Int = 128, z: Int = 100, h: Int = 400, x: Int = 784) -
 /// The peers' `mlp_gan`: G 100-400-784 (ReLU, sigmoid), D 784-400-1 (ReLU, logits), Xavier-normal
 /// weights, zero biases, Adam(2e-4, 0.5, 0.999, 1e-8), non-saturating G loss.
 func makeMLPGAN(seed: UInt64) -> AdversarialTrainer {
-    var rng = RNG(seed: seed, purpose: "init")
+    var rng = RNG(seed: seed, stream: .initialization)
     let xavier = Initializer.xavierNormal()
     let g = Sequential(Linear(100, 400, weightInit: xavier, biasInit: .zeros, rng: &rng), ReLU(),
                        Linear(400, 784, weightInit: xavier, biasInit: .zeros, rng: &rng), Sigmoid())
@@ -26,13 +26,13 @@ func makeMLPGAN(seed: UInt64) -> AdversarialTrainer {
     let optG = Adam(parameters: g.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
     let optD = Adam(parameters: d.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
     return AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optG, discriminatorOptimizer: optD,
-                              objective: .nonSaturating, noiseDimension: 100, noiseRNG: RNG(seed: seed, purpose: "noise"))
+                              objective: .nonSaturating, noiseDimension: 100, noiseRNG: RNG(seed: seed, stream: .noise))
 }
 
 /// The peers' `toy_1d`: G and D 1-10-10-10-1 with LeakyReLU(0.2) (PyTorch's default init),
 /// RMSProp(1e-3, alpha 0.99, eps 1e-8), z ~ N(0, 1), data N(4, 0.5²).
 func makeToy1D(seed: UInt64) -> AdversarialTrainer {
-    var rng = RNG(seed: seed, purpose: "init")
+    var rng = RNG(seed: seed, stream: .initialization)
     func mlp() -> Sequential {
         Sequential(Linear(1, 10, rng: &rng), LeakyReLU(alpha: 0.2), Linear(10, 10, rng: &rng), LeakyReLU(alpha: 0.2),
                    Linear(10, 10, rng: &rng), LeakyReLU(alpha: 0.2), Linear(10, 1, rng: &rng))
@@ -41,7 +41,7 @@ func makeToy1D(seed: UInt64) -> AdversarialTrainer {
     let optG = RMSProp(parameters: g.parameters, learningRate: 1e-3, alpha: 0.99, eps: 1e-8)
     let optD = RMSProp(parameters: d.parameters, learningRate: 1e-3, alpha: 0.99, eps: 1e-8)
     return AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optG, discriminatorOptimizer: optD,
-                              objective: .nonSaturating, noiseDimension: 1, noiseRNG: RNG(seed: seed, purpose: "noise"))
+                              objective: .nonSaturating, noiseDimension: 1, noiseRNG: RNG(seed: seed, stream: .noise))
 }
 
 /// The peers' `dcgan28` (`torch_gan.build_dcgan`): G Linear(100, 6272) -> 128x7x7 -> BN -> ReLU ->
@@ -49,7 +49,7 @@ func makeToy1D(seed: UInt64) -> AdversarialTrainer {
 /// LeakyReLU .2 -> Conv(64->128, k4 s2 p1) -> BN -> LeakyReLU .2 -> flatten -> Linear(6272 -> 1).
 /// Weights N(0, 0.02), biases 0, BN γ = 1, β = 0; Adam(2e-4, 0.5, 0.999, 1e-8), non-saturating G loss.
 func makeDCGAN28(seed: UInt64) -> AdversarialTrainer {
-    var rng = RNG(seed: seed, purpose: "init")
+    var rng = RNG(seed: seed, stream: .initialization)
     let w = Initializer.normal(mean: 0, std: 0.02)
     let g = Sequential(
         Linear(100, 128 * 7 * 7, weightInit: w, biasInit: .zeros, rng: &rng), Reshape(sampleShape: [128, 7, 7]),
@@ -66,7 +66,7 @@ func makeDCGAN28(seed: UInt64) -> AdversarialTrainer {
     let optG = Adam(parameters: g.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
     let optD = Adam(parameters: d.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
     return AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optG, discriminatorOptimizer: optD,
-                              objective: .nonSaturating, noiseDimension: 100, noiseRNG: RNG(seed: seed, purpose: "noise"))
+                              objective: .nonSaturating, noiseDimension: 100, noiseRNG: RNG(seed: seed, stream: .noise))
 }
 
 /// Analytic conv/linear FLOPs of one dcgan28 iteration, as `common.dcgan28_flops` (BN etc. ignored).

@@ -18,7 +18,7 @@ extension GANBench {
         let values = UnsafeMutablePointer<Float>.allocate(capacity: batch)
         let reference = UnsafeMutablePointer<Float>.allocate(capacity: batch)
         defer { values.deallocate(); reference.deallocate() }
-        var rng = RNG(seed: seed, purpose: "noise")
+        var rng = RNG(seed: seed, stream: .noise)
 
         /// The definition: u1 = ((b1 >> 11) + 1) 2^-53, u2 = (b2 >> 11) 2^-53, r = sqrt(-2 ln u1),
         /// (r cos 2πu2, r sin 2πu2), each pair from glibc.

@@ -113,7 +113,7 @@ struct ServedModel {
     }
 }
 
-/// The z stream of `generate`: the stored prior drawn from `RNG(seed:, purpose: "sample")`,
+/// The z stream of `generate`: the stored prior drawn from `RNG(seed:, stream: .sample)`,
 /// value after value, so that the noise of sample i does not depend on `--batch` and the first
 /// k samples of `-n N` are those of `-n k`. (`RNG.fillNormal` draws Box-Muller pairs and drops
 /// the second value of an odd count; a batch of odd size carries it over to the next batch.)
@@ -123,7 +123,7 @@ struct NoiseStream {
     private var carry: Float?
 
     init(seed: UInt64, prior: NoisePrior) {
-        rng = RNG(seed: seed, purpose: "sample")
+        rng = RNG(seed: seed, stream: .sample)
         self.prior = prior
     }
 

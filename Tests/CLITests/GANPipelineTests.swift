@@ -2,6 +2,7 @@ import Foundation
 import GANNN
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// End-to-end tests of the built `gan-pipeline`: runs, resume after SIGKILL (bit-exact), lock,
 /// --fresh, extending a finished run, refused config changes, status. Tiny step counts.

@@ -3,6 +3,7 @@ import GANNN
 import GANStore
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// End-to-end tests of `gan-sample generate` and `gan-sample score` on vector-model checkpoints
 /// written by the library: every format both ways, determinism, the σ relation, WGAN critics,
@@ -19,7 +20,7 @@ import Testing
     @discardableResult
     static func makeCheckpoint(_ dir: URL, name: String = "ck.h5", stage: String = "train", config: String = "",
                                sampleShape: [Int] = [2], prior: NoisePrior = .normal(mean: 0, std: 1)) throws -> URL {
-        var rng = RNG(seed: 11, purpose: "init")
+        var rng = RNG(seed: 11, stream: .initialization)
         let f = sampleShape.reduce(1, *)
         let g = Sequential(Linear(3, 16, rng: &rng), LeakyReLU(alpha: 0.2), Linear(16, f, rng: &rng))
         let d = Sequential(Linear(f, 8, rng: &rng), ReLU(), Linear(8, 1, rng: &rng))
@@ -37,7 +38,7 @@ import Testing
     /// What `generate --seed seed -n n` must produce, computed in-process from the file.
     static func expectedSamples(_ ck: URL, n: Int, seed: UInt64) throws -> [Float] {
         let g = try CheckpointReader(path: ck.path).buildNetwork("generator")
-        var rng = RNG(seed: seed, purpose: "sample")
+        var rng = RNG(seed: seed, stream: .sample)
         let z = Tensor(shape: [n, 3])
         rng.fillNormal(z)
         return g.forward(z, training: false).array.map { ($0 - offset) / scale }
@@ -143,7 +144,7 @@ import Testing
         #expect(g.stdout.isEmpty)
         #expect(try Self.listing(dir) == ["ck.h5", "samples.\(ext)"], "no temporary file left")
 
-        // The values: z from RNG(seed: 7, purpose: "sample"), G, de-normalised.
+        // The values: z from RNG(seed: 7, stream: .sample), G, de-normalised.
         let got = try Self.values(of: out)
         let want = try Self.expectedSamples(ck, n: 100, seed: 7)
         #expect(got.count == 200)

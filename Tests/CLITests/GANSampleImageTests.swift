@@ -3,6 +3,7 @@ import GANNN
 import GANStore
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// Fixtures and small independent readers/writers for the image-format tests of `gan-sample`
 /// (the CLI test target has neither GANData nor GANPlot, so the checks here do not share code
@@ -35,7 +36,7 @@ enum ImageFixture {
     /// A checkpoint for `m`: G z -> 16 -> C·H·W (sigmoid, or tanh when offset is -1), D C·H·W -> 16 -> 1.
     @discardableResult
     static func makeCheckpoint(_ dir: URL, _ m: Model, name: String = "ck.h5") throws -> URL {
-        var rng = RNG(seed: 23, purpose: "init")
+        var rng = RNG(seed: 23, stream: .initialization)
         let f = m.features
         let out: any Layer = m.offset == -1 ? Tanh() : Sigmoid()
         let g = Sequential(Linear(m.z, 16, rng: &rng), LeakyReLU(alpha: 0.2), Linear(16, f, rng: &rng), out)
@@ -54,7 +55,7 @@ enum ImageFixture {
     /// is then one `fillNormal`).
     static func expectedSamples(_ ck: URL, _ m: Model, n: Int, seed: UInt64) throws -> [Float] {
         let g = try CheckpointReader(path: ck.path).buildNetwork("generator")
-        var rng = RNG(seed: seed, purpose: "sample")
+        var rng = RNG(seed: seed, stream: .sample)
         let z = Tensor(shape: [n, m.z])
         rng.fillNormal(z)
         return g.forward(z, training: false).array.map { ($0 - m.offset) / m.scale }

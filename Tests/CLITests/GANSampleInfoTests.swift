@@ -3,6 +3,7 @@ import GANNN
 import GANStore
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// End-to-end tests of `gan-sample info` on checkpoints written by the library.
 @Suite struct GANSampleInfoTests {
@@ -12,7 +13,7 @@ import Testing
     /// generator's first weight is filled with a recognisable value.
     static func makeRun(marker: Float = 1234.5678) throws -> URL {
         let run = try makeTemporaryDirectory("info-run")
-        var rng = RNG(seed: 5, purpose: "init")
+        var rng = RNG(seed: 5, stream: .initialization)
         let g = Sequential(Linear(3, 64, rng: &rng), LeakyReLU(alpha: 0.2), Linear(64, 2, rng: &rng))
         let d = Sequential(Linear(2, 8, rng: &rng), ReLU(), Linear(8, 1, rng: &rng))
         g.layers[0].parameters[0].value.fill(marker)

@@ -3,6 +3,7 @@ import GANNN
 import GANPlot
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// End-to-end tests of image pipelines on the built binaries: a synthetic IDX data set through
 /// every stage (metrics, sample grids, best.h5, serving), and the shipped Fashion-MNIST pipelines
@@ -21,7 +22,7 @@ import Testing
 
     /// `n` 8x8 images of 4 classes: class c is a bright 4x4 block in quadrant c on dim noise.
     static func images(_ n: Int, seed: UInt64) -> (images: [UInt8], labels: [UInt8]) {
-        var rng = RNG(seed: seed, purpose: "test-images")
+        var rng = RNG(seed: seed, stream: RNGStream("test-images"))
         var images: [UInt8] = [], labels: [UInt8] = []
         for i in 0..<n {
             let c = i % 4

@@ -30,8 +30,8 @@ import Testing
     @Test func fileBatchesEqualMemoryBatches() throws {
         let data: [UInt8] = (0..<200).map { (i: Int) -> UInt8 in UInt8(truncatingIfNeeded: i * 13 + 5) }
         let path = try IDXTests.write(IDXTests.idxBytes(shape: [50, 4], data: data), "b.idx.gz", gzip: true)
-        let fromFile = ByteBatcher(file: try IDXFile(path), batchSize: 16, rng: RNG(seed: 4, purpose: "data"))
-        let inMemory = ByteBatcher(samples: data, sampleSize: 4, batchSize: 16, rng: RNG(seed: 4, purpose: "data"))
+        let fromFile = ByteBatcher(file: try IDXFile(path), batchSize: 16, rng: RNG(seed: 4, stream: .data))
+        let inMemory = ByteBatcher(samples: data, sampleSize: 4, batchSize: 16, rng: RNG(seed: 4, stream: .data))
         let a = Tensor(shape: [0]), b = Tensor(shape: [0])
         for _ in 0..<10 {   // 3 batches per epoch: crosses three epoch boundaries
             fromFile.next(into: a, sampleShape: [4], scale: 2 / 255, offset: -1)

@@ -1,6 +1,6 @@
 import Foundation
 import GANData
-import GANTensor
+@_spi(Testing) import GANTensor
 import GANTestSupport
 import Testing
 
@@ -82,7 +82,7 @@ import Testing
     @Test func epochsCoverEverySampleOnceAndConvert() {
         // 10 samples of 2 bytes; sample i holds bytes (i, 255 - i).
         let samples = (0..<10).flatMap { [UInt8($0), UInt8(255 - $0)] }
-        let b = ByteBatcher(samples: samples, sampleSize: 2, batchSize: 3, rng: RNG(seed: 1, purpose: "data"))
+        let b = ByteBatcher(samples: samples, sampleSize: 2, batchSize: 3, rng: RNG(seed: 1, stream: .data))
         let batch = Tensor(shape: [0])
         var seen: [Int] = []
         for _ in 0..<3 {
@@ -103,7 +103,7 @@ import Testing
     @Test func sameSeedSameOrderDifferentSeedDifferentOrder() {
         let samples = (0..<1000).map { UInt8($0 % 251) }
         func firstBatch(_ seed: UInt64) -> [Float] {
-            let b = ByteBatcher(samples: samples, sampleSize: 1, batchSize: 50, rng: RNG(seed: seed, purpose: "data"))
+            let b = ByteBatcher(samples: samples, sampleSize: 1, batchSize: 50, rng: RNG(seed: seed, stream: .data))
             let t = Tensor(shape: [0])
             b.next(into: t, sampleShape: [1], scale: 2 / 255, offset: -1)
             return t.array
@@ -117,7 +117,7 @@ import Testing
 @Suite struct ByteBatcherCursorTests {
     @Test func restoredCursorContinuesTheSameBatches() {
         let samples = (0..<700).map { UInt8($0 % 256) }
-        let straight = ByteBatcher(samples: samples, sampleSize: 7, batchSize: 30, rng: RNG(seed: 3, purpose: "data"))
+        let straight = ByteBatcher(samples: samples, sampleSize: 7, batchSize: 30, rng: RNG(seed: 3, stream: .data))
         let t = Tensor(shape: [0])
         var saved: ByteBatcher.Cursor?
         var expected: [[Float]] = []

@@ -1,6 +1,6 @@
 import Foundation
 import GANData
-import GANTensor
+@_spi(Testing) import GANTensor
 import Testing
 
 @Suite struct ToyDistributionTests {

@@ -1,7 +1,7 @@
 import Foundation
 import GANData
 import GANEval
-import GANTensor
+@_spi(Testing) import GANTensor
 import GANTestSupport
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import GANData
 import GANEval
-import GANTensor
+@_spi(Testing) import GANTensor
 import Testing
 
 /// End-to-end checks on the real Fashion-MNIST (Debian's dataset-fashion-mnist). Skipped when the

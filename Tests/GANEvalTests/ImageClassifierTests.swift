@@ -1,7 +1,7 @@
 import Foundation
 import GANEval
 import GANStore
-import GANTensor
+@_spi(Testing) import GANTensor
 import GANTestSupport
 import Testing
 

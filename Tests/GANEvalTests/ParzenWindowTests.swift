@@ -1,6 +1,6 @@
 import Foundation
 import GANEval
-import GANTensor
+@_spi(Testing) import GANTensor
 import GANTestSupport
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import GANNN
 import GANTestSupport
+@_spi(Testing) import GANTensor
 
 // MARK: - Reference values from PyTorch
 

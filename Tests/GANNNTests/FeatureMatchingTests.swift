@@ -13,14 +13,14 @@ struct FeatureMatchingTests {
     /// G: 2 -> 6 -> 2 (tanh); D: (m · 2) -> 8 -> 8 -> 1 with leaky ReLUs (5 layers, so L = 2 and 4
     /// end after a LeakyReLU). SGD so a step is easy to reason about.
     static func trainer(layer: Int?, pack: Int = 1, seed: UInt64 = 31, lr: Float = 0.05) -> AdversarialTrainer {
-        var rng = RNG(seed: seed, purpose: "init")
+        var rng = RNG(seed: seed, stream: .initialization)
         let g = Sequential(Linear(2, 6, rng: &rng), Tanh(), Linear(6, 2, rng: &rng))
         let d = Sequential(Linear(2 * pack, 8, rng: &rng), LeakyReLU(alpha: 0.2),
                            Linear(8, 8, rng: &rng), LeakyReLU(alpha: 0.2), Linear(8, 1, rng: &rng))
         let t = AdversarialTrainer(generator: g, discriminator: d,
                                    generatorOptimizer: SGD(parameters: g.parameters, learningRate: lr),
                                    discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: lr),
-                                   objective: .nonSaturating, noiseDimension: 2, noiseRNG: RNG(seed: seed, purpose: "noise"))
+                                   objective: .nonSaturating, noiseDimension: 2, noiseRNG: RNG(seed: seed, stream: .noise))
         t.pack = pack
         t.featureMatchingLayer = layer
         return t
@@ -126,17 +126,17 @@ struct FeatureMatchingTests {
     /// Feature matching alone (no D output in G's loss) pulls G's samples toward N(4, 0.5²) from
     /// G's initial samples near 0. D trains normally on the same problem.
     @Test func featureMatchingTrainingMovesTheMeanToTheData() {
-        var initRNG = RNG(seed: 3, purpose: "init")
+        var initRNG = RNG(seed: 3, stream: .initialization)
         let g = mlp1D(&initRNG), d = mlp1D(&initRNG)
         let t = AdversarialTrainer(generator: g, discriminator: d,
                                    generatorOptimizer: Adam(parameters: g.parameters, learningRate: 2e-3, beta1: 0.5),
                                    discriminatorOptimizer: Adam(parameters: d.parameters, learningRate: 2e-3, beta1: 0.5),
-                                   noiseDimension: 1, noiseRNG: RNG(seed: 3, purpose: "noise"))
+                                   noiseDimension: 1, noiseRNG: RNG(seed: 3, stream: .noise))
         t.featureMatchingLayer = 4
-        var dataRNG = RNG(seed: 3, purpose: "data")
+        var dataRNG = RNG(seed: 3, stream: .data)
         let real = Tensor(shape: [64, 1])
         func sampleMean() -> Double {
-            var rng = RNG(seed: 77, purpose: "eval")
+            var rng = RNG(seed: 77, stream: .eval)
             let z = Tensor(shape: [512, 1]); rng.fillNormal(z)
             let x = g.forward(z, training: false)
             return x.array.reduce(0.0) { $0 + Double($1) } / Double(x.count)
@@ -185,14 +185,14 @@ struct FeatureMatchingTests {
     }
 
     static func probedTrainer(layer: Int?, pack: Int = 1) -> (AdversarialTrainer, RecordingProbe, RecordingProbe) {
-        var rng = RNG(seed: 12, purpose: "init")
+        var rng = RNG(seed: 12, stream: .initialization)
         let gp = RecordingProbe(), dp = RecordingProbe()
         let g = Sequential(Linear(2, 6, rng: &rng), gp, Tanh(), Linear(6, 2, rng: &rng))
         let d = Sequential(Linear(2 * pack, 8, rng: &rng), dp, LeakyReLU(alpha: 0.2), Linear(8, 1, rng: &rng))
         let t = AdversarialTrainer(generator: g, discriminator: d,
                                    generatorOptimizer: SGD(parameters: g.parameters, learningRate: 0.01),
                                    discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.01),
-                                   noiseDimension: 2, noiseRNG: RNG(seed: 12, purpose: "noise"))
+                                   noiseDimension: 2, noiseRNG: RNG(seed: 12, stream: .noise))
         t.pack = pack
         t.featureMatchingLayer = layer
         t.generatorReferenceNoise = randomTensor([10, 2], seed: 13)

@@ -1,6 +1,6 @@
 import Foundation
 @testable import GANNN
-import GANTensor
+@_spi(Testing) import GANTensor
 import GANTestSupport
 import Testing
 
@@ -11,7 +11,7 @@ import Testing
 @Suite struct GradientBufferTests {
     /// A dcgan28-like chain with every kind of layer that writes into a caller's buffer.
     static func network(seed: UInt64) -> Sequential {
-        var rng = RNG(seed: seed, purpose: "init")
+        var rng = RNG(seed: seed, stream: .initialization)
         return Sequential(
             Linear(8, 4 * 4 * 4, rng: &rng), Reshape([4, 4, 4]), BatchNorm(features: 4), ReLU(),
             ConvTranspose2d(4, 3, kernel: 4, stride: 2, padding: 1, rng: &rng), Tanh(),

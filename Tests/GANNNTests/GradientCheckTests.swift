@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import GANNN
 import GANTestSupport
+@_spi(Testing) import GANTensor
 
 /// Tolerance on `gradientCheck`'s relative error |num - ana| / max(|num| + |ana|, 1e-3).
 ///

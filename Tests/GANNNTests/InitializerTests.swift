@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import GANNN
 import GANTestSupport
+@_spi(Testing) import GANTensor
 
 /// Empirical moments of each initialiser over a large tensor against `torch.nn.init`'s formulas.
 ///

@@ -23,14 +23,14 @@ struct GAN1D {
 
     init(seed: UInt64, batchSize: Int = 64, objective: GANObjective = .nonSaturating,
          makeOptimizer: ([Parameter], Bool) -> Optimizer) {
-        var initRNG = RNG(seed: seed, purpose: "init")
+        var initRNG = RNG(seed: seed, stream: .initialization)
         let g = mlp1D(&initRNG), d = mlp1D(&initRNG)
         trainer = AdversarialTrainer(generator: g, discriminator: d,
                                      generatorOptimizer: makeOptimizer(g.parameters, true),
                                      discriminatorOptimizer: makeOptimizer(d.parameters, false),
                                      objective: objective, noiseDimension: 1,
-                                     noisePrior: .normal(), noiseRNG: RNG(seed: seed, purpose: "noise"))
-        dataRNG = RNG(seed: seed, purpose: "data")
+                                     noisePrior: .normal(), noiseRNG: RNG(seed: seed, stream: .noise))
+        dataRNG = RNG(seed: seed, stream: .data)
         real = Tensor(shape: [batchSize, 1])
     }
 
@@ -44,7 +44,7 @@ struct GAN1D {
 
     /// Mean and std of G's output over `n` noise samples from a separate evaluation stream.
     func generatorMoments(n: Int = 2000) -> (mean: Double, std: Double) {
-        var rng = RNG(seed: 777, purpose: "eval")
+        var rng = RNG(seed: 777, stream: .eval)
         let z = Tensor(shape: [n, 1])
         rng.fillNormal(z)
         let y = trainer.generator.forward(z, training: false).array
@@ -61,7 +61,7 @@ struct LearningTests {
     /// the reported loss is their average, i.e. the mean cross-entropy over the 4 points.
     @Test("a 2-8-1 tanh MLP learns XOR with Adam")
     func xor() {
-        var rng = RNG(seed: 3, purpose: "init")
+        var rng = RNG(seed: 3, stream: .initialization)
         let net = Sequential(Linear(2, 8, weightInit: .xavierNormal(), rng: &rng), Tanh(),
                              Linear(8, 1, weightInit: .xavierNormal(), rng: &rng))
         let adam = Adam(parameters: net.parameters, learningRate: 0.05)
@@ -137,7 +137,7 @@ struct LearningTests {
     func trainerWiring(_ objective: GANObjective, stacked: Bool) {
         let lr: Float = 0.05
         func networks() -> (Sequential, Sequential) {
-            var rng = RNG(seed: 9, purpose: "init")
+            var rng = RNG(seed: 9, stream: .initialization)
             return (mlp1D(&rng), mlp1D(&rng))
         }
         let (g, d) = networks()
@@ -145,11 +145,11 @@ struct LearningTests {
         let trainer = AdversarialTrainer(generator: g, discriminator: d,
                                          generatorOptimizer: SGD(parameters: g.parameters, learningRate: lr),
                                          discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: lr),
-                                         objective: objective, noiseDimension: 1, noiseRNG: RNG(seed: 9, purpose: "noise"))
+                                         objective: objective, noiseDimension: 1, noiseRNG: RNG(seed: 9, stream: .noise))
         trainer.realLabel = 0.9
         #expect(trainer.stacksDiscriminatorBatches, "an MLP D stacks real and fake rows by default")
         trainer.stacksDiscriminatorBatches = stacked
-        var noise = RNG(seed: 9, purpose: "noise")
+        var noise = RNG(seed: 9, stream: .noise)
         let real = randomTensor([8, 1], seed: 10, std: 0.5, mean: 4)
         let gradient = Tensor(shape: [0])
         func sgd(_ net: Sequential) {

@@ -2,6 +2,7 @@ import Foundation
 import GANNN
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// Pieces of the 1-D Gaussian system: stratified noise, D's regression pretraining onto the pdf.
 @Suite("1-D system") struct OneDimensionalSystemTests {
@@ -41,7 +42,7 @@ import Testing
     }
 
     @Test func pretrainingFitsDToTheDensity() {
-        var rng = RNG(seed: 5, purpose: "init")
+        var rng = RNG(seed: 5, stream: .initialization)
         let d = Sequential(Linear(1, 16, rng: &rng), Tanh(), Linear(16, 16, rng: &rng), Tanh(), Linear(16, 1, rng: &rng))
         let pdf: @Sendable (Float) -> Float = { x in Float(exp(-0.5 * Double((x - 4) / 0.5) * Double((x - 4) / 0.5)) / (0.5 * (2 * Double.pi).squareRoot())) }
         let p = DiscriminatorPretrainer(discriminator: d, optimizer: Adam(parameters: d.parameters, learningRate: 0.01),

@@ -8,13 +8,13 @@ import GANTestSupport
 struct PackingTests {
     /// G: 2 -> 6 -> 2 (tanh, smooth so central differences are valid); D: (m · 2) -> 8 -> 1 (tanh).
     static func trainer(pack: Int, seed: UInt64 = 21, lr: Float = 0.05) -> AdversarialTrainer {
-        var rng = RNG(seed: seed, purpose: "init")
+        var rng = RNG(seed: seed, stream: .initialization)
         let g = Sequential(Linear(2, 6, rng: &rng), Tanh(), Linear(6, 2, rng: &rng))
         let d = Sequential(Linear(2 * pack, 8, rng: &rng), Tanh(), Linear(8, 1, rng: &rng))
         let t = AdversarialTrainer(generator: g, discriminator: d,
                                    generatorOptimizer: SGD(parameters: g.parameters, learningRate: lr),
                                    discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: lr),
-                                   objective: .nonSaturating, noiseDimension: 2, noiseRNG: RNG(seed: seed, purpose: "noise"))
+                                   objective: .nonSaturating, noiseDimension: 2, noiseRNG: RNG(seed: seed, stream: .noise))
         t.pack = pack
         return t
     }
@@ -37,7 +37,7 @@ struct PackingTests {
         let real = randomTensor([6, 2], seed: 8)
         let r = packed.discriminatorStep(real: real)
 
-        var noise = RNG(seed: 21, purpose: "noise")
+        var noise = RNG(seed: 21, stream: .noise)
         let z = Tensor(shape: [6, 2])
         noise.fillNormal(z)
         let fake = reference.generator.forward(z, training: true).clone()
@@ -94,12 +94,12 @@ struct StackedDiscriminatorTests {
 
     @Test("a D with batch statistics or per-call state is never stacked")
     func batchDependentLayersTurnStackingOff() {
-        var rng = RNG(seed: 1, purpose: "init")
+        var rng = RNG(seed: 1, stream: .initialization)
         let g = Sequential(Linear(2, 2, rng: &rng))
         func trainer(_ d: Sequential) -> AdversarialTrainer {
             AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: SGD(parameters: g.parameters, learningRate: 0.1),
                                discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.1),
-                               noiseDimension: 2, noiseRNG: RNG(seed: 1, purpose: "noise"))
+                               noiseDimension: 2, noiseRNG: RNG(seed: 1, stream: .noise))
         }
         #expect(trainer(Sequential(Linear(2, 4, rng: &rng), LeakyReLU(alpha: 0.2), Linear(4, 1, rng: &rng))).stacksDiscriminatorBatches)
         #expect(!trainer(Sequential(Linear(2, 4, rng: &rng), BatchNorm(features: 4), Linear(4, 1, rng: &rng))).stacksDiscriminatorBatches)

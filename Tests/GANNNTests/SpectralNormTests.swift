@@ -2,6 +2,7 @@ import Foundation
 import GANNN
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// Largest singular value of the row-major matrix `[rows, columns]`, by power iteration on WᵀW in
 /// Double (independent of the layer's Float code): `steps` iterations from a fixed start.

@@ -1,6 +1,6 @@
 import Foundation
 @testable import GANNN
-import GANTensor
+@_spi(Testing) import GANTensor
 import GANTestSupport
 import Testing
 
@@ -68,14 +68,14 @@ import Testing
 
     static func conv(_ cin: Int, _ cout: Int) -> () -> Layer {
         {
-            var rng = RNG(seed: 5, purpose: "init")
+            var rng = RNG(seed: 5, stream: .initialization)
             return Conv2d(cin, cout, kernel: 4, stride: 2, padding: 1, biasInit: .normal(mean: 0, std: 0.1), rng: &rng)
         }
     }
 
     static func convT(_ cin: Int, _ cout: Int) -> () -> Layer {
         {
-            var rng = RNG(seed: 6, purpose: "init")
+            var rng = RNG(seed: 6, stream: .initialization)
             return ConvTranspose2d(cin, cout, kernel: 4, stride: 2, padding: 1, biasInit: .normal(mean: 0, std: 0.1), rng: &rng)
         }
     }

@@ -9,13 +9,13 @@ import GANTestSupport
 struct TopKTests {
     /// G: 2 -> 6 -> 2 (tanh, smooth); D: (m · 2) -> 8 -> 1 (tanh), as in the packing tests.
     static func trainer(pack: Int, objective: GANObjective = .nonSaturating, seed: UInt64 = 21) -> AdversarialTrainer {
-        var rng = RNG(seed: seed, purpose: "init")
+        var rng = RNG(seed: seed, stream: .initialization)
         let g = Sequential(Linear(2, 6, rng: &rng), Tanh(), Linear(6, 2, rng: &rng))
         let d = Sequential(Linear(2 * pack, 8, rng: &rng), Tanh(), Linear(8, 1, rng: &rng))
         let t = AdversarialTrainer(generator: g, discriminator: d,
                                    generatorOptimizer: SGD(parameters: g.parameters, learningRate: 0.05),
                                    discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.05),
-                                   objective: objective, noiseDimension: 2, noiseRNG: RNG(seed: seed, purpose: "noise"))
+                                   objective: objective, noiseDimension: 2, noiseRNG: RNG(seed: seed, stream: .noise))
         t.pack = pack
         return t
     }

@@ -2,6 +2,7 @@ import Foundation
 import GANNN
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 @Suite("VirtualBatchNorm") struct VirtualBatchNormTests {
     /// A VirtualBatchNorm with non-trivial γ, β.

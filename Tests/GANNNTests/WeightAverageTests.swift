@@ -8,7 +8,7 @@ import GANTestSupport
 struct WeightAverageTests {
     /// Linear(1, 2) with weight [w0, w1] and bias [b0, b1] set by hand.
     static func network(_ values: [Float]) -> Sequential {
-        var rng = RNG(seed: 1, purpose: "init")
+        var rng = RNG(seed: 1, stream: .initialization)
         let n = Sequential(Linear(1, 2, rng: &rng))
         set(n, values)
         return n
@@ -63,7 +63,7 @@ struct WeightAverageTests {
 
     @Test("swapIn puts the average in the network; swapOut restores the raw weights bit-exactly")
     func swapRestoresBitExactly() {
-        var rng = RNG(seed: 4, purpose: "init")
+        var rng = RNG(seed: 4, stream: .initialization)
         let n = Sequential(Linear(3, 5, rng: &rng), BatchNorm(features: 5), LeakyReLU(alpha: 0.2), Linear(5, 2, rng: &rng))
         let w = WeightAverage(network: n, decay: 0.9)
         for step in 0..<4 {
@@ -91,7 +91,7 @@ struct WeightAverageTests {
         for (t, r) in zip(live, raw) { #expect(t.bitwiseEqual(r)) }
 
         // apply(to:) gives another network the same averaged weights: same outputs.
-        var rng2 = RNG(seed: 5, purpose: "init")
+        var rng2 = RNG(seed: 5, stream: .initialization)
         let copy = Sequential(Linear(3, 5, rng: &rng2), BatchNorm(features: 5), LeakyReLU(alpha: 0.2), Linear(5, 2, rng: &rng2))
         w.apply(to: copy)
         #expect(copy.forward(randomTensor([2, 3], seed: 9), training: false).bitwiseEqual(sampled))
@@ -99,7 +99,7 @@ struct WeightAverageTests {
 
     @Test("shadow tensors carry the network's parameter and buffer paths")
     func names() {
-        var rng = RNG(seed: 6, purpose: "init")
+        var rng = RNG(seed: 6, stream: .initialization)
         let n = Sequential(Linear(2, 3, rng: &rng), BatchNorm(features: 3), Linear(3, 1, rng: &rng))
         let w = WeightAverage(network: n)
         #expect(w.namedShadowParameters.map(\.name) == n.namedParameters.map(\.path))

@@ -2,6 +2,7 @@ import Foundation
 @testable import GANPipeline
 import GANNN
 import Testing
+@_spi(Testing) import GANTensor
 
 /// Image data sources and the `dcgan` architecture: validation at load, and the networks built.
 @Suite struct ImageConfigTests {

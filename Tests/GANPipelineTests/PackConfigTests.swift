@@ -2,6 +2,7 @@ import Foundation
 @testable import GANPipeline
 import GANNN
 import Testing
+@_spi(Testing) import GANTensor
 
 /// `train.pack`: PacGAN packing degree (default 1 = off).
 @Suite struct PackConfigTests {

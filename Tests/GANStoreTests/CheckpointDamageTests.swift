@@ -3,6 +3,7 @@ import GANNN
 import GANStore
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// Damaged and mismatching checkpoints: each gives a thrown one-line error naming the file.
 @Suite("Checkpoint damage and mismatches")

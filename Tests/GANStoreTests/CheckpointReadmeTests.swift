@@ -3,6 +3,7 @@ import GANNN
 import GANStore
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// The documentation is checked against the files: `h5dump -H` shows the layout
 /// Checkpoints/README.md describes, and the README's h5py snippet (extracted from the README, so the

@@ -4,6 +4,7 @@ import GANNN
 import GANStore
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 /// Exact resume: N steps straight == N/2 steps, save, load into fresh objects, N/2 steps.
 ///
@@ -55,7 +56,7 @@ struct CheckpointResumeTests {
 
         convenience init(seed: UInt64, _ kind: Optimisers) {
             self.init(makeTestGenerator(z: 6, hidden: 24, out: 16, seed: seed), makeTestDiscriminator(input: 16, hidden: 24, seed: seed),
-                      kind, noiseRNG: RNG(seed: seed, purpose: "noise"), dataRNG: RNG(seed: seed, purpose: "data"))
+                      kind, noiseRNG: RNG(seed: seed, stream: .noise), dataRNG: RNG(seed: seed, stream: .data))
         }
 
         func train(_ steps: Int) {
@@ -162,10 +163,10 @@ struct CheckpointResumeTests {
         defer { r.close() }
 
         let noCursor = try Rig.resume(from: r, .adamAndSGDMomentum, networksFromSpecs: true)
-        noCursor.batcher.restore(ByteBatcher.Cursor(epoch: 0, position: 0, epochStartRNG: RNG(seed: 6, purpose: "data")))
+        noCursor.batcher.restore(ByteBatcher.Cursor(epoch: 0, position: 0, epochStartRNG: RNG(seed: 6, stream: .data)))
         noCursor.train(Self.n - Self.n / 2)
         let noNoise = try Rig.resume(from: r, .adamAndSGDMomentum, networksFromSpecs: true)
-        noNoise.trainer.noiseRNG = RNG(seed: 6, purpose: "noise")
+        noNoise.trainer.noiseRNG = RNG(seed: 6, stream: .noise)
         noNoise.train(Self.n - Self.n / 2)
         let want = straight.trainer.generator.parameters[0].value
         #expect(!noCursor.trainer.generator.parameters[0].value.bitwiseEqual(want))

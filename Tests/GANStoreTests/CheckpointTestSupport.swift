@@ -3,18 +3,19 @@ import GANNN
 import GANStore
 import GANTestSupport
 import Testing
+@_spi(Testing) import GANTensor
 
 // Shared builders and comparisons for the checkpoint tests.
 
 /// G: Linear(z, hidden) - LeakyReLU(0.2) - Linear(hidden, out) - Tanh.
 func makeTestGenerator(z: Int = 8, hidden: Int = 16, out: Int = 12, seed: UInt64) -> Sequential {
-    var rng = RNG(seed: seed, purpose: "init-g")
+    var rng = RNG(seed: seed, stream: RNGStream("init-g"))
     return Sequential(Linear(z, hidden, rng: &rng), LeakyReLU(alpha: 0.2), Linear(hidden, out, rng: &rng), Tanh())
 }
 
 /// D: Linear(in, hidden) - LeakyReLU(0.2) - Linear(hidden, 2·units) - Maxout(2) - Linear(units, 1) - Clamp.
 func makeTestDiscriminator(input: Int = 12, hidden: Int = 16, units: Int = 5, seed: UInt64) -> Sequential {
-    var rng = RNG(seed: seed, purpose: "init-d")
+    var rng = RNG(seed: seed, stream: RNGStream("init-d"))
     return Sequential(Linear(input, hidden, rng: &rng), LeakyReLU(alpha: 0.2), Linear(hidden, 2 * units, rng: &rng),
                       Maxout(pieces: 2), Linear(units, 1, rng: &rng), Clamp.probability(0.01, 0.99))
 }
@@ -33,8 +34,8 @@ struct TestGAN {
         trainer = AdversarialTrainer(generator: g, discriminator: d,
                                      generatorOptimizer: Adam(parameters: g.parameters, learningRate: 2e-4, beta1: 0.5),
                                      discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.05, momentum: 0.9, dampening: 0.1),
-                                     noiseDimension: z, noiseRNG: RNG(seed: seed, purpose: "noise"))
-        var dataRNG = RNG(seed: seed, purpose: "data")
+                                     noiseDimension: z, noiseRNG: RNG(seed: seed, stream: .noise))
+        var dataRNG = RNG(seed: seed, stream: .data)
         let real = Tensor(shape: [10, out])
         var dLoss: [Double] = [], gLoss: [Double] = [], dReal: [Double] = [], dFake: [Double] = []
         for _ in 0..<steps {
@@ -57,7 +58,7 @@ struct TestGAN {
         c.epoch = 2
         c.position = 48
         c.config = testConfigYAML
-        c.rngs = [("noise", trainer.noiseRNG), ("data", RNG(seed: 77, purpose: "data")), ("init", RNG(stateWords: [1, 0, 0, .max])!)]
+        c.rngs = [("noise", trainer.noiseRNG), ("data", RNG(seed: 77, stream: .data)), ("init", RNG(stateWords: [1, 0, 0, .max])!)]
         c.history = history
         c.fixedNoise = randomTensor([16, trainer.noiseDimension], seed: 5)
         return c

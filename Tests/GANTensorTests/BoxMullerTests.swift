@@ -1,7 +1,7 @@
 import CMathShim
 import Foundation
 import Testing
-import GANTensor
+@_spi(Testing) import GANTensor
 
 /// The four-wide Box-Muller (CMathShim/boxmuller.c) must give glibc's floats bit for bit. It rounds
 /// its own approximation only where every double within |z| 2^-40 + r 2^-44 of it rounds to the same

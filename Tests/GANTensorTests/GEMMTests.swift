@@ -1,5 +1,5 @@
 import Testing
-import GANTensor
+@_spi(Testing) import GANTensor
 import GANTestSupport
 
 /// `gemm` against a plain Double reference.

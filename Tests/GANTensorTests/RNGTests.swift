@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import GANTensor
+@_spi(Testing) import GANTensor
 
 /// Statistical tests use fixed seeds (so they are deterministic) and bounds that a correct
 /// generator passes with overwhelming probability for *any* seed: 5 sigma for means and standard
@@ -13,12 +13,12 @@ struct RNGTests {
     /// after an upgrade, and a seed must reproduce a run). If this test fails, the generator
     /// changed: that needs a checkpoint format-version bump, not a new literal.
     /// Values computed with an independent Python implementation of SplitMix64 + xoshiro256**.
-    @Test("golden: first outputs of RNG(seed: 42) and of the \"noise\" purpose stream")
+    @Test("golden: first outputs of RNG(seed: 42) and of the \"noise\" stream")
     func golden() {
         var rng = RNG(seed: 42)
         let first = (0..<4).map { _ in rng.next() }
         #expect(first == [0x1578_0b2e_0c2e_c716, 0x6104_d986_6d11_3a7e, 0xae17_5332_39e4_99a1, 0xecb8_ad47_03b3_60a1])
-        var noise = RNG(seed: 42, purpose: "noise")
+        var noise = RNG(seed: 42, stream: .noise)
         #expect([noise.next(), noise.next()] == [0xe1bd_45c9_9185_9719, 0x6f7c_53fb_1c62_19a3])
     }
 
@@ -42,20 +42,20 @@ struct RNGTests {
         #expect(a == b && a != c)
     }
 
-    @Test("different purposes give different streams; the same purpose repeats")
-    func purposes() {
+    @Test("different streams differ; the same stream repeats")
+    func streams() {
         func head(_ r: RNG) -> [UInt64] { var r = r; return (0..<8).map { _ in r.next() } }
-        let names = ["init", "data", "noise", "eval"]
-        let heads = names.map { head(RNG(seed: 1, purpose: $0)) }
-        #expect(Set(heads).count == names.count)
-        #expect(!heads.contains(head(RNG(seed: 1))), "a purpose stream differs from the plain seed stream")
-        #expect(head(RNG(seed: 1, purpose: "noise")) == heads[2])
-        #expect(head(RNG(seed: 2, purpose: "noise")) != heads[2])
+        let streams: [RNGStream] = [.initialization, .data, .noise, .eval]
+        let heads = streams.map { head(RNG(seed: 1, stream: $0)) }
+        #expect(Set(heads).count == streams.count)
+        #expect(!heads.contains(head(RNG(seed: 1))), "a named stream differs from the plain seed stream")
+        #expect(head(RNG(seed: 1, stream: .noise)) == heads[2])
+        #expect(head(RNG(seed: 2, stream: .noise)) != heads[2])
     }
 
     @Test("stateWords round-trip continues the exact stream (incl. odd-count fillNormal)")
     func saveRestore() throws {
-        var rng = RNG(seed: 2024, purpose: "data")
+        var rng = RNG(seed: 2024, stream: .data)
         for _ in 0..<37 { _ = rng.next() }
         var scratch = [Float](repeating: 0, count: 5)
         scratch.withUnsafeMutableBufferPointer { rng.fillNormal($0.baseAddress!, count: 5) }   // odd count mid-stream

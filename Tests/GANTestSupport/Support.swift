@@ -1,5 +1,6 @@
 import Foundation
 import GANNN
+@_spi(Testing) import GANTensor
 
 /// Largest |a - b| / (atol + rtol · |b|) over the elements; <= 1 means "close".
 public func closeness(_ a: [Float], _ b: [Float], rtol: Double, atol: Double) -> Double {
