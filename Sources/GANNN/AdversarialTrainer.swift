@@ -1,27 +1,3 @@
-/// The GAN objective: how D's (or the critic's) outputs become losses.
-public enum GANObjective: Equatable, Sendable {
-    /// Goodfellow et al. 2014: D maximises log D(x) + log(1 - D(G(z))); G minimises log(1 - D(G(z))).
-    case minimax
-    /// Same D loss; G minimises -log D(G(z)) (the paper's practical recommendation).
-    case nonSaturating
-    /// WGAN (Arjovsky et al. 2017): critic minimises -(mean f(x) - mean f(G(z))); G minimises
-    /// -mean f(G(z)). Pair with weight clipping (`Optimizer.clipValue`) on the critic.
-    case wasserstein
-}
-
-/// The prior p(z) of the generator's noise.
-public enum NoisePrior: Equatable, Sendable {
-    case normal(mean: Float = 0, std: Float = 1)
-    case uniform(low: Float = -1, high: Float = 1)
-
-    public func fill(_ z: Tensor, rng: inout RNG) {
-        switch self {
-        case .normal(let mean, let std): rng.fillNormal(z, mean: mean, std: std)
-        case .uniform(let low, let high): rng.fillUniform(z, low: low, high: high)
-        }
-    }
-}
-
 /// What one D step measured.
 public struct DiscriminatorStepResult: Sendable {
     /// D's loss (both terms), or the critic loss for WGAN.
