@@ -1,6 +1,7 @@
 /// A first-order optimiser over a fixed list of parameters, with PyTorch's (`torch.optim`, 2.x,
 /// single-tensor `foreach=False` path) update rules. The concrete optimisers are `SGD`, `RMSProp`
-/// and `Adam` (Optimizers.swift).
+/// and `Adam` (Optimizers.swift); they share their step (`UpdateRule`) and differ only in their
+/// maths. `OptimizerDescription` builds one from a description (kind, hyper-parameters, schedule).
 ///
 /// Usage per training step: `zeroGradients()`, forward + backward (which *adds* into every
 /// parameter's `gradient`), then `step()`. `step()` reads the gradients, updates every parameter
@@ -47,6 +48,55 @@ extension Optimizer {
     }
 }
 
+// MARK: - The shared step
+
+/// What `SGD`, `RMSProp` and `Adam` share, in the shape of mlx-swift's optimisers
+/// (`applySingle`): `updateParameters()` is their `step()`. It checks the learning rate (settable,
+/// so re-validated each step), counts the step, lets the rule compute its per-step scalars once,
+/// hands every parameter with its state tensors to the rule's `applySingle`, and finally applies
+/// the optional WGAN weight clipping. A rule is then only its maths: the per-step scalars (Python
+/// floats where PyTorch has them) and one vectorised loop per parameter.
+protocol UpdateRule: Optimizer {
+    /// The per-step scalars of the rule (learning rate, bias corrections, ...).
+    associatedtype StepScalars
+    /// The optimiser's name in messages ("SGD").
+    var name: String { get }
+    /// State tensors per parameter, parallel to `parameters`, allocated zero at init with the
+    /// parameter's shape, named by `stateNames` (`parameterStates`).
+    var states: [[Tensor]] { get }
+    var stateNames: [String] { get }
+    /// The scalars of the step just counted (`stepCount` is its 1-based number).
+    func stepScalars() -> StepScalars
+    /// Updates the `n` values at `x` in place from their gradients at `g` and the parameter's `state`.
+    func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
+                     state: [Tensor], _ scalars: StepScalars)
+}
+
+extension UpdateRule {
+    /// One update of every parameter (see `UpdateRule`); the concrete `step()`.
+    func updateParameters() {
+        checkLearningRate(learningRate, name)
+        stepCount += 1
+        let scalars = stepScalars()
+        for (k, p) in parameters.enumerated() {
+            let state = states[k]
+            for t in state { checkStateSize(p, t, name) }
+            applySingle(p.value.data, gradient: p.gradient.data, count: p.value.count, state: state, scalars)
+        }
+        clampParameters(parameters, clipValue, name)
+    }
+
+    /// `states` under their PyTorch names (the `parameterStates` of the protocol).
+    var namedStates: [[(name: String, tensor: Tensor)]] {
+        states.map { zip(stateNames, $0).map { (name: $0, tensor: $1) } }
+    }
+}
+
+/// `states` for a rule: per parameter, one zero tensor of its shape per state name.
+func zeroStates(_ names: [String], like parameters: [Parameter]) -> [[Tensor]] {
+    parameters.map { p in names.map { _ in Tensor(shape: p.value.shape) } }
+}
+
 // MARK: - Shared helpers for the concrete optimisers
 
 /// The Python float a hyper-parameter would have had: the `Double` of the shortest decimal that
@@ -88,11 +138,6 @@ func checkHyperparameter(_ ok: Bool, _ who: String, _ what: String, _ value: Flo
     precondition(ok, "\(who): invalid \(what) \(value) (must be \(rule))")
 }
 
-/// Zero tensors shaped like each parameter's value (one optimiser state per parameter).
-func zeroStates(like parameters: [Parameter]) -> [Tensor] {
-    parameters.map { Tensor(shape: $0.value.shape) }
-}
-
 /// Checks that a parameter still has the element count its state was allocated for.
 @inline(__always)
 func checkStateSize(_ p: Parameter, _ state: Tensor, _ who: String) {
@@ -100,7 +145,7 @@ func checkStateSize(_ p: Parameter, _ state: Tensor, _ who: String) {
                  "\(who): parameter '\(p.name)' changed size (\(p.value.count) values, \(p.gradient.count) gradients, state \(state.count))")
 }
 
-/// Checks the learning rate before a step (it is settable, so it is re-validated each step).
+/// Checks the learning rate before a step.
 @inline(__always)
 func checkLearningRate(_ lr: Float, _ who: String) {
     precondition(lr >= 0, "\(who): invalid learning rate \(lr) (must be >= 0)")

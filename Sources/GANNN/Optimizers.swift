@@ -26,8 +26,9 @@ import Foundation
 ///
 /// PyTorch detects the first step by the buffer being absent; here it is `stepCount == 0`, so
 /// restoring `stepCount` together with "momentum_buffer" continues a run exactly.
-public final class SGD: Optimizer {
+public final class SGD: Optimizer, UpdateRule {
     public let kind = "sgd"
+    let name = "SGD"
     public let parameters: [Parameter]
     public var learningRate: Float
     public var stepCount = 0
@@ -37,8 +38,10 @@ public final class SGD: Optimizer {
     public let nesterov: Bool
     public let weightDecay: Float
 
-    /// One per parameter when momentum != 0, otherwise empty.
-    private let momentumBuffers: [Tensor]
+    /// "momentum_buffer" when momentum != 0, otherwise none.
+    let states: [[Tensor]]
+    var stateNames: [String] { momentum != 0 ? ["momentum_buffer"] : [] }
+    private let keep: Float                              // add_(grad, alpha=1 - dampening)
 
     /// Same argument checks as PyTorch: lr, momentum, weight_decay >= 0; Nesterov needs a positive
     /// momentum and zero dampening.
@@ -57,7 +60,8 @@ public final class SGD: Optimizer {
         self.dampening = dampening
         self.nesterov = nesterov
         self.weightDecay = weightDecay
-        momentumBuffers = momentum != 0 ? zeroStates(like: parameters) : []
+        keep = Float(1 - pythonDouble(dampening))
+        states = zeroStates(momentum != 0 ? ["momentum_buffer"] : [], like: parameters)
     }
 
     /// PyTorch's `defaults` order: lr, momentum, dampening, weight_decay, nesterov.
@@ -67,45 +71,35 @@ public final class SGD: Optimizer {
          ("nesterov", nesterov ? 1 : 0)]
     }
 
-    public var parameterStates: [[(name: String, tensor: Tensor)]] {
-        if momentumBuffers.isEmpty { return parameters.map { _ in [] } }
-        return momentumBuffers.map { [("momentum_buffer", $0)] }
-    }
+    public var parameterStates: [[(name: String, tensor: Tensor)]] { namedStates }
 
-    public func step() {
-        checkLearningRate(learningRate, "SGD")
-        let firstStep = stepCount == 0
-        stepCount += 1
-        let negLR = -learningRate                           // param.add_(grad, alpha=-lr)
+    public func step() { updateParameters() }
+
+    /// The first step (PyTorch: no buffer yet) and -lr (`param.add_(grad, alpha=-lr)`).
+    func stepScalars() -> (firstStep: Bool, negLR: Float) { (stepCount == 1, -learningRate) }
+
+    func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
+                     state: [Tensor], _ s: (firstStep: Bool, negLR: Float)) {
+        let negLR = s.negLR, firstStep = s.firstStep
         let wd = weightDecay, hasWD = weightDecay != 0
-        let mom = momentum
-        let keep = Float(1 - pythonDouble(dampening))     // add_(grad, alpha=1 - dampening)
-        let nesterov = self.nesterov
-
-        for (k, p) in parameters.enumerated() {
-            let n = p.value.count
-            let x = p.value.data, g = p.gradient.data
-            if momentumBuffers.isEmpty {
-                ComputeThreads.parallelFor(n) { r in for i in r {
-                    let xi = x[i]
-                    let d = hasWD ? g[i] + wd * xi : g[i]
-                    x[i] = xi + negLR * d
-                } }
-                continue
-            }
-            let buffer = momentumBuffers[k]
-            checkStateSize(p, buffer, "SGD")
-            let b = buffer.data
+        let mom = momentum, keep = self.keep, nesterov = self.nesterov
+        guard let buffer = state.first else {
             ComputeThreads.parallelFor(n) { r in for i in r {
-                let xi = x[i], b0 = b[i]
+                let xi = x[i]
                 let d = hasWD ? g[i] + wd * xi : g[i]
-                let bi = firstStep ? d : b0 * mom + keep * d   // buf.mul_(momentum).add_(grad, alpha=1-dampening)
-                b[i] = bi
-                let u = nesterov ? d + mom * bi : bi          // grad.add(buf, alpha=momentum)
-                x[i] = xi + negLR * u
+                x[i] = xi + negLR * d
             } }
+            return
         }
-        clampParameters(parameters, clipValue, "SGD")
+        let b = buffer.data
+        ComputeThreads.parallelFor(n) { r in for i in r {
+            let xi = x[i], b0 = b[i]
+            let d = hasWD ? g[i] + wd * xi : g[i]
+            let bi = firstStep ? d : b0 * mom + keep * d   // buf.mul_(momentum).add_(grad, alpha=1-dampening)
+            b[i] = bi
+            let u = nesterov ? d + mom * bi : bi          // grad.add(buf, alpha=momentum)
+            x[i] = xi + negLR * u
+        } }
     }
 }
 
@@ -127,8 +121,9 @@ public final class SGD: Optimizer {
 ///
 /// Note PyTorch adds eps *outside* the square root (unlike Keras/TF), and has no first-step special
 /// case: all state starts at zero. The WGAN recipe is RMSProp(lr 5e-5) with `clipValue` 0.01.
-public final class RMSProp: Optimizer {
+public final class RMSProp: Optimizer, UpdateRule {
     public let kind = "rmsprop"
+    let name = "RMSProp"
     public let parameters: [Parameter]
     public var learningRate: Float
     public var stepCount = 0
@@ -139,11 +134,10 @@ public final class RMSProp: Optimizer {
     public let momentum: Float
     public let centered: Bool
 
-    private let squareAverages: [Tensor]
-    /// Empty unless momentum > 0.
-    private let momentumBuffers: [Tensor]
-    /// Empty unless centered.
-    private let gradientAverages: [Tensor]
+    /// "square_avg", then "momentum_buffer" when momentum > 0, then "grad_avg" when centered.
+    let states: [[Tensor]]
+    let stateNames: [String]
+    private let w: Float                                 // addcmul_ value and lerp_ weight: 1 - alpha
 
     /// Same argument checks as PyTorch: lr, alpha, eps, weight_decay, momentum >= 0.
     public init(parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, eps: Float = 1e-8,
@@ -161,9 +155,9 @@ public final class RMSProp: Optimizer {
         self.weightDecay = weightDecay
         self.momentum = momentum
         self.centered = centered
-        squareAverages = zeroStates(like: parameters)
-        momentumBuffers = momentum > 0 ? zeroStates(like: parameters) : []
-        gradientAverages = centered ? zeroStates(like: parameters) : []
+        w = Float(1 - pythonDouble(alpha))
+        stateNames = ["square_avg"] + (momentum > 0 ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : [])
+        states = zeroStates(stateNames, like: parameters)
     }
 
     /// PyTorch's `defaults` order: lr, momentum, alpha, eps, centered, weight_decay.
@@ -173,83 +167,72 @@ public final class RMSProp: Optimizer {
          ("weight_decay", pythonDouble(weightDecay))]
     }
 
-    public var parameterStates: [[(name: String, tensor: Tensor)]] {
-        parameters.indices.map { k in
-            var s: [(name: String, tensor: Tensor)] = [("square_avg", squareAverages[k])]
-            if !momentumBuffers.isEmpty { s.append(("momentum_buffer", momentumBuffers[k])) }
-            if !gradientAverages.isEmpty { s.append(("grad_avg", gradientAverages[k])) }
-            return s
-        }
-    }
+    public var parameterStates: [[(name: String, tensor: Tensor)]] { namedStates }
 
-    public func step() {
-        checkLearningRate(learningRate, "RMSProp")
-        stepCount += 1
-        let negLR = -learningRate
+    public func step() { updateParameters() }
+
+    /// -lr (`param.addcdiv_(g, avg, value=-lr)`).
+    func stepScalars() -> Float { -learningRate }
+
+    func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
+                     state: [Tensor], _ negLR: Float) {
         let wd = weightDecay, hasWD = weightDecay != 0
-        let a = alpha
-        let w = Float(1 - pythonDouble(alpha))            // addcmul_ value and lerp_ weight: 1 - alpha
+        let a = alpha, w = self.w
         let lerpSmall = abs(w) < 0.5, lerpCoeff = lerpSmall ? w : w - 1
         let eps = self.eps, mom = momentum
-        let useMomentum = !momentumBuffers.isEmpty, centered = !gradientAverages.isEmpty
-
-        for (k, p) in parameters.enumerated() {
-            let n = p.value.count
-            checkStateSize(p, squareAverages[k], "RMSProp")
-            let x = p.value.data, g = p.gradient.data, sq = squareAverages[k].data
-            // One loop per (centered, momentum) variant: state a variant lacks is never touched, and
-            // no load or store is conditional, so every variant vectorises.
-            switch (centered, useMomentum) {
-            case (false, false):
-                ComputeThreads.parallelFor(n) { r in for i in r {
-                    let xi = x[i]
-                    let d = hasWD ? g[i] + wd * xi : g[i]
-                    let s = sq[i] * a + w * d * d             // square_avg.mul_(alpha).addcmul_(g, g, value=1-alpha)
-                    sq[i] = s
-                    let avg = vectorSquareRoot(s) + eps       // square_avg.sqrt().add_(eps)
-                    x[i] = xi + negLR * d / avg               // param.addcdiv_(g, avg, value=-lr)
-                } }
-            case (false, true):
-                let b = momentumBuffers[k].data
-                ComputeThreads.parallelFor(n) { r in for i in r {
-                    let xi = x[i]
-                    let d = hasWD ? g[i] + wd * xi : g[i]
-                    let s = sq[i] * a + w * d * d
-                    sq[i] = s
-                    let avg = vectorSquareRoot(s) + eps
-                    let bi = b[i] * mom + d / avg             // buf.mul_(momentum).addcdiv_(g, avg)
-                    b[i] = bi
-                    x[i] = xi + negLR * bi                    // param.add_(buf, alpha=-lr)
-                } }
-            case (true, false):
-                let ga = gradientAverages[k].data
-                ComputeThreads.parallelFor(n) { r in for i in r {
-                    let xi = x[i], ga0 = ga[i]
-                    let d = hasWD ? g[i] + wd * xi : g[i]
-                    let s = sq[i] * a + w * d * d
-                    sq[i] = s
-                    let gai = (lerpSmall ? ga0 : d) + lerpCoeff * (d - ga0)  // grad_avg.lerp_(g, 1-alpha)
-                    ga[i] = gai
-                    let avg = vectorSquareRoot(s - gai * gai) + eps  // square_avg.addcmul(ga, ga, value=-1).sqrt_().add_(eps)
-                    x[i] = xi + negLR * d / avg
-                } }
-            case (true, true):
-                let ga = gradientAverages[k].data, b = momentumBuffers[k].data
-                ComputeThreads.parallelFor(n) { r in for i in r {
-                    let xi = x[i], ga0 = ga[i]
-                    let d = hasWD ? g[i] + wd * xi : g[i]
-                    let s = sq[i] * a + w * d * d
-                    sq[i] = s
-                    let gai = (lerpSmall ? ga0 : d) + lerpCoeff * (d - ga0)
-                    ga[i] = gai
-                    let avg = vectorSquareRoot(s - gai * gai) + eps
-                    let bi = b[i] * mom + d / avg
-                    b[i] = bi
-                    x[i] = xi + negLR * bi
-                } }
-            }
+        let useMomentum = momentum > 0
+        let sq = state[0].data
+        // One loop per (centered, momentum) variant: state a variant lacks is never touched, and
+        // no load or store is conditional, so every variant vectorises.
+        switch (centered, useMomentum) {
+        case (false, false):
+            ComputeThreads.parallelFor(n) { r in for i in r {
+                let xi = x[i]
+                let d = hasWD ? g[i] + wd * xi : g[i]
+                let s = sq[i] * a + w * d * d             // square_avg.mul_(alpha).addcmul_(g, g, value=1-alpha)
+                sq[i] = s
+                let avg = vectorSquareRoot(s) + eps       // square_avg.sqrt().add_(eps)
+                x[i] = xi + negLR * d / avg               // param.addcdiv_(g, avg, value=-lr)
+            } }
+        case (false, true):
+            let b = state[1].data
+            ComputeThreads.parallelFor(n) { r in for i in r {
+                let xi = x[i]
+                let d = hasWD ? g[i] + wd * xi : g[i]
+                let s = sq[i] * a + w * d * d
+                sq[i] = s
+                let avg = vectorSquareRoot(s) + eps
+                let bi = b[i] * mom + d / avg             // buf.mul_(momentum).addcdiv_(g, avg)
+                b[i] = bi
+                x[i] = xi + negLR * bi                    // param.add_(buf, alpha=-lr)
+            } }
+        case (true, false):
+            let ga = state[1].data
+            ComputeThreads.parallelFor(n) { r in for i in r {
+                let xi = x[i], ga0 = ga[i]
+                let d = hasWD ? g[i] + wd * xi : g[i]
+                let s = sq[i] * a + w * d * d
+                sq[i] = s
+                let gai = (lerpSmall ? ga0 : d) + lerpCoeff * (d - ga0)  // grad_avg.lerp_(g, 1-alpha)
+                ga[i] = gai
+                let avg = vectorSquareRoot(s - gai * gai) + eps  // square_avg.addcmul(ga, ga, value=-1).sqrt_().add_(eps)
+                x[i] = xi + negLR * d / avg
+            } }
+        case (true, true):
+            let b = state[1].data, ga = state[2].data
+            ComputeThreads.parallelFor(n) { r in for i in r {
+                let xi = x[i], ga0 = ga[i]
+                let d = hasWD ? g[i] + wd * xi : g[i]
+                let s = sq[i] * a + w * d * d
+                sq[i] = s
+                let gai = (lerpSmall ? ga0 : d) + lerpCoeff * (d - ga0)
+                ga[i] = gai
+                let avg = vectorSquareRoot(s - gai * gai) + eps
+                let bi = b[i] * mom + d / avg
+                b[i] = bi
+                x[i] = xi + negLR * bi
+            } }
         }
-        clampParameters(parameters, clipValue, "RMSProp")
     }
 }
 
@@ -269,8 +252,9 @@ public final class RMSProp: Optimizer {
 /// Note eps is added after the bias correction of sqrt(v), as in PyTorch (not to sqrt(v̂) of the
 /// paper's pseudo-code with eps inside), and the bias corrections use the optimiser's step count,
 /// so `stepCount` must be restored with "exp_avg"/"exp_avg_sq".
-public final class Adam: Optimizer {
+public final class Adam: Optimizer, UpdateRule {
     public let kind = "adam"
+    let name = "Adam"
     public let parameters: [Parameter]
     public var learningRate: Float
     public var stepCount = 0
@@ -280,8 +264,9 @@ public final class Adam: Optimizer {
     public let eps: Float
     public let weightDecay: Float
 
-    private let expAverages: [Tensor]
-    private let expAverageSquares: [Tensor]
+    /// "exp_avg", "exp_avg_sq".
+    let states: [[Tensor]]
+    let stateNames = ["exp_avg", "exp_avg_sq"]
     private var lrCache = LearningRateCache()
     private let beta1Double: Double, beta2Double: Double
 
@@ -302,8 +287,7 @@ public final class Adam: Optimizer {
         self.weightDecay = weightDecay
         beta1Double = pythonDouble(beta1)
         beta2Double = pythonDouble(beta2)
-        expAverages = zeroStates(like: parameters)
-        expAverageSquares = zeroStates(like: parameters)
+        states = zeroStates(stateNames, like: parameters)
     }
 
     /// PyTorch's `defaults` order, with `betas` split: lr, beta1, beta2, eps, weight_decay.
@@ -312,44 +296,39 @@ public final class Adam: Optimizer {
          ("eps", pythonDouble(eps)), ("weight_decay", pythonDouble(weightDecay))]
     }
 
-    public var parameterStates: [[(name: String, tensor: Tensor)]] {
-        parameters.indices.map { k in [("exp_avg", expAverages[k]), ("exp_avg_sq", expAverageSquares[k])] }
-    }
+    public var parameterStates: [[(name: String, tensor: Tensor)]] { namedStates }
 
-    public func step() {
-        checkLearningRate(learningRate, "Adam")
-        stepCount += 1
-        // Python-float scalars, as in `_single_tensor_adam` (step is `state_steps[i].item()`).
+    public func step() { updateParameters() }
+
+    /// Python-float scalars, as in `_single_tensor_adam` (step is `state_steps[i].item()`):
+    /// -step_size (`addcdiv_` value) and bias_correction2 ** 0.5.
+    func stepScalars() -> (negStep: Float, bc2Sqrt: Float) {
         let t = Double(stepCount)
         let biasCorrection1 = 1 - pow(beta1Double, t)
         let biasCorrection2 = 1 - pow(beta2Double, t)
         let stepSize = lrCache.value(learningRate) / biasCorrection1
-        let bc2Sqrt = Float(pow(biasCorrection2, 0.5))     // bias_correction2 ** 0.5
-        let negStep = Float(-stepSize)                     // addcdiv_ value=-step_size
+        return (Float(-stepSize), Float(pow(biasCorrection2, 0.5)))
+    }
+
+    func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
+                     state: [Tensor], _ s: (negStep: Float, bc2Sqrt: Float)) {
+        let negStep = s.negStep, bc2Sqrt = s.bc2Sqrt
         let w1 = Float(1 - beta1Double)                    // exp_avg.lerp_(grad, 1 - beta1)
         let lerpSmall = abs(w1) < 0.5, lerpCoeff = lerpSmall ? w1 : w1 - 1
         let b2 = beta2, w2 = Float(1 - beta2Double)        // exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1-beta2)
         let eps = self.eps
         let wd = weightDecay, hasWD = weightDecay != 0
-
-        for (k, p) in parameters.enumerated() {
-            let n = p.value.count
-            checkStateSize(p, expAverages[k], "Adam")
-            checkStateSize(p, expAverageSquares[k], "Adam")
-            let x = p.value.data, g = p.gradient.data
-            let m = expAverages[k].data, v = expAverageSquares[k].data
-            ComputeThreads.parallelFor(n) { r in for i in r {
-                let xi = x[i]
-                let d = hasWD ? g[i] + wd * xi : g[i]
-                let m0 = m[i]
-                let mi = (lerpSmall ? m0 : d) + lerpCoeff * (d - m0)
-                m[i] = mi
-                let vi = v[i] * b2 + w2 * d * d
-                v[i] = vi
-                let denom = vectorSquareRoot(vi) / bc2Sqrt + eps    // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
-                x[i] = xi + negStep * mi / denom               // param.addcdiv_(exp_avg, denom, value=-step_size)
-            } }
-        }
-        clampParameters(parameters, clipValue, "Adam")
+        let m = state[0].data, v = state[1].data
+        ComputeThreads.parallelFor(n) { r in for i in r {
+            let xi = x[i]
+            let d = hasWD ? g[i] + wd * xi : g[i]
+            let m0 = m[i]
+            let mi = (lerpSmall ? m0 : d) + lerpCoeff * (d - m0)
+            m[i] = mi
+            let vi = v[i] * b2 + w2 * d * d
+            v[i] = vi
+            let denom = vectorSquareRoot(vi) / bc2Sqrt + eps    // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
+            x[i] = xi + negStep * mi / denom               // param.addcdiv_(exp_avg, denom, value=-step_size)
+        } }
     }
 }
