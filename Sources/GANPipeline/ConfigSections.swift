@@ -380,13 +380,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
     /// Top-k: how many of the `batchSize / pack` rows D judges count in G's loss at G step `step`
     /// (0-based): max(⌈ν · rows⌉, ⌊rows · γ^⌊step / every⌋⌋), at least 1; nil when off (ν = 1).
-    public func topK(step: Int) -> Int? {
-        guard topKMinFraction < 1 else { return nil }
-        let rows = batchSize / max(pack, 1)
-        let floor = Int((topKMinFraction * Double(rows)).rounded(.up))
-        let decayed = Int((Double(rows) * pow(topKDecay, Double(step / max(topKDecayEvery, 1)))).rounded(.down))
-        return min(rows, max(1, floor, decayed))
-    }
+    public func topK(step: Int) -> Int? { ModelFactory.topK(self)?.k(at: step) }
 }
 
 /// `checkpoint:` retention.

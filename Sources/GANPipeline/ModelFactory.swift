@@ -138,29 +138,30 @@ public enum ModelFactory {
         }
     }
 
-    public static func optimizer(_ c: OptimizerConfig, parameters: [Parameter]) -> Optimizer {
-        let o: Optimizer
+    /// An optimiser section as an `OptimizerDescription`, with its learning-rate schedule
+    /// (`decay_factor` every `decay_every` G steps).
+    public static func optimizer(_ c: OptimizerConfig) -> OptimizerDescription {
+        let lr = LearningRateSchedule.stepDecay(initial: c.learningRate, factor: c.decayFactor, every: c.decayEvery)
+        let rule: OptimizerDescription.Rule
         switch c.kind {
-        case .sgd:
-            o = SGD(parameters: parameters, learningRate: Float(c.learningRate), momentum: Float(c.momentum),
-                    dampening: Float(c.dampening), nesterov: c.nesterov, weightDecay: Float(c.weightDecay))
-        case .rmsprop:
-            o = RMSProp(parameters: parameters, learningRate: Float(c.learningRate), alpha: Float(c.alpha), eps: Float(c.eps),
-                        weightDecay: Float(c.weightDecay), momentum: Float(c.momentum), centered: c.centered)
-        case .adam:
-            o = Adam(parameters: parameters, learningRate: Float(c.learningRate), beta1: Float(c.beta1), beta2: Float(c.beta2),
-                     eps: Float(c.eps), weightDecay: Float(c.weightDecay))
+        case .sgd: rule = .sgd(momentum: Float(c.momentum), dampening: Float(c.dampening), nesterov: c.nesterov)
+        case .rmsprop: rule = .rmsprop(alpha: Float(c.alpha), eps: Float(c.eps), momentum: Float(c.momentum), centered: c.centered)
+        case .adam: rule = .adam(beta1: Float(c.beta1), beta2: Float(c.beta2), eps: Float(c.eps))
         }
-        o.clipValue = c.clipValue.map { Float($0) }
-        return o
+        return OptimizerDescription(rule, learningRate: lr, weightDecay: Float(c.weightDecay), clipValue: c.clipValue.map { Float($0) })
     }
 
-    /// Learning rate at G step `step` (0-based count of completed steps): lr · factor^⌊step / every⌋.
-    public static func learningRate(_ c: OptimizerConfig, step: Int) -> Float {
-        guard c.decayEvery > 0, c.decayFactor != 1 else { return Float(c.learningRate) }
-        var lr = c.learningRate
-        for _ in 0..<(step / c.decayEvery) { lr *= c.decayFactor }
-        return Float(lr)
+    /// D's pretraining optimiser: SGD with momentum at a constant rate.
+    public static func optimizer(_ p: PretrainConfig) -> OptimizerDescription {
+        .sgd(learningRate: .stepDecay(initial: p.learningRate, factor: 1, every: 0), momentum: Float(p.momentum))
+    }
+
+    /// Top-k's schedule (`train.top_k_*`) over the rows of a full batch as D sees it (batch / pack);
+    /// nil when off (`top_k_min_fraction` 1).
+    public static func topK(_ t: TrainConfig) -> TopKSchedule? {
+        guard t.topKMinFraction < 1 else { return nil }
+        return TopKSchedule(rows: t.batchSize / max(t.pack, 1), minFraction: t.topKMinFraction, decay: t.topKDecay,
+                            decayEvery: t.topKDecayEvery)
     }
 
     public static func noisePrior(_ n: NoiseConfig) -> NoisePrior {

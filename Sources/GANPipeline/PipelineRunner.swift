@@ -191,7 +191,7 @@ public final class PipelineRunner {
 
     public func train() throws {
         let data = try loadPrepared()
-        let session = TrainSession(config: config, data: data)
+        let session = try TrainSession(config: config, data: data)
         let store = run.stage("train", keepLast: config.checkpoint.keepLast)
         let total = config.train.steps
         if !store.stepFiles().isEmpty {
@@ -303,9 +303,8 @@ public final class PipelineRunner {
             throw PipelineError.config("pretrain_d: needs data.source gaussian (D is regressed onto the data pdf)")
         }
         let data = try loadPrepared()
-        let session = TrainSession(config: config, data: data)
+        let session = try TrainSession(config: config, data: data)
         let d = session.discriminator
-        let optimizer = SGD(parameters: d.parameters, learningRate: Float(pc.learningRate), momentum: Float(pc.momentum))
         let (scale, offset) = (data.scale, data.offset)
         // Stratified points over mean ± 6 std (data units), given to D in model units.
         let low = scale * (mean - 6 * std) + offset, high = scale * (mean + 6 * std) + offset
@@ -313,8 +312,9 @@ public final class PipelineRunner {
             let x = (xm - offset) / scale, z = Double((x - mean) / std)
             return Float(exp(-0.5 * z * z) / (Double(std) * (2 * Double.pi).squareRoot()))
         }
-        let pre = DiscriminatorPretrainer(discriminator: d, optimizer: optimizer, low: min(low, high), high: max(low, high),
+        let pre = DiscriminatorPretrainer(discriminator: d, optimizer: ModelFactory.optimizer(pc), low: min(low, high), high: max(low, high),
                                           batchSize: pc.batchSize, rng: RNG(seed: config.seed, stream: .pretrain), density: pdf)
+        let optimizer = pre.optimizer
         let store = run.stage("pretrain-d", keepLast: config.checkpoint.keepLast)
         var step = 0
         var losses: [Double] = []
@@ -346,7 +346,7 @@ public final class PipelineRunner {
         StopSignal.install()
         let progress = Progress(stage: "pretrain-d", total: pc.steps, startStep: step, every: config.train.logEvery, quiet: quiet)
         while step < pc.steps {
-            let loss = pre.step()
+            let loss = pre.step(step: step)
             step += 1
             losses.append(Double(loss))
             guard loss.isFinite else { throw PipelineError.diverged(stage: "pretrain-d", step: step, what: "loss is \(loss)", lastCheckpoint: store.stepFiles().last?.url.path) }

@@ -79,54 +79,47 @@ final class TrainSession {
     var history = History()
     var step = 0
     /// Exponential moving average of G's weights (`train.ema_decay`), nil when off.
-    private(set) var ema: WeightAverage?
+    var ema: WeightAverage? { trainer.weightAverage }
     let fixedNoise: Tensor
     private let real = Tensor(shape: [0])
 
-    init(config c: PipelineConfig, data: PreparedData) {
+    init(config c: PipelineConfig, data: PreparedData) throws {
         config = c
         self.data = data
         var initRNG = RNG(seed: c.seed, stream: .initialization)
         generator = ModelFactory.network(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
                                          isDiscriminator: false, rng: &initRNG)
-        discriminator = ModelFactory.network(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
-                                             pack: c.train.pack, isDiscriminator: true, rng: &initRNG)
-        trainer = AdversarialTrainer(
-            generator: generator, discriminator: discriminator,
-            generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer, parameters: generator.parameters),
-            discriminatorOptimizer: ModelFactory.optimizer(c.discriminatorOptimizer, parameters: discriminator.parameters),
-            objective: ModelFactory.objective(c.loss), noiseDimension: c.noise.dimension,
-            noisePrior: ModelFactory.noisePrior(c.noise), noiseRNG: RNG(seed: c.seed, stream: .noise))
-        trainer.realLabel = Float(c.loss.realLabel)
-        trainer.stratifiedNoise = c.noise.stratified
-        trainer.pack = c.train.pack
-        if let block = c.loss.featureMatchingLayer {
+        let discriminator = ModelFactory.network(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
+                                                 pack: c.train.pack, isDiscriminator: true, rng: &initRNG)
+        self.discriminator = discriminator
+        var options = AdversarialTrainer.Options(
+            objective: ModelFactory.objective(c.loss), realLabel: Float(c.loss.realLabel), noisePrior: ModelFactory.noisePrior(c.noise),
+            stratifiedNoise: c.noise.stratified, pack: c.train.pack, topK: ModelFactory.topK(c.train),
             // Validated against the config's hidden blocks at load.
-            trainer.featureMatchingLayer = ModelFactory.featureLayerCount(discriminator, block: block)
-        }
+            featureMatchingLayer: c.loss.featureMatchingLayer.flatMap { ModelFactory.featureLayerCount(discriminator, block: $0) },
+            emaDecay: c.train.emaDecay > 0 ? Float(c.train.emaDecay) : nil)
         // Virtual batch norm: reference batches drawn once from their own streams (and stored in
-        // every checkpoint), so they do not depend on anything else the run draws.
+        // every checkpoint), so they do not depend on anything else the run draws. The trainer
+        // records G's reference statistics at once, so sampling before the first step (the
+        // start.h5 grid) works and the start checkpoint's buffers are valid, and the weight
+        // average starts from them. (D's are recorded before each of its forwards, packed.)
         if generator.needsReferenceBatch {
             var rng = RNG(seed: c.seed, stream: .referenceNoise)
             let z = Tensor(shape: [c.train.referenceBatchSize, c.noise.dimension])
             ModelFactory.noisePrior(c.noise).fill(z, rng: &rng)
-            trainer.generatorReferenceNoise = z
+            options.generatorReferenceNoise = z
         }
         if discriminator.needsReferenceBatch {
             let x = Tensor(shape: [0])
             RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
                         batchSize: c.train.referenceBatchSize, rng: RNG(seed: c.seed, stream: .referenceData)).next(into: x)
-            trainer.discriminatorReference = x
+            options.discriminatorReference = x
         }
-        // Record G's reference statistics once now, so sampling before the first step (the
-        // start.h5 grid) works and the start checkpoint's buffers are valid. (D's are recorded
-        // before each of its forwards; the trainer packs its reference when pack > 1.)
-        if let z = trainer.generatorReferenceNoise { generator.recordReference(z) }
-        // After the reference pass: the average starts from G's weights and buffers (VBN statistics).
-        if c.train.emaDecay > 0 {
-            ema = WeightAverage(network: generator, decay: Float(c.train.emaDecay))
-            trainer.weightAverage = ema
-        }
+        trainer = try AdversarialTrainer(generator: generator, discriminator: discriminator,
+                                         generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer),
+                                         discriminatorOptimizer: ModelFactory.optimizer(c.discriminatorOptimizer),
+                                         noiseDimension: c.noise.dimension, noiseRNG: RNG(seed: c.seed, stream: .noise),
+                                         options: options)
         batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
                               batchSize: c.train.batchSize, rng: RNG(seed: c.seed, stream: .data))
         var fixedRNG = RNG(seed: c.seed, stream: .fixedNoise)
@@ -139,21 +132,17 @@ final class TrainSession {
                         noiseDimension: config.noise.dimension, noisePrior: ModelFactory.noisePrior(config.noise))
     }
 
-    /// One G step after k D steps. Returns the last D result and G's loss.
+    /// One G step after k D steps. Returns the last D result and G's loss. The G step gets the
+    /// last D step's real batch (feature matching's target).
     func iterate() -> (DiscriminatorStepResult, Float) {
-        let lrG = ModelFactory.learningRate(config.generatorOptimizer, step: step)
-        let lrD = ModelFactory.learningRate(config.discriminatorOptimizer, step: step)
-        trainer.generatorOptimizer.learningRate = lrG
-        trainer.discriminatorOptimizer.learningRate = lrD
         var d = DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0)
         for _ in 0..<config.train.dStepsPerGStep {
             batcher.next(into: real)
             // The 1-D seed system sorts real batches to match its sorted, stratified noise.
             if config.noise.stratified && data.dimension == 1 { var b = real.buffer; b.sort() }
-            d = trainer.discriminatorStep(real: real)
+            d = trainer.discriminatorStep(real: real, step: step)
         }
-        trainer.generatorTopK = config.train.topK(step: step)
-        let g = trainer.generatorStep(batchSize: batcher.batchSize)
+        let g = trainer.generatorStep(batchSize: batcher.batchSize, real: real, step: step)
         step += 1
         history.append(step: step, d: d, g: g)
         return (d, g)
@@ -175,7 +164,7 @@ final class TrainSession {
         }
         networks.append(NetworkEntry("discriminator", discriminator, optimizer: trainer.discriminatorOptimizer))
         var c = TrainingCheckpoint(stage: "train", step: step, data: dataDescription, networks: networks)
-        c.references = [("generator", trainer.generatorReferenceNoise), ("discriminator", trainer.discriminatorReference)]
+        c.references = [("generator", trainer.options.generatorReferenceNoise), ("discriminator", trainer.options.discriminatorReference)]
             .compactMap { name, t in t.map { (name, $0) } }
         let cursor = batcher.cursor
         c.epoch = cursor.epoch
@@ -202,7 +191,7 @@ final class TrainSession {
             }
             for ((_, from), (_, to)) in zip(stored, shadows) { to.copy(from: from) }
         }
-        for (name, t) in [("generator", trainer.generatorReferenceNoise), ("discriminator", trainer.discriminatorReference)] {
+        for (name, t) in [("generator", trainer.options.generatorReferenceNoise), ("discriminator", trainer.options.discriminatorReference)] {
             if let t, let stored = try r.reference(name) {
                 guard stored.shape == t.shape else { throw PipelineError.io(r.path, "/reference/\(name): shape \(stored.shape), expected \(t.shape)") }
                 t.copy(from: stored)

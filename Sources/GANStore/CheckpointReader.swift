@@ -139,8 +139,9 @@ public final class CheckpointReader {
     }
 
     /// Restores an optimiser of `network`: kind and hyper-parameters checked (all but the learning
-    /// rate, which is restored, as a schedule may have changed it), every state tensor validated
-    /// (presence and shape) and then read, step count and learning rate set.
+    /// rate, which a schedule changes: its owner sets each step's rate from the step counter, so
+    /// the stored rate of the last step is not read back), every state tensor validated (presence
+    /// and shape) and then read, step count set.
     public func loadOptimizer(_ name: String, into o: Optimizer, of network: Sequential) throws {
         let gpath = "/optimizer/\(name)"
         guard file.root.contains("optimizer/\(name)") else { throw CheckpointError(path, gpath, "missing (no optimiser state stored)") }
@@ -166,7 +167,6 @@ public final class CheckpointReader {
         }
         for (sp, t) in tensors { try file.root.read(String(sp.dropFirst()), into: t, expectedShape: t.shape) }
         o.stepCount = Int(try g.intAttribute("step"))
-        o.learningRate = Float(try g.doubleAttribute("lr"))
     }
 
     public func rng(_ purpose: String) throws -> RNG {

@@ -167,6 +167,14 @@ public struct RNG: Sendable, Equatable {
         for i in 0..<count { p[i] = min(low + width * uniform(), top) }
     }
 
+    /// Stratified uniform values: [low, high) split into `count` equal strata, value i one uniform
+    /// point of stratum i, low + (high - low)·(i + u_i)/count (kept below `high`), so the values
+    /// are sorted and cover the interval evenly. Draws one `uniform()` per value, in order.
+    public mutating func fillStratified(_ p: UnsafeMutablePointer<Float>, count: Int, low: Float, high: Float) {
+        let width = (high - low) / Float(count), top = high.nextDown
+        for i in 0..<count { p[i] = min(low + width * (Float(i) + uniform()), top) }
+    }
+
     public mutating func fillNormal(_ t: Tensor, mean: Float = 0, std: Float = 1) {
         fillNormal(t.data, count: t.count, mean: mean, std: std)
     }

@@ -7,17 +7,20 @@ extension GANBench {
     /// (open + validate + verify every checksum + load both networks and Adam states) an mlp_gan
     /// checkpoint: 0.67 M parameters + 1.34 M Adam state. One iteration = one save + one load.
     func benchCheckpoint() throws -> BenchResult {
-        let trainer = makeMLPGAN(seed: seed)
+        let trainer = try makeMLPGAN(seed: seed)
         let real = Tensor(shape: [128, 784])
         var rng = RNG(seed: seed, stream: .data)
         rng.fillUniform(real)
-        for _ in 0..<3 { trainer.discriminatorStep(real: real); trainer.generatorStep(batchSize: 128) }
+        for step in 0..<3 {
+            trainer.discriminatorStep(real: real, step: step)
+            trainer.generatorStep(batchSize: 128, real: real, step: step)
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gan-bench-ckpt-\(getpid())")
         defer { if ProcessInfo.processInfo.environment["GAN_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(at: dir) } }
         let store = CheckpointDirectory(dir, keepLast: 2)
         var step = 0
         var saveSeconds: [Double] = [], loadSeconds: [Double] = []
-        let g2 = makeMLPGAN(seed: seed &+ 1)
+        let g2 = try makeMLPGAN(seed: seed &+ 1)
         func iteration() throws {
             step += 1
             let c = trainingCheckpoint(trainer, step: step, sampleShape: [1, 28, 28], scale: 1 / 255)

@@ -87,6 +87,29 @@ struct GANBench: ParsableCommand {
         return Double(malloc_count_total() - a0) / Double(n)
     }
 
+    /// Runs `warmup` untimed training iterations of `trainer`, counts the allocations of a few
+    /// more (`allocationsPerIteration`), then times `iters`. An iteration is Algorithm 1's: `dSteps`
+    /// D steps, each on the batch `nextReal` writes into `real`, then one G step of `real.rows`
+    /// samples. Returns the timing, the allocations and the last D result and G loss.
+    func timeTraining(_ trainer: AdversarialTrainer, real: Tensor, dSteps: Int, nextReal: () -> Void)
+        -> (Measurement, Double, (DiscriminatorStepResult, Float)) {
+        var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
+        var step = 0
+        func iteration(_ i: Int) {
+            for _ in 0..<dSteps {
+                nextReal()
+                last.0 = trainer.discriminatorStep(real: real, step: step)
+            }
+            last.1 = trainer.generatorStep(batchSize: real.rows, real: real, step: step)
+            step += 1
+            log(i, last.0, last.1)
+        }
+        for i in 0..<warmup { iteration(-1 - i) }
+        let allocations = allocationsPerIteration { iteration(0) }
+        let m = Measurement.run { for i in 1...iters { iteration(i) } }
+        return (m, allocations, last)
+    }
+
     func log(_ i: Int, _ d: DiscriminatorStepResult, _ g: Float) {
         if logEvery > 0 && i > 0 && i % logEvery == 0 {
             FileHandle.standardError.write(Data(String(format: "iter %d: lossD %.4f lossG %.4f D(x) %.3f D(G(z)) %.3f\n",
@@ -111,13 +134,13 @@ struct GANBench: ParsableCommand {
     var dataDescription: String { randomData ? "random" : inMemoryData ? "fashion-mnist in memory" : "fashion-mnist streamed" }
 
     func benchMLPGAN() throws -> BenchResult {
-        try benchImageGAN(makeMLPGAN(seed: seed), batch: 128, inputShape: [784], scale: 1 / 255, offset: 0,
+        try benchImageGAN(try makeMLPGAN(seed: seed), batch: 128, inputShape: [784], scale: 1 / 255, offset: 0,
                           flops: mlpGANFlops())
     }
 
     /// dcgan28: one D step + one G step on `[64, 1, 28, 28]` images scaled to [-1, 1].
     func benchDCGAN28() throws -> BenchResult {
-        try benchImageGAN(makeDCGAN28(seed: seed), batch: 64, inputShape: [1, 28, 28], scale: 2 / 255, offset: -1,
+        try benchImageGAN(try makeDCGAN28(seed: seed), batch: 64, inputShape: [1, 28, 28], scale: 2 / 255, offset: -1,
                           flops: dcgan28Flops(batch: 64))
     }
 
@@ -127,16 +150,9 @@ struct GANBench: ParsableCommand {
                        flops: Double) throws -> BenchResult {
         let batcher = try trainBatches(batch: batch)
         let real = Tensor(shape: [batch] + inputShape)
-        var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
-        func iteration(_ i: Int) {
+        let (m, allocations, last) = timeTraining(trainer, real: real, dSteps: 1) {
             batcher.next(into: real, sampleShape: inputShape, scale: scale, offset: offset)
-            last.0 = trainer.discriminatorStep(real: real)
-            last.1 = trainer.generatorStep(batchSize: batch)
-            log(i, last.0, last.1)
         }
-        for i in 0..<warmup { iteration(-1 - i) }
-        let allocations = allocationsPerIteration { iteration(0) }
-        let m = Measurement.run { for i in 1...iters { iteration(i) } }
         var result = BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
                                  flopPerIteration: flops, allocationsPerIteration: allocations,
                                  extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
@@ -175,21 +191,10 @@ struct GANBench: ParsableCommand {
 
     func benchToy1D() throws -> BenchResult {
         let batch = 100, k = 20
-        let trainer = makeToy1D(seed: seed)
+        let trainer = try makeToy1D(seed: seed)
         var dataRNG = RNG(seed: seed, stream: .data)
         let real = Tensor(shape: [batch, 1])
-        var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
-        func iteration(_ i: Int) {
-            for _ in 0..<k {
-                dataRNG.fillNormal(real, mean: 4, std: 0.5)
-                last.0 = trainer.discriminatorStep(real: real)
-            }
-            last.1 = trainer.generatorStep(batchSize: batch)
-            log(i, last.0, last.1)
-        }
-        for i in 0..<warmup { iteration(-1 - i) }
-        let allocations = allocationsPerIteration { iteration(0) }
-        let m = Measurement.run { for i in 1...iters { iteration(i) } }
+        let (m, allocations, last) = timeTraining(trainer, real: real, dSteps: k) { dataRNG.fillNormal(real, mean: 4, std: 0.5) }
         // Quality of G after the run, as the peers report it: mean and std of 10,000 samples.
         let samples = trainer.generator.forward(trainer.sampleNoise(batchSize: 10000), training: false)
         let mean = Kernels.mean(samples.data, count: samples.count)

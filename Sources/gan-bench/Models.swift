@@ -14,41 +14,46 @@ func mlpGANFlops(batch b: Int = 128, z: Int = 100, h: Int = 400, x: Int = 784) -
     return (gFwd + 2 * dFwd + 2 * dBwdParamsOnly) + (gFwd + dFwd + dBwdIn + gBwd)
 }
 
+/// The peers' optimiser of `mlp_gan` and `dcgan28`: Adam(2e-4, 0.5, 0.999, 1e-8).
+let peerAdam = OptimizerDescription.adam(learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
+
+/// The peers' trainer: the same optimiser for G and D, non-saturating G loss, z ~ N(0, 1) from the
+/// "noise" stream of `seed`.
+func peerTrainer(_ g: Sequential, _ d: Sequential, optimizer: OptimizerDescription, noiseDimension: Int,
+                 seed: UInt64) throws -> AdversarialTrainer {
+    try AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optimizer, discriminatorOptimizer: optimizer,
+                            noiseDimension: noiseDimension, noiseRNG: RNG(seed: seed, stream: .noise))
+}
+
 /// The peers' `mlp_gan`: G 100-400-784 (ReLU, sigmoid), D 784-400-1 (ReLU, logits), Xavier-normal
 /// weights, zero biases, Adam(2e-4, 0.5, 0.999, 1e-8), non-saturating G loss.
-func makeMLPGAN(seed: UInt64) -> AdversarialTrainer {
+func makeMLPGAN(seed: UInt64) throws -> AdversarialTrainer {
     var rng = RNG(seed: seed, stream: .initialization)
     let xavier = Initializer.xavierNormal()
     let g = Sequential(Linear(100, 400, weightInit: xavier, biasInit: .zeros, rng: &rng), ReLU(),
                        Linear(400, 784, weightInit: xavier, biasInit: .zeros, rng: &rng), Sigmoid())
     let d = Sequential(Linear(784, 400, weightInit: xavier, biasInit: .zeros, rng: &rng), ReLU(),
                        Linear(400, 1, weightInit: xavier, biasInit: .zeros, rng: &rng))
-    let optG = Adam(parameters: g.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
-    let optD = Adam(parameters: d.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
-    return AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optG, discriminatorOptimizer: optD,
-                              objective: .nonSaturating, noiseDimension: 100, noiseRNG: RNG(seed: seed, stream: .noise))
+    return try peerTrainer(g, d, optimizer: peerAdam, noiseDimension: 100, seed: seed)
 }
 
 /// The peers' `toy_1d`: G and D 1-10-10-10-1 with LeakyReLU(0.2) (PyTorch's default init),
 /// RMSProp(1e-3, alpha 0.99, eps 1e-8), z ~ N(0, 1), data N(4, 0.5²).
-func makeToy1D(seed: UInt64) -> AdversarialTrainer {
+func makeToy1D(seed: UInt64) throws -> AdversarialTrainer {
     var rng = RNG(seed: seed, stream: .initialization)
     func mlp() -> Sequential {
         Sequential(Linear(1, 10, rng: &rng), LeakyReLU(alpha: 0.2), Linear(10, 10, rng: &rng), LeakyReLU(alpha: 0.2),
                    Linear(10, 10, rng: &rng), LeakyReLU(alpha: 0.2), Linear(10, 1, rng: &rng))
     }
     let g = mlp(), d = mlp()
-    let optG = RMSProp(parameters: g.parameters, learningRate: 1e-3, alpha: 0.99, eps: 1e-8)
-    let optD = RMSProp(parameters: d.parameters, learningRate: 1e-3, alpha: 0.99, eps: 1e-8)
-    return AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optG, discriminatorOptimizer: optD,
-                              objective: .nonSaturating, noiseDimension: 1, noiseRNG: RNG(seed: seed, stream: .noise))
+    return try peerTrainer(g, d, optimizer: .rmsprop(learningRate: 1e-3, alpha: 0.99, eps: 1e-8), noiseDimension: 1, seed: seed)
 }
 
 /// The peers' `dcgan28` (`torch_gan.build_dcgan`): G Linear(100, 6272) -> 128x7x7 -> BN -> ReLU ->
 /// ConvT(128->64, k4 s2 p1) -> BN -> ReLU -> ConvT(64->1, k4 s2 p1) -> tanh; D Conv(1->64, k4 s2 p1) ->
 /// LeakyReLU .2 -> Conv(64->128, k4 s2 p1) -> BN -> LeakyReLU .2 -> flatten -> Linear(6272 -> 1).
 /// Weights N(0, 0.02), biases 0, BN γ = 1, β = 0; Adam(2e-4, 0.5, 0.999, 1e-8), non-saturating G loss.
-func makeDCGAN28(seed: UInt64) -> AdversarialTrainer {
+func makeDCGAN28(seed: UInt64) throws -> AdversarialTrainer {
     var rng = RNG(seed: seed, stream: .initialization)
     let w = Initializer.normal(mean: 0, std: 0.02)
     let g = Sequential(
@@ -63,10 +68,7 @@ func makeDCGAN28(seed: UInt64) -> AdversarialTrainer {
         BatchNorm(features: 128), LeakyReLU(alpha: 0.2),
         Reshape(sampleShape: [128 * 7 * 7]), Linear(128 * 7 * 7, 1, weightInit: w, biasInit: .zeros, rng: &rng))
     precondition(g.outputShape(for: [100]) == [1, 28, 28] && d.outputShape(for: [1, 28, 28]) == [1], "dcgan28 shapes")
-    let optG = Adam(parameters: g.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
-    let optD = Adam(parameters: d.parameters, learningRate: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8)
-    return AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: optG, discriminatorOptimizer: optD,
-                              objective: .nonSaturating, noiseDimension: 100, noiseRNG: RNG(seed: seed, stream: .noise))
+    return try peerTrainer(g, d, optimizer: peerAdam, noiseDimension: 100, seed: seed)
 }
 
 /// Analytic conv/linear FLOPs of one dcgan28 iteration, as `common.dcgan28_flops` (BN etc. ignored).

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import GANNN
 
-/// `LearningRateSchedule` is the per-step learning rate the pipeline computes
-/// (`ModelFactory.learningRate(_:step:)`), bit for bit.
+/// `LearningRateSchedule` is the per-step learning rate the pipeline computed before it existed
+/// (`ModelFactory.learningRate(_:step:)`), bit for bit, and the one writer of an optimiser's rate.
 @Suite("Learning-rate schedule")
 struct LearningRateScheduleTests {
     /// The formula as the pipeline wrote it: lr · factor^⌊step / every⌋ in Double by repeated
@@ -34,6 +34,31 @@ struct LearningRateScheduleTests {
         let literal: LearningRateSchedule = 2e-4
         #expect(literal == c)
         #expect(LearningRateSchedule.stepDecay(initial: 0.1, factor: 0.5, every: 0).rate(at: 10) == Float(0.1))
+    }
+
+    /// The optimiser starts at the step-0 rate; the trainer sets each step's rate right before the
+    /// update, so after step s the optimiser holds rate(s) (the value checkpoints store as "lr").
+    @Test("the trainer applies the schedule before every update")
+    func trainerAppliesTheSchedule() throws {
+        var rng = RNG(seed: 2, stream: .initialization)
+        let g = Sequential(Linear(1, 4, rng: &rng), Tanh(), Linear(4, 1, rng: &rng))
+        let d = Sequential(Linear(1, 4, rng: &rng), Tanh(), Linear(4, 1, rng: &rng))
+        let gRate = LearningRateSchedule.stepDecay(initial: 0.01, factor: 0.5, every: 2)
+        let dRate = LearningRateSchedule.stepDecay(initial: 0.02, factor: 0.9, every: 3)
+        let t = try AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: .adam(learningRate: gRate),
+                                       discriminatorOptimizer: .rmsprop(learningRate: dRate), noiseDimension: 1,
+                                       noiseRNG: RNG(seed: 2, stream: .noise))
+        #expect(t.generatorOptimizer.learningRate == gRate.rate(at: 0) && t.discriminatorOptimizer.learningRate == dRate.rate(at: 0))
+        let real = Tensor(shape: [8, 1], values: (0..<8).map { Float($0) / 4 })
+        for step in 0..<7 {
+            t.discriminatorStep(real: real, step: step)
+            t.discriminatorStep(real: real, step: step)
+            #expect(t.discriminatorOptimizer.learningRate == dRate.rate(at: step))
+            t.generatorStep(batchSize: 8, real: real, step: step)
+            #expect(t.generatorOptimizer.learningRate == gRate.rate(at: step))
+            #expect(t.generatorOptimizer.hyperparameters.first { $0.name == "lr" }?.value == Double(gRate.rate(at: step).description))
+        }
+        #expect(t.discriminatorOptimizer.stepCount == 14 && t.generatorOptimizer.stepCount == 7)
     }
 
     /// One factory for every optimiser: the description's rule, hyper-parameters, rate and clipping.

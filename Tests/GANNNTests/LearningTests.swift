@@ -20,25 +20,29 @@ struct GAN1D {
     let trainer: AdversarialTrainer
     var dataRNG: RNG
     let real: Tensor
+    var steps = 0
 
     init(seed: UInt64, batchSize: Int = 64, objective: GANObjective = .nonSaturating,
-         makeOptimizer: ([Parameter], Bool) -> Optimizer) {
+         generator: OptimizerDescription, discriminator: OptimizerDescription) throws {
         var initRNG = RNG(seed: seed, stream: .initialization)
         let g = mlp1D(&initRNG), d = mlp1D(&initRNG)
-        trainer = AdversarialTrainer(generator: g, discriminator: d,
-                                     generatorOptimizer: makeOptimizer(g.parameters, true),
-                                     discriminatorOptimizer: makeOptimizer(d.parameters, false),
-                                     objective: objective, noiseDimension: 1,
-                                     noisePrior: .normal(), noiseRNG: RNG(seed: seed, stream: .noise))
+        trainer = try AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: generator, discriminatorOptimizer: discriminator,
+                                         noiseDimension: 1, noiseRNG: RNG(seed: seed, stream: .noise),
+                                         options: .init(objective: objective, noisePrior: .normal()))
         dataRNG = RNG(seed: seed, stream: .data)
         real = Tensor(shape: [batchSize, 1])
+    }
+
+    init(seed: UInt64, batchSize: Int = 64, objective: GANObjective = .nonSaturating, optimizer: OptimizerDescription) throws {
+        try self.init(seed: seed, batchSize: batchSize, objective: objective, generator: optimizer, discriminator: optimizer)
     }
 
     /// One D step on a fresh real batch ~ N(4, 0.5²), then one G step.
     mutating func step() -> DiscriminatorStepResult {
         dataRNG.fillNormal(real, mean: 4, std: 0.5)
-        let r = trainer.discriminatorStep(real: real)
-        trainer.generatorStep(batchSize: real.rows)
+        let r = trainer.discriminatorStep(real: real, step: steps)
+        trainer.generatorStep(batchSize: real.rows, real: real, step: steps)
+        steps += 1
         return r
     }
 
@@ -99,8 +103,8 @@ struct LearningTests {
     /// tried (1-12) is within 0.1 of 4 after 500 steps; 1500 steps and a 0.5 tolerance leave room
     /// for rounding-level changes in the engine (e.g. another GEMM path) that alter the trajectory.
     @Test("1-D GAN: G's output mean moves to the data mean 4")
-    func gan1D() {
-        var gan = GAN1D(seed: 1) { params, _ in Adam(parameters: params, learningRate: 2e-3, beta1: 0.5) }
+    func gan1D() throws {
+        var gan = try GAN1D(seed: 1, optimizer: .adam(learningRate: 2e-3, beta1: 0.5))
         let initial = gan.generatorMoments()
         #expect(abs(initial.mean) < 1, "starts near 0: \(initial)")
         var last = DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0)
@@ -113,16 +117,14 @@ struct LearningTests {
     }
 
     @Test("training is bit-for-bit deterministic given the seed")
-    func determinism() {
-        func run(_ seed: UInt64) -> [Tensor] {
-            var gan = GAN1D(seed: seed, batchSize: 32) { params, isG in
-                isG ? Adam(parameters: params, learningRate: 1e-3, beta1: 0.5) as Optimizer
-                    : RMSProp(parameters: params, learningRate: 1e-3)
-            }
+    func determinism() throws {
+        func run(_ seed: UInt64) throws -> [Tensor] {
+            var gan = try GAN1D(seed: seed, batchSize: 32, generator: .adam(learningRate: 1e-3, beta1: 0.5),
+                                discriminator: .rmsprop(learningRate: 1e-3))
             for _ in 0..<40 { _ = gan.step() }
             return (gan.trainer.generator.parameters + gan.trainer.discriminator.parameters).map { $0.value }
         }
-        let a = run(5), b = run(5), c = run(6)
+        let a = try run(5), b = try run(5), c = try run(6)
         #expect(a.count == 12)
         for (i, (x, y)) in zip(a, b).enumerated() { #expect(x.bitwiseEqual(y), "parameter \(i)") }
         #expect(zip(a, c).allSatisfy { !$0.bitwiseEqual($1) }, "a different seed gives different weights")
@@ -134,7 +136,7 @@ struct LearningTests {
     /// through D without touching D's parameters or gradients.
     @Test("AdversarialTrainer steps equal the hand-written algorithm",
           arguments: [GANObjective.minimax, .nonSaturating, .wasserstein], [true, false])
-    func trainerWiring(_ objective: GANObjective, stacked: Bool) {
+    func trainerWiring(_ objective: GANObjective, stacked: Bool) throws {
         let lr: Float = 0.05
         func networks() -> (Sequential, Sequential) {
             var rng = RNG(seed: 9, stream: .initialization)
@@ -142,13 +144,12 @@ struct LearningTests {
         }
         let (g, d) = networks()
         let (g2, d2) = networks()
-        let trainer = AdversarialTrainer(generator: g, discriminator: d,
-                                         generatorOptimizer: SGD(parameters: g.parameters, learningRate: lr),
-                                         discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: lr),
-                                         objective: objective, noiseDimension: 1, noiseRNG: RNG(seed: 9, stream: .noise))
-        trainer.realLabel = 0.9
-        #expect(trainer.stacksDiscriminatorBatches, "an MLP D stacks real and fake rows by default")
-        trainer.stacksDiscriminatorBatches = stacked
+        let trainer = try AdversarialTrainer(generator: g, discriminator: d,
+                                             generatorOptimizer: .sgd(learningRate: .constant(lr)),
+                                             discriminatorOptimizer: .sgd(learningRate: .constant(lr)),
+                                             noiseDimension: 1, noiseRNG: RNG(seed: 9, stream: .noise),
+                                             options: .init(objective: objective, realLabel: 0.9, stackDiscriminatorBatches: stacked))
+        #expect(trainer.stacksDiscriminatorBatches == stacked, "an MLP D stacks real and fake rows unless told not to")
         var noise = RNG(seed: 9, stream: .noise)
         let real = randomTensor([8, 1], seed: 10, std: 0.5, mean: 4)
         let gradient = Tensor(shape: [0])
@@ -183,7 +184,7 @@ struct LearningTests {
             }
         }
         sgd(d2)
-        let result = trainer.discriminatorStep(real: real)
+        let result = trainer.discriminatorStep(real: real, step: 0)
         #expect(abs(result.loss - handLoss) <= 1e-6 * max(1, abs(handLoss)))
         for (p, q) in zip(d.parameters, d2.parameters) { #expect(p.value.bitwiseEqual(q.value), "D \(p.name)") }
         for (p, q) in zip(g.parameters, g2.parameters) { #expect(p.value.bitwiseEqual(q.value), "G untouched by the D step") }
@@ -203,7 +204,7 @@ struct LearningTests {
         g2.zeroGradients()
         g2.backward(dFake, mode: .parameterGradients)
         sgd(g2)
-        let gLoss = trainer.generatorStep(batchSize: 8)
+        let gLoss = trainer.generatorStep(batchSize: 8, real: real, step: 0)
         #expect(gLoss == handG)
         for (p, q) in zip(g.parameters, g2.parameters) { #expect(p.value.bitwiseEqual(q.value), "G \(p.name)") }
         for (p, before) in zip(d.parameters, dBefore) { #expect(p.value.bitwiseEqual(before), "D frozen during the G step") }
@@ -213,25 +214,22 @@ struct LearningTests {
 
     /// WGAN (Arjovsky et al. 2017): the critic's weights are clipped to [-c, c] after every update.
     @Test("WGAN critic step with clipValue 0.01 keeps every critic parameter in [-0.01, 0.01]")
-    func wassersteinClipping() {
-        var gan = GAN1D(seed: 4, batchSize: 16, objective: .wasserstein) { params, isG in
-            let o: Optimizer = RMSProp(parameters: params, learningRate: 5e-5)
-            if !isG { o.clipValue = 0.01 }
-            return o
-        }
+    func wassersteinClipping() throws {
+        var gan = try GAN1D(seed: 4, batchSize: 16, objective: .wasserstein, generator: .rmsprop(learningRate: 5e-5),
+                            discriminator: .rmsprop(learningRate: 5e-5, clipValue: 0.01))
         let critic = gan.trainer.discriminator.parameters
         #expect(critic.contains { $0.value.array.contains { abs($0) > 0.01 } }, "initial weights exceed the clip")
         var atBound = 0
         for step in 0..<20 {
             gan.dataRNG.fillNormal(gan.real, mean: 4, std: 0.5)
-            let r = gan.trainer.discriminatorStep(real: gan.real)
+            let r = gan.trainer.discriminatorStep(real: gan.real, step: step / 5)
             #expect(r.loss.isFinite)
             for p in critic {
                 let v = p.value.array
                 #expect(v.allSatisfy { $0 >= -0.01 && $0 <= 0.01 }, "step \(step) \(p.name): [\(v.min()!), \(v.max()!)]")
                 atBound += v.filter { abs($0) == 0.01 }.count
             }
-            if step % 5 == 4 { gan.trainer.generatorStep(batchSize: 16) }
+            if step % 5 == 4 { gan.trainer.generatorStep(batchSize: 16, real: gan.real, step: step / 5) }
         }
         #expect(atBound > 0, "the clipping was exercised")
         // G is not clipped.

@@ -6,20 +6,17 @@ import Testing
 
 /// Pieces of the 1-D Gaussian system: stratified noise, D's regression pretraining onto the pdf.
 @Suite("1-D system") struct OneDimensionalSystemTests {
-    static func trainer(stratified: Bool, prior: NoisePrior) -> AdversarialTrainer {
+    static func trainer(stratified: Bool, prior: NoisePrior) throws -> AdversarialTrainer {
         var rng = RNG(seed: 1)
         let g = Sequential(Linear(1, 4, rng: &rng), Tanh(), Linear(4, 1, rng: &rng))
         let d = Sequential(Linear(1, 4, rng: &rng), Tanh(), Linear(4, 1, rng: &rng))
-        let t = AdversarialTrainer(generator: g, discriminator: d,
-                                   generatorOptimizer: SGD(parameters: g.parameters, learningRate: 0.1),
-                                   discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.1),
-                                   noiseDimension: 1, noisePrior: prior, noiseRNG: RNG(seed: 2))
-        t.stratifiedNoise = stratified
-        return t
+        return try AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: .sgd(learningRate: 0.1),
+                                      discriminatorOptimizer: .sgd(learningRate: 0.1), noiseDimension: 1, noiseRNG: RNG(seed: 2),
+                                      options: .init(noisePrior: prior, stratifiedNoise: stratified))
     }
 
-    @Test func stratifiedNoiseHasOnePointPerStratumSorted() {
-        let t = Self.trainer(stratified: true, prior: .uniform(low: -2, high: 6))
+    @Test func stratifiedNoiseHasOnePointPerStratumSorted() throws {
+        let t = try Self.trainer(stratified: true, prior: .uniform(low: -2, high: 6))
         let z = t.sampleNoise(batchSize: 16).array
         for (i, v) in z.enumerated() {
             // Stratum i of [-2, 6) split in 16: [-2 + 0.5 i, -2 + 0.5 (i + 1)).
@@ -29,7 +26,7 @@ import Testing
         // Jittered: two batches differ.
         #expect(t.sampleNoise(batchSize: 16).array != z)
         // A normal prior ignores the switch.
-        let n = Self.trainer(stratified: true, prior: .normal()).sampleNoise(batchSize: 1000).array
+        let n = try Self.trainer(stratified: true, prior: .normal()).sampleNoise(batchSize: 1000).array
         #expect(n != n.sorted())
     }
 
@@ -45,11 +42,11 @@ import Testing
         var rng = RNG(seed: 5, stream: .initialization)
         let d = Sequential(Linear(1, 16, rng: &rng), Tanh(), Linear(16, 16, rng: &rng), Tanh(), Linear(16, 1, rng: &rng))
         let pdf: @Sendable (Float) -> Float = { x in Float(exp(-0.5 * Double((x - 4) / 0.5) * Double((x - 4) / 0.5)) / (0.5 * (2 * Double.pi).squareRoot())) }
-        let p = DiscriminatorPretrainer(discriminator: d, optimizer: Adam(parameters: d.parameters, learningRate: 0.01),
+        let p = DiscriminatorPretrainer(discriminator: d, optimizer: .adam(learningRate: 0.01),
                                         low: 0, high: 8, batchSize: 64, rng: RNG(seed: 6), density: pdf)
-        let first = p.step()
+        let first = p.step(step: 0)
         var last = first
-        for _ in 0..<1500 { last = p.step() }
+        for step in 1...1500 { last = p.step(step: step) }
         #expect(last < first / 10, "MSE \(first) -> \(last)")
         // D(x) follows the pdf: peak near 4 (pdf 0.798), small far away.
         let xs = Tensor(shape: [3, 1], values: [4, 1, 7])

@@ -112,15 +112,24 @@ struct WeightAverageTests {
     }
 
     @Test("the trainer updates the average after every G step")
-    func trainerUpdates() {
-        let t = PackingTests.trainer(pack: 1)
+    func trainerUpdates() throws {
+        var rng = RNG(seed: 21, stream: .initialization)
+        let g = Sequential(Linear(2, 6, rng: &rng), Tanh(), Linear(6, 2, rng: &rng))
+        let d = Sequential(Linear(2, 8, rng: &rng), Tanh(), Linear(8, 1, rng: &rng))
+        let t = try AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: .sgd(learningRate: 0.05),
+                                       discriminatorOptimizer: .sgd(learningRate: 0.05), noiseDimension: 2,
+                                       noiseRNG: RNG(seed: 21, stream: .noise), options: .init(emaDecay: 0.5))
         let before = t.generator.parameters.map { $0.value.clone() }
-        t.weightAverage = WeightAverage(network: t.generator, decay: 0.5)
-        t.discriminatorStep(real: randomTensor([8, 2], seed: 3))
-        #expect(t.weightAverage!.updateCount == 0, "D steps do not update it")
-        t.generatorStep(batchSize: 8)
-        #expect(t.weightAverage!.updateCount == 1)
-        for (k, (s, p)) in zip(t.weightAverage!.namedShadowParameters, t.generator.parameters).enumerated() {
+        let average = try #require(t.weightAverage)
+        #expect(average.decay == 0.5 && !average.warmUp)
+        let real = randomTensor([8, 2], seed: 3)
+        t.discriminatorStep(real: real, step: 0)
+        #expect(average.updateCount == 0, "D steps do not update it")
+        t.generatorGradients(noise: t.sampleNoise(batchSize: 8), real: nil, step: 0)
+        #expect(average.updateCount == 0, "computing G's gradients does not update it")
+        t.applyGeneratorGradients(step: 0)
+        #expect(average.updateCount == 1)
+        for (k, (s, p)) in zip(average.namedShadowParameters, t.generator.parameters).enumerated() {
             for i in 0..<p.value.count {
                 let b = before[k][i]
                 #expect(s.tensor[i] == b + 0.5 * (p.value[i] - b), "\(s.name)[\(i)]")

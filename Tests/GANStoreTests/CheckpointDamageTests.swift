@@ -10,7 +10,7 @@ import Testing
 struct CheckpointDamageTests {
     /// A checkpoint whose first generator weight ([64, 100] here) has a recognisable value pattern.
     static func writeCheckpoint(_ path: String) throws -> (TestGAN, [Float]) {
-        let gan = TestGAN(seed: 21, z: 100, hidden: 64)
+        let gan = try TestGAN(seed: 21, z: 100, hidden: 64)
         let w = gan.generator.parameters[0].value
         let pattern = (0..<w.count).map { Float($0) * 1e-4 + 0.5 }
         for i in 0..<w.count { w[i] = pattern[i] }
@@ -78,7 +78,7 @@ struct CheckpointDamageTests {
     @Test func networkWithoutALayerIsADifferentArchitecture() throws {
         let dir = try TempDir()
         let path = dir.path("short.h5")
-        let gan = TestGAN(seed: 3)
+        let gan = try TestGAN(seed: 3)
         var c = gan.checkpoint()
         let short = Sequential(Array(gan.generator.layers.prefix(3)))   // no Tanh
         c.networks[0] = NetworkEntry("generator", short)
@@ -93,7 +93,7 @@ struct CheckpointDamageTests {
     @Test func differentHiddenSizeNamesPathAndShapes() throws {
         let dir = try TempDir()
         let path = dir.path("arch.h5")
-        let gan = TestGAN(seed: 4)
+        let gan = try TestGAN(seed: 4)
         try gan.checkpoint().write(to: path)
         let r = try CheckpointReader(path: path)
         defer { r.close() }
@@ -114,7 +114,7 @@ struct CheckpointDamageTests {
     @Test func differentLayerKindsAndAttributesNameTheLayer() throws {
         let dir = try TempDir()
         let path = dir.path("kinds.h5")
-        let gan = TestGAN(seed: 5)
+        let gan = try TestGAN(seed: 5)
         try gan.checkpoint().write(to: path)
         let r = try CheckpointReader(path: path)
         defer { r.close() }

@@ -17,7 +17,7 @@ struct CheckpointDirectoryTests {
     @Test func keepsTheNewestStepFilesPlusPinnedOnes() throws {
         let dir = try TempDir()
         let store = CheckpointDirectory(dir.url.appendingPathComponent("run/train"), keepLast: 3)
-        let gan = TestGAN(seed: 1, steps: 1)
+        let gan = try TestGAN(seed: 1, steps: 1)
         for step in [10, 20, 30, 40, 50, 60] {
             let url = try store.save(gan.checkpoint(step: step))
             #expect(url.lastPathComponent == String(format: "step-%08d.h5", step))
@@ -48,16 +48,16 @@ struct CheckpointDirectoryTests {
     @Test func backgroundWriterSavesTheStateAtSaveTimeWhileTrainingGoesOn() throws {
         let dir = try TempDir()
         let store = CheckpointDirectory(dir.url, keepLast: 3)
-        let gan = TestGAN(seed: 4, steps: 2)
+        let gan = try TestGAN(seed: 4, steps: 2)
         func values(_ n: Sequential) -> [Float] { n.parameters.flatMap { $0.value.array } }
         let want = values(gan.generator) + values(gan.discriminator)
         let writer = BackgroundCheckpointWriter(store)
         let url = try writer.save(gan.checkpoint(step: 7))
         let real = Tensor(shape: [10, 12])
         real.fill(0.5)
-        for _ in 0..<3 {
-            _ = gan.trainer.discriminatorStep(real: real)
-            _ = gan.trainer.generatorStep(batchSize: 10)
+        for step in 2..<5 {
+            _ = gan.trainer.discriminatorStep(real: real, step: step)
+            _ = gan.trainer.generatorStep(batchSize: 10, real: real, step: step)
         }
         for p in gan.generator.parameters + gan.discriminator.parameters { p.value.fill(.nan) }
         try writer.wait()
@@ -73,7 +73,7 @@ struct CheckpointDirectoryTests {
     @Test func leftoverTemporaryFilesAreIgnoredAndRemovedByTheNextSave() throws {
         let dir = try TempDir()
         let store = CheckpointDirectory(dir.url, keepLast: 3)
-        let gan = TestGAN(seed: 2, steps: 1)
+        let gan = try TestGAN(seed: 2, steps: 1)
         try store.save(gan.checkpoint(step: 1))
         try store.save(gan.checkpoint(step: 2))
         // What an interrupted save leaves: a partial hidden file, and a half-made latest symlink.
@@ -91,7 +91,7 @@ struct CheckpointDirectoryTests {
     @Test func openLatestFallsBackToThePreviousCompleteCheckpoint() throws {
         let dir = try TempDir()
         let store = CheckpointDirectory(dir.url, keepLast: 5)
-        let gan = TestGAN(seed: 3, steps: 1)
+        let gan = try TestGAN(seed: 3, steps: 1)
         for step in 1...4 { try store.save(gan.checkpoint(step: step)) }
         func file(_ step: Int) -> String { store.url.appendingPathComponent(CheckpointDirectory.fileName(step: step)).path }
 
@@ -141,7 +141,7 @@ struct CheckpointDirectoryTests {
     @Test func stepFileNamesAreParsedStrictlyAndSortedNumerically() throws {
         let dir = try TempDir()
         let store = CheckpointDirectory(dir.url, keepLast: 2)
-        let gan = TestGAN(seed: 4, steps: 1)
+        let gan = try TestGAN(seed: 4, steps: 1)
         for name in ["step-0000001.h5", "step-+0000001.h5", "step-abcdefgh.h5", "step-00000001.h5.bak", "notes.txt"] {
             try writeBytes(Data("x".utf8), dir.path(name))
         }

@@ -28,21 +28,20 @@ struct TestGAN {
     var discriminator: Sequential { trainer.discriminator }
     var history: [(metric: String, values: [Double])] = []
 
-    init(seed: UInt64, steps: Int = 3, z: Int = 8, hidden: Int = 16, out: Int = 12) {
+    init(seed: UInt64, steps: Int = 3, z: Int = 8, hidden: Int = 16, out: Int = 12) throws {
         let g = makeTestGenerator(z: z, hidden: hidden, out: out, seed: seed)
         let d = makeTestDiscriminator(input: out, hidden: hidden, seed: seed)
-        trainer = AdversarialTrainer(generator: g, discriminator: d,
-                                     generatorOptimizer: Adam(parameters: g.parameters, learningRate: 2e-4, beta1: 0.5),
-                                     discriminatorOptimizer: SGD(parameters: d.parameters, learningRate: 0.05, momentum: 0.9, dampening: 0.1),
-                                     noiseDimension: z, noiseRNG: RNG(seed: seed, stream: .noise))
+        trainer = try AdversarialTrainer(generator: g, discriminator: d, generatorOptimizer: .adam(learningRate: 2e-4, beta1: 0.5),
+                                         discriminatorOptimizer: .sgd(learningRate: 0.05, momentum: 0.9, dampening: 0.1),
+                                         noiseDimension: z, noiseRNG: RNG(seed: seed, stream: .noise))
         var dataRNG = RNG(seed: seed, stream: .data)
         let real = Tensor(shape: [10, out])
         var dLoss: [Double] = [], gLoss: [Double] = [], dReal: [Double] = [], dFake: [Double] = []
-        for _ in 0..<steps {
+        for step in 0..<steps {
             dataRNG.fillUniform(real, low: -1, high: 1)
-            let r = trainer.discriminatorStep(real: real)
+            let r = trainer.discriminatorStep(real: real, step: step)
             dLoss.append(Double(r.loss)); dReal.append(Double(r.realScore)); dFake.append(Double(r.fakeScore))
-            gLoss.append(Double(trainer.generatorStep(batchSize: 10)))
+            gLoss.append(Double(trainer.generatorStep(batchSize: 10, real: real, step: step)))
         }
         history = [("step", (0..<steps).map { Double($0 + 1) }), ("d_loss", dLoss), ("g_loss", gLoss),
                    ("d_real", dReal), ("d_fake", dFake), ("empty_metric", [])]
@@ -58,7 +57,8 @@ struct TestGAN {
         c.epoch = 2
         c.position = 48
         c.config = testConfigYAML
-        c.rngs = [("noise", trainer.noiseRNG), ("data", RNG(seed: 77, stream: .data)), ("init", RNG(stateWords: [1, 0, 0, .max])!)]
+        c.rngs = [(RNGStream.noise.name, trainer.noiseRNG), (RNGStream.data.name, RNG(seed: 77, stream: .data)),
+                  (RNGStream.initialization.name, RNG(stateWords: [1, 0, 0, .max])!)]
         c.history = history
         c.fixedNoise = randomTensor([16, trainer.noiseDimension], seed: 5)
         return c

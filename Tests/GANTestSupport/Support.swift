@@ -122,23 +122,23 @@ public func functionGradientCheck(input x: Tensor, h: Float = 1e-2, floor: Doubl
     return result
 }
 
-/// G's parameter gradient from `trainer.generatorGradients(noise:)` against central differences of
-/// the loss it returns, each G parameter perturbed by ±h: the worst error |num - ana| /
-/// max(|num| + |ana|, 1e-3). `atPlus` runs after each +h evaluation (e.g. to check that a ranking
-/// the loss depends on did not change).
+/// G's parameter gradient from `trainer.generatorGradients(noise:real:step:)` (step 0, no real
+/// batch) against central differences of the loss it returns, each G parameter perturbed by ±h:
+/// the worst error |num - ana| / max(|num| + |ana|, 1e-3). `atPlus` runs after each +h evaluation
+/// (e.g. to check that a ranking the loss depends on did not change).
 public func generatorGradientWorstError(_ trainer: AdversarialTrainer, noise z: Tensor, h: Float = 1e-2,
                                         atPlus: () -> Void = {}) -> Double {
-    trainer.generatorGradients(noise: z)
+    trainer.generatorGradients(noise: z, real: nil, step: 0)
     let analytic = trainer.generator.parameters.map { $0.gradient.clone() }
     var worst = 0.0
     for (p, grad) in zip(trainer.generator.parameters, analytic) {
         for i in 0..<p.value.count {
             let saved = p.value[i]
             p.value[i] = saved + h
-            let lp = Double(trainer.generatorGradients(noise: z))
+            let lp = Double(trainer.generatorGradients(noise: z, real: nil, step: 0))
             atPlus()
             p.value[i] = saved - h
-            let lm = Double(trainer.generatorGradients(noise: z))
+            let lm = Double(trainer.generatorGradients(noise: z, real: nil, step: 0))
             p.value[i] = saved
             let num = (lp - lm) / (2 * Double(h)), ana = Double(grad[i])
             worst = max(worst, abs(num - ana) / max(abs(num) + abs(ana), 1e-3))
