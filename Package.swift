@@ -43,7 +43,7 @@ let package = Package(
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData", "GANStore", "CMallocCount",
+            "GANNN", "GANData", "GANStore", "GANEval", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

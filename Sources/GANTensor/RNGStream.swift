@@ -64,4 +64,6 @@ extension RNGStream {
     public static let randomImages = RNGStream("random-images")
     /// The operands of the GEMM benchmarks ("gemm").
     public static let gemm = RNGStream("gemm")
+    /// The random features, samples and test rows of the evaluation benchmark ("random-features").
+    public static let randomFeatures = RNGStream("random-features")
 }

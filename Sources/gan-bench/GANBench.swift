@@ -18,11 +18,13 @@ struct GANBench: ParsableCommand {
         dcgan28 (Fashion-MNIST DCGAN, batch 64), dcgan28_gemms (its GEMMs alone), \
         gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork), \
         checkpoint (save + load of an mlp_gan checkpoint with Adam state), \
-        normal_fill (RNG.fillNormal against the scalar glibc Box-Muller it reproduces).
+        normal_fill (RNG.fillNormal against the scalar glibc Box-Muller it reproduces), \
+        eval_metrics (the evaluate stage's FD and Parzen window at 10,000 samples; a few --iters), \
+        classifier (the evaluation classifier on Fashion-MNIST, --iters epochs; test accuracy).
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
-        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint, normal_fill
+        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint, normal_fill, eval_metrics, classifier
     }
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -65,6 +67,8 @@ struct GANBench: ParsableCommand {
             case .gemm_small: result = benchSmallGEMM()
             case .checkpoint: result = try benchCheckpoint()
             case .normal_fill: result = try benchNormalFill()
+            case .eval_metrics: result = try benchEvalMetrics()
+            case .classifier: result = try benchClassifier()
             }
         } catch let e as DataError {
             FileHandle.standardError.write(Data("gan-bench: \(e) (run `make deps`, or pass --random-data)\n".utf8))

@@ -254,19 +254,15 @@ enum NumPy {
         }
     }
 
-    /// Prints read/write times; 10,000 x 784 when GANDATA_IO_TIMING is set (use a release build).
-    @Test func timesALargeArray() throws {
-        let rows = ProcessInfo.processInfo.environment["GANDATA_IO_TIMING"] == nil ? 300 : 10_000
+    /// An array of image-sized rows round-trips exactly.
+    @Test func roundTripsALargeArray() throws {
+        let rows = 300
         try Self.inTemporaryDirectory { dir in
             let vals = Self.values(rows * 784, seed: 5)
             let path = dir.appendingPathComponent("big.npy").path
-            let w0 = Date()
             try NPYArray.write(path, shape: [rows, 784], values: vals)
-            let w1 = Date()
             let a = try NPYArray.read(path)
-            let r1 = Date()
             #expect(a.shape == [rows, 784] && a.values == vals)
-            print(String(format: "NPY %d x 784 <f4: write %.3f s, read %.3f s", rows, w1.timeIntervalSince(w0), r1.timeIntervalSince(w1)))
         }
     }
 }

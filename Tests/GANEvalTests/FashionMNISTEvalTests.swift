@@ -6,8 +6,8 @@ import Testing
 
 /// End-to-end checks on the real Fashion-MNIST (Debian's dataset-fashion-mnist). Skipped when the
 /// files are missing. Tests run in debug builds, so the classifier is trained on a 20,000-image
-/// subset for two epochs here (bar 0.80); the full-data accuracy is measured by `Benchmarks` in a
-/// release build (see Benchmarks.swift).
+/// subset for two epochs here (bar 0.80); the full-data accuracy is measured by
+/// `gan-bench --model classifier --iters 6` (release build).
 @Suite(.serialized) struct FashionMNISTEvalTests {
     static let available = FileManager.default.fileExists(atPath: FashionMNIST.imagesPath(split: "train"))
         && FileManager.default.fileExists(atPath: FashionMNIST.imagesPath(split: "t10k"))

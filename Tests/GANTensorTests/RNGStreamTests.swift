@@ -6,13 +6,15 @@ import Testing
 /// stay reproducible.
 @Suite("RNG streams")
 struct RNGStreamTests {
-    /// Every stream with the string it was created from before `RNGStream` existed.
+    /// Every stream with its name: the purpose string of the literal it replaced (all but
+    /// "random-features", which came with the evaluation benchmark).
     static let names: [(RNGStream, String)] = [
         (.initialization, "init"), (.data, "data"), (.noise, "noise"), (.prep, "prep"), (.pretrain, "pretrain"),
         (.fixedNoise, "fixed-noise"), (.referenceNoise, "reference-noise"), (.referenceData, "reference-data"),
         (.spectralNorm, "spectral_norm"), (.eval, "eval"), (.eval(step: 0), "eval-0"), (.eval(step: 2500), "eval-2500"),
         (.plot, "plot"), (.sample, "sample"), (.classifierInitialization, "classifier-init"),
         (.classifierData, "classifier-data"), (.randomImages, "random-images"), (.gemm, "gemm"),
+        (.randomFeatures, "random-features"),
     ]
 
     @Test("each stream's name is the purpose string it replaced")
