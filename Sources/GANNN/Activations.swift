@@ -71,6 +71,25 @@ public class ActivationBase {
         gradient.resize(output.shape)
         return dy.count
     }
+
+    /// `dx[i] = f(dy[i], y[i])` for an activation whose derivative is a function of its output y,
+    /// split over `ComputeThreads` (generic, not a closure, so `f` is inlined and the loop vectorises).
+    @inline(__always)
+    func backwardFromOutput<F: OutputDerivative>(_ dy: Tensor, _ name: String, into gradient: Tensor, _ f: F) -> Tensor {
+        let n = prepareBackward(dy, name, into: gradient), y = output.data, g = dy.data, dx = gradient.data
+        ComputeThreads.parallelFor(n) { r in for i in r { dx[i] = f(g[i], y[i]) } }
+        return gradient
+    }
+}
+
+extension ElementwiseLayer where Self: ActivationBase {
+    /// The input gradient into the layer's own buffer.
+    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
+}
+
+/// dLoss/dx from dLoss/dy and the activation's output y.
+protocol OutputDerivative {
+    func callAsFunction(_ g: Float, _ y: Float) -> Float
 }
 
 /// `max(0, x)`. Gradient at 0 is 0, as in PyTorch.
@@ -86,8 +105,6 @@ public final class ReLU: ActivationBase, InPlaceActivation {
         mapLanes(xp, y, count: n, ReLUMap())
         return output
     }
-
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
 
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
@@ -118,8 +135,6 @@ public final class LeakyReLU: ActivationBase, InPlaceActivation {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
-
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
         let n = prepareBackward(dy, "LeakyReLU", into: gradient), x = input!.data, g = dy.data, dx = gradient.data, a = alpha
@@ -139,13 +154,14 @@ public final class Sigmoid: ActivationBase, ElementwiseLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
-
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
-        let n = prepareBackward(dy, "Sigmoid", into: gradient), y = output.data, g = dy.data, dx = gradient.data
-        ComputeThreads.parallelFor(n) { r in for i in r { dx[i] = g[i] * y[i] * (1 - y[i]) } }
-        return gradient
+        return backwardFromOutput(dy, "Sigmoid", into: gradient, Derivative())
+    }
+
+    /// σ' = σ (1 - σ).
+    struct Derivative: OutputDerivative {
+        @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { g * y * (1 - y) }
     }
 }
 
@@ -160,13 +176,14 @@ public final class Tanh: ActivationBase, ElementwiseLayer {
         return output
     }
 
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
-
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }
-        let n = prepareBackward(dy, "Tanh", into: gradient), y = output.data, g = dy.data, dx = gradient.data
-        ComputeThreads.parallelFor(n) { r in for i in r { dx[i] = g[i] * (1 - y[i] * y[i]) } }
-        return gradient
+        return backwardFromOutput(dy, "Tanh", into: gradient, Derivative())
+    }
+
+    /// tanh' = 1 - tanh².
+    struct Derivative: OutputDerivative {
+        @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { g * (1 - y * y) }
     }
 }
 
@@ -217,8 +234,6 @@ public final class Clamp: ActivationBase, ElementwiseLayer {
         ComputeThreads.parallelFor(n) { r in for i in r { y[i] = min(max(xp[i], lo), hi) } }
         return output
     }
-
-    public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
 
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
         guard mode.contains(.inputGradient) else { return nil }

@@ -34,12 +34,8 @@ public final class BatchNorm: Layer {
     public init(features: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
         precondition(features > 0, "BatchNorm needs features > 0")
         precondition(momentum >= 0 && momentum <= 1 && eps > 0, "BatchNorm: momentum in [0, 1] and eps > 0")
-        self.features = features
-        self.momentum = momentum
-        self.eps = eps
-        weight = Parameter("weight", shape: [features])
-        bias = Parameter("bias", shape: [features])
-        weight.value.fill(1)
+        (self.features, self.momentum, self.eps) = (features, momentum, eps)
+        (weight, bias) = affineParameters(features: features)
         runningMean = Tensor(shape: [features])
         runningVar = Tensor(shape: [features])
         runningVar.fill(1)
@@ -249,4 +245,12 @@ func channelGradientSums(_ dy: UnsafePointer<Float>, _ xh: UnsafePointer<Float>,
 func channelGeometry(_ x: Tensor, features: Int, layer: String) -> (Int, Int) {
     precondition(x.shape.count >= 2 && x.shape[1] == features, "\(layer)(\(features)): input \(x.shape) must be [N, \(features), ...]")
     return (x.shape[0], x.count / max(x.shape[0] * features, 1))
+}
+
+/// The per-channel affine transform of a normalisation layer (`BatchNorm`, `VirtualBatchNorm`):
+/// γ ("weight") initialised to 1 and β ("bias") to 0, as PyTorch's `affine=True`.
+func affineParameters(features: Int) -> (weight: Parameter, bias: Parameter) {
+    let weight = Parameter("weight", shape: [features]), bias = Parameter("bias", shape: [features])
+    weight.value.fill(1)
+    return (weight, bias)
 }

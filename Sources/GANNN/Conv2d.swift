@@ -19,17 +19,11 @@ import CBLAS
 /// to the input (as the layer contract allows) and rebuilds `cols` from it for dW, unless nothing
 /// borrowed the workspace since forward (then they are still there): at most one im2col more per
 /// backward, for not holding a `[C_in·k·k, HW·N]` matrix per layer between the passes.
-public final class Conv2d: RowIndependentLayer {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernel: Int
-    public let stride: Int
-    public let padding: Int
-    public let weight: Parameter
-    public let bias: Parameter?
+public final class Conv2d: ConvolutionLayer {
+    public let inChannels: Int, outChannels: Int
+    public let kernel: Int, stride: Int, padding: Int
+    public let weight: Parameter, bias: Parameter?
     public var kind: String { "conv2d" }
-    public var backwardReadsOutput: Bool { false }
-    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
@@ -43,23 +37,10 @@ public final class Conv2d: RowIndependentLayer {
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (fan-in C_in·k·k,
     /// fan-out C_out·k·k) or use `init(_:_:kernel:stride:padding:bias:weightInit:biasInit:rng:)`.
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
-        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0,
-                     "Conv2d(\(inChannels), \(outChannels), kernel \(kernel), stride \(stride), padding \(padding)): sizes must be positive, padding >= 0")
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
+        checkConvolutionSizes("Conv2d", inChannels, outChannels, kernel: kernel, stride: stride, padding: padding)
+        (self.inChannels, self.outChannels, self.kernel, self.stride, self.padding) = (inChannels, outChannels, kernel, stride, padding)
         weight = Parameter("weight", shape: [outChannels, inChannels, kernel, kernel])
         self.bias = bias ? Parameter("bias", shape: [outChannels]) : nil
-    }
-
-    /// Creates and initialises the layer (PyTorch's default initialisation unless given).
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                            bias: Bool = true, weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
-                            rng: inout RNG) {
-        self.init(inChannels, outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias)
-        Initializer.initialize(weight: weight, bias: self.bias, weightInit: weightInit, biasInit: biasInit, rng: &rng)
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int]? {
@@ -157,12 +138,8 @@ struct ConvGeometry: Equatable {
 
     init(channels: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
         precondition(height + 2 * padding >= kernel && width + 2 * padding >= kernel && stride > 0)
-        self.channels = channels
-        self.height = height
-        self.width = width
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
+        (self.channels, self.height, self.width) = (channels, height, width)
+        (self.kernel, self.stride, self.padding) = (kernel, stride, padding)
         outHeight = (height + 2 * padding - kernel) / stride + 1
         outWidth = (width + 2 * padding - kernel) / stride + 1
     }
@@ -341,24 +318,24 @@ private func addRowSums(_ x: UnsafePointer<Float>, rows: Range<Int>, columns: In
     }
 }
 
-extension Initializer {
-    /// Initialises a (transposed) convolution's weight and optional bias with the fans of the
-    /// weight's layout; the bias defaults to PyTorch's bias rule for `.pytorchDefault`, else zeros.
-    static func initialize(weight: Parameter, bias: Parameter?, weightInit: Initializer, biasInit: Initializer?, rng: inout RNG) {
-        let (fanIn, fanOut) = fans(weightShape: weight.value.shape)
-        weightInit.fill(weight.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
-        if let b = bias {
-            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros)).fill(b.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
-        }
-    }
+/// A 2-D (transposed) convolution: created from its sizes, and with the initialising init below.
+public protocol ConvolutionLayer: WeightedLayer {
+    init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int, padding: Int, bias: Bool)
+}
 
-    /// PyTorch's `_calculate_fan_in_and_fan_out` for a weight of shape `[d0, d1, ...]`:
-    /// fanIn = d1 · receptive field, fanOut = d0 · receptive field (receptive field = Π d2...).
-    /// So Linear `[out, in]` -> (in, out), Conv2d `[out, in, k, k]` -> (in·k², out·k²) and
-    /// ConvTranspose2d `[in, out, k, k]` -> (out·k², in·k²), as PyTorch computes them.
-    public static func fans(weightShape shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2, "Initializer.fans: weight shape \(shape) needs at least 2 dimensions")
-        let receptive = shape.dropFirst(2).reduce(1, *)
-        return (shape[1] * receptive, shape[0] * receptive)
+extension ConvolutionLayer {
+    /// Creates and initialises the layer (PyTorch's default initialisation unless given; the fans
+    /// of the weight's layout).
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
+                rng: inout RNG) {
+        self.init(inChannels, outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias)
+        initialize(weightInit: weightInit, biasInit: biasInit, rng: &rng)
     }
+}
+
+/// The argument checks of a convolution's sizes (`layer` names it in the message).
+func checkConvolutionSizes(_ layer: String, _ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int, padding: Int) {
+    precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0,
+                 "\(layer)(\(inChannels), \(outChannels), kernel \(kernel), stride \(stride), padding \(padding)): sizes must be positive, padding >= 0")
 }

@@ -15,17 +15,11 @@
 /// Memory: as `Conv2d`, only the output and the input gradient belong to the layer; X', `cols`
 /// and the batch-innermost images live in the thread's `Workspace` for one call, and backward
 /// rebuilds X' from the kept input for dW (one transpose of the input).
-public final class ConvTranspose2d: RowIndependentLayer {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernel: Int
-    public let stride: Int
-    public let padding: Int
-    public let weight: Parameter
-    public let bias: Parameter?
+public final class ConvTranspose2d: ConvolutionLayer {
+    public let inChannels: Int, outChannels: Int
+    public let kernel: Int, stride: Int, padding: Int
+    public let weight: Parameter, bias: Parameter?
     public var kind: String { "conv_transpose2d" }
-    public var backwardReadsOutput: Bool { false }
-    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
@@ -36,23 +30,10 @@ public final class ConvTranspose2d: RowIndependentLayer {
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (PyTorch's fans for
     /// this layout: fan-in C_out·k·k, fan-out C_in·k·k) or use the initialising convenience init.
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, bias: Bool = true) {
-        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padding >= 0,
-                     "ConvTranspose2d(\(inChannels), \(outChannels), kernel \(kernel), stride \(stride), padding \(padding)): sizes must be positive, padding >= 0")
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.kernel = kernel
-        self.stride = stride
-        self.padding = padding
+        checkConvolutionSizes("ConvTranspose2d", inChannels, outChannels, kernel: kernel, stride: stride, padding: padding)
+        (self.inChannels, self.outChannels, self.kernel, self.stride, self.padding) = (inChannels, outChannels, kernel, stride, padding)
         weight = Parameter("weight", shape: [inChannels, outChannels, kernel, kernel])
         self.bias = bias ? Parameter("bias", shape: [outChannels]) : nil
-    }
-
-    /// Creates and initialises the layer (PyTorch's default initialisation unless given).
-    public convenience init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
-                            bias: Bool = true, weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
-                            rng: inout RNG) {
-        self.init(inChannels, outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias)
-        Initializer.initialize(weight: weight, bias: self.bias, weightInit: weightInit, biasInit: biasInit, rng: &rng)
     }
 
     /// (H - 1)·s - 2p + k for one spatial size.

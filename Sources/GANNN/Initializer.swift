@@ -50,3 +50,26 @@ public enum Initializer: Equatable, Sendable {
         }
     }
 }
+
+extension Initializer {
+    /// Initialises a layer's weight and optional bias with the fans of the weight's layout
+    /// (`fans(weightShape:)`); the bias defaults to PyTorch's bias rule for `.pytorchDefault`,
+    /// else zeros.
+    static func initialize(weight: Parameter, bias: Parameter?, weightInit: Initializer, biasInit: Initializer?, rng: inout RNG) {
+        let (fanIn, fanOut) = fans(weightShape: weight.value.shape)
+        weightInit.fill(weight.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
+        if let b = bias {
+            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros)).fill(b.value, fanIn: fanIn, fanOut: fanOut, rng: &rng)
+        }
+    }
+
+    /// PyTorch's `_calculate_fan_in_and_fan_out` for a weight of shape `[d0, d1, ...]`:
+    /// fanIn = d1 · receptive field, fanOut = d0 · receptive field (receptive field = Π d2...).
+    /// So Linear `[out, in]` -> (in, out), Conv2d `[out, in, k, k]` -> (in·k², out·k²) and
+    /// ConvTranspose2d `[in, out, k, k]` -> (out·k², in·k²), as PyTorch computes them.
+    public static func fans(weightShape shape: [Int]) -> (fanIn: Int, fanOut: Int) {
+        precondition(shape.count >= 2, "Initializer.fans: weight shape \(shape) needs at least 2 dimensions")
+        let receptive = shape.dropFirst(2).reduce(1, *)
+        return (shape[1] * receptive, shape[0] * receptive)
+    }
+}

@@ -85,6 +85,25 @@ extension Layer {
 /// once on real and fake rows stacked (half the layer calls, products twice as tall).
 public protocol RowIndependentLayer: Layer {}
 
+/// A layer with a weight and an optional bias (`Linear`, `Conv2d`, `ConvTranspose2d`): its
+/// parameters are [weight, bias], in checkpoint order, and its backward reads the input it kept
+/// and its weight, never its output.
+public protocol WeightedLayer: RowIndependentLayer {
+    var weight: Parameter { get }
+    var bias: Parameter? { get }
+}
+
+extension WeightedLayer {
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+    public var backwardReadsOutput: Bool { false }
+
+    /// Fills the weight with `weightInit` and the bias with `biasInit` (default: PyTorch's bias
+    /// rule for `.pytorchDefault`, else zeros), with the fans of the weight's layout.
+    func initialize(weightInit: Initializer, biasInit: Initializer?, rng: inout RNG) {
+        Initializer.initialize(weight: weight, bias: bias, weightInit: weightInit, biasInit: biasInit, rng: &rng)
+    }
+}
+
 public protocol ElementwiseLayer: RowIndependentLayer {}
 extension ElementwiseLayer {
     public func outputShape(for inputShape: [Int]) -> [Int]? { inputShape }

@@ -1,13 +1,11 @@
 /// Fully connected layer `y = x Wᵀ + b` with `W: [out, in]` (PyTorch's layout) and `b: [out]`.
 /// Input `[N, in]` (any trailing shape whose product is `in` is flattened), output `[N, out]`.
-public final class Linear: RowIndependentLayer {
+public final class Linear: WeightedLayer {
     public let inFeatures: Int
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter?
     public var kind: String { "linear" }
-    public var backwardReadsOutput: Bool { false }
-    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
@@ -28,11 +26,7 @@ public final class Linear: RowIndependentLayer {
                             weightInit: Initializer = .pytorchDefault, biasInit: Initializer? = nil,
                             rng: inout RNG) {
         self.init(inFeatures, outFeatures, bias: bias)
-        weightInit.fill(weight.value, fanIn: inFeatures, fanOut: outFeatures, rng: &rng)
-        if let b = self.bias {
-            (biasInit ?? (weightInit == .pytorchDefault ? .pytorchDefaultBias : .zeros))
-                .fill(b.value, fanIn: inFeatures, fanOut: outFeatures, rng: &rng)
-        }
+        initialize(weightInit: weightInit, biasInit: biasInit, rng: &rng)   // fans (in, out) of [out, in]
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int]? {

@@ -50,27 +50,33 @@ public enum Loss {
     /// The generator's minimax loss of Goodfellow et al. 2014, `mean log(1 - D(G(z)))`
     /// = -mean softplus(l). Gradient `-σ(l) / n`. (Saturates when D rejects the samples.)
     public static func generatorMinimax(logits: Tensor, gradient: Tensor) -> Float {
-        let n = logits.count
-        gradient.resize(logits.shape)
-        let g = gradient.data, scale = 1 / Float(max(n, 1))
-        var s = 0.0
-        forEachSoftplus(logits.data, count: n) { i, x, tail, sig in
-            s -= Double(max(x, 0)) + Double(tail)
-            g[i] = -sig * scale
+        meanOfSoftplusTerms(logits, gradient) { x, tail, sig, scale in
+            (-(Double(max(x, 0)) + Double(tail)), -sig * scale)
         }
-        return Float(s / Double(max(n, 1)))
     }
 
     /// The non-saturating generator loss, `-mean log D(G(z))` = mean softplus(-l).
     /// Gradient `(σ(l) - 1) / n`.
     public static func generatorNonSaturating(logits: Tensor, gradient: Tensor) -> Float {
+        meanOfSoftplusTerms(logits, gradient) { x, tail, sig, scale in
+            (Double(max(x, 0)) + Double(tail) - Double(x), (sig - 1) * scale)   // softplus(-l) = softplus(l) - l
+        }
+    }
+
+    /// The mean over the logits of the first value `term(x, tail, σ, 1/n)` gives (summed in Double;
+    /// softplus(x) = max(x, 0) + tail), the second being dLoss/dx, written to `gradient` (resized
+    /// to the logits' shape).
+    @inline(__always)
+    private static func meanOfSoftplusTerms(_ logits: Tensor, _ gradient: Tensor,
+                                            _ term: (Float, Float, Float, Float) -> (Double, Float)) -> Float {
         let n = logits.count
         gradient.resize(logits.shape)
         let g = gradient.data, scale = 1 / Float(max(n, 1))
         var s = 0.0
         forEachSoftplus(logits.data, count: n) { i, x, tail, sig in
-            s += Double(max(x, 0)) + Double(tail) - Double(x)   // softplus(-l) = softplus(l) - l
-            g[i] = (sig - 1) * scale
+            let (value, grad) = term(x, tail, sig, scale)
+            s += value
+            g[i] = grad
         }
         return Float(s / Double(max(n, 1)))
     }
@@ -154,33 +160,37 @@ public enum Loss {
         return Float(s / Double(max(f, 1)))
     }
 
-    /// Mean squared error `mean (p - t)²`, gradient `2 (p - t) / n` (D's regression pretraining).
+    /// Mean squared error `mean (p - t)²`, gradient `2 (p - t) / n`.
     public static func meanSquaredError(prediction: Tensor, target: Tensor, gradient: Tensor) -> Float {
-        precondition(prediction.count == target.count, "meanSquaredError: \(prediction.shape) vs \(target.shape)")
-        let n = prediction.count
-        gradient.resize(prediction.shape)
-        let p = prediction.data, t = target.data, g = gradient.data, scale = 2 / Float(max(n, 1))
-        var s = 0.0
-        for i in 0..<n {
-            let d = p[i] - t[i]
-            s += Double(d) * Double(d)
-            g[i] = d * scale
+        meanSquare(prediction, target, gradient, "meanSquaredError") { p, t, scale in
+            let d = p - t
+            return (d, d * scale)
         }
-        return Float(s / Double(max(n, 1)))
     }
 
     /// `mean (σ(l) - t)²` with gradient `2 (σ(l) - t) σ(l) (1 - σ(l)) / n`: regression of D's
     /// probability onto targets (the 1-D system pretrains D onto the data pdf this way).
     public static func sigmoidMeanSquaredError(logits: Tensor, targets: Tensor, gradient: Tensor) -> Float {
-        precondition(logits.count == targets.count, "sigmoidMeanSquaredError: \(logits.shape) vs \(targets.shape)")
-        let n = logits.count
-        gradient.resize(logits.shape)
-        let l = logits.data, t = targets.data, g = gradient.data, scale = 2 / Float(max(n, 1))
+        meanSquare(logits, targets, gradient, "sigmoidMeanSquaredError") { l, t, scale in
+            let p = Kernels.sigmoid(l), d = p - t
+            return (d, scale * d * p * (1 - p))
+        }
+    }
+
+    /// The loop of the squared errors: `mean d²` over the elements of `x` against `targets`, with
+    /// (d, dLoss/dx) = `term(x_i, t_i, 2 / n)`; the sum in Double, `gradient` resized to `x`'s shape.
+    @inline(__always)
+    private static func meanSquare(_ x: Tensor, _ targets: Tensor, _ gradient: Tensor, _ name: String,
+                                   _ term: (Float, Float, Float) -> (Float, Float)) -> Float {
+        precondition(x.count == targets.count, "\(name): \(x.shape) vs \(targets.shape)")
+        let n = x.count
+        gradient.resize(x.shape)
+        let xp = x.data, t = targets.data, g = gradient.data, scale = 2 / Float(max(n, 1))
         var s = 0.0
         for i in 0..<n {
-            let p = Kernels.sigmoid(l[i]), d = p - t[i]
+            let (d, gi) = term(xp[i], t[i], scale)
             s += Double(d) * Double(d)
-            g[i] = scale * d * p * (1 - p)
+            g[i] = gi
         }
         return Float(s / Double(max(n, 1)))
     }

@@ -54,12 +54,8 @@ public final class SGD: Optimizer, UpdateRule {
         precondition(!nesterov || (momentum > 0 && dampening == 0),
                      "SGD: Nesterov momentum requires a momentum and zero dampening (momentum \(momentum), dampening \(dampening))")
         validateParameters(parameters, "SGD")
-        self.parameters = parameters
-        self.learningRate = learningRate
-        self.momentum = momentum
-        self.dampening = dampening
-        self.nesterov = nesterov
-        self.weightDecay = weightDecay
+        (self.parameters, self.learningRate) = (parameters, learningRate)
+        (self.momentum, self.dampening, self.nesterov, self.weightDecay) = (momentum, dampening, nesterov, weightDecay)
         keep = Float(1 - pythonDouble(dampening))
         states = zeroStates(momentum != 0 ? ["momentum_buffer"] : [], like: parameters)
     }
@@ -148,13 +144,8 @@ public final class RMSProp: Optimizer, UpdateRule {
         checkHyperparameter(weightDecay >= 0, "RMSProp", "weight decay", weightDecay, ">= 0")
         checkHyperparameter(momentum >= 0, "RMSProp", "momentum", momentum, ">= 0")
         validateParameters(parameters, "RMSProp")
-        self.parameters = parameters
-        self.learningRate = learningRate
-        self.alpha = alpha
-        self.eps = eps
-        self.weightDecay = weightDecay
-        self.momentum = momentum
-        self.centered = centered
+        (self.parameters, self.learningRate) = (parameters, learningRate)
+        (self.alpha, self.eps, self.weightDecay, self.momentum, self.centered) = (alpha, eps, weightDecay, momentum, centered)
         w = Float(1 - pythonDouble(alpha))
         stateNames = ["square_avg"] + (momentum > 0 ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : [])
         states = zeroStates(stateNames, like: parameters)
@@ -279,12 +270,8 @@ public final class Adam: Optimizer, UpdateRule {
         checkHyperparameter(beta2 >= 0 && beta2 < 1, "Adam", "beta2", beta2, "in [0, 1)")
         checkHyperparameter(weightDecay >= 0, "Adam", "weight decay", weightDecay, ">= 0")
         validateParameters(parameters, "Adam")
-        self.parameters = parameters
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.weightDecay = weightDecay
+        (self.parameters, self.learningRate) = (parameters, learningRate)
+        (self.beta1, self.beta2, self.eps, self.weightDecay) = (beta1, beta2, eps, weightDecay)
         beta1Double = pythonDouble(beta1)
         beta2Double = pythonDouble(beta2)
         states = zeroStates(stateNames, like: parameters)

@@ -59,11 +59,8 @@ public final class VirtualBatchNorm: ReferenceBatchLayer {
     public init(features: Int, eps: Float = 1e-5) {
         precondition(features > 0, "VirtualBatchNorm needs features > 0")
         precondition(eps > 0, "VirtualBatchNorm: eps must be positive")
-        self.features = features
-        self.eps = eps
-        weight = Parameter("weight", shape: [features])
-        bias = Parameter("bias", shape: [features])
-        weight.value.fill(1)
+        (self.features, self.eps) = (features, eps)
+        (weight, bias) = affineParameters(features: features)
         referenceMean = Tensor(shape: [features])
         referenceMeanSquare = Tensor(shape: [features])
         referenceSize = Tensor(shape: [1])
