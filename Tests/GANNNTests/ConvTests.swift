@@ -111,21 +111,20 @@ struct ConvTests {
 
     // MARK: Gradients
 
-    @Test("Conv2d: input, weight and bias gradients (.full and .inputOnly)", arguments: ConvCase.conv)
-    func conv2dGradients(_ c: ConvCase) {
-        let full = gradientCheck(c.makeConv(), input: c.input())
+    /// Input, weight and bias gradients (.full), then the input gradient alone (.inputOnly), of a
+    /// fresh layer from `make` each time.
+    func expectGradients(_ make: () -> Layer, input: () -> Tensor) {
+        let full = gradientCheck(make(), input: input())
         #expect(full.worstError < gradientTolerance, "\(full)")
-        let frozen = gradientCheck(c.makeConv(), input: c.input(), parameterGradients: false)
+        let frozen = gradientCheck(make(), input: input(), parameterGradients: false)
         #expect(frozen.worstError < gradientTolerance, "\(frozen)")
     }
 
+    @Test("Conv2d: input, weight and bias gradients (.full and .inputOnly)", arguments: ConvCase.conv)
+    func conv2dGradients(_ c: ConvCase) { expectGradients({ c.makeConv() }, input: { c.input() }) }
+
     @Test("ConvTranspose2d: input, weight and bias gradients (.full and .inputOnly)", arguments: ConvCase.convTranspose)
-    func convTranspose2dGradients(_ c: ConvCase) {
-        let full = gradientCheck(c.makeConvTranspose(), input: c.input())
-        #expect(full.worstError < gradientTolerance, "\(full)")
-        let frozen = gradientCheck(c.makeConvTranspose(), input: c.input(), parameterGradients: false)
-        #expect(frozen.worstError < gradientTolerance, "\(frozen)")
-    }
+    func convTranspose2dGradients(_ c: ConvCase) { expectGradients({ c.makeConvTranspose() }, input: { c.input() }) }
 
     @Test("Reshape: values unchanged, gradient reshaped back")
     func reshape() throws {
@@ -226,24 +225,19 @@ struct ConvTests {
         #expect(abs(left - right) <= 1e-5 * max(abs(left), 1), "<Conv(x), y> \(left) vs <x, ConvT(y)> \(right)")
     }
 
-    @Test("Conv2d matches PyTorch: output and gradients (k3 s2 p1)")
-    func conv2dMatchesPyTorch() throws {
-        let layer = Conv2d(2, 3, kernel: 3, stride: 2, padding: 1)
-        try checkAgainstPyTorch(layer, weight: layer.weight, bias: try #require(layer.bias), inputShape: [2, 2, 5, 5],
+    @Test("Conv2d (k3 s2 p1) and ConvTranspose2d (k4 s2 p1) match PyTorch: output and gradients")
+    func matchesPyTorch() throws {
+        try checkAgainstPyTorch(Conv2d(2, 3, kernel: 3, stride: 2, padding: 1), inputShape: [2, 2, 5, 5],
                                 output: ConvReference.convOutput, inputGradient: ConvReference.convInputGradient,
                                 weightGradient: ConvReference.convWeightGradient, biasGradient: ConvReference.convBiasGradient)
-    }
-
-    @Test("ConvTranspose2d matches PyTorch: output and gradients (k4 s2 p1)")
-    func convTranspose2dMatchesPyTorch() throws {
-        let layer = ConvTranspose2d(3, 2, kernel: 4, stride: 2, padding: 1)
-        try checkAgainstPyTorch(layer, weight: layer.weight, bias: try #require(layer.bias), inputShape: [2, 3, 3, 3],
+        try checkAgainstPyTorch(ConvTranspose2d(3, 2, kernel: 4, stride: 2, padding: 1), inputShape: [2, 3, 3, 3],
                                 output: ConvReference.convTOutput, inputGradient: ConvReference.convTInputGradient,
                                 weightGradient: ConvReference.convTWeightGradient, biasGradient: ConvReference.convTBiasGradient)
     }
 
-    func checkAgainstPyTorch(_ layer: Layer, weight: Parameter, bias: Parameter, inputShape: [Int],
+    func checkAgainstPyTorch(_ layer: WeightedLayer, inputShape: [Int],
                              output: [Float], inputGradient: [Float], weightGradient: [Float], biasGradient: [Float]) throws {
+        let weight = layer.weight, bias = try #require(layer.bias)
         weight.value.copy(from: Self.dyadic(weight.value.shape) { Double((5 * $0) % 11 - 5) / 16 })
         bias.value.copy(from: Self.dyadic(bias.value.shape) { Double($0 - 1) / 4 })
         let x = Self.dyadic(inputShape) { Double((7 * $0) % 13 - 6) / 8 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import GANTensor
+import GANTestSupport
 
 @Suite("Kernels")
 struct KernelsTests {
@@ -110,5 +111,55 @@ struct KernelsTests {
         let two = ComputeThreads.$chunksOverride.withValue(2) { run() }
         let one = ComputeThreads.$chunksOverride.withValue(1) { run() }
         #expect(one.map(\.bitPattern) == two.map(\.bitPattern))
+    }
+}
+
+@Suite("Kernels: broadcasts, sums, axpy, scale, mean, bytes")
+struct KernelBasicsTests {
+    @Test("broadcastRows, accumulateColumnSums, axpy, scale, mean, bytesToFloat")
+    func kernels() {
+        let y = Tensor(shape: [3, 2])
+        let bias: [Float] = [1, -2]
+        bias.withUnsafeBufferPointer { Kernels.broadcastRows($0.baseAddress!, into: y.data, rows: 3, n: 2) }
+        #expect(y.array == [1, -2, 1, -2, 1, -2])
+
+        let x = Tensor(shape: [3, 2], values: [1, 2, 3, 4, 5, 6])
+        var sums: [Float] = [10, 20]
+        sums.withUnsafeMutableBufferPointer { Kernels.accumulateColumnSums(x.data, rows: 3, n: 2, into: $0.baseAddress!) }
+        #expect(sums == [19, 32])
+        // The SIMD paths: one column (8 row lanes), 16-column passes, the 8 + 4 + 2 + 1 lane tail; every row count.
+        for n in [1, 2, 3, 7, 8, 10, 15, 16, 17, 31, 128] {
+            for rows in [0, 1, 7, 9, 16, 200] {
+                let m = randomTensor([max(rows, 1), n], seed: UInt64(rows * 31 + n))
+                var got = (0..<n).map { Float($0) }
+                got.withUnsafeMutableBufferPointer { Kernels.accumulateColumnSums(m.data, rows: rows, n: n, into: $0.baseAddress!) }
+                for j in 0..<n {
+                    let want = Double(j) + (0..<rows).reduce(0.0) { $0 + Double(m[$1 * n + j]) }
+                    #expect(abs(Double(got[j]) - want) <= 1e-5 * max(1, abs(want)), "rows \(rows) n \(n) column \(j)")
+                }
+                if n > 1 {   // every column summed over the rows in order, then added: these exact bits
+                    let exact = (0..<n).map { j in Float(j) + (0..<rows).reduce(Float(0)) { $0 + m[$1 * n + j] } }
+                    #expect(got == exact, "rows \(rows) n \(n)")
+                }
+                let b = (0..<n).map { Float($0) - 2.5 }
+                let out = Tensor(shape: [rows + 1, n])
+                out.fill(99)
+                b.withUnsafeBufferPointer { Kernels.broadcastRows($0.baseAddress!, into: out.data, rows: rows, n: n) }
+                #expect(out.array == Array((0..<rows).map { _ in b }.joined()) + [Float](repeating: 99, count: n), "rows \(rows) n \(n)")
+            }
+        }
+
+        let z = Tensor(shape: [6], values: [1, 1, 1, 1, 1, 1])
+        Kernels.axpy(-2, x.data, z.data, count: 6)
+        #expect(z.array == [-1, -3, -5, -7, -9, -11])
+        Kernels.scale(z.data, by: -0.5, count: 6)
+        #expect(z.array == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
+        #expect(Kernels.mean(x.data, count: 6) == 3.5)
+        #expect(Kernels.mean(x.data, count: 0) == 0)
+
+        let bytes: [UInt8] = [0, 128, 255]
+        let out = Tensor(shape: [3])
+        bytes.withUnsafeBufferPointer { Kernels.bytesToFloat($0.baseAddress!, out.data, count: 3, scale: 2 / 255, offset: -1) }
+        #expect(out[0] == -1 && abs(out[2] - 1) < 1e-6 && abs(out[1] - (256.0 / 255 - 1)) < 1e-6)
     }
 }
