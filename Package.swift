@@ -31,11 +31,13 @@ let package = Package(
         .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim"], swiftSettings: engineSettings),
         .target(name: "GANNN", dependencies: ["GANTensor"], swiftSettings: engineSettings),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
-        .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
+        // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
+        .target(name: "GANHDF5", dependencies: ["CHDF5"]),
+        .target(name: "GANStore", dependencies: ["GANHDF5", "GANNN"]),
         .target(name: "GANPlot", dependencies: ["CZlib"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
-        .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANStore", "CBLAS", "CLAPACK"]),
-        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "GANPlot", "GANEval", "Yams"]),
+        .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "CBLAS", "CLAPACK"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANStore", "GANPlot", "GANEval", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
@@ -52,22 +54,23 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANStore", "GANData", "GANPlot", "CHDF5",
+            "GANStore", "GANHDF5", "GANData", "GANPlot", "CHDF5",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
 
         // MARK: Tests
-        .target(name: "GANTestSupport", dependencies: ["GANNN"], path: "Tests/GANTestSupport"),
+        .target(name: "GANTestSupport", dependencies: ["GANNN", "GANHDF5"], path: "Tests/GANTestSupport"),
         .testTarget(name: "GANTensorTests", dependencies: ["GANTensor", "GANTestSupport"]),
         .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"],
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANPlot", "GANTestSupport"]),
-        .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANData", "GANTestSupport"]),
+        .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANTestSupport"]),
+        .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANHDF5", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
-        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANTestSupport"],
+        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANNN", "GANPlot"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANHDF5", "GANNN", "GANPlot"]),
     ]
 )

@@ -1,6 +1,6 @@
 import Foundation
 import GANNN
-import GANStore
+import GANHDF5
 
 /// The classifier's HDF5 file (a cache next to the data; rebuilt when stale):
 ///
@@ -44,7 +44,7 @@ extension ImageClassifier {
             try root.setAttribute("created_utc", ISO8601DateFormatter().string(from: Date()))
             try root.setAttribute("tool_version", SwiftGANVersion.string)
             for (p, param) in network.namedParameters {
-                try root.writeFloats("classifier/\(p)", param.value)
+                try root.writeFloats("classifier/\(p)", shape: param.value.shape, values: param.value.data)
             }
             try root.setAttribute("complete", 1)
             try file.flush()
@@ -86,7 +86,7 @@ extension ImageClassifier {
         }
         for (p, param) in model.network.namedParameters {
             // Throws "FILE: /classifier/...: expected shape [a, b], found [c, d]" on a mismatch.
-            try root.read("classifier/\(p)", into: param.value, expectedShape: param.value.shape)
+            try root.read("classifier/\(p)", shape: param.value.shape) { param.value.data }
         }
         guard let seed = UInt64(try root.stringAttribute("seed")) else {
             throw EvalError(.format, path, "attribute seed is not an unsigned integer")

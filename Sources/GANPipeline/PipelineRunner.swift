@@ -2,6 +2,7 @@ import Foundation
 import GANData
 import GANNN
 import GANPlot
+import GANHDF5
 import GANStore
 
 /// The stages of a pipeline, in order.

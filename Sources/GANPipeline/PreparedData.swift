@@ -1,7 +1,7 @@
 import Foundation
 import GANData
 import GANNN
-import GANStore
+import GANHDF5
 
 /// How prep maps data units to model units (`model = scale · data + offset`, one scale for all
 /// features, so a served model needs two numbers to de-normalise).

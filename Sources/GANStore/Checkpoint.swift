@@ -1,4 +1,5 @@
 import Foundation
+import GANHDF5
 import GANNN
 
 /// Everything needed to serve a model or resume a stage exactly. The file layout is specified in

@@ -1,4 +1,5 @@
 import Foundation
+import GANHDF5
 import GANNN
 
 /// The checkpoints of one stage: `RUN/<stage>/step-%08d.h5`, a `latest.h5` symlink to the newest

@@ -1,4 +1,5 @@
 import Foundation
+import GANHDF5
 import GANNN
 
 /// Reads and validates a checkpoint. Opening checks the format name, the version and the

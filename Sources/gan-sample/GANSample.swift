@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GANHDF5
 import GANStore
 
 /// `gan-sample`: serve any checkpoint the pipeline wrote. Exit codes: 0 done, 2 bad input (files,

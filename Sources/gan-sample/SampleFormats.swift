@@ -2,6 +2,7 @@ import CHDF5
 import Foundation
 import GANData
 import GANPlot
+import GANHDF5
 import GANStore
 import GANTensor
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GANData
 import GANNN
+import GANHDF5
 import GANStore
 import Yams
 

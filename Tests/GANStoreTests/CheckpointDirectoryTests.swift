@@ -1,5 +1,6 @@
 import Foundation
 import GANNN
+import GANHDF5
 import GANStore
 import GANTestSupport
 import Testing
