@@ -33,11 +33,11 @@ let package = Package(
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
         // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
         .target(name: "GANHDF5", dependencies: ["CHDF5"]),
-        .target(name: "GANStore", dependencies: ["GANHDF5", "GANNN"]),
+        .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN"]),
         .target(name: "GANPlot", dependencies: ["CZlib"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "CBLAS", "CLAPACK"]),
-        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANStore", "GANPlot", "GANEval", "Yams"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANPlot", "GANEval", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
@@ -45,7 +45,7 @@ let package = Package(
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData", "GANStore", "CMallocCount",
+            "GANNN", "GANData", "GANCheckpoint", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -54,7 +54,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANStore", "GANHDF5", "GANData", "GANPlot", "CHDF5",
+            "GANCheckpoint", "GANHDF5", "GANData", "GANPlot", "CHDF5",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -66,11 +66,11 @@ let package = Package(
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANPlot", "GANTestSupport"]),
         .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANTestSupport"]),
-        .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANHDF5", "GANData", "GANTestSupport"]),
+        .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANHDF5", "GANNN", "GANPlot"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),
     ]
 )

@@ -1,8 +1,8 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANNN
 import GANPlot
-import GANStore
 
 /// The evaluate stage's PNG plots (written by the project's own GANPlot):
 /// - 1-D: `eval/distributions.png`, panels "before training" (pretrain-d/start.h5 or

@@ -1,7 +1,7 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANNN
-import GANStore
 
 /// The `evaluate` stage: loads the newest train checkpoint (or a given file), draws samples and
 /// writes `RUN/eval/metrics.json` (flat, snake_case numbers).

@@ -1,9 +1,9 @@
 import Foundation
+import GANCheckpoint
 import GANData
+import GANHDF5
 import GANNN
 import GANPlot
-import GANHDF5
-import GANStore
 
 /// The stages of a pipeline, in order.
 public enum Stage: String, CaseIterable, Sendable {

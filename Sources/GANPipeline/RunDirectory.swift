@@ -1,5 +1,5 @@
 import Foundation
-import GANStore
+import GANCheckpoint
 
 /// A run directory `RUN/`: `config.yaml` (the resolved configuration), `data.h5` (prep),
 /// `pretrain-d/` and `train/` checkpoints, `eval/` outputs, and `.lock` while a process owns it.

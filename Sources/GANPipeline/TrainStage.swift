@@ -1,7 +1,7 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANNN
-import GANStore
 
 /// Per-step metric history kept by the training stages and stored in every checkpoint.
 public struct History {

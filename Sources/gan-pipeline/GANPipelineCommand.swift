@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import GANCheckpoint
 import GANNN
 import GANPipeline
-import GANStore
 
 /// `gan-pipeline`: run a GAN pipeline described by a YAML file as checkpointed stages.
 /// Exit codes: 0 done, 1 run failed (diverged), 2 bad input or state, 64 malformed command line,

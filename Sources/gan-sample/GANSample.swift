@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import GANCheckpoint
 import GANHDF5
-import GANStore
 
 /// `gan-sample`: serve any checkpoint the pipeline wrote. Exit codes: 0 done, 2 bad input (files,
 /// values), 64 malformed command line (swift-argument-parser's convention; this includes option

@@ -1,9 +1,9 @@
 import CHDF5
 import Foundation
+import GANCheckpoint
 import GANData
-import GANPlot
 import GANHDF5
-import GANStore
+import GANPlot
 import GANTensor
 
 /// The format layer of `gan-sample`: which file formats samples and scores are read from and

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import GANCheckpoint
 import GANData
-import GANNN
 import GANHDF5
-import GANStore
+import GANNN
 import Yams
 
 /// A user-facing problem found by `gan-sample` itself (not by a reader): one line, exit 2.

@@ -1,7 +1,7 @@
 import Foundation
-import GANNN
+import GANCheckpoint
 import GANHDF5
-import GANStore
+import GANNN
 import GANTestSupport
 import Testing
 

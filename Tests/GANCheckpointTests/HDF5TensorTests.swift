@@ -1,6 +1,6 @@
 import Foundation
+import GANCheckpoint
 import GANHDF5
-import GANStore
 import GANTensor
 import GANTestSupport
 import Testing
