@@ -31,6 +31,8 @@ let package = Package(
         .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim"], swiftSettings: engineSettings),
         .target(name: "GANNN", dependencies: ["GANTensor"], swiftSettings: engineSettings),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
+        // The one crash-safe file writer (AtomicFile) and its error type: every file the project writes.
+        .target(name: "GANFiles"),
         // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
         .target(name: "GANHDF5", dependencies: ["CHDF5"]),
         .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN"]),
@@ -65,6 +67,7 @@ let package = Package(
         .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"],
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANPlot", "GANTestSupport"]),
+        .testTarget(name: "GANFilesTests", dependencies: ["GANFiles", "GANTestSupport"]),
         .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANTestSupport"]),
         .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
