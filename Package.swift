@@ -30,7 +30,7 @@ let package = Package(
         // builds, and so the unit tests' debug run, keep them.
         .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim"], swiftSettings: engineSettings),
         .target(name: "GANNN", dependencies: ["GANTensor"], swiftSettings: engineSettings),
-        .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
+        .target(name: "GANData", dependencies: ["GANTensor", "CZlib", "GANFiles"]),
         // The one crash-safe file writer (AtomicFile) and its error type: every file the project writes.
         .target(name: "GANFiles"),
         // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
@@ -56,7 +56,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANCheckpoint", "GANHDF5", "GANData", "GANPlot", "CHDF5",
+            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "CHDF5",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),

@@ -2,6 +2,7 @@ import CHDF5
 import Foundation
 import GANCheckpoint
 import GANData
+import GANFiles
 import GANHDF5
 import GANPlot
 import GANTensor
@@ -110,7 +111,7 @@ struct OutputLocation {
         }
         guard formats.contains(f) else { throw SampleError("\(path): \(f) output is not available here: use \(supported)") }
         format = f
-        try Self.checkDirectory(path)
+        try AtomicFile.checkDestination(path)  // early: before loading or computing anything
     }
 
     /// Refuses to replace `file` (the checkpoint being served) with the output.
@@ -122,19 +123,6 @@ struct OutputLocation {
         }
     }
 
-    /// The checks `OutputFile.create` makes, made early (before loading or computing anything).
-    static func checkDirectory(_ path: String) throws {
-        var dir = (path as NSString).deletingLastPathComponent
-        if dir.isEmpty { dir = "." }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
-            throw SampleError("\(path): cannot write: directory \(dir) does not exist")
-        }
-        guard isDir.boolValue else { throw SampleError("\(path): cannot write: \(dir) is not a directory") }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw SampleError("\(path): cannot write: it is a directory")
-        }
-    }
 
     /// Writes `table`: CSV with `header` (nil: none), NPY with shape [N] + rowShape, HDF5 as
     /// dataset `dataset` of that shape with the provenance as root attributes.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GANCheckpoint
 import GANData
+import GANFiles
 import GANHDF5
 import GANNN
 import Yams
@@ -12,8 +13,9 @@ struct SampleError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Runs `body`, turning every one-line user error (checkpoint, HDF5, data, gan-sample's own) into
-/// that line on stderr and exit code 2. Anything else is a bug and propagates as is.
+/// Runs `body`, turning every one-line user error (checkpoint, HDF5, data, a failed write,
+/// gan-sample's own) into that line on stderr and exit code 2. Anything else is a bug and
+/// propagates as is.
 func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
@@ -24,6 +26,8 @@ func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let e as HDF5Error {
         throw fail(e.description)
     } catch let e as DataError {
+        throw fail(e.description)
+    } catch let e as FileWriteError {
         throw fail(e.description)
     }
 }
