@@ -36,7 +36,7 @@ let package = Package(
         // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
         .target(name: "GANHDF5", dependencies: ["CHDF5"]),
         .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN"]),
-        .target(name: "GANPlot", dependencies: ["CZlib"]),
+        .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "CBLAS", "CLAPACK"]),
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANPlot", "GANEval", "Yams"]),
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANTestSupport"]),
         .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
-        .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
+        .testTarget(name: "GANPlotTests", dependencies: ["GANPlot", "GANFiles"]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),

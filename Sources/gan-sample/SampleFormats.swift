@@ -389,11 +389,7 @@ enum ImageFormats {
                 throw SampleError("\(path): a \(r)x\(k) grid of \(w)x\(h) images is too large for one PNG (more than \(maxPNGBytes) bytes); use a smaller -n or .idx")
             }
             let image = layout.render(table.values, count: table.count, channels: c, height: h, width: w)
-            do {
-                try image.write(to: path)
-            } catch let e as PlotError {
-                throw SampleError(e.description)
-            }
+            try image.write(to: path)
         case .idx:
             let shape = c == 1 ? [table.count, h, w] : [table.count, c, h, w]
             try IDXArray.write(shape: shape, bytes: table.values.map(byte), to: path)
