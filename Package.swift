@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN"]),
         .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
-        .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "CBLAS", "CLAPACK"]),
+        .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANPlot", "GANEval", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),

@@ -1,6 +1,7 @@
 import Foundation
-import GANNN
+import GANFiles
 import GANHDF5
+import GANNN
 
 /// The classifier's HDF5 file (a cache next to the data; rebuilt when stale):
 ///
@@ -14,19 +15,16 @@ import GANHDF5
 ///     /classifier/<i>_linear/weight      [out, in] float32 (PyTorch layout)
 ///     /classifier/<i>_linear/bias        [out]
 ///
-/// Written atomically: `.NAME.tmp` in the same directory, closed, fsynced, renamed over NAME, and
-/// the directory fsynced, so a reader sees the old file or the complete new one.
+/// Written crash-safely (`AtomicFile`: `.NAME.tmp` in the same directory, closed, fsynced, renamed
+/// over NAME, the directory fsynced), so a reader sees the old file or the complete new one.
 extension ImageClassifier {
     public static let fileFormat = "swiftgan-image-classifier"
     public static let fileFormatVersion = 1
 
     public func save(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp").path
-        unlink(tmp)
-        do {
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
+                                                withIntermediateDirectories: true)
+        try AtomicFile.write(to: path) { tmp in
             let file = try HDF5File.create(tmp)
             let root = file.root
             try root.setAttribute("format", Self.fileFormat)
@@ -49,12 +47,6 @@ extension ImageClassifier {
             try root.setAttribute("complete", 1)
             try file.flush()
             try file.close()
-            try fsync(tmp)
-            guard rename(tmp, path) == 0 else { throw ioError(path, "rename from \(tmp)") }
-            try fsync(dir.path)
-        } catch {
-            unlink(tmp)
-            throw error
         }
     }
 
@@ -129,15 +121,4 @@ extension ImageClassifier {
         try model.save(to: path)
         return (model, reason)
     }
-}
-
-private func ioError(_ path: String, _ operation: String) -> EvalError {
-    EvalError(.io, path, "\(operation) failed: \(String(cString: strerror(errno)))")
-}
-
-private func fsync(_ path: String) throws {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw ioError(path, "open for fsync") }
-    defer { close(fd) }
-    guard Glibc.fsync(fd) == 0 else { throw ioError(path, "fsync") }
 }
