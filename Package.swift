@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "GANFiles"),
         // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
         .target(name: "GANHDF5", dependencies: ["CHDF5"]),
-        .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN"]),
+        .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN", "GANFiles"]),
         .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),

@@ -1,14 +1,16 @@
 import Foundation
+import GANFiles
 import GANHDF5
 import GANNN
 
 /// The checkpoints of one stage: `RUN/<stage>/step-%08d.h5`, a `latest.h5` symlink to the newest
 /// complete file, optional pins (`best.h5`, ...) that pruning never removes.
 ///
-/// Writes are crash-safe: the file is written as a hidden `.step-%08d.h5.tmp`, flushed, closed,
-/// fsynced, renamed into place, and the directory fsynced; the `latest.h5` symlink is replaced by
-/// renaming a new symlink over it. A crash at any moment leaves the previous checkpoints intact
-/// (and at most a `.tmp` file, which every reader ignores and the next save removes).
+/// Writes are crash-safe (`AtomicFile`): the file is written as a hidden `.step-%08d.h5.tmp`,
+/// flushed, closed, fsynced, renamed into place, and the directory fsynced; the `latest.h5`
+/// symlink is replaced by renaming a new symlink `.latest.h5.tmp` over it. A crash at any moment
+/// leaves the previous checkpoints intact (and at most a `.tmp` file, which every reader ignores
+/// and the next save removes).
 public struct CheckpointDirectory {
     public let url: URL
     /// How many step files to keep (>= 1); older ones are deleted unless pinned.
@@ -26,58 +28,38 @@ public struct CheckpointDirectory {
     /// Saves atomically, points `latest.h5` at the new file, prunes. Returns the file's URL.
     @discardableResult
     public func save(_ checkpoint: TrainingCheckpoint) throws -> URL {
-        try writeTemporary(checkpoint)
-        return try commitTemporary(step: checkpoint.step)
+        try commit(writeTemporary(checkpoint.record()))
     }
 
-    /// The first half of `save`: writes the checkpoint as the hidden `.step-%08d.h5.tmp` (which
-    /// readers ignore). `commitTemporary` makes it durable and visible.
-    public func writeTemporary(_ checkpoint: TrainingCheckpoint) throws {
-        try writeTemporary(checkpoint.record())
-    }
-
-    /// `writeTemporary` of a recorded checkpoint (callable from any thread).
-    public func writeTemporary(_ checkpoint: RecordedCheckpoint) throws {
+    /// The first half of `save` (callable from any thread): writes the checkpoint as the hidden
+    /// `.step-%08d.h5.tmp`, which readers ignore. `commit` makes it durable and visible; dropping
+    /// the returned file without committing removes it.
+    public func writeTemporary(_ checkpoint: RecordedCheckpoint) throws -> AtomicFile {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let tmp = temporaryURL(step: checkpoint.step)
-        try? FileManager.default.removeItem(at: tmp)
+        let file = try AtomicFile(url.appendingPathComponent(Self.fileName(step: checkpoint.step)).path)
         do {
-            try checkpoint.write(to: tmp.path)
+            try checkpoint.write(to: file.temporaryPath)
         } catch {
-            try? FileManager.default.removeItem(at: tmp)
+            file.discard()
             throw error
         }
+        return file
     }
 
     /// The second half of `save` (file-system work only, no HDF5): fsyncs the temporary file,
     /// renames it into place, fsyncs the directory, points latest.h5 at it, prunes.
     @discardableResult
-    public func commitTemporary(step: Int) throws -> URL {
-        let final = url.appendingPathComponent(Self.fileName(step: step))
-        let tmp = temporaryURL(step: step)
-        do {
-            try Self.fsync(path: tmp.path)
-            guard rename(tmp.path, final.path) == 0 else { throw posixError(final.path, "rename from \(tmp.lastPathComponent)") }
-            try Self.fsync(path: url.path)
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
-        }
+    public func commit(_ file: AtomicFile) throws -> URL {
+        try file.commit()
+        let final = URL(fileURLWithPath: file.path)
         try pin(final, as: "latest.h5")
         try prune()
         return final
     }
 
-    private func temporaryURL(step: Int) -> URL { url.appendingPathComponent(".\(Self.fileName(step: step)).tmp") }
-
     /// Points `url/<name>` (a symlink, relative) at `file`, atomically.
     public func pin(_ file: URL, as name: String) throws {
-        let link = url.appendingPathComponent(name)
-        let tmp = url.appendingPathComponent(".\(name).tmp")
-        unlink(tmp.path)
-        guard symlink(file.lastPathComponent, tmp.path) == 0 else { throw posixError(tmp.path, "symlink") }
-        guard rename(tmp.path, link.path) == 0 else { throw posixError(link.path, "rename from \(tmp.lastPathComponent)") }
-        try Self.fsync(path: url.path)
+        try AtomicFile.symlink(url.appendingPathComponent(name).path, to: file.lastPathComponent)
     }
 
     /// Complete step files (by name; `.tmp` files excluded), ascending by step.
@@ -142,18 +124,6 @@ public struct CheckpointDirectory {
         }
         throw lastError!
     }
-
-    static func fsync(path: String) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw posixError(path, "open for fsync") }
-        defer { close(fd) }
-        guard Glibc.fsync(fd) == 0 else { throw posixError(path, "fsync") }
-    }
-}
-
-/// `PATH: /: OPERATION failed: strerror(errno)`.
-func posixError(_ path: String, _ operation: String) -> CheckpointError {
-    CheckpointError(path, "/", "\(operation) failed: \(String(cString: strerror(errno)))")
 }
 
 extension CheckpointReader {
@@ -216,8 +186,7 @@ public final class BackgroundCheckpointWriter: @unchecked Sendable {
         queue.async {
             defer { self.group.leave() }
             do {
-                try self.store.writeTemporary(recorded)
-                try self.store.commitTemporary(step: step)
+                try self.store.commit(self.store.writeTemporary(recorded))
             } catch {
                 self.lock.lock(); self.failure = error; self.lock.unlock()
             }
