@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),
-        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANPlot", "GANEval", "Yams"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).

@@ -1,6 +1,7 @@
 import Foundation
 import GANCheckpoint
 import GANData
+import GANFiles
 import GANNN
 
 /// The `evaluate` stage: loads the newest train checkpoint (or a given file), draws samples and
@@ -59,7 +60,7 @@ extension PipelineRunner {
         try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
         let json = "{\n" + metrics.map { "  \"\($0.0)\": \($0.1.isFinite ? "\($0.1)" : "null")" }.joined(separator: ",\n") + "\n}\n"
         let path = run.evalDirectory.appendingPathComponent("metrics.json")
-        try json.write(to: path, atomically: true, encoding: .utf8)
+        try AtomicFile.write(Array(json.utf8), to: path.path)
         for plot in try writePlots(final: reader, samples: samples, description: desc) { log("evaluate: plot \(plot)") }
         log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GANCheckpoint
 import GANData
+import GANFiles
 import GANHDF5
 import GANNN
 import GANPlot
@@ -43,9 +44,7 @@ public final class PipelineRunner {
             }
         }
         try fm.createDirectory(at: run.url, withIntermediateDirectories: true)
-        let tmp = run.url.appendingPathComponent(".config.yaml.tmp")
-        try configYAML.write(to: tmp, atomically: false, encoding: .utf8)
-        guard rename(tmp.path, run.configFile.path) == 0 else { throw PipelineError.io(run.configFile.path, "rename failed") }
+        try AtomicFile.write(Array(configYAML.utf8), to: run.configFile.path)
     }
 
     private func describe(_ c: PipelineConfig, _ key: String) -> String {
