@@ -1,4 +1,5 @@
 import Foundation
+import GANFiles
 import GANHDF5
 import GANNN
 
@@ -154,9 +155,11 @@ final class RecordedGroup {
 }
 
 extension TrainingCheckpoint {
-    /// Writes the checkpoint to `path` (truncating): `record()` then `RecordedCheckpoint.write`.
+    /// Writes the checkpoint to `path`, crash-safely (`AtomicFile`): `record()`, then
+    /// `RecordedCheckpoint.write` into the temporary file, then the commit.
     public func write(to path: String) throws {
-        try record().write(to: path)
+        let recorded = try record()
+        try AtomicFile.write(to: path) { try recorded.write(to: $0) }
     }
 
     /// The checkpoint's contents copied into memory, ready to be written (on any one thread).
