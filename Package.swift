@@ -56,7 +56,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "CHDF5",
+            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
