@@ -35,7 +35,9 @@ let package = Package(
         .target(name: "GANFiles"),
         // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
         .target(name: "GANHDF5", dependencies: ["CHDF5"]),
-        .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN", "GANFiles"]),
+        // Yams: the stored configuration is YAML, and the reader decodes the few typed fields a
+        // served model needs from it (CheckpointReader.objective).
+        .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN", "GANFiles", "Yams"]),
         .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),
@@ -58,7 +60,6 @@ let package = Package(
         .executableTarget(name: "gan-sample", dependencies: [
             "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
 
         // MARK: Tests

@@ -5,7 +5,6 @@ import GANData
 import GANFiles
 import GANHDF5
 import GANNN
-import Yams
 
 /// A user-facing problem found by `gan-sample` itself (not by a reader): one line, exit 2.
 struct SampleError: Error, CustomStringConvertible {
@@ -107,15 +106,9 @@ struct ServedModel {
         return d
     }
 
-    /// Whether D is a WGAN critic: the stored configuration's `loss.objective` is `wasserstein`.
-    /// A configuration that is missing or does not parse counts as the default (a classifier).
-    var isCritic: Bool { Self.objective(inConfig: reader.config) == "wasserstein" }
-
-    static func objective(inConfig yaml: String) -> String? {
-        guard !yaml.isEmpty, let root = try? Yams.load(yaml: yaml) as? [String: Any],
-              let loss = root["loss"] as? [String: Any] else { return nil }
-        return loss["objective"] as? String
-    }
+    /// Whether D is a WGAN critic: the checkpoint's objective is `wasserstein` (a missing or
+    /// unreadable stored configuration counts as the default, a classifier).
+    var isCritic: Bool { reader.objective == .wasserstein }
 }
 
 /// The z stream of `generate`: the stored prior drawn from `RNG(seed:, purpose: "sample")`,
