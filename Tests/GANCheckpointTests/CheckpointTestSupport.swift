@@ -65,6 +65,23 @@ struct TestGAN {
     }
 }
 
+/// `TestGAN(seed:)` saved as `name` in a fresh directory and opened: how the load and mismatch
+/// tests start. The directory lives as long as the value; close `reader` when done.
+struct SavedTestGAN {
+    let dir: TempDir
+    let path: String
+    let gan: TestGAN
+    let reader: CheckpointReader
+
+    init(seed: UInt64, name: String) throws {
+        dir = try TempDir()
+        path = dir.path(name)
+        gan = TestGAN(seed: seed)
+        try gan.checkpoint().write(to: path)
+        reader = try CheckpointReader(path: path)
+    }
+}
+
 let testConfigYAML = """
     # Fashion-MNIST — Goodfellow et al. 2014, Maxout D
     model:
