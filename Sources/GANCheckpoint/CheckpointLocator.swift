@@ -1,5 +1,4 @@
 import Foundation
-import GANHDF5
 
 /// Resolves what a user names as CHECKPOINT: a file, a stage directory (its latest complete file)
 /// or a run directory (the latest of `train`, else `pretrain-d`).

@@ -57,6 +57,12 @@ public final class CheckpointReader {
 
     public func close() { try? file.close() }
 
+    /// Reads every dataset once, so that a checksum failure anywhere is found now rather than
+    /// halfway through loading a model. ~10 ms for an mlp_gan checkpoint with Adam state.
+    public func verifyAllData() throws {
+        try file.root.verifyAllData()
+    }
+
     /// The `data/` description.
     public func dataDescription() throws -> DataDescription {
         let d = try file.root.group("data")
