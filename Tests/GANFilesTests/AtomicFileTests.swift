@@ -114,6 +114,19 @@ struct AtomicFileTests {
         #expect(try Self.listing(dir) == ["late"])
     }
 
+    /// A temporary file that cannot be created (here a non-empty directory in its place, which
+    /// stops root too) fails before anything is written, with the system's reason.
+    @Test func aTemporaryFileThatCannotBeCreatedLeavesTheOldFile() throws {
+        let dir = try TempDir()
+        let path = dir.path("a.txt")
+        try AtomicFile.write(Array("old".utf8), to: path)
+        try FileManager.default.createDirectory(atPath: dir.path(".a.txt.tmp/x"), withIntermediateDirectories: true)
+        let e = #expect(throws: FileWriteError.self) { try AtomicFile.write(Array("new".utf8), to: path) }
+        #expect(e?.code == EISDIR && e?.description == "\(path): cannot write: \(String(cString: strerror(EISDIR)))")
+        #expect(try Self.contents(path) == "old")
+        #expect(try Self.listing(dir) == [".a.txt.tmp", "a.txt"])
+    }
+
     /// Root may write anywhere, so this runs only for other users.
     @Test func anUnwritableDirectoryLeavesTheOldFile() throws {
         guard getuid() != 0 else { return }
