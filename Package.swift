@@ -30,12 +30,18 @@ let package = Package(
         // builds, and so the unit tests' debug run, keep them.
         .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim"], swiftSettings: engineSettings),
         .target(name: "GANNN", dependencies: ["GANTensor"], swiftSettings: engineSettings),
-        .target(name: "GANData", dependencies: ["GANTensor", "CZlib"]),
-        .target(name: "GANStore", dependencies: ["GANNN", "CHDF5"]),
-        .target(name: "GANPlot", dependencies: ["CZlib"]),
+        .target(name: "GANData", dependencies: ["GANTensor", "CZlib", "GANFiles"]),
+        // The one crash-safe file writer (AtomicFile) and its error type: every file the project writes.
+        .target(name: "GANFiles"),
+        // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
+        .target(name: "GANHDF5", dependencies: ["CHDF5"]),
+        // Yams: the stored configuration is YAML, and the reader decodes the few typed fields a
+        // served model needs from it (CheckpointReader.objective).
+        .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN", "GANFiles", "Yams"]),
+        .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
-        .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANStore", "CBLAS", "CLAPACK"]),
-        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANStore", "GANPlot", "GANEval", "Yams"]),
+        .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
@@ -43,7 +49,7 @@ let package = Package(
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData", "GANStore", "GANEval", "CMallocCount",
+            "GANNN", "GANData", "GANCheckpoint", "GANEval", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,22 +58,23 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANStore", "GANData", "GANPlot", "CHDF5",
+            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
 
         // MARK: Tests
-        .target(name: "GANTestSupport", dependencies: ["GANNN"], path: "Tests/GANTestSupport"),
+        .target(name: "GANTestSupport", dependencies: ["GANNN", "GANHDF5"], path: "Tests/GANTestSupport"),
         .testTarget(name: "GANTensorTests", dependencies: ["GANTensor", "GANTestSupport"]),
         .testTarget(name: "GANNNTests", dependencies: ["GANNN", "GANTestSupport"],
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANPlot", "GANTestSupport"]),
-        .testTarget(name: "GANStoreTests", dependencies: ["GANStore", "GANData", "GANTestSupport"]),
+        .testTarget(name: "GANFilesTests", dependencies: ["GANFiles", "GANTestSupport"]),
+        .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANTestSupport"]),
+        .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
-        .testTarget(name: "GANPlotTests", dependencies: ["GANPlot"]),
-        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANTestSupport"],
+        .testTarget(name: "GANPlotTests", dependencies: ["GANPlot", "GANFiles"]),
+        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANStore", "GANNN", "GANPlot"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),
     ]
 )

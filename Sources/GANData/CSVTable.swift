@@ -20,7 +20,7 @@ public enum CSVTable {
         return try bytes.withUnsafeBufferPointer { try parse($0, name: path, hasHeader: hasHeader) }
     }
 
-    /// Writes `values` (row-major, `columns` per row) to `path` atomically (`path.tmp`, renamed).
+    /// Writes `values` (row-major, `columns` per row) to `path` crash-safely (`AtomicFile`).
     public static func write(_ path: String, values: UnsafeBufferPointer<Float>, columns: Int,
                              header: [String]? = nil) throws {
         try check(path, values.count, columns, header)

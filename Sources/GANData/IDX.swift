@@ -52,9 +52,9 @@ public struct IDXArray {
     }
 
     /// Writes an unsigned-byte IDX file (magic `00 00 08 NDIM`, big-endian dimensions, data),
-    /// gzip-compressed when the name ends in `.gz` (any case), else plain. The file is written to
-    /// `PATH.tmp` and renamed, so a failure never leaves a half file. The gzip header carries no
-    /// time stamp: the same array gives the same bytes.
+    /// gzip-compressed when the name ends in `.gz` (any case), else plain. The file is written
+    /// crash-safely (`AtomicFile`), so a failure never leaves a half file. The gzip header carries
+    /// no time stamp: the same array gives the same bytes.
     public static func write(shape: [Int], bytes: [UInt8], to path: String) throws {
         guard (1...255).contains(shape.count) else { throw DataError(path, "cannot write IDX: \(shape.count) dimensions, expected 1 to 255") }
         guard shape.allSatisfy({ $0 >= 0 && $0 <= Int(UInt32.max) }) else {

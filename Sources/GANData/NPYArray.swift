@@ -7,7 +7,7 @@ import GANTensor
 /// rejects NaN and infinities (and `<f8` values beyond the Float range); `readBytes` returns a
 /// `|u1` array as bytes. The magic, header, dtype, shape and the data length are validated; errors
 /// are one line naming the file. `write` produces `<f4`, version 1.0, byte-for-byte what
-/// `numpy.save` writes for a float32 C-order array, atomically (`path.tmp`, renamed).
+/// `numpy.save` writes for a float32 C-order array, crash-safely (`AtomicFile`).
 public enum NPYArray {
     public static func read(_ path: String) throws -> (shape: [Int], values: [Float]) {
         let file = try InputFile(path)
@@ -43,7 +43,7 @@ public enum NPYArray {
         return (h.shape, try readRaw(file, h))
     }
 
-    /// Writes a float32 array atomically.
+    /// Writes a float32 array crash-safely: the old file or the whole new one, never half.
     public static func write(_ path: String, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
         let header = try headerBytes(path, shape: shape, count: values.count)
         let out = try OutputFile.create(path)
@@ -271,131 +271,6 @@ struct DictParser {
             if word.hasSuffix("L") || word.hasSuffix("l") { word.removeLast() }
             guard let v = Int(word) else { throw error("'\(word)' is not a number") }
             return .int(v)
-        }
-    }
-}
-
-// MARK: - Files
-
-private func posixRead(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int) -> Int { read(fd, p, n) }
-private func posixWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
-
-/// A file opened for reading, with errors as `DataError`.
-final class InputFile {
-    let path: String
-    let fd: Int32
-    /// The size for regular files; nil for pipes and devices.
-    let regularSize: Int?
-
-    init(_ path: String) throws {
-        self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let e = errno
-            throw DataError(path, e == ENOENT || e == ENOTDIR ? "no such file" : "cannot open for reading: \(String(cString: strerror(e)))")
-        }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { close(fd); throw DataError(path, "cannot open for reading: \(String(cString: strerror(errno)))") }
-        if st.st_mode & S_IFMT == S_IFDIR { close(fd); throw DataError(path, "is a directory, expected a file") }
-        regularSize = st.st_mode & S_IFMT == S_IFREG ? Int(st.st_size) : nil
-    }
-
-    deinit { close(fd) }
-
-    /// Fills `dest` unless the file ends first; returns the number of bytes read.
-    func read(into dest: UnsafeMutableRawBufferPointer) throws -> Int {
-        var done = 0
-        while done < dest.count {
-            let n = posixRead(fd, dest.baseAddress! + done, min(dest.count - done, 1 << 30))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataError(path, "read error: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return done
-    }
-
-    /// The whole file.
-    func readAll() throws -> [UInt8] {
-        let first = (regularSize ?? 1 << 16) + 1  // +1: a file that grew is noticed
-        var out = try [UInt8](unsafeUninitializedCapacity: first) { buf, n in n = try read(into: UnsafeMutableRawBufferPointer(buf)) }
-        var full = out.count == first
-        while full {  // a pipe, or the file grew
-            var more = [UInt8](repeating: 0, count: max(out.count, 1 << 16))
-            let n = try more.withUnsafeMutableBytes { try read(into: $0) }
-            out += more[..<n]
-            full = n == more.count
-        }
-        return out
-    }
-}
-
-/// Output written atomically to `path.tmp` then renamed to `path` on `commit()` (removed if
-/// never committed), or to standard output.
-final class OutputFile {
-    let name: String
-    private let fd: Int32
-    private let tmp: String?
-    private var closed = false
-
-    private init(name: String, fd: Int32, tmp: String?) { self.name = name; self.fd = fd; self.tmp = tmp }
-
-    static func standardOutput() -> OutputFile {
-        fflush(nil)  // whatever print() has buffered goes first
-        return OutputFile(name: "standard output", fd: 1, tmp: nil)
-    }
-
-    static func create(_ path: String) throws -> OutputFile {
-        guard !path.isEmpty else { throw DataError("(empty path)", "cannot write: no file name") }
-        var dir = (path as NSString).deletingLastPathComponent
-        if dir.isEmpty { dir = "." }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
-            throw DataError(path, "cannot write: directory \(dir) does not exist")
-        }
-        guard isDir.boolValue else { throw DataError(path, "cannot write: \(dir) is not a directory") }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw DataError(path, "cannot write: it is a directory")
-        }
-        let tmp = path + ".tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DataError(path, "cannot write: \(String(cString: strerror(errno)))") }
-        return OutputFile(name: path, fd: fd, tmp: tmp)
-    }
-
-    func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = posixWrite(fd, bytes.baseAddress! + done, min(bytes.count - done, 1 << 30))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DataError(name, "cannot write: \(String(cString: strerror(errno)))")
-            }
-            done += n
-        }
-    }
-
-    func commit() throws {
-        guard let tmp else { return }
-        var ok = fsync(fd) == 0
-        var e = errno
-        closed = true
-        if close(fd) != 0 && ok { ok = false; e = errno }
-        if ok && rename(tmp, name) != 0 { ok = false; e = errno }
-        guard ok else {
-            unlink(tmp)
-            throw DataError(name, "cannot write: \(String(cString: strerror(e)))")
-        }
-    }
-
-    deinit {
-        if let tmp, !closed {
-            close(fd)
-            unlink(tmp)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+import GANFiles
+import GANHDF5
 import GANNN
-import GANStore
 
 /// The classifier's HDF5 file (a cache next to the data; rebuilt when stale):
 ///
@@ -14,19 +15,16 @@ import GANStore
 ///     /classifier/<i>_linear/weight      [out, in] float32 (PyTorch layout)
 ///     /classifier/<i>_linear/bias        [out]
 ///
-/// Written atomically: `.NAME.tmp` in the same directory, closed, fsynced, renamed over NAME, and
-/// the directory fsynced, so a reader sees the old file or the complete new one.
+/// Written crash-safely (`AtomicFile`: `.NAME.tmp` in the same directory, closed, fsynced, renamed
+/// over NAME, the directory fsynced), so a reader sees the old file or the complete new one.
 extension ImageClassifier {
     public static let fileFormat = "swiftgan-image-classifier"
     public static let fileFormatVersion = 1
 
     public func save(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp").path
-        unlink(tmp)
-        do {
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
+                                                withIntermediateDirectories: true)
+        try AtomicFile.write(to: path) { tmp in
             let file = try HDF5File.create(tmp)
             let root = file.root
             try root.setAttribute("format", Self.fileFormat)
@@ -44,17 +42,11 @@ extension ImageClassifier {
             try root.setAttribute("created_utc", ISO8601DateFormatter().string(from: Date()))
             try root.setAttribute("tool_version", SwiftGANVersion.string)
             for (p, param) in network.namedParameters {
-                try root.writeFloats("classifier/\(p)", param.value)
+                try root.writeFloats("classifier/\(p)", shape: param.value.shape, values: param.value.data)
             }
             try root.setAttribute("complete", 1)
             try file.flush()
             try file.close()
-            try fsync(tmp)
-            guard rename(tmp, path) == 0 else { throw ioError(path, "rename from \(tmp)") }
-            try fsync(dir.path)
-        } catch {
-            unlink(tmp)
-            throw error
         }
     }
 
@@ -86,7 +78,7 @@ extension ImageClassifier {
         }
         for (p, param) in model.network.namedParameters {
             // Throws "FILE: /classifier/...: expected shape [a, b], found [c, d]" on a mismatch.
-            try root.read("classifier/\(p)", into: param.value, expectedShape: param.value.shape)
+            try root.read("classifier/\(p)", shape: param.value.shape) { param.value.data }
         }
         guard let seed = UInt64(try root.stringAttribute("seed")) else {
             throw EvalError(.format, path, "attribute seed is not an unsigned integer")
@@ -129,15 +121,4 @@ extension ImageClassifier {
         try model.save(to: path)
         return (model, reason)
     }
-}
-
-private func ioError(_ path: String, _ operation: String) -> EvalError {
-    EvalError(.io, path, "\(operation) failed: \(String(cString: strerror(errno)))")
-}
-
-private func fsync(_ path: String) throws {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw ioError(path, "open for fsync") }
-    defer { close(fd) }
-    guard Glibc.fsync(fd) == 0 else { throw ioError(path, "fsync") }
 }

@@ -112,6 +112,23 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         return out
     }
 
+    /// The value of a dotted key as its line of `encodeYAML()` shows it (`[10, 10]` for
+    /// `generator.hidden`), for messages; "?" when the key is not there.
+    public func yamlValue(of key: String) -> String {
+        let leaf = String(key.split(separator: ".").last ?? "")
+        var path = key.split(separator: ".").map(String.init)
+        var depth = 0
+        for line in encodeYAML().split(separator: "\n") {
+            let trimmed = line.drop { $0 == " " }
+            let indent = line.count - trimmed.count
+            guard indent == depth * 2, path.count > 0, trimmed.hasPrefix(path[0] + ":") else { continue }
+            if path.count == 1 { return String(trimmed.dropFirst(leaf.count + 1)).trimmingCharacters(in: .whitespaces) }
+            path.removeFirst()
+            depth += 1
+        }
+        return "?"
+    }
+
     /// The changed keys that are not allowed to change on resume (empty: resuming is fine).
     public func resumeConflicts(with stored: PipelineConfig) -> [String] {
         changedKeys(from: stored).filter { !Self.isChangeableOnResume($0) }

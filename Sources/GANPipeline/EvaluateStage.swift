@@ -1,7 +1,8 @@
 import Foundation
+import GANCheckpoint
 import GANData
+import GANFiles
 import GANNN
-import GANStore
 
 /// The `evaluate` stage: loads the newest train checkpoint (or a given file), draws samples and
 /// writes `RUN/eval/metrics.json` (flat, snake_case numbers).
@@ -12,17 +13,21 @@ import GANStore
 /// images: see `ImageEvaluator` (`fd`, `classes_covered`, `class_kl`, `parzen_ll`, ... and each
 /// with `_real_floor`), plus `eval/samples.png`, an 8x8 grid; WGAN `wasserstein_estimate` (the
 /// critic's estimate, -critic loss, averaged over the last 1 % of G steps).
-extension PipelineRunner {
-    public func evaluate(checkpoint file: String? = nil) throws {
+struct EvaluateStage: PipelineStage {
+    static let stage = Stage.evaluate
+    let context: StageContext
+    /// The checkpoint file to evaluate; nil: the newest train checkpoint.
+    var checkpoint: String?
+
+    func run() throws {
+        let config = context.config, run = context.run
         let start = Date()
         let reader: CheckpointReader
-        if let f = file {
+        if let f = checkpoint {
             reader = try CheckpointReader(path: f)
             try reader.verifyAllData()
         } else {
-            let (r, warnings) = try run.stage("train").openLatest()
-            warnings.forEach(log)
-            reader = r
+            reader = try context.openLatest(.train, resuming: false)
         }
         defer { reader.close() }
         // The moving average of G's weights when the run keeps one (train.ema_decay), as gan-sample serves.
@@ -33,14 +38,14 @@ extension PipelineRunner {
         var metrics: [(String, Double)] = [("step", Double(reader.step)), ("samples", Double(n))]
         var samples: [Float] = []
         if desc.sampleShape.count == 3 {
-            let evaluator = try imageEvaluator(try loadPrepared())
+            let evaluator = try context.imageEvaluator(try context.loadPrepared())
             let x = ImageEvaluator.samples(g, description: desc, count: n, seed: config.seed, stream: .eval)
             metrics += try evaluator.report(x)
             let grid = run.evalDirectory.appendingPathComponent("samples.png")
             try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
-            try Self.imageGrid(Array(x.array.prefix(64 * x.columns)).map { desc.scale * $0 + desc.offset }, count: min(64, n),
-                               description: desc, columns: 8).write(to: grid.path)
-            log("evaluate: samples \(grid.path)")
+            try SampleGrid.image(Array(x.array.prefix(64 * x.columns)).map { desc.scale * $0 + desc.offset }, count: min(64, n),
+                                 description: desc, columns: 8).write(to: grid.path)
+            context.log("evaluate: samples \(grid.path)")
         } else {
             var rng = RNG(seed: config.seed, stream: .eval)
             let z = Tensor(shape: [n, desc.noiseDimension])
@@ -59,40 +64,9 @@ extension PipelineRunner {
         try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
         let json = "{\n" + metrics.map { "  \"\($0.0)\": \($0.1.isFinite ? "\($0.1)" : "null")" }.joined(separator: ",\n") + "\n}\n"
         let path = run.evalDirectory.appendingPathComponent("metrics.json")
-        try json.write(to: path, atomically: true, encoding: .utf8)
-        for plot in try writePlots(final: reader, samples: samples, description: desc) { log("evaluate: plot \(plot)") }
-        log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
-    }
-
-    /// The image evaluator of this run (classifier cached in `<run dir's parent>/.cache/`).
-    func imageEvaluator(_ data: PreparedData) throws -> ImageEvaluator {
-        let cache = run.url.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".cache")
-        return try ImageEvaluator(data: data, floorSize: config.data.floorSize, cacheDirectory: cache, log: log)
-    }
-
-    /// The cheap metric of `train.eval_every` (lower is better): W1 to the target for the 1-D
-    /// Gaussian, (modes missed + low-quality fraction) for mixtures, curve RMSE for the parabola,
-    /// over 2,000 samples drawn from the "eval-<step>" stream (independent of training streams).
-    static func quickScore(_ toy: ToyDistribution, generator g: Sequential, description desc: DataDescription,
-                           seed: UInt64, step: Int) -> Double {
-        var rng = RNG(seed: seed, stream: .eval(step: step))
-        let z = Tensor(shape: [2000, desc.noiseDimension])
-        desc.noisePrior.fill(z, rng: &rng)
-        let samples = g.forward(z, training: false).array.map { ($0 - desc.offset) / desc.scale }
-        switch toy {
-        case .gaussian(let mean, let std):
-            return SampleMetrics.w1Normal(samples, mean: Double(mean), std: Double(std))
-        case .ring, .grid:
-            let m = SampleMetrics.modeCoverage(samples, centers: toy.centers, std: toy.componentStd)
-            return Double(toy.centers.count - m.covered) + (1 - m.highQualityFraction)
-        case .parabola(let a, _):
-            var ss = 0.0
-            for i in stride(from: 0, to: samples.count - 1, by: 2) {
-                let r = Double(samples[i + 1] - a * samples[i] * samples[i]) + (abs(samples[i]) > 1 ? 1 : 0)
-                ss += r * r
-            }
-            return (ss / Double(max(samples.count / 2, 1))).squareRoot()
-        }
+        try AtomicFile.write(Array(json.utf8), to: path.path)
+        for plot in try writePlots(final: reader, samples: samples, description: desc) { context.log("evaluate: plot \(plot)") }
+        context.log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
     }
 
     static func toyMetrics(_ toy: ToyDistribution, samples: [Float], discriminator d: Sequential, description desc: DataDescription) -> [(String, Double)] {
@@ -120,5 +94,13 @@ extension PipelineRunner {
             }
             return [("curve_rmse", k > 0 ? (ss / Double(k)).squareRoot() : .nan), ("in_range_fraction", Double(k) / Double(max(samples.count / 2, 1)))]
         }
+    }
+}
+
+extension StageContext {
+    /// The image evaluator of this run (classifier cached in `<run dir's parent>/.cache/`).
+    func imageEvaluator(_ data: PreparedData) throws -> ImageEvaluator {
+        let cache = run.url.standardizedFileURL.deletingLastPathComponent().appendingPathComponent(".cache")
+        return try ImageEvaluator(data: data, floorSize: config.data.floorSize, cacheDirectory: cache, log: log)
     }
 }

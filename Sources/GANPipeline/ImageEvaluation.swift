@@ -1,8 +1,8 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANEval
 import GANNN
-import GANStore
 
 /// The image evaluation of issue 7, in data units ([0, 1] pixels), on three real sets:
 /// - **held out**: the test images (`data.test_path`), which every metric compares against;

@@ -1,7 +1,8 @@
 import Foundation
 import GANData
+import GANFiles
+import GANHDF5
 import GANNN
-import GANStore
 
 /// How prep maps data units to model units (`model = scale · data + offset`, one scale for all
 /// features, so a served model needs two numbers to de-normalise).
@@ -120,33 +121,31 @@ public struct PreparedData {
         bytes[(start * dimension)..<((start + n) * dimension)].map { Float($0) / 255 }
     }
 
-    /// Writes `data.h5` atomically (tmp + rename).
+    /// Writes `data.h5` crash-safely (`AtomicFile`).
     public func write(to url: URL) throws {
-        let tmp = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".tmp")
-        try? FileManager.default.removeItem(at: tmp)
-        let f = try HDF5File.create(tmp.path)
-        do {
-            try f.root.setAttribute("format", Self.format)
-            try f.root.setAttribute("source", source)
-            try f.root.setAttribute("sample_shape", sampleShape)
-            try f.root.setAttribute("scale", Double(scale))
-            try f.root.setAttribute("offset", Double(offset))
-            try f.root.setAttribute("normalization", normalization.rawValue)
-            if isImage {
-                try f.root.write("images", shape: [count] + sampleShape, values: images, gzipLevel: 1)
-                if let labels { try f.root.write("labels", shape: [labels.count], values: labels) }
-                if !testImages.isEmpty { try f.root.write("test_images", shape: [testCount] + sampleShape, values: testImages, gzipLevel: 1) }
-                if let testLabels { try f.root.write("test_labels", shape: [testLabels.count], values: testLabels) }
-            } else {
-                try f.root.write("samples", shape: [count, dimension], values: samples)
+        try AtomicFile.write(to: url.path) { tmp in
+            let f = try HDF5File.create(tmp)
+            do {
+                try f.root.setAttribute("format", Self.format)
+                try f.root.setAttribute("source", source)
+                try f.root.setAttribute("sample_shape", sampleShape)
+                try f.root.setAttribute("scale", Double(scale))
+                try f.root.setAttribute("offset", Double(offset))
+                try f.root.setAttribute("normalization", normalization.rawValue)
+                if isImage {
+                    try f.root.write("images", shape: [count] + sampleShape, values: images, gzipLevel: 1)
+                    if let labels { try f.root.write("labels", shape: [labels.count], values: labels) }
+                    if !testImages.isEmpty { try f.root.write("test_images", shape: [testCount] + sampleShape, values: testImages, gzipLevel: 1) }
+                    if let testLabels { try f.root.write("test_labels", shape: [testLabels.count], values: testLabels) }
+                } else {
+                    try f.root.write("samples", shape: [count, dimension], values: samples)
+                }
+                try f.close()
+            } catch {
+                try? f.close()
+                throw error
             }
-            try f.close()
-        } catch {
-            try? f.close()
-            try? FileManager.default.removeItem(at: tmp)
-            throw error
         }
-        guard rename(tmp.path, url.path) == 0 else { throw PipelineError.io(url.path, "rename failed: \(String(cString: strerror(errno)))") }
     }
 
     public static func read(from url: URL) throws -> PreparedData {

@@ -1,5 +1,5 @@
 import Foundation
-import GANStore
+import GANCheckpoint
 
 /// A run directory `RUN/`: `config.yaml` (the resolved configuration), `data.h5` (prep),
 /// `pretrain-d/` and `train/` checkpoints, `eval/` outputs, and `.lock` while a process owns it.
@@ -13,8 +13,9 @@ public struct RunDirectory {
     public var evalDirectory: URL { url.appendingPathComponent("eval") }
     public var lockFile: URL { url.appendingPathComponent(".lock") }
 
-    public func stage(_ name: String, keepLast: Int = 3) -> CheckpointDirectory {
-        CheckpointDirectory(url.appendingPathComponent(name), keepLast: keepLast)
+    /// The checkpoint directory of a stage (`RUN/pretrain-d/`, `RUN/train/`).
+    public func stage(_ stage: Stage, keepLast: Int = 3) -> CheckpointDirectory {
+        CheckpointDirectory(url.appendingPathComponent(stage.rawValue), keepLast: keepLast)
     }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: url.path) }
@@ -25,7 +26,7 @@ public struct RunDirectory {
     /// Whether a stage has produced output (prepared data or checkpoints).
     public var hasStageOutput: Bool {
         FileManager.default.fileExists(atPath: dataFile.path)
-            || !stage("train").stepFiles().isEmpty || !stage("pretrain-d").stepFiles().isEmpty
+            || Stage.checkpointed.contains { !stage($0).stepFiles().isEmpty }
     }
 
     /// `--fresh`: moves the old run aside to `RUN.old-<UTC time>` (never deletes it). Returns where.
@@ -83,8 +84,8 @@ public enum PipelineError: Error, CustomStringConvertible {
     case io(String, String)
     case config(String)
     case changedConfig(String, key: String, stored: String, requested: String)
-    case diverged(stage: String, step: Int, what: String, lastCheckpoint: String?)
-    case interrupted(stage: String, step: Int, checkpoint: String)
+    case diverged(stage: Stage, step: Int, what: String, lastCheckpoint: String?)
+    case interrupted(stage: Stage, step: Int, checkpoint: String)
     case badState(String)
 
     public var description: String {
@@ -96,9 +97,9 @@ public enum PipelineError: Error, CustomStringConvertible {
         case .changedConfig(let dir, let key, let stored, let requested):
             "\(dir): \(key) differs from the stored run (\(stored) -> \(requested)); this key cannot change on resume: use --fresh to start over"
         case .diverged(let stage, let step, let what, let last):
-            "\(stage): \(what) at step \(step); stopped" + (last.map { ", last good checkpoint \($0)" } ?? "")
+            "\(stage.rawValue): \(what) at step \(step); stopped" + (last.map { ", last good checkpoint \($0)" } ?? "")
         case .interrupted(let stage, let step, let path):
-            "\(stage): interrupted at step \(step); checkpoint written to \(path)"
+            "\(stage.rawValue): interrupted at step \(step); checkpoint written to \(path)"
         case .badState(let msg): msg
         }
     }

@@ -1,204 +1,97 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANNN
-import GANStore
 
-/// Per-step metric history kept by the training stages and stored in every checkpoint.
-public struct History {
-    public static let metrics = ["step", "d_loss", "g_loss", "d_real", "d_fake"]
-    public var columns: [[Double]] = Array(repeating: [], count: metrics.count)
+/// The `train` stage: Algorithm 1 of Goodfellow et al. 2014 (`TrainSession.iterate`: k D steps,
+/// then one G step) for `train.steps` G steps, checkpointed to `RUN/train/` at step 0 (pinned as
+/// `start.h5`), every `train.checkpoint_every` steps, at the end, on Ctrl-C/SIGTERM, and whenever
+/// the cheap `train.eval_every` score improves (pinned as `best.h5`). Image runs also write a grid
+/// of G on fixed noise per checkpoint (`train/samples/`). Resumes bit for bit from the newest
+/// complete checkpoint; a finished stage is skipped, and raising `train.steps` extends it.
+struct TrainStage: PipelineStage {
+    static let stage = Stage.train
+    let context: StageContext
 
-    public mutating func append(step: Int, d: DiscriminatorStepResult, g: Float) {
-        for (i, v) in [Double(step), Double(d.loss), Double(g), Double(d.realScore), Double(d.fakeScore)].enumerated() {
-            columns[i].append(v)
-        }
-    }
+    func run() throws {
+        let config = context.config
+        let data = try context.loadPrepared()
+        let session = try TrainSession(config: config, data: data)
+        let store = context.store(.train)
+        let total = config.train.steps
+        guard try startOrResume(session, store: store) else { return }
 
-    public var named: [(metric: String, values: [Double])] { zip(Self.metrics, columns).map { ($0, $1) } }
-
-    public init() {}
-    public init(_ stored: [(metric: String, values: [Double])]) {
-        for (m, v) in stored { if let i = Self.metrics.firstIndex(of: m) { columns[i] = v } }
-    }
-}
-
-/// The real data set, batched in model units: float vectors (toy and table data) or uint8 images
-/// converted inside the step (no float copy of the image set).
-enum RealBatches {
-    case vectors(FloatBatcher)
-    case images(ByteBatcher, sampleShape: [Int], scale: Float, offset: Float)
-
-    init(_ data: PreparedData, inputShape: [Int], batchSize: Int, rng: RNG) {
-        if data.isImage {
-            // Model units from bytes: scale · (byte / 255) + offset.
-            self = .images(ByteBatcher(samples: data.images, sampleSize: data.dimension, batchSize: min(batchSize, data.count), rng: rng),
-                           sampleShape: inputShape, scale: data.scale / 255, offset: data.offset)
-        } else {
-            self = .vectors(FloatBatcher(samples: data.modelUnits(), sampleSize: data.dimension, batchSize: min(batchSize, data.count), rng: rng))
-        }
-    }
-
-    var batchSize: Int {
-        switch self {
-        case .vectors(let b): b.batchSize
-        case .images(let b, _, _, _): b.batchSize
-        }
-    }
-
-    var cursor: EpochOrder.Cursor {
-        switch self {
-        case .vectors(let b): b.cursor
-        case .images(let b, _, _, _): b.cursor
-        }
-    }
-
-    func restore(_ c: EpochOrder.Cursor) {
-        switch self {
-        case .vectors(let b): b.restore(c)
-        case .images(let b, _, _, _): b.restore(c)
-        }
-    }
-
-    func next(into t: Tensor) {
-        switch self {
-        case .vectors(let b): b.next(into: t)
-        case .images(let b, let shape, let scale, let offset): b.next(into: t, sampleShape: shape, scale: scale, offset: offset)
-        }
-    }
-}
-
-/// Everything the `train` stage holds: networks, optimisers, the adversarial step, the data
-/// order, the history. `checkpoint()` captures it; `restore(from:)` puts it back exactly.
-final class TrainSession {
-    let config: PipelineConfig
-    let data: PreparedData
-    let generator: Sequential
-    let discriminator: Sequential
-    let trainer: AdversarialTrainer
-    let batcher: RealBatches
-    var history = History()
-    var step = 0
-    /// Exponential moving average of G's weights (`train.ema_decay`), nil when off.
-    var ema: WeightAverage? { trainer.weightAverage }
-    let fixedNoise: Tensor
-    private let real = Tensor(shape: [0])
-
-    init(config c: PipelineConfig, data: PreparedData) throws {
-        config = c
-        self.data = data
-        var initRNG = RNG(seed: c.seed, stream: .initialization)
-        generator = ModelFactory.network(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
-                                         isDiscriminator: false, rng: &initRNG)
-        let discriminator = ModelFactory.network(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
-                                                 pack: c.train.pack, isDiscriminator: true, rng: &initRNG)
-        self.discriminator = discriminator
-        var options = AdversarialTrainer.Options(
-            objective: ModelFactory.objective(c.loss), realLabel: Float(c.loss.realLabel), noisePrior: ModelFactory.noisePrior(c.noise),
-            stratifiedNoise: c.noise.stratified, pack: c.train.pack, topK: ModelFactory.topK(c.train),
-            // Validated against the config's hidden blocks at load.
-            featureMatchingLayer: c.loss.featureMatchingLayer.flatMap { ModelFactory.featureLayerCount(discriminator, block: $0) },
-            emaDecay: c.train.emaDecay > 0 ? Float(c.train.emaDecay) : nil)
-        // Virtual batch norm: reference batches drawn once from their own streams (and stored in
-        // every checkpoint), so they do not depend on anything else the run draws. The trainer
-        // records G's reference statistics at once, so sampling before the first step (the
-        // start.h5 grid) works and the start checkpoint's buffers are valid, and the weight
-        // average starts from them. (D's are recorded before each of its forwards, packed.)
-        if generator.needsReferenceBatch {
-            var rng = RNG(seed: c.seed, stream: .referenceNoise)
-            let z = Tensor(shape: [c.train.referenceBatchSize, c.noise.dimension])
-            ModelFactory.noisePrior(c.noise).fill(z, rng: &rng)
-            options.generatorReferenceNoise = z
-        }
-        if discriminator.needsReferenceBatch {
-            let x = Tensor(shape: [0])
-            RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
-                        batchSize: c.train.referenceBatchSize, rng: RNG(seed: c.seed, stream: .referenceData)).next(into: x)
-            options.discriminatorReference = x
-        }
-        trainer = try AdversarialTrainer(generator: generator, discriminator: discriminator,
-                                         generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer),
-                                         discriminatorOptimizer: ModelFactory.optimizer(c.discriminatorOptimizer),
-                                         noiseDimension: c.noise.dimension, noiseRNG: RNG(seed: c.seed, stream: .noise),
-                                         options: options)
-        batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
-                              batchSize: c.train.batchSize, rng: RNG(seed: c.seed, stream: .data))
-        var fixedRNG = RNG(seed: c.seed, stream: .fixedNoise)
-        fixedNoise = Tensor(shape: [64, c.noise.dimension])
-        ModelFactory.noisePrior(c.noise).fill(fixedNoise, rng: &fixedRNG)
-    }
-
-    var dataDescription: DataDescription {
-        DataDescription(sampleShape: data.sampleShape, scale: data.scale, offset: data.offset,
-                        noiseDimension: config.noise.dimension, noisePrior: ModelFactory.noisePrior(config.noise))
-    }
-
-    /// One G step after k D steps. Returns the last D result and G's loss. The G step gets the
-    /// last D step's real batch (feature matching's target).
-    func iterate() -> (DiscriminatorStepResult, Float) {
-        var d = DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0)
-        for _ in 0..<config.train.dStepsPerGStep {
-            batcher.next(into: real)
-            // The 1-D seed system sorts real batches to match its sorted, stratified noise.
-            if config.noise.stratified && data.dimension == 1 { var b = real.buffer; b.sort() }
-            d = trainer.discriminatorStep(real: real, step: step)
-        }
-        let g = trainer.generatorStep(batchSize: batcher.batchSize, real: real, step: step)
-        step += 1
-        history.append(step: step, d: d, g: g)
-        return (d, g)
-    }
-
-    /// Runs `body` with the generator to evaluate and sample from: G with its moving-average
-    /// weights swapped in when `train.ema_decay` is on (swapped back bit-exactly after), else G.
-    func withServingGenerator<R>(_ body: (Sequential) throws -> R) rethrows -> R {
-        guard let ema else { return try body(generator) }
-        return try ema.withAveragedWeights { try body(generator) }
-    }
-
-    func checkpoint(configYAML: String) -> TrainingCheckpoint {
-        var networks = [NetworkEntry("generator", generator, optimizer: trainer.generatorOptimizer)]
-        if let ema, let specs = generator.specs {
-            let averaged = Sequential(specs: specs)
-            ema.apply(to: averaged)
-            networks.append(NetworkEntry("generator_ema", averaged))
-        }
-        networks.append(NetworkEntry("discriminator", discriminator, optimizer: trainer.discriminatorOptimizer))
-        var c = TrainingCheckpoint(stage: "train", step: step, data: dataDescription, networks: networks)
-        c.references = [("generator", trainer.options.generatorReferenceNoise), ("discriminator", trainer.options.discriminatorReference)]
-            .compactMap { name, t in t.map { (name, $0) } }
-        let cursor = batcher.cursor
-        c.epoch = cursor.epoch
-        c.position = cursor.position
-        c.config = configYAML
-        c.rngs = [(RNGStream.noise.name, trainer.noiseRNG), (RNGStream.data.name, cursor.epochStartRNG)]
-        c.history = history.named
-        c.fixedNoise = fixedNoise
-        return c
-    }
-
-    func restore(from r: CheckpointReader) throws {
-        try r.load("generator", into: generator)
-        try r.load("discriminator", into: discriminator)
-        try r.loadOptimizer("generator", into: trainer.generatorOptimizer, of: generator)
-        try r.loadOptimizer("discriminator", into: trainer.discriminatorOptimizer, of: discriminator)
-        trainer.noiseRNG = try r.rng(RNGStream.noise.name)
-        if let ema {
-            let averaged = try r.buildNetwork("generator_ema")
-            let stored = averaged.namedParameters.map { ($0.path, $0.parameter.value) } + averaged.namedBuffers.map { ($0.path, $0.tensor) }
-            let shadows = ema.namedShadowParameters + ema.namedShadowBuffers
-            guard stored.map(\.0) == shadows.map(\.name) else {
-                throw PipelineError.io(r.path, "/generator_ema: tensors \(stored.map(\.0)) differ from the generator's \(shadows.map(\.name))")
+        StopSignal.install()
+        let progress = context.progress(.train, total: total, startStep: session.step)
+        let every = max(1, config.train.checkpointEvery)
+        let best = try BestCheckpointScore(context, data: data, store: store)
+        // Checkpoints are serialised here and written to disk on a background thread; every exit
+        // path below waits for the write in flight first (`writer.wait()`).
+        let writer = BackgroundCheckpointWriter(store)
+        while session.step < total {
+            let (d, g) = session.iterate()
+            guard d.loss.isFinite, g.isFinite else {
+                progress.finish()
+                try writer.wait()
+                throw PipelineError.diverged(stage: Self.stage, step: session.step, what: "loss is \(d.loss.isFinite ? "G \(g)" : "D \(d.loss)")",
+                                             lastCheckpoint: store.stepFiles().last?.url.path)
             }
-            for ((_, from), (_, to)) in zip(stored, shadows) { to.copy(from: from) }
-        }
-        for (name, t) in [("generator", trainer.options.generatorReferenceNoise), ("discriminator", trainer.options.discriminatorReference)] {
-            if let t, let stored = try r.reference(name) {
-                guard stored.shape == t.shape else { throw PipelineError.io(r.path, "/reference/\(name): shape \(stored.shape), expected \(t.shape)") }
-                t.copy(from: stored)
+            progress.update(step: session.step, ["d_loss": d.loss, "g_loss": g, "D(x)": d.realScore, "D(G(z))": d.fakeScore])
+            let stop = StopSignal.isRequested
+            let score = try best.improvedScore(session)
+            guard session.step % every == 0 || session.step == total || stop || score != nil else { continue }
+            var checkpoint = session.checkpoint(configYAML: context.configYAML)
+            if let score { checkpoint.history.append(("best_score", [score])) }
+            let url = try writer.save(checkpoint)
+            if score != nil {
+                try writer.wait()
+                try store.pin(url, as: "best.h5")
+            }
+            if data.isImage { try writeSampleGrid(session, to: store.url) }
+            if stop {
+                progress.finish()
+                try writer.wait()
+                throw PipelineError.interrupted(stage: Self.stage, step: session.step, checkpoint: url.path)
             }
         }
-        batcher.restore(.init(epoch: r.epoch, position: r.position, epochStartRNG: try r.rng(RNGStream.data.name)))
-        history = History(try r.history())
-        step = r.step
+        try writer.wait()
+        context.log("train: done, \(total) steps; checkpoints in \(store.url.path)")
+    }
+
+    /// Restores the newest checkpoint into `session`, or starts: from the pretrained D when the
+    /// run pretrains, saving step 0 pinned as `start.h5` (the "before" plots read it). Returns
+    /// false when the stage has already reached `train.steps`.
+    private func startOrResume(_ session: TrainSession, store: CheckpointDirectory) throws -> Bool {
+        let total = context.config.train.steps
+        if !store.stepFiles().isEmpty {
+            let reader = try context.openLatest(.train, resuming: true)
+            try session.restore(from: reader)
+            reader.close()
+            if session.step >= total {
+                context.log("train: finished (step \(session.step) of \(total)); skipped")
+                return false
+            }
+            context.log("train: resuming from step \(session.step) of \(total)")
+            return true
+        }
+        if context.config.pretrainD != nil {
+            let reader = try context.openLatest(.pretrainD, resuming: false)
+            try reader.load("discriminator", into: session.discriminator)
+            reader.close()
+            context.log("train: starting from the pretrained discriminator (\(Stage.pretrainD.rawValue) step \(reader.step))")
+        }
+        try store.pin(try store.save(session.checkpoint(configYAML: context.configYAML)), as: "start.h5")
+        if session.data.isImage { try writeSampleGrid(session, to: store.url) }
+        return true
+    }
+
+    /// `train/samples/step-NNNNNNN.png`: G on the run's fixed noise batch (64 z drawn once from
+    /// the "fixed-noise" stream), so successive grids show the same z evolving.
+    private func writeSampleGrid(_ session: TrainSession, to dir: URL) throws {
+        let samples = dir.appendingPathComponent("samples")
+        try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
+        let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false).array }
+        let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
+        try SampleGrid.image(out, count: session.fixedNoise.rows, description: session.dataDescription).write(to: path)
     }
 }

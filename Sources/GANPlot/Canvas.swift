@@ -264,7 +264,7 @@ public struct Canvas: Sendable, Equatable {
     /// PNG file bytes.
     public func pngData() -> [UInt8] { PNGWriter.encode(pixels: pixels, width: width, height: height, format: .rgb8) }
 
-    /// Writes a PNG crash-safely (`path.tmp`, then rename); throws `PlotError` naming `path`.
+    /// Writes a PNG crash-safely (`PNGWriter.write(_:to:)`); throws `FileWriteError` naming `path`.
     public func write(to path: String) throws { try PNGWriter.write(pngData(), to: path) }
 }
 

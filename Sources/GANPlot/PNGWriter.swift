@@ -1,16 +1,5 @@
 import CZlib
-import Foundation
-
-/// A plotting or image-writing error: one line naming the file and what went wrong.
-public struct PlotError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let message: String
-    public init(_ path: String, _ message: String) {
-        self.path = path
-        self.message = message
-    }
-    public var description: String { "\(path): \(message)" }
-}
+import GANFiles
 
 /// An 8-bit raster: grey (1 byte per pixel) or RGB (3 bytes per pixel), rows top to bottom.
 public struct PixelImage: Sendable, Equatable {
@@ -49,7 +38,7 @@ public struct PixelImage: Sendable, Equatable {
 }
 
 /// A minimal PNG encoder (8-bit grey or RGB, no interlace, filter 0 on every row, one IDAT chunk)
-/// over zlib `compress2` + `crc32`, and a crash-safe file writer.
+/// over zlib `compress2` + `crc32`.
 public enum PNGWriter {
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -96,36 +85,10 @@ public enum PNGWriter {
         encode(pixels: pixels, width: width, height: height, format: .rgb8)
     }
 
-    /// Writes `bytes` to `path` crash-safely: into `path.tmp` (fsynced), then renamed over `path`, so
-    /// a reader sees the old file or the whole new one. Throws `PlotError` naming `path` on failure
-    /// (e.g. a missing directory); the temporary file is removed.
+    /// Writes `bytes` to `path` crash-safely (`AtomicFile`): a reader sees the old file or the
+    /// whole new one. Throws `FileWriteError` naming `path` on failure (e.g. a missing directory).
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        let tmp = path + ".tmp"
-        func failure(_ what: String, _ code: Int32) -> PlotError {
-            PlotError(path, "cannot write PNG (\(what)): \(String(cString: strerror(code)))")
-        }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw failure("create \(tmp)", errno) }
-        var written = 0
-        var error: PlotError? = nil
-        bytes.withUnsafeBytes { buf in
-            while written < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + written, buf.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    error = failure("write", errno)
-                    return
-                }
-                written += n
-            }
-        }
-        if error == nil, fsync(fd) != 0 { error = failure("fsync", errno) }
-        if close(fd) != 0, error == nil { error = failure("close", errno) }
-        if error == nil, rename(tmp, path) != 0 { error = failure("rename", errno) }
-        if let error {
-            unlink(tmp)
-            throw error
-        }
+        try AtomicFile.write(bytes, to: path)
     }
 
     // MARK: - Pieces

@@ -164,7 +164,7 @@ public struct Plot: Sendable {
 
     // MARK: - Output
 
-    /// Writes the rendered plot as a PNG, crash-safely (`path.tmp`, then rename).
+    /// Writes the rendered plot as a PNG, crash-safely (`PNGWriter.write(_:to:)`).
     public func write(to path: String, width: Int = 640, height: Int = 480) throws {
         try render(width: width, height: height).write(to: path)
     }

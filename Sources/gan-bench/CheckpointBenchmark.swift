@@ -1,6 +1,6 @@
 import Foundation
+import GANCheckpoint
 import GANNN
-import GANStore
 
 extension GANBench {
     /// Saves (crash-safe: tmp + fsync + rename + dir fsync, latest symlink, pruning) and loads

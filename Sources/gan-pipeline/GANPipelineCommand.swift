@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import GANCheckpoint
 import GANNN
 import GANPipeline
-import GANStore
 
 /// `gan-pipeline`: run a GAN pipeline described by a YAML file as checkpointed stages.
 /// Exit codes: 0 done, 1 run failed (diverged), 2 bad input or state, 64 malformed command line,
@@ -108,11 +108,12 @@ struct Status: ParsableCommand {
         guard dir.exists else { throw pipelineExitCode(for: PipelineError.io(runDir, "no such run directory")) }
         print("run \(dir.url.path)")
         print("  data        " + (FileManager.default.fileExists(atPath: dir.dataFile.path) ? "prepared (data.h5)" : "not prepared"))
-        for stage in ["pretrain-d", "train"] {
+        for stage in Stage.checkpointed {
             let store = dir.stage(stage)
             let files = store.stepFiles()
-            guard !files.isEmpty else { print("  \(stage.padding(toLength: 12, withPad: " ", startingAt: 0))no checkpoints"); continue }
-            var line = "  \(stage.padding(toLength: 12, withPad: " ", startingAt: 0))"
+            let name = stage.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+            guard !files.isEmpty else { print("  \(name)no checkpoints"); continue }
+            var line = "  \(name)"
             do {
                 let (r, warnings) = try store.openLatest()
                 warnings.forEach { stderr("gan-pipeline: warning: \($0)") }

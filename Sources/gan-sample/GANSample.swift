@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import GANStore
+import GANCheckpoint
+import GANHDF5
 
 /// `gan-sample`: serve any checkpoint the pipeline wrote. Exit codes: 0 done, 2 bad input (files,
 /// values), 64 malformed command line (swift-argument-parser's convention; this includes option

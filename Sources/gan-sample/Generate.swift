@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import GANCheckpoint
 import GANNN
-import GANStore
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +20,8 @@ struct Generate: ParsableCommand {
         samples, data units [0, 1]) also write .png (one grid image of all samples, row-major, \
         --grid RxC or near-square, 2 px grey padding; a single sample is the bare image) and .idx \
         (MNIST-format uint8 [N, H, W] for one channel, [N, C, H, W] otherwise; .idx.gz is gzip), \
-        with byte = round(255 * value) clamped to 0...255. The file is written to OUT.tmp and renamed.
+        with byte = round(255 * value) clamped to 0...255. The file is written to a hidden \
+        temporary file beside OUT (.NAME.tmp for OUT = DIR/NAME) and renamed.
 
         Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \

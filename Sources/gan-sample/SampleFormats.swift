@@ -1,8 +1,9 @@
-import CHDF5
 import Foundation
+import GANCheckpoint
 import GANData
+import GANFiles
+import GANHDF5
 import GANPlot
-import GANStore
 import GANTensor
 
 /// The format layer of `gan-sample`: which file formats samples and scores are read from and
@@ -74,8 +75,8 @@ struct OutputProvenance {
 // MARK: - Output
 
 /// Where an output goes, checked before any work is done: a known extension, a directory that
-/// exists, not a directory itself. Writing goes to `NAME.tmp` and is renamed, so a failure never
-/// leaves a half file (and nothing at all when the checks fail).
+/// exists, not a directory itself. Writing goes to a hidden `.NAME.tmp` beside it and is renamed
+/// (`AtomicFile`), so a failure never leaves a half file (and nothing at all when the checks fail).
 struct OutputLocation {
     /// "-" for standard output.
     let path: String
@@ -109,7 +110,7 @@ struct OutputLocation {
         }
         guard formats.contains(f) else { throw SampleError("\(path): \(f) output is not available here: use \(supported)") }
         format = f
-        try Self.checkDirectory(path)
+        try AtomicFile.checkDestination(path)  // early: before loading or computing anything
     }
 
     /// Refuses to replace `file` (the checkpoint being served) with the output.
@@ -121,19 +122,6 @@ struct OutputLocation {
         }
     }
 
-    /// The checks `OutputFile.create` makes, made early (before loading or computing anything).
-    static func checkDirectory(_ path: String) throws {
-        var dir = (path as NSString).deletingLastPathComponent
-        if dir.isEmpty { dir = "." }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
-            throw SampleError("\(path): cannot write: directory \(dir) does not exist")
-        }
-        guard isDir.boolValue else { throw SampleError("\(path): cannot write: \(dir) is not a directory") }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw SampleError("\(path): cannot write: it is a directory")
-        }
-    }
 
     /// Writes `table`: CSV with `header` (nil: none), NPY with shape [N] + rowShape, HDF5 as
     /// dataset `dataset` of that shape with the provenance as root attributes.
@@ -156,87 +144,32 @@ struct OutputLocation {
     }
 }
 
-/// HDF5 output, atomically: `PATH.tmp` is written, flushed, closed, synced and renamed.
+/// HDF5 output, crash-safely (`AtomicFile`), through the HDF5 wrapper.
 ///
-/// The file and the dataset are created without HDF5's object timestamps (the wrapper's defaults
-/// record them, which makes two writes of the same samples differ in a few header bytes), so the
-/// same samples and provenance give the same bytes. The dataset is chunked (up to 1 MiB per
-/// chunk, split along the rows) with the Fletcher-32 checksum, like every dataset the project
-/// writes; attributes are then set through the wrapper.
+/// The file and the dataset are created without HDF5's object times (the wrapper's default
+/// records them, which makes two writes of the same samples differ in a few header bytes), so the
+/// same samples and provenance give the same bytes. The dataset is chunked in whole rows (up to
+/// 1 MiB per chunk) with the Fletcher-32 checksum, like every dataset the project writes. The
+/// provenance goes into root attributes, set after the file is closed and reopened: writing them
+/// in the same session lays the file out differently (same contents, other bytes), and outputs
+/// keep the bytes of earlier builds.
 enum HDF5Output {
     static func write(_ path: String, dataset: String, shape: [Int], values: [Float], provenance: OutputProvenance) throws {
-        let tmp = path + ".tmp"
-        do {
-            try createDataset(tmp, name: path, dataset: dataset, shape: shape, values: values)
+        try AtomicFile.write(to: path) { tmp in
+            let created = try HDF5File.create(tmp, tracksObjectTimes: false)
+            try created.root.write(dataset, shape: shape, values: values,
+                                   options: HDF5DatasetOptions(chunking: .wholeRows, tracksObjectTimes: false))
+            try created.close()
             let file = try HDF5File.open(tmp, writable: true)
-            do {
-                let root = file.root
-                try root.setAttribute("checkpoint", provenance.checkpoint)
-                try root.setAttribute("stage", provenance.stage)
-                try root.setAttribute("step", provenance.step)
-                if let seed = provenance.seed { try root.setAttribute("seed", seed) }
-                for (name, value) in provenance.extra { try root.setAttribute(name, value) }
-                try file.flush()
-                try file.close()
-            } catch {
-                try? file.close()
-                throw error
-            }
-            let fd = open(tmp, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0, fsync(fd) == 0 else {
-                let e = errno
-                if fd >= 0 { close(fd) }
-                throw SampleError("\(path): cannot write: \(String(cString: strerror(e)))")
-            }
-            close(fd)
-            guard rename(tmp, path) == 0 else { throw SampleError("\(path): cannot write: \(String(cString: strerror(errno)))") }
-        } catch {
-            unlink(tmp)
-            throw error
+            let root = file.root
+            try root.setAttribute("checkpoint", provenance.checkpoint)
+            try root.setAttribute("stage", provenance.stage)
+            try root.setAttribute("step", provenance.step)
+            if let seed = provenance.seed { try root.setAttribute("seed", seed) }
+            for (name, value) in provenance.extra { try root.setAttribute(name, value) }
+            try file.flush()
+            try file.close()
         }
-    }
-
-    /// Creates `file` holding one float32 dataset, with object-time tracking off.
-    private static func createDataset(_ file: String, name: String, dataset: String, shape: [Int], values: [Float]) throws {
-        var closers: [() -> Void] = []
-        defer { closers.reversed().forEach { $0() } }
-        func check(_ id: Int64, _ op: String) throws -> Int64 {
-            guard id >= 0 else { throw SampleError("\(name): cannot write HDF5: \(op) failed") }
-            return id
-        }
-        H5Eset_auto2(chdf5_e_default(), nil, nil)  // errors become our one line, not HDF5-DIAG output
-        _ = try check(Int64(H5open()), "H5open")
-        let fcpl = try check(H5Pcreate(chdf5_p_file_create()), "H5Pcreate")
-        closers.append { H5Pclose(fcpl) }
-        _ = try check(Int64(H5Pset_obj_track_times(fcpl, false)), "H5Pset_obj_track_times")
-        let fapl = try check(H5Pcreate(chdf5_p_file_access()), "H5Pcreate")
-        closers.append { H5Pclose(fapl) }
-        _ = try check(Int64(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110)), "H5Pset_libver_bounds")
-        let fid = try check(H5Fcreate(file, chdf5_acc_trunc(), fcpl, fapl), "H5Fcreate")
-        var fileOpen = true
-        closers.append { if fileOpen { H5Fclose(fid) } }
-
-        let dims = shape.map { hsize_t($0) }
-        let space = try check(H5Screate_simple(Int32(dims.count), dims, nil), "H5Screate_simple")
-        closers.append { H5Sclose(space) }
-        let dcpl = try check(H5Pcreate(chdf5_p_dataset_create()), "H5Pcreate")
-        closers.append { H5Pclose(dcpl) }
-        _ = try check(Int64(H5Pset_obj_track_times(dcpl, false)), "H5Pset_obj_track_times")
-        let rowValues = max(1, shape.dropFirst().reduce(1, *))
-        let rowsPerChunk = max(1, min(shape[0], (1 << 20) / (4 * rowValues)))
-        var chunk = shape.map { hsize_t(max($0, 1)) }
-        chunk[0] = hsize_t(rowsPerChunk)
-        _ = try check(Int64(H5Pset_chunk(dcpl, Int32(chunk.count), chunk)), "H5Pset_chunk")
-        _ = try check(Int64(H5Pset_fletcher32(dcpl)), "H5Pset_fletcher32")
-        let d = try check(H5Dcreate2(fid, dataset, chdf5_ieee_f32le(), space, chdf5_p_default(), dcpl, chdf5_p_default()), "H5Dcreate2")
-        let written = values.withUnsafeBufferPointer {
-            H5Dwrite(d, chdf5_native_float(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
-        }
-        let closedD = H5Dclose(d)
-        _ = try check(Int64(written), "H5Dwrite")
-        _ = try check(Int64(closedD), "H5Dclose")
-        fileOpen = false
-        _ = try check(Int64(H5Fclose(fid)), "H5Fclose")
     }
 }
 
@@ -400,11 +333,7 @@ enum ImageFormats {
                 throw SampleError("\(path): a \(r)x\(k) grid of \(w)x\(h) images is too large for one PNG (more than \(maxPNGBytes) bytes); use a smaller -n or .idx")
             }
             let image = layout.render(table.values, count: table.count, channels: c, height: h, width: w)
-            do {
-                try image.write(to: path)
-            } catch let e as PlotError {
-                throw SampleError(e.description)
-            }
+            try image.write(to: path)
         case .idx:
             let shape = c == 1 ? [table.count, h, w] : [table.count, c, h, w]
             try IDXArray.write(shape: shape, bytes: table.values.map(byte), to: path)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import GANCheckpoint
 import GANNN
-import GANStore
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import GANCheckpoint
 import GANData
+import GANFiles
+import GANHDF5
 import GANNN
-import GANStore
-import Yams
 
 /// A user-facing problem found by `gan-sample` itself (not by a reader): one line, exit 2.
 struct SampleError: Error, CustomStringConvertible {
@@ -11,8 +12,9 @@ struct SampleError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Runs `body`, turning every one-line user error (checkpoint, HDF5, data, gan-sample's own) into
-/// that line on stderr and exit code 2. Anything else is a bug and propagates as is.
+/// Runs `body`, turning every one-line user error (checkpoint, HDF5, data, a failed write,
+/// gan-sample's own) into that line on stderr and exit code 2. Anything else is a bug and
+/// propagates as is.
 func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
@@ -23,6 +25,8 @@ func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let e as HDF5Error {
         throw fail(e.description)
     } catch let e as DataError {
+        throw fail(e.description)
+    } catch let e as FileWriteError {
         throw fail(e.description)
     }
 }
@@ -102,15 +106,9 @@ struct ServedModel {
         return d
     }
 
-    /// Whether D is a WGAN critic: the stored configuration's `loss.objective` is `wasserstein`.
-    /// A configuration that is missing or does not parse counts as the default (a classifier).
-    var isCritic: Bool { Self.objective(inConfig: reader.config) == "wasserstein" }
-
-    static func objective(inConfig yaml: String) -> String? {
-        guard !yaml.isEmpty, let root = try? Yams.load(yaml: yaml) as? [String: Any],
-              let loss = root["loss"] as? [String: Any] else { return nil }
-        return loss["objective"] as? String
-    }
+    /// Whether D is a WGAN critic: the checkpoint's objective is `wasserstein` (a missing or
+    /// unreadable stored configuration counts as the default, a classifier).
+    var isCritic: Bool { reader.objective == .wasserstein }
 }
 
 /// The z stream of `generate`: the stored prior drawn from `RNG(seed:, stream: .sample)`,

@@ -1,6 +1,6 @@
 import Foundation
+import GANCheckpoint
 import GANNN
-import GANStore
 import GANTestSupport
 import Testing
 @_spi(Testing) import GANTensor

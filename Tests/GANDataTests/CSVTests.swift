@@ -46,7 +46,7 @@ import Testing
             for header in [nil, ["x", "y", "z", "w", "label"]] as [[String]?] {
                 let path = dir.appendingPathComponent("t.csv").path
                 try CSVTable.write(path, values: values, columns: 5, header: header)
-                #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+                #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(".t.csv.tmp").path))
                 let t = try CSVTable.read(path)
                 #expect(t.columns == 5 && t.rows == 600)
                 #expect(t.header == header)

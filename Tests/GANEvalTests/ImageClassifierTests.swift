@@ -1,6 +1,6 @@
 import Foundation
 import GANEval
-import GANStore
+import GANHDF5
 @_spi(Testing) import GANTensor
 import GANTestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import GANFiles
 import Testing
 @testable import GANPlot
 
@@ -38,7 +39,7 @@ import Testing
         let image = PixelImage(width: 2, height: 1, format: .gray8, pixels: [7, 200])
         try image.write(to: path)
         #expect(try DecodedPNG(readBytes(path)).pixels == [7, 200])
-        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/.a.png.tmp"))
         // Overwrite in place.
         try PixelImage(width: 2, height: 1, format: .gray8, pixels: [9, 9]).write(to: path)
         #expect(try DecodedPNG(readBytes(path)).pixels == [9, 9])
@@ -47,10 +48,9 @@ import Testing
         do {
             try image.write(to: missing)
             Issue.record("expected an error")
-        } catch let e as PlotError {
+        } catch let e as FileWriteError {
             #expect(e.path == missing)
-            #expect(e.description.hasPrefix(missing + ": "))
-            #expect(e.description.contains("No such file or directory"))
+            #expect(e.description == "\(missing): cannot write: directory \(dir)/no/such/dir does not exist")
             #expect(!e.description.contains("\n"))
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
+import GANCheckpoint
 import GANNN
-import GANStore
 import GANTestSupport
 import Testing
 @_spi(Testing) import GANTensor
@@ -76,11 +76,8 @@ struct CheckpointTests {
     }
 
     @Test func buildNetworkFromTheFileAloneReproducesTheNetwork() throws {
-        let dir = try TempDir()
-        let path = dir.path("c.h5")
-        let gan = try TestGAN(seed: 12)
-        try gan.checkpoint().write(to: path)
-        let r = try CheckpointReader(path: path)
+        let saved = try SavedTestGAN(seed: 12, name: "c.h5")
+        let (gan, r) = (saved.gan, saved.reader)
         defer { r.close() }
         #expect(r.hasNetwork("generator") && r.hasNetwork("discriminator") && !r.hasNetwork("encoder"))
         for (name, original, input) in [("generator", gan.generator, randomTensor([7, 8], seed: 1)),

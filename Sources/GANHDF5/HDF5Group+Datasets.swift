@@ -1,21 +1,31 @@
 import CHDF5
-import GANTensor
 
-/// Datasets. Every dataset of rank >= 1 is chunked (the whole dataset up to 1 MiB per chunk, split
-/// on the leading dimensions beyond that) with the Fletcher-32 checksum filter, so corrupted data is
-/// detected on read; gzip (deflate, level 0...9) is optional. Rank-0 (scalar) datasets cannot be
-/// chunked in HDF5 and are stored compact, without checksum. Zero-size dimensions are allowed.
-/// Writing a name that already exists throws `.alreadyExists` (call `remove` first).
+/// Datasets. Every dataset of rank >= 1 is chunked with the Fletcher-32 checksum filter, so
+/// corrupted data is detected on read (by default the whole dataset up to 1 MiB per chunk, split on
+/// the leading dimensions beyond that; see `HDF5DatasetOptions`); gzip (deflate, level 0...9) is
+/// optional. Rank-0 (scalar) datasets cannot be chunked in HDF5 and are stored compact, without
+/// checksum. Zero-size dimensions are allowed. Writing a name that already exists throws
+/// `.alreadyExists` (call `remove` first).
 extension HDF5Group {
     /// Writes `values` (row-major, `shape.reduce(1, *)` elements) as a new dataset.
     public func write<T: HDF5Element>(_ name: String, shape: [Int], values: UnsafeBufferPointer<T>,
-                                      gzipLevel: Int? = nil) throws {
+                                      options: HDF5DatasetOptions) throws {
         try file.withFileID(object: path) { fid, base in
             let abs = try ObjectPath.resolve(name, in: path, base)
             try DatasetIO.write(fid, abs, base.at(abs), shape: shape, kind: T.hdf5Kind,
                                 count: values.count, values: values.baseAddress.map(UnsafeRawPointer.init),
-                                gzipLevel: gzipLevel)
+                                options: options)
         }
+    }
+
+    public func write<T: HDF5Element>(_ name: String, shape: [Int], values: [T], options: HDF5DatasetOptions) throws {
+        try values.withUnsafeBufferPointer { try write(name, shape: shape, values: $0, options: options) }
+    }
+
+    /// `write(_:shape:values:options:)` with the default layout, gzip-compressed at `gzipLevel`.
+    public func write<T: HDF5Element>(_ name: String, shape: [Int], values: UnsafeBufferPointer<T>,
+                                      gzipLevel: Int? = nil) throws {
+        try write(name, shape: shape, values: values, options: HDF5DatasetOptions(gzipLevel: gzipLevel))
     }
 
     public func write<T: HDF5Element>(_ name: String, shape: [Int], values: [T], gzipLevel: Int? = nil) throws {
@@ -40,29 +50,13 @@ extension HDF5Group {
         try write(name, shape: shape, values: values, gzipLevel: gzipLevel)
     }
 
-    /// Writes a tensor with its shape.
-    public func writeFloats(_ name: String, _ tensor: Tensor, gzipLevel: Int? = nil) throws {
-        try write(name, shape: tensor.shape, values: UnsafeBufferPointer(start: tensor.data, count: tensor.count),
-                  gzipLevel: gzipLevel)
-    }
-
     /// Reads a dataset as `T`. Throws `.typeMismatch` if the stored type cannot be converted to `T`
     /// without loss (e.g. float64 as Float, int64 as UInt64).
     public func read<T: HDF5Element>(_ name: String, as type: T.Type = T.self) throws -> (shape: [Int], values: [T]) {
-        try file.withFileID(object: path) { fid, base in
-            let abs = try ObjectPath.resolve(name, in: path, base)
-            let ctx = base.at(abs)
-            let d = try DatasetIO.open(fid, abs, ctx)
-            defer { H5Dclose(d) }
-            let shape = try DatasetIO.shape(d, ctx)
-            try DatasetIO.checkType(d, T.hdf5Kind, ctx)
-            guard let n = DatasetIO.elementCount(shape) else { throw ctx.error(.invalidArgument, "invalid stored shape \(shape)") }
+        try readDataset(name, as: T.self, expectedShape: nil) { shape, n, read in
             let values = try [T](unsafeUninitializedCapacity: n) { buf, initialized in
                 initialized = 0
-                if n > 0 {
-                    try ctx.check(H5Dread(d, T.hdf5Kind.memoryType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(),
-                                          buf.baseAddress), "H5Dread")
-                }
+                try read(UnsafeMutableRawPointer(buf.baseAddress))
                 initialized = n
             }
             return (shape, values)
@@ -73,32 +67,39 @@ extension HDF5Group {
         try read(name, as: Float.self)
     }
 
-    /// Reads a float dataset into `tensor` (resized to `expectedShape`, default: its current shape).
-    /// Throws `.shapeMismatch` ("FILE: PATH: expected shape [a, b], found [c, d]") when the stored shape
-    /// differs, leaving the tensor untouched. If the read itself fails the contents are unspecified.
-    public func read(_ name: String, into tensor: Tensor, expectedShape: [Int]? = nil) throws {
-        let want = expectedShape ?? tensor.shape
+    /// Reads a dataset of exactly `shape` into memory the caller owns: `destination` is asked for
+    /// room for `shape.reduce(1, *)` values only once the stored shape and type are checked, so a
+    /// mismatch (`.shapeMismatch`, "FILE: PATH: expected shape [a, b], found [c, d]") leaves the
+    /// caller's buffer untouched. If the read itself fails the contents are unspecified.
+    public func read<T: HDF5Element>(_ name: String, shape: [Int], into destination: () -> UnsafeMutablePointer<T>) throws {
+        try readDataset(name, as: T.self, expectedShape: shape) { _, _, read in try read(UnsafeMutableRawPointer(destination())) }
+    }
+
+    /// The one read path: opens the dataset, checks its shape (against `expectedShape` when given)
+    /// and its type, and hands `body` the shape, the element count and a function that reads all
+    /// values into a buffer of that many `T`s.
+    private func readDataset<T: HDF5Element, R>(
+        _ name: String, as type: T.Type, expectedShape: [Int]?,
+        _ body: (_ shape: [Int], _ count: Int, _ read: (UnsafeMutableRawPointer?) throws -> Void) throws -> R
+    ) throws -> R {
         try file.withFileID(object: path) { fid, base in
             let abs = try ObjectPath.resolve(name, in: path, base)
             let ctx = base.at(abs)
             let d = try DatasetIO.open(fid, abs, ctx)
             defer { H5Dclose(d) }
             let shape = try DatasetIO.shape(d, ctx)
-            guard shape == want else { throw ctx.error(.shapeMismatch, "expected shape \(want), found \(shape)") }
-            try DatasetIO.checkType(d, .float32, ctx)
-            guard want.allSatisfy({ $0 >= 0 }) else { throw ctx.error(.invalidArgument, "invalid shape \(want)") }
-            tensor.resize(want)
-            if tensor.count > 0 {
-                try ctx.check(H5Dread(d, chdf5_native_float(), chdf5_s_all(), chdf5_s_all(), chdf5_p_default(),
-                                      tensor.data), "H5Dread")
+            if let want = expectedShape, shape != want {
+                throw ctx.error(.shapeMismatch, "expected shape \(want), found \(shape)")
+            }
+            try DatasetIO.checkType(d, T.hdf5Kind, ctx)
+            guard let n = DatasetIO.elementCount(shape) else { throw ctx.error(.invalidArgument, "invalid stored shape \(shape)") }
+            return try body(shape, n) { buffer in
+                if n > 0 {
+                    try ctx.check(H5Dread(d, T.hdf5Kind.memoryType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), buffer),
+                                  "H5Dread")
+                }
             }
         }
-    }
-
-    /// Reads a float dataset into a new tensor of the stored shape.
-    public func readTensor(_ name: String) throws -> Tensor {
-        let (shape, values) = try readFloats(name)
-        return Tensor(shape: shape, values: values)
     }
 }
 
@@ -141,13 +142,22 @@ enum DatasetIO {
         return chunk
     }
 
+    /// Chunk dimensions of whole rows (every dimension but the first), as many rows as fit in
+    /// `limit` bytes and at least one.
+    static func rowChunkShape(_ shape: [Int], elementSize: Int, limit: Int = chunkByteLimit) -> [Int] {
+        var chunk = shape.map { max($0, 1) }
+        let (rowBytes, overflow) = max(1, shape.dropFirst().reduce(1, *)).multipliedReportingOverflow(by: elementSize)
+        chunk[0] = overflow ? 1 : max(1, min(shape[0], limit / rowBytes))
+        return chunk
+    }
+
     static func write(_ fid: hid_t, _ abs: String, _ ctx: H5Context, shape: [Int], kind: HDF5ElementKind,
-                      count: Int, values: UnsafeRawPointer?, gzipLevel: Int?) throws {
+                      count: Int, values: UnsafeRawPointer?, options: HDF5DatasetOptions) throws {
         guard let n = elementCount(shape), elementCount(shape.map { max($0, 1) }) != nil else {
             throw ctx.error(.invalidArgument, "invalid shape \(shape) (negative dimension or too large)")
         }
         guard n == count else { throw ctx.error(.invalidArgument, "shape \(shape) needs \(n) values, got \(count)") }
-        if let level = gzipLevel, !(0...9).contains(level) {
+        if let level = options.gzipLevel, !(0...9).contains(level) {
             throw ctx.error(.invalidArgument, "gzip level \(level) is not in 0...9")
         }
         guard n == 0 || values != nil else { throw ctx.error(.invalidArgument, "no values") }
@@ -160,12 +170,18 @@ enum DatasetIO {
         defer { H5Sclose(space) }
         let dcpl = try ctx.check(H5Pcreate(chdf5_p_dataset_create()), "H5Pcreate")
         defer { H5Pclose(dcpl) }
+        if !options.tracksObjectTimes {
+            try ctx.check(H5Pset_obj_track_times(dcpl, false), "H5Pset_obj_track_times")
+        }
         if shape.isEmpty {
             try ctx.check(H5Pset_layout(dcpl, H5D_COMPACT), "H5Pset_layout")
         } else {
-            let chunk = chunkShape(shape, elementSize: kind.byteSize).map { hsize_t($0) }
-            try ctx.check(H5Pset_chunk(dcpl, Int32(chunk.count), chunk), "H5Pset_chunk")
-            if let level = gzipLevel {
+            let chunk = switch options.chunking {
+            case .balanced: chunkShape(shape, elementSize: kind.byteSize)
+            case .wholeRows: rowChunkShape(shape, elementSize: kind.byteSize)
+            }
+            try ctx.check(H5Pset_chunk(dcpl, Int32(chunk.count), chunk.map { hsize_t($0) }), "H5Pset_chunk")
+            if let level = options.gzipLevel {
                 try ctx.check(H5Pset_deflate(dcpl, UInt32(level)), "H5Pset_deflate")
             }
             try ctx.check(H5Pset_fletcher32(dcpl), "H5Pset_fletcher32")

@@ -1,6 +1,7 @@
 import Foundation
+import GANCheckpoint
+import GANHDF5
 import GANNN
-import GANStore
 import GANTestSupport
 import Testing
 @_spi(Testing) import GANTensor
@@ -91,11 +92,8 @@ struct CheckpointDamageTests {
     }
 
     @Test func differentHiddenSizeNamesPathAndShapes() throws {
-        let dir = try TempDir()
-        let path = dir.path("arch.h5")
-        let gan = try TestGAN(seed: 4)
-        try gan.checkpoint().write(to: path)
-        let r = try CheckpointReader(path: path)
+        let saved = try SavedTestGAN(seed: 4, name: "arch.h5")
+        let (path, r) = (saved.path, saved.reader)
         defer { r.close() }
         let wider = makeTestGenerator(hidden: 17, seed: 4)
         let before = networkTensors(wider).map { ($0.0, $0.1.clone()) }
@@ -112,11 +110,8 @@ struct CheckpointDamageTests {
     }
 
     @Test func differentLayerKindsAndAttributesNameTheLayer() throws {
-        let dir = try TempDir()
-        let path = dir.path("kinds.h5")
-        let gan = try TestGAN(seed: 5)
-        try gan.checkpoint().write(to: path)
-        let r = try CheckpointReader(path: path)
+        let saved = try SavedTestGAN(seed: 5, name: "kinds.h5")
+        let (path, gan, r) = (saved.path, saved.gan, saved.reader)
         defer { r.close() }
         var rng = RNG(seed: 1)
         let relu = Sequential(Linear(8, 16, rng: &rng), ReLU(), Linear(16, 12, rng: &rng), Tanh())

@@ -34,13 +34,17 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
-    /// Creates (or truncates) the file at `path`, open for writing.
-    public static func create(_ path: String) throws -> HDF5File {
+    /// Creates (or truncates) the file at `path`, open for writing. `tracksObjectTimes: false`
+    /// leaves the times out of the root group's header (see `HDF5DatasetOptions.tracksObjectTimes`).
+    public static func create(_ path: String, tracksObjectTimes: Bool = true) throws -> HDF5File {
         HDF5ErrorStack.silence()
         let ctx = H5Context(file: path, object: "/")
         let fapl = try fileAccessList(ctx)
         defer { H5Pclose(fapl) }
-        let id = try ctx.check(H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), fapl), "H5Fcreate")
+        let fcpl = try ctx.check(H5Pcreate(chdf5_p_file_create()), "H5Pcreate")
+        defer { H5Pclose(fcpl) }
+        if !tracksObjectTimes { try ctx.check(H5Pset_obj_track_times(fcpl, false), "H5Pset_obj_track_times") }
+        let id = try ctx.check(H5Fcreate(path, chdf5_acc_trunc(), fcpl, fapl), "H5Fcreate")
         return HDF5File(path: path, fileID: id, writable: true, created: true)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
+import GANCheckpoint
+import GANHDF5
 import GANNN
-import GANStore
 import GANTestSupport
 import Testing
 

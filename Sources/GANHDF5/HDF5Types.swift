@@ -170,3 +170,30 @@ enum ObjectPath {
         return try ctx.check(H5Oopen(fileID, path, chdf5_p_default()), "H5Oopen")
     }
 }
+
+/// How a new dataset is stored. The defaults are the layout of every file the project keeps
+/// (checkpoints, `data.h5`, the classifier cache).
+public struct HDF5DatasetOptions: Sendable, Equatable {
+    public enum Chunking: Sendable, Equatable {
+        /// The whole dataset while it fits in 1 MiB, otherwise the leading dimensions split into
+        /// equal parts until a chunk fits.
+        case balanced
+        /// Whole rows (every dimension but the first), as many as fit in 1 MiB and at least one:
+        /// the layout `gan-sample`'s HDF5 outputs have always had (kept so that the same samples
+        /// still give the same bytes).
+        case wholeRows
+    }
+
+    public var chunking: Chunking
+    /// Deflate level 0...9; nil: no compression.
+    public var gzipLevel: Int?
+    /// Whether HDF5 records the object's creation and modification times in its header. Off, the
+    /// file's bytes depend only on what is written (same samples, same file).
+    public var tracksObjectTimes: Bool
+
+    public init(chunking: Chunking = .balanced, gzipLevel: Int? = nil, tracksObjectTimes: Bool = true) {
+        self.chunking = chunking
+        self.gzipLevel = gzipLevel
+        self.tracksObjectTimes = tracksObjectTimes
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
+import GANCheckpoint
+import GANHDF5
 import GANNN
-import GANStore
 import GANTestSupport
 import Testing
 @_spi(Testing) import GANTensor
@@ -62,6 +63,23 @@ struct TestGAN {
         c.history = history
         c.fixedNoise = randomTensor([16, trainer.noiseDimension], seed: 5)
         return c
+    }
+}
+
+/// `TestGAN(seed:)` saved as `name` in a fresh directory and opened: how the load and mismatch
+/// tests start. The directory lives as long as the value; close `reader` when done.
+struct SavedTestGAN {
+    let dir: TempDir
+    let path: String
+    let gan: TestGAN
+    let reader: CheckpointReader
+
+    init(seed: UInt64, name: String) throws {
+        dir = try TempDir()
+        path = dir.path(name)
+        gan = try TestGAN(seed: seed)
+        try gan.checkpoint().write(to: path)
+        reader = try CheckpointReader(path: path)
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANNN
-import GANStore
 import GANTestSupport
 import Testing
 @_spi(Testing) import GANTensor

@@ -1,4 +1,5 @@
 import Foundation
+import GANHDF5
 import GANNN
 
 /// Reads and validates a checkpoint. Opening checks the format name, the version and the
@@ -55,6 +56,12 @@ public final class CheckpointReader {
     deinit { try? file.close() }
 
     public func close() { try? file.close() }
+
+    /// Reads every dataset once, so that a checksum failure anywhere is found now rather than
+    /// halfway through loading a model. ~10 ms for an mlp_gan checkpoint with Adam state.
+    public func verifyAllData() throws {
+        try file.root.verifyAllData()
+    }
 
     /// The `data/` description.
     public func dataDescription() throws -> DataDescription {

@@ -1,8 +1,8 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANNN
 import GANPlot
-import GANStore
 
 /// The evaluate stage's PNG plots (written by the project's own GANPlot):
 /// - 1-D: `eval/distributions.png`, panels "before training" (pretrain-d/start.h5 or
@@ -10,16 +10,17 @@ import GANStore
 ///   training", each with p_data, a density histogram of G's samples and D(x);
 /// - 2-D: `eval/samples.png`, real (grey) and generated points, mixture centres marked;
 /// - `eval/losses.png`: D and G losses over G steps.
-extension PipelineRunner {
+extension EvaluateStage {
     func writePlots(final reader: CheckpointReader, samples: [Float], description desc: DataDescription) throws -> [String] {
+        let config = context.config, run = context.run
         var written: [String] = []
         let dir = run.evalDirectory
         if let toy = ModelFactory.toyDistribution(config.data) {
             if case .gaussian(let mean, let std) = toy {
                 var panels: [Plot] = []
                 var states: [(String, String)] = []
-                if config.pretrainD != nil { states.append(("before training", run.stage("pretrain-d").url.appendingPathComponent("start.h5").path)) }
-                states.append((config.pretrainD != nil ? "after pretraining D" : "before training", run.stage("train").url.appendingPathComponent("start.h5").path))
+                if config.pretrainD != nil { states.append(("before training", run.stage(.pretrainD).url.appendingPathComponent("start.h5").path)) }
+                states.append((config.pretrainD != nil ? "after pretraining D" : "before training", run.stage(.train).url.appendingPathComponent("start.h5").path))
                 for (title, path) in states where FileManager.default.fileExists(atPath: path) {
                     let r = try CheckpointReader(path: path)
                     defer { r.close() }
@@ -70,7 +71,7 @@ extension PipelineRunner {
     private func oneDimensionalPanel(_ title: String, g: Sequential, d: Sequential, desc: DataDescription, mean: Float, std: Float) -> Plot {
         let lo = Double(mean - 4 * std), hi = Double(mean + 4 * std)
         var p = Plot(title: title, xLabel: "x", yLabel: "density / D(x)", xRange: lo...hi, yRange: 0...1.2)
-        var rng = RNG(seed: config.seed, stream: .plot)
+        var rng = RNG(seed: context.config.seed, stream: .plot)
         let z = Tensor(shape: [5000, desc.noiseDimension])
         desc.noisePrior.fill(z, rng: &rng)
         let samples = g.forward(z, training: false).array.map { Double(($0 - desc.offset) / desc.scale) }

@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a file could not be written: one line, `PATH: cannot write: REASON`.
+///
+/// Every crash-safe write in the project (`AtomicFile`) and every write to standard output fails
+/// with this one type, so that a caller can tell a full or failing disk (`code` ENOSPC, EIO) from
+/// bad input by the type and the code alone, without parsing messages.
+public struct FileWriteError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file that was to be written: its final name, never the temporary one.
+    public let path: String
+    /// The `errno` of the system call that failed; nil when a check before writing failed.
+    public let code: Int32?
+    /// `strerror(code)`, or the check that failed (e.g. "directory out does not exist").
+    public let reason: String
+
+    /// A failed system call: the reason is `strerror(code)`.
+    public init(_ path: String, code: Int32) {
+        self.path = path
+        self.code = code
+        reason = String(cString: strerror(code))
+    }
+
+    /// A check that failed before anything was written.
+    public init(_ path: String, reason: String) {
+        self.path = path
+        code = nil
+        self.reason = reason
+    }
+
+    public var description: String { "\(path.isEmpty ? "(empty path)" : path): cannot write: \(reason)" }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import GANData
+import GANHDF5
+
+/// The `prep` stage: reads the configured source (a toy distribution, a table, IDX images or a
+/// folder of PNGs), checks it, computes its normalisation and writes `RUN/data.h5`, which every
+/// later stage reads. Skipped when `data.h5` exists.
+struct PrepStage: PipelineStage {
+    static let stage = Stage.prep
+    let context: StageContext
+
+    func run() throws {
+        let file = context.run.dataFile
+        if FileManager.default.fileExists(atPath: file.path) {
+            context.log("prep: \(file.path) exists; skipped")
+            return
+        }
+        let start = Date()
+        let d = try loadSource()
+        try d.write(to: file)
+        let shape = d.sampleShape.map(String.init).joined(separator: "x")
+        context.log(String(format: "prep: %d samples of shape %@%@ from %@ -> %@ (%.2f s)", d.count, shape,
+                           d.testCount > 0 ? " (+\(d.testCount) held out)" : "", d.source, file.path, Date().timeIntervalSince(start)))
+    }
+
+    /// The configured data set in data units, with its normalisation.
+    func loadSource() throws -> PreparedData {
+        let dc = context.config.data
+        let norm = Normalization(rawValue: dc.normalize.rawValue) ?? .none
+        if let toy = ModelFactory.toyDistribution(dc) {
+            return PreparedData.toy(toy, count: dc.size, seed: context.config.seed, normalization: norm, source: "\(dc.source.rawValue) \(toy)")
+        }
+        guard let path = dc.path else { throw PipelineError.config("data.path: required for data.source \(dc.source.rawValue)") }
+        if dc.isImageSource { return try loadImages(path: path, normalization: norm) }
+        let shape: [Int], values: [Float]
+        do {
+            switch dc.source {
+            case .csv:
+                let t = try CSVTable.read(path)
+                (shape, values) = ([t.rows, t.columns], t.values)
+            case .npy:
+                (shape, values) = try NPYArray.read(path)
+            case .h5:
+                let f = try HDF5File.open(path)
+                defer { try? f.close() }
+                guard f.root.contains(dc.dataset) else { throw PipelineError.io(path, "no dataset '\(dc.dataset)' (data.dataset)") }
+                (shape, values) = try f.root.read(dc.dataset, as: Float.self)
+            case .gaussian, .parabola, .ring, .grid, .idx, .pngFolder:
+                preconditionFailure("loadSource: \(dc.source) is handled above")
+            }
+        } catch let e as DataError {
+            throw PipelineError.io(e.file, e.message)
+        } catch let e as HDF5Error {
+            throw PipelineError.io(e.file, "\(e.object): \(e.message)")
+        }
+        guard shape.count == 2, shape[0] >= 1, shape[1] >= 1 else {
+            throw PipelineError.io(path, "expected a table [samples, features], found shape \(shape)")
+        }
+        return PreparedData(table: values, dimension: shape[1], normalization: norm, source: "\(dc.source.rawValue) \(path)")
+    }
+
+    /// Images from an IDX file (`[N, H, W]` or `[N, C, H, W]`) or a folder of PNGs, with the
+    /// optional labels and held-out test set, checked for consistent counts and sizes.
+    func loadImages(path: String, normalization: Normalization) throws -> PreparedData {
+        let dc = context.config.data
+        func images(_ p: String) throws -> (shape: [Int], bytes: [UInt8]) {
+            if dc.source == .pngFolder {
+                let folder = try PNGFolder.read(p)
+                return ([folder.count, folder.channels, folder.height, folder.width], folder.bytes)
+            }
+            let a = try IDXArray.read(p)
+            switch a.shape.count {
+            case 3: return ([a.shape[0], 1, a.shape[1], a.shape[2]], a.bytes)
+            case 4: return (a.shape, a.bytes)
+            default: throw PipelineError.io(p, "expected IDX images [count, height, width] or [count, channels, height, width], found shape \(a.shape)")
+            }
+        }
+        func labels(_ p: String?, count: Int, key: String) throws -> [UInt8]? {
+            guard let p else { return nil }
+            let a = try IDXArray.read(p)
+            guard a.shape == [count] else { throw PipelineError.io(p, "data.\(key): expected \(count) labels (one per image), found shape \(a.shape)") }
+            return a.bytes
+        }
+        do {
+            let train = try images(path)
+            let sampleShape = Array(train.shape.dropFirst())
+            guard train.shape[0] > dc.floorSize else {
+                throw PipelineError.io(path, "data.floor_size (\(dc.floorSize)) must be smaller than the number of training images (\(train.shape[0]))")
+            }
+            var test: (shape: [Int], bytes: [UInt8]) = ([0] + sampleShape, [])
+            if let t = dc.testPath {
+                test = try images(t)
+                guard Array(test.shape.dropFirst()) == sampleShape else {
+                    throw PipelineError.io(t, "data.test_path: images are \(test.shape.dropFirst().map(String.init).joined(separator: "x")) but the training images are \(sampleShape.map(String.init).joined(separator: "x"))")
+                }
+            }
+            return PreparedData(images: train.bytes, sampleShape: sampleShape,
+                                labels: try labels(dc.labels, count: train.shape[0], key: "labels"),
+                                testImages: test.bytes, testLabels: try labels(dc.testLabels, count: test.shape[0], key: "test_labels"),
+                                normalization: normalization, source: "\(dc.source.rawValue) \(path)")
+        } catch let e as DataError {
+            throw PipelineError.io(e.file, e.message)
+        }
+    }
+}
