@@ -44,21 +44,25 @@ let package = Package(
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
+        // The command-line options the executables share (--threads, --seed, --quiet).
+        .target(name: "GANCommandLine", dependencies: [
+            "GANTensor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData", "GANCheckpoint", "GANEval", "CMallocCount",
+            "GANNN", "GANData", "GANCheckpoint", "GANEval", "GANCommandLine", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "gan-pipeline", dependencies: [
-            "GANPipeline",
+            "GANPipeline", "GANCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot",
+            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "GANCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -7,7 +7,7 @@ import Foundation
 /// warning; a damaged file named directly is an error (no silent substitution).
 public enum CheckpointLocator {
     /// Stages searched in a run directory, most trained first.
-    public static let servingStages = ["train", "pretrain-d"]
+    public static let servingStages: [Stage] = Stage.checkpointed.reversed()
 
     public static func open(_ path: String) throws -> (reader: CheckpointReader, warnings: [String]) {
         var isDir: ObjCBool = false
@@ -25,9 +25,9 @@ public enum CheckpointLocator {
             return try stageDir.openLatest()
         }
         for stage in servingStages {
-            let d = CheckpointDirectory(url.appendingPathComponent(stage))
+            let d = CheckpointDirectory(url.appendingPathComponent(stage.rawValue))
             if !d.stepFiles().isEmpty { return try d.openLatest() }
         }
-        throw CheckpointError(path, "/", "no checkpoint here: expected step-*.h5 files, or a run directory with \(servingStages.map { $0 + "/" }.joined(separator: " or "))")
+        throw CheckpointError(path, "/", "no checkpoint here: expected step-*.h5 files, or a run directory with \(servingStages.map { $0.rawValue + "/" }.joined(separator: " or "))")
     }
 }

@@ -9,7 +9,7 @@ import GANNN
 public final class CheckpointReader {
     public let path: String
     public let file: HDF5File
-    public let stage: String
+    public let stage: Stage
     public let step: Int
     public let epoch: Int
     public let position: Int
@@ -43,7 +43,11 @@ public final class CheckpointReader {
         guard try root.attribute("complete") == .int(1) else {
             throw fail("complete", "incomplete checkpoint (the write was interrupted)")
         }
-        stage = try root.stringAttribute("stage")
+        let stageName = try root.stringAttribute("stage")
+        guard let stage = Stage(rawValue: stageName), Stage.checkpointed.contains(stage) else {
+            throw fail("stage", "unknown stage '\(stageName)' (expected \(Stage.checkpointed.map(\.rawValue).joined(separator: " or ")))")
+        }
+        self.stage = stage
         step = Int(try root.intAttribute("step"))
         epoch = Int(try root.intAttribute("epoch"))
         position = Int(try root.intAttribute("position"))

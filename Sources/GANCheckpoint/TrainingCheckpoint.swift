@@ -9,8 +9,8 @@ public struct TrainingCheckpoint {
     public static let format = "swiftgan-checkpoint"
     public static let formatVersion = 1
 
-    /// "pretrain-d" or "train".
-    public var stage: String
+    /// The stage that wrote it: `.pretrainD` or `.train`.
+    public var stage: Stage
     /// G steps for `train`, D steps for `pretrain-d`.
     public var step: Int
     /// Data cursor: epochs completed and position inside the current epoch's order.
@@ -32,7 +32,7 @@ public struct TrainingCheckpoint {
     /// `/reference/<name>` (e.g. virtual batch norm's reference batches "generator", "discriminator").
     public var references: [(name: String, tensor: Tensor)] = []
 
-    public init(stage: String, step: Int, data: DataDescription, networks: [NetworkEntry]) {
+    public init(stage: Stage, step: Int, data: DataDescription, networks: [NetworkEntry]) {
         self.stage = stage
         self.step = step
         self.data = data
@@ -92,7 +92,7 @@ extension TrainingCheckpoint {
     private func writeContents(_ root: RecordedGroup) throws {
         root.setAttribute("format", Self.format)
         root.setAttribute("format_version", Self.formatVersion)
-        root.setAttribute("stage", stage)
+        root.setAttribute("stage", stage.rawValue)
         root.setAttribute("step", step)
         root.setAttribute("epoch", epoch)
         root.setAttribute("position", position)

@@ -1,4 +1,5 @@
 import Foundation
+import GANCheckpoint
 import GANFiles
 
 /// Runs (or resumes) a pipeline in a run directory: checks the requested configuration against the

@@ -1,4 +1,5 @@
 import Foundation
+import GANCheckpoint
 import GANData
 import GANHDF5
 

@@ -49,7 +49,7 @@ struct PretrainStage: PipelineStage {
             }
         }
         @discardableResult func save() throws -> URL {
-            var c = TrainingCheckpoint(stage: Self.stage.rawValue, step: step, data: description, networks: [
+            var c = TrainingCheckpoint(stage: Self.stage, step: step, data: description, networks: [
                 NetworkEntry("generator", session.generator), NetworkEntry("discriminator", d, optimizer: optimizer),
             ])
             c.config = context.configYAML

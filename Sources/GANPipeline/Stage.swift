@@ -3,18 +3,6 @@ import GANCheckpoint
 import GANData
 import GANNN
 
-/// The stages of a pipeline, in order. Each reads only what earlier stages wrote (files), so any
-/// stage can be rerun or resumed alone.
-public enum Stage: String, CaseIterable, Sendable {
-    case prep
-    case pretrainD = "pretrain-d"
-    case train
-    case evaluate
-
-    /// The stages that write checkpoints (`RUN/<stage>/step-*.h5`), in pipeline order.
-    public static let checkpointed: [Stage] = [.pretrainD, .train]
-}
-
 /// One stage of a pipeline: `run()` does the stage's work in the run directory, resuming from its
 /// newest complete checkpoint and skipping itself when finished.
 protocol PipelineStage {

@@ -99,7 +99,7 @@ final class TrainSession {
             networks.append(NetworkEntry("generator_ema", averaged))
         }
         networks.append(NetworkEntry("discriminator", discriminator, optimizer: trainer.discriminatorOptimizer))
-        var c = TrainingCheckpoint(stage: Stage.train.rawValue, step: step, data: dataDescription, networks: networks)
+        var c = TrainingCheckpoint(stage: .train, step: step, data: dataDescription, networks: networks)
         c.references = [("generator", trainer.options.generatorReferenceNoise), ("discriminator", trainer.options.discriminatorReference)]
             .compactMap { name, t in t.map { (name, $0) } }
         let cursor = batcher.cursor

@@ -59,7 +59,7 @@ extension GANBench {
     /// A train-stage checkpoint of `trainer` as the pipeline writes it: both networks with their
     /// optimiser states and the noise stream.
     func trainingCheckpoint(_ trainer: AdversarialTrainer, step: Int, sampleShape: [Int], scale: Float) -> TrainingCheckpoint {
-        var c = TrainingCheckpoint(stage: "train", step: step,
+        var c = TrainingCheckpoint(stage: .train, step: step,
                                    data: DataDescription(sampleShape: sampleShape, scale: scale,
                                                          noiseDimension: trainer.noiseDimension),
                                    networks: [NetworkEntry("generator", trainer.generator, optimizer: trainer.generatorOptimizer),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CMallocCount
 import Foundation
+import GANCommandLine
 import GANData
 import GANNN
 
@@ -29,14 +30,15 @@ struct GANBench: ParsableCommand {
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
     var model: Model = .mlp_gan
-    @Option(help: "Compute threads (OpenBLAS).")
-    var threads: Int = 1
+    @OptionGroup var compute: ThreadsOption
     @Option(help: "Timed iterations (G steps for toy_1d).")
     var iters: Int = 500
     @Option(help: "Untimed warm-up iterations.")
     var warmup: Int = 20
-    @Option(help: "Seed of the init, data and noise streams.")
-    var seed: UInt64 = 0
+    /// The init, data and noise streams' seed (default 0).
+    @OptionGroup var seedOption: SeedOption
+    var threads: Int { compute.threads }
+    var seed: UInt64 { seedOption.seed ?? 0 }
     @Option(help: "Print losses every N iterations on stderr (0 = off).")
     var logEvery: Int = 0
     @Flag(help: "mlp_gan, dcgan28: random uint8 images instead of Fashion-MNIST (same cost).")
@@ -47,14 +49,13 @@ struct GANBench: ParsableCommand {
     var smallGemmMaxWork: Int?
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
         guard iters >= 1 else { throw ValidationError("--iters must be >= 1, got \(iters)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be >= 0, got \(warmup)") }
         if let w = smallGemmMaxWork, w < 0 { throw ValidationError("--small-gemm-max-work must be >= 0") }
     }
 
     func run() throws {
-        ComputeThreads.set(threads)
+        compute.apply()
         if let w = smallGemmMaxWork { SmallGEMM.maxWork = w }
         let result: BenchResult
         do {

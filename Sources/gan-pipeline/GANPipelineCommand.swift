@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GANCheckpoint
+import GANCommandLine
 import GANNN
 import GANPipeline
 
@@ -33,7 +34,8 @@ func pipelineExitCode(for error: Error) -> ExitCode {
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run or resume a pipeline. A run directory with checkpoints is resumed from its latest complete checkpoint.")
+        abstract: "Run or resume a pipeline. A run directory with checkpoints is resumed from its latest complete checkpoint.",
+        discussion: "--seed overrides the file's seed and --set seed=; --threads does not change the configuration (resuming with another thread count is allowed, with a warning).")
 
     @Argument(help: "Pipeline YAML file, e.g. Pipelines/gaussian-1d.yaml.")
     var pipeline: String
@@ -44,11 +46,10 @@ struct Run: ParsableCommand {
     @Option(help: "Comma-separated stages to run: prep,pretrain-d,train,evaluate (default: all).")
     var stages: String?
 
-    @Option(help: "Compute threads (overrides nothing in the file; bitwise determinism holds for equal thread counts).")
-    var threads: Int = 1
+    @OptionGroup var compute: ThreadsOption
 
-    @Option(help: "Seed (overrides the file and --set).")
-    var seed: UInt64?
+    /// Overrides the file's seed and --set seed=.
+    @OptionGroup var seedOption: SeedOption
 
     @Option(name: .customLong("set"), help: "Override a key: key.path=value (value parsed as YAML); may repeat.")
     var overrides: [String] = []
@@ -56,14 +57,12 @@ struct Run: ParsableCommand {
     @Flag(help: "Start over: move an existing run directory to RUN.old-<UTC time> first.")
     var fresh = false
 
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @OptionGroup var progress: QuietFlag
 
     @Option(help: "evaluate: checkpoint file to evaluate (default: the newest train checkpoint).")
     var checkpoint: String?
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be >= 1, got \(threads)") }
         if let s = stages {
             for name in s.split(separator: ",") where Stage(rawValue: String(name)) == nil {
                 throw ValidationError("--stages: unknown stage '\(name)' (expected \(Stage.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -74,15 +73,15 @@ struct Run: ParsableCommand {
     func run() throws {
         do {
             var sets = overrides
-            if let s = seed { sets.append("seed=\(s)") }
+            if let s = seedOption.seed { sets.append("seed=\(s)") }
             let config = try ConfigLoader.load(path: pipeline, overrides: sets)
             let dir = RunDirectory(URL(fileURLWithPath: runDir ?? "Checkpoints/\(config.name)"))
             if fresh, let moved = try dir.moveAside() { stderr("gan-pipeline: moved the old run to \(moved.path)") }
             let lock = try dir.lock()
             defer { lock.release() }
-            ComputeThreads.set(threads)
+            compute.apply()
             let runner = PipelineRunner(config: config, run: dir)
-            runner.quiet = quiet
+            runner.quiet = progress.quiet
             try runner.reconcileConfig()
             let list = stages.map { $0.split(separator: ",").compactMap { Stage(rawValue: String($0)) } }
             if let file = checkpoint {

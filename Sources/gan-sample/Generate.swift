@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GANCheckpoint
+import GANCommandLine
 import GANNN
 
 struct Generate: ParsableCommand {
@@ -34,14 +35,13 @@ struct Generate: ParsableCommand {
     @Option(name: [.customShort("n"), .customLong("count")], help: "Number of samples (>= 1).")
     var n: Int = 64
 
-    @Option(help: "Noise seed (>= 0).")
-    var seed: Int = 0
+    /// The noise stream's seed (default 0).
+    @OptionGroup var seedOption: SeedOption
 
     @Option(help: "Samples per generator forward pass (>= 1).")
     var batch: Int = 1024
 
-    @Option(help: "Compute threads (>= 1). Bitwise results are reproducible for equal thread counts.")
-    var threads: Int = 1
+    @OptionGroup var compute: ThreadsOption
 
     @Option(name: .shortAndLong, help: "Output file (.csv, .npy, .h5; image models also .png, .idx, .idx.gz) or - for CSV on standard output.")
     var output: String
@@ -52,11 +52,12 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("PNG grid as ROWSxCOLUMNS, with at least -n cells (default: near-square).", valueName: "RxC"))
     var grid: String?
 
+    var seed: UInt64 { seedOption.seed ?? 0 }
+
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be at least 1, got \(n)") }
-        guard seed >= 0 else { throw ValidationError("--seed must be >= 0, got \(seed)") }
+        guard seed <= UInt64(Int64.max) else { throw ValidationError("--seed must be at most \(Int64.max), got \(seed)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let grid {
             guard let layout = GridLayout.parse(grid) else { throw ValidationError("--grid must be ROWSxCOLUMNS with positive numbers, e.g. 8x8, got \"\(grid)\"") }
             guard SampleFormat.of(fileName: output) == .png else { throw ValidationError("--grid applies to PNG output only (-o NAME.png)") }
@@ -65,7 +66,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        setThreads(threads)
+        compute.apply()
         let reader = try openCheckpoint(checkpoint)
         try reportingUserErrors {
             let model = try ServedModel(reader)
@@ -73,9 +74,9 @@ struct Generate: ParsableCommand {
             out.grid = grid.flatMap(GridLayout.parse)
             try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
             let g = try model.generator(raw: raw)
-            let table = try Self.generate(g, space: model.space, count: n, seed: UInt64(seed), batch: batch, name: output)
+            let table = try Self.generate(g, space: model.space, count: n, seed: seed, batch: batch, name: output)
             try out.write(table, header: nil, dataset: "samples",
-                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage, step: reader.step, seed: seed))
+                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step, seed: Int(seed)))
             if model.generatorIsUntrained {
                 warn("\(reader.path) is a pretrain-d checkpoint: the generator has not been trained yet (samples come from its initial weights)")
             }

@@ -49,7 +49,7 @@ struct CheckpointSummary {
         toolVersion = r.toolVersion
         created = r.createdUTC
         threads = r.threads
-        stage = r.stage
+        stage = r.stage.rawValue
         step = r.step
         epoch = r.epoch
         position = r.position
@@ -117,7 +117,7 @@ struct CheckpointSummary {
                 lines.append("  optimizer: none stored")
             }
         }
-        if stage == "pretrain-d" {
+        if stage == Stage.pretrainD.rawValue {
             lines.append("note         stage pretrain-d: the generator has not been trained yet")
         }
         lines.append("history      \(historyLength) entries" + (lastMetrics.isEmpty ? "" : "; last: "

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GANCheckpoint
+import GANCommandLine
 import GANNN
 
 struct Score: ParsableCommand {
@@ -46,12 +47,10 @@ struct Score: ParsableCommand {
     @Option(help: "Rows per discriminator forward pass (>= 1).")
     var batch: Int = 1024
 
-    @Option(help: "Compute threads (>= 1). Bitwise results are reproducible for equal thread counts.")
-    var threads: Int = 1
+    @OptionGroup var compute: ThreadsOption
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard !dataset.isEmpty else { throw ValidationError("--dataset must not be empty") }
     }
 
@@ -60,7 +59,7 @@ struct Score: ParsableCommand {
     }
 
     func run() throws {
-        setThreads(threads)
+        compute.apply()
         let reader = try openCheckpoint(checkpoint)
         try reportingUserErrors {
             let model = try ServedModel(reader)
@@ -75,7 +74,7 @@ struct Score: ParsableCommand {
             }
             try out.write(SampleTable(rowShape: [], count: scores.count, values: scores), header: [kind.rawValue],
                           dataset: "scores",
-                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage, step: reader.step, seed: nil,
+                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step, seed: nil,
                                                        extra: [("input", .string(input)), ("kind", .string(kind.rawValue))]))
             if kind == .critic {
                 note("the discriminator is a WGAN critic (loss.objective: wasserstein): wrote critic values, not probabilities\(logits ? " (--logits changes nothing)" : "")")

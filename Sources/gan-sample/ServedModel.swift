@@ -63,7 +63,7 @@ struct ServedModel {
     }
 
     /// Stage `pretrain-d` stores a generator that has not been trained yet.
-    var generatorIsUntrained: Bool { reader.stage == "pretrain-d" }
+    var generatorIsUntrained: Bool { reader.stage == .pretrainD }
 
     /// The network `generator()` serves: the moving average of G's weights (`generator_ema`,
     /// issue 8) when the checkpoint has one, unless `raw`.
@@ -157,4 +157,3 @@ struct NoiseStream {
 }
 
 /// Shared `--threads` handling: the engine's thread count (bitwise results depend on it).
-func setThreads(_ n: Int) { ComputeThreads.set(n) }

@@ -14,7 +14,7 @@ extension GANSampleGenerateScoreTests {
 
     /// One checkpoint file: G 3 -> 16 -> features, D features -> 8 -> 1, normal noise prior.
     @discardableResult
-    static func makeCheckpoint(_ dir: URL, name: String = "ck.h5", stage: String = "train", config: String = "",
+    static func makeCheckpoint(_ dir: URL, name: String = "ck.h5", stage: Stage = .train, config: String = "",
                                sampleShape: [Int] = [2], prior: NoisePrior = .normal(mean: 0, std: 1)) throws -> URL {
         var rng = RNG(seed: 11, stream: .initialization)
         let f = sampleShape.reduce(1, *)

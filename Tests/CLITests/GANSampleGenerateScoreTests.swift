@@ -203,7 +203,7 @@ import Testing
     @Test func pretrainDCheckpointGeneratesWithAWarning() throws {
         let bin = try #require(sample)
         let dir = try makeTemporaryDirectory("sample-pre")
-        let ck = try Self.makeCheckpoint(dir, stage: "pretrain-d")
+        let ck = try Self.makeCheckpoint(dir, stage: .pretrainD)
         let out = dir.appendingPathComponent("s.csv")
         let r = try CLI.run(bin, ["generate", ck.path, "-n", "10", "-o", out.path])
         #expect(r.status == 0, "\(r.stderr)")
@@ -218,7 +218,7 @@ import Testing
         var rng = RNG(seed: 1)
         let g = Sequential(Linear(3, 2, rng: &rng)), d = Sequential(Linear(2, 1, rng: &rng))
         try CheckpointDirectory(run.appendingPathComponent("pretrain-d")).save(
-            TrainingCheckpoint(stage: "pretrain-d", step: 5, data: DataDescription(sampleShape: [2], noiseDimension: 3),
+            TrainingCheckpoint(stage: .pretrainD, step: 5, data: DataDescription(sampleShape: [2], noiseDimension: 3),
                                networks: [NetworkEntry("generator", g), NetworkEntry("discriminator", d)]))
         let viaRun = try CLI.run(bin, ["generate", run.path, "-n", "4", "-o", "-"])
         #expect(viaRun.status == 0 && viaRun.stdout.split(separator: "\n").count == 4)

@@ -20,7 +20,7 @@ import Testing
         let optG = Adam(parameters: g.parameters, learningRate: 1e-3)
         let store = CheckpointDirectory(run.appendingPathComponent("train"), keepLast: 3)
         for step in 1...3 {
-            var c = TrainingCheckpoint(stage: "train", step: step,
+            var c = TrainingCheckpoint(stage: .train, step: step,
                                        data: DataDescription(sampleShape: [2], noiseDimension: 3),
                                        networks: [NetworkEntry("generator", g, optimizer: optG), NetworkEntry("discriminator", d)])
             c.history = [("step", (1...step).map(Double.init)), ("d_loss", (1...step).map { 1.0 / Double($0) })]

@@ -40,7 +40,7 @@ enum ImageFixture {
         let out: any Layer = m.offset == -1 ? Tanh() : Sigmoid()
         let g = Sequential(Linear(m.z, 16, rng: &rng), LeakyReLU(alpha: 0.2), Linear(16, f, rng: &rng), out)
         let d = Sequential(Linear(f, 16, rng: &rng), LeakyReLU(alpha: 0.2), Linear(16, 1, rng: &rng))
-        var c = TrainingCheckpoint(stage: "train", step: 5,
+        var c = TrainingCheckpoint(stage: .train, step: 5,
                                    data: DataDescription(sampleShape: m.shape, scale: m.scale, offset: m.offset,
                                                          noiseDimension: m.z, noisePrior: .normal(mean: 0, std: 1)),
                                    networks: [NetworkEntry("generator", g), NetworkEntry("discriminator", d)])

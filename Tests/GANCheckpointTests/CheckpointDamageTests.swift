@@ -176,6 +176,7 @@ struct CheckpointDamageTests {
             ("version0", { try $0.setAttribute("format_version", 0) }, "/@format_version: unsupported version 0"),
             ("versionstring", { try $0.setAttribute("format_version", "1") }, "/@format_version: missing or not an integer"),
             ("nostep", { try $0.removeAttribute("step") }, "/ (attribute 'step'): no such attribute"),
+            ("stage", { try $0.setAttribute("stage", "evaluate") }, "/@stage: unknown stage 'evaluate' (expected pretrain-d or train)"),
         ]
         for (name, damage, message) in cases {
             let path = dir.path("\(name).h5")

@@ -76,7 +76,7 @@ struct CheckpointReadmeTests {
         for (i, (g, data)) in Self.generators().enumerated() {
             let path = dir.path("g\(i).h5")
             let d = makeTestDiscriminator(input: data.sampleShape.reduce(1, *), seed: 1)
-            try TrainingCheckpoint(stage: "train", step: 1, data: data,
+            try TrainingCheckpoint(stage: .train, step: 1, data: data,
                                    networks: [NetworkEntry("generator", g), NetworkEntry("discriminator", d)]).write(to: path)
             let r = try Self.run(python, [script, path])
             #expect(r.status == 0, "python failed: \(r.err)")

@@ -74,7 +74,7 @@ struct CheckpointResumeTests {
         }
 
         func checkpoint(step: Int) -> TrainingCheckpoint {
-            var c = TrainingCheckpoint(stage: "train", step: step,
+            var c = TrainingCheckpoint(stage: .train, step: step,
                                        data: DataDescription(sampleShape: CheckpointResumeTests.sampleShape, scale: 1 / 127.5,
                                                              offset: -1, noiseDimension: 6),
                                        networks: [NetworkEntry("generator", trainer.generator, optimizer: trainer.generatorOptimizer),

@@ -50,7 +50,7 @@ struct TestGAN {
 
     /// A checkpoint of this GAN with everything filled in.
     func checkpoint(step: Int = 3) -> TrainingCheckpoint {
-        var c = TrainingCheckpoint(stage: "train", step: step,
+        var c = TrainingCheckpoint(stage: .train, step: step,
                                    data: DataDescription(sampleShape: [1, 3, 4], scale: 1 / 127.5, offset: -1,
                                                          noiseDimension: trainer.noiseDimension, noisePrior: .uniform(low: -1, high: 1)),
                                    networks: [NetworkEntry("generator", generator, optimizer: trainer.generatorOptimizer),

@@ -21,7 +21,7 @@ struct CheckpointTests {
         defer { r.close() }
         // Root attributes.
         #expect(r.formatVersion == TrainingCheckpoint.formatVersion)
-        #expect(r.stage == "train" && r.step == 3 && r.epoch == 2 && r.position == 48 && r.threads == 2)
+        #expect(r.stage == .train && r.step == 3 && r.epoch == 2 && r.position == 48 && r.threads == 2)
         #expect(r.config == testConfigYAML)
         #expect(r.toolVersion == SwiftGANVersion.string)
         let created = try #require(ISO8601DateFormatter().date(from: r.createdUTC))
@@ -104,7 +104,7 @@ struct CheckpointTests {
         }
         let dir = try TempDir()
         let net = Sequential(Linear(2, 2), Opaque())
-        let c = TrainingCheckpoint(stage: "train", step: 1, data: DataDescription(sampleShape: [2], noiseDimension: 2),
+        let c = TrainingCheckpoint(stage: .train, step: 1, data: DataDescription(sampleShape: [2], noiseDimension: 2),
                                    networks: [NetworkEntry("generator", net)])
         let e = #expect(throws: CheckpointError.self) { try c.write(to: dir.path("x.h5")) }
         #expect(e?.description.contains("cannot describe its architecture") == true)
@@ -126,14 +126,14 @@ struct CheckpointTests {
             trainer.generatorStep(batchSize: 6, real: real, step: step)
         }
         og.clipValue = 0.5
-        let c = TrainingCheckpoint(stage: "pretrain-d", step: 2,
+        let c = TrainingCheckpoint(stage: .pretrainD, step: 2,
                                    data: DataDescription(sampleShape: [12], noiseDimension: 8, noisePrior: .normal(mean: 0.5, std: 2)),
                                    networks: [NetworkEntry("generator", g, optimizer: og), NetworkEntry("discriminator", d, optimizer: od),
                                               NetworkEntry("encoder", e)])
         try c.write(to: path)
         let r = try CheckpointReader(path: path)
         defer { r.close() }
-        #expect(r.stage == "pretrain-d")
+        #expect(r.stage == .pretrainD)
         #expect(try r.dataDescription().noisePrior == .normal(mean: 0.5, std: 2))
         #expect(try r.rngPurposes().isEmpty && r.history().isEmpty && r.fixedNoise() == nil)
         let g2 = try r.buildNetwork("generator"), d2 = try r.buildNetwork("discriminator"), e2 = try r.buildNetwork("encoder")
