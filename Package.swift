@@ -23,6 +23,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // LAPACK symbols (dsyevd_) exported by Debian's libopenblas; prototypes in Sources/CLAPACK/shim.h.
         .systemLibrary(name: "CLAPACK", providers: [.apt(["libopenblas-dev"])]),
+        // Open MPI's C API (Debian's libopenmpi-dev); shim.h wraps the predefined handles.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Libraries
         // The engine's hot paths touch class properties on every layer call; release builds skip the
@@ -48,12 +50,16 @@ let package = Package(
         .target(name: "GANCommandLine", dependencies: [
             "GANTensor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Operating-system probes in C (cross-memory attach for Open MPI's shared-memory transport).
+        .target(name: "CPlatform"),
+        // Data-parallel training over MPI: the job's communicator and the fixed-order shard sum.
+        .target(name: "GANDistributed", dependencies: ["GANNN", "CMPI", "CPlatform"], swiftSettings: engineSettings),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData", "GANCheckpoint", "GANEval", "GANCommandLine", "CMallocCount",
+            "GANNN", "GANData", "GANCheckpoint", "GANEval", "GANCommandLine", "GANDistributed", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -77,6 +83,7 @@ let package = Package(
         .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot", "GANFiles"]),
+        .testTarget(name: "GANDistributedTests", dependencies: ["GANDistributed", "GANTestSupport"]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),

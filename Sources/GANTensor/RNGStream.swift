@@ -27,6 +27,12 @@ public struct RNGStream: Hashable, Sendable, CustomStringConvertible {
     public static let data = RNGStream("data")
     /// Every z drawn for training ("noise"; checkpointed).
     public static let noise = RNGStream("noise")
+    /// The z of batch shard `shard` when a batch is split into `shards` > 1 fixed shards for
+    /// data-parallel training ("noise-shard-<k>"; checkpointed); with one shard, `.noise` itself,
+    /// so an unsharded run draws exactly what it always drew.
+    public static func noise(shard: Int, of shards: Int) -> RNGStream {
+        shards == 1 ? noise : RNGStream("noise-shard-\(shard)")
+    }
     /// Samples of a built-in toy distribution drawn by the prep stage ("prep").
     public static let prep = RNGStream("prep")
     /// The jitter of D's pretraining points ("pretrain"; checkpointed).
@@ -66,4 +72,6 @@ extension RNGStream {
     public static let gemm = RNGStream("gemm")
     /// The random features, samples and test rows of the evaluation benchmark ("random-features").
     public static let randomFeatures = RNGStream("random-features")
+    /// Shard `shard`'s vector in the shard-sum benchmark ("shard-sum-<k>").
+    public static func shardSum(shard: Int) -> RNGStream { RNGStream("shard-sum-\(shard)") }
 }

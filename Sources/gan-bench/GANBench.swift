@@ -3,6 +3,7 @@ import CMallocCount
 import Foundation
 import GANCommandLine
 import GANData
+import GANDistributed
 import GANNN
 
 /// `gan-bench`: times GAN training iterations exactly as the peers in `../shared/peers` define
@@ -21,11 +22,12 @@ struct GANBench: ParsableCommand {
         checkpoint (save + load of an mlp_gan checkpoint with Adam state), \
         normal_fill (RNG.fillNormal against the scalar glibc Box-Muller it reproduces), \
         eval_metrics (the evaluate stage's FD and Parzen window at 10,000 samples; a few --iters), \
-        classifier (the evaluation classifier on Fashion-MNIST, --iters epochs; test accuracy).
+        classifier (the evaluation classifier on Fashion-MNIST, --iters epochs; test accuracy), \
+        shard_sum (the fixed-order mean over shards of data-parallel training; under mpirun, across the ranks).
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
-        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint, normal_fill, eval_metrics, classifier
+        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint, normal_fill, eval_metrics, classifier, shard_sum
     }
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -45,6 +47,10 @@ struct GANBench: ParsableCommand {
     var randomData = false
     @Flag(help: "mlp_gan, dcgan28: load Fashion-MNIST into memory (as the peers do; +47 MB RSS) instead of reading each batch from the file.")
     var inMemoryData = false
+    @Option(help: "shard_sum: number of shards (default: one per rank).")
+    var shards: Int?
+    @Option(help: "shard_sum: floats per shard vector (default 1.3 M, mlp_gan's parameters).")
+    var size: Int = 1_300_000
     @Option(help: "Largest m·n·k computed without BLAS (default: the built-in threshold; 0 = always BLAS).")
     var smallGemmMaxWork: Int?
 
@@ -55,6 +61,12 @@ struct GANBench: ParsableCommand {
     }
 
     func run() throws {
+        let communicator: Communicator?
+        do { communicator = try Communicator.world() } catch {
+            FileHandle.standardError.write(Data("gan-bench: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        defer { communicator?.finalize() }
         compute.apply()
         if let w = smallGemmMaxWork { SmallGEMM.maxWork = w }
         let result: BenchResult
@@ -70,6 +82,7 @@ struct GANBench: ParsableCommand {
             case .normal_fill: result = try benchNormalFill()
             case .eval_metrics: result = try benchEvalMetrics()
             case .classifier: result = try benchClassifier()
+            case .shard_sum: result = try benchShardSum(communicator)
             }
         } catch let e as DataError {
             FileHandle.standardError.write(Data("gan-bench: \(e) (run `make deps`, or pass --random-data)\n".utf8))
@@ -78,6 +91,7 @@ struct GANBench: ParsableCommand {
             FileHandle.standardError.write(Data("gan-bench: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        guard communicator?.isRoot ?? true else { return }
         FileHandle.standardError.write(Data((result.humanLine() + "\n").utf8))
         print(result.line(version: SwiftGANVersion.string, blasCore: ComputeThreads.blasCoreName))
     }
