@@ -3,10 +3,19 @@
 
 SWIFT      ?= swift
 RELEASE    := .build/release
-THREADS    ?= 2
 ITERS      ?=
 P          ?= fashion-mlp
 PIPELINE   := $(RELEASE)/gan-pipeline
+# Data-parallel runs on Open MPI: NP=N launches N processes (each with THREADS threads) and splits
+# every batch into train.shards = SHARDS (default N) fixed shards; the same SHARDS gives the same
+# bits on any NP dividing it (README, "Running on several processes").
+NP         ?=
+SHARDS     ?=
+MPIRUN     ?= mpirun --allow-run-as-root --oversubscribe
+# Compute threads per process: both cores for one process, one each for NP processes.
+THREADS    ?= $(if $(NP),1,2)
+LAUNCH     := $(if $(NP),$(MPIRUN) -np $(NP) )
+SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)))
 # Release builds target AVX2/FMA (LLVM's "haswell": Intel since 2013, every AMD Zen) when the
 # build machine has them: the element-wise kernels (Adam, activations) run 8 lanes wide instead of
 # SSE2's 4. Results are bit-identical either way (no FMA contraction; measured in Benchmarks/README.md).
@@ -21,6 +30,7 @@ all: release
 help:
 	@echo "make run    - run the default pipeline, Pipelines/fashion-mlp.yaml (installs deps, builds release)"
 	@echo "make pipeline P=NAME - run or resume Pipelines/NAME.yaml into Checkpoints/NAME"
+	@echo "make pipeline P=NAME NP=2 [SHARDS=4] - the same, data-parallel on 2 MPI processes"
 	@echo "make resume P=NAME   - resume Checkpoints/NAME from its latest complete checkpoint"
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
 	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
@@ -30,7 +40,7 @@ help:
 	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
 
-## Debian packages (HDF5, OpenBLAS, libpng, zlib, pkg-config, Fashion-MNIST); apt-get only when missing.
+## Debian packages (HDF5, OpenBLAS, libpng, zlib, pkg-config, Fashion-MNIST, Open MPI); apt-get only when missing.
 deps:
 	@./scripts/install-deps.sh
 
@@ -48,12 +58,12 @@ run: release
 
 ## Run or resume any shipped pipeline: make pipeline P=ring8 (extra flags: ARGS="--set train.steps=100").
 pipeline: release
-	$(PIPELINE) run Pipelines/$(P).yaml --threads $(THREADS) $(ARGS)
+	$(LAUNCH)$(PIPELINE) run Pipelines/$(P).yaml --threads $(THREADS) $(SHARDING) $(ARGS)
 
 ## Resuming is what `run` does on a run directory with checkpoints; this target says so explicitly.
 resume: release
 	@test -d Checkpoints/$(P) || { echo "make resume: no run Checkpoints/$(P); start it with make pipeline P=$(P)"; exit 2; }
-	$(PIPELINE) run Pipelines/$(P).yaml --threads $(THREADS) $(ARGS)
+	$(LAUNCH)$(PIPELINE) run Pipelines/$(P).yaml --threads $(THREADS) $(SHARDING) $(ARGS)
 
 status: release
 	$(PIPELINE) status Checkpoints/$(P)

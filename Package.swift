@@ -43,7 +43,8 @@ let package = Package(
         .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),
-        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval", "Yams"]),
+        .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval",
+                                                   "GANDistributed", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
         // The command-line options the executables share (--threads, --seed, --quiet).
@@ -64,7 +65,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "gan-pipeline", dependencies: [
-            "GANPipeline", "GANCommandLine",
+            "GANPipeline", "GANCommandLine", "GANDistributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "gan-sample", dependencies: [

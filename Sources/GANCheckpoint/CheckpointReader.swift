@@ -14,6 +14,10 @@ public final class CheckpointReader {
     public let epoch: Int
     public let position: Int
     public let threads: Int
+    /// Data parallelism (format version 2): the batch shards and the processes of the run that
+    /// wrote the file; 1 and 1 for an unsharded run.
+    public let shards: Int
+    public let worldSize: Int
     public let config: String
     public let createdUTC: String
     public let toolVersion: String
@@ -52,6 +56,15 @@ public final class CheckpointReader {
         epoch = Int(try root.intAttribute("epoch"))
         position = Int(try root.intAttribute("position"))
         threads = Int(try root.intAttribute("threads"))
+        if formatVersion >= 2, try root.attribute("shards") != nil {
+            shards = Int(try root.intAttribute("shards"))
+            worldSize = Int(try root.intAttribute("world_size"))
+            guard shards >= 1, worldSize >= 1, shards % worldSize == 0 else {
+                throw fail("shards", "\(shards) shards over \(worldSize) processes is not a data-parallel layout")
+            }
+        } else {
+            (shards, worldSize) = (1, 1)
+        }
         config = try root.stringAttribute("config")
         createdUTC = try root.stringAttribute("created_utc")
         toolVersion = try root.stringAttribute("tool_version")

@@ -7,7 +7,10 @@ import GANNN
 /// Checkpoints/README.md; this type and `CheckpointReader` are its only writer and reader.
 public struct TrainingCheckpoint {
     public static let format = "swiftgan-checkpoint"
-    public static let formatVersion = 1
+    /// The newest version this build writes and reads. Version 2 (data-parallel runs with more
+    /// than one batch shard) adds the root attributes `shards` and `world_size` and one noise
+    /// stream per shard; an unsharded run still writes version 1, bit for bit as before.
+    public static let formatVersion = 2
 
     /// The stage that wrote it: `.pretrainD` or `.train`.
     public var stage: Stage
@@ -17,6 +20,10 @@ public struct TrainingCheckpoint {
     public var epoch = 0
     public var position = 0
     public var threads = ComputeThreads.count
+    /// Data parallelism: the number of fixed shards each batch is split into (`train.shards`) and
+    /// the number of processes that computed them. Written only when `shards` > 1.
+    public var shards = 1
+    public var worldSize = 1
     /// The resolved configuration (YAML text).
     public var config = ""
     public var data: DataDescription
@@ -91,7 +98,7 @@ extension TrainingCheckpoint {
 
     private func writeContents(_ root: RecordedGroup) throws {
         root.setAttribute("format", Self.format)
-        root.setAttribute("format_version", Self.formatVersion)
+        root.setAttribute("format_version", shards > 1 ? 2 : 1)
         root.setAttribute("stage", stage.rawValue)
         root.setAttribute("step", step)
         root.setAttribute("epoch", epoch)
@@ -100,6 +107,10 @@ extension TrainingCheckpoint {
         root.setAttribute("tool_version", SwiftGANVersion.string)
         root.setAttribute("threads", threads)
         root.setAttribute("config", config)
+        if shards > 1 {
+            root.setAttribute("shards", shards)
+            root.setAttribute("world_size", worldSize)
+        }
 
         let d = root.createGroup("data")
         d.setAttribute("sample_shape", data.sampleShape)

@@ -343,6 +343,12 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// The paper's γ: k's factor per `top_k_decay_every` steps (0.99 per epoch in the paper).
     public var topKDecay = 0.99
     public var topKDecayEvery = 1000
+    /// Data parallelism: every batch (real rows and noise rows) is split into this many fixed
+    /// shards of batch_size / shards rows, each with its own noise stream, and the shards'
+    /// gradients are combined in a fixed order, so a run on 1 or N processes (`mpirun -np N`, N
+    /// dividing shards) gives the same bits. 1 = off (stored only when > 1, so an unsharded run's
+    /// configuration text is unchanged).
+    public var shards = 1
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case steps
@@ -357,6 +363,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         case topKMinFraction = "top_k_min_fraction"
         case topKDecay = "top_k_decay"
         case topKDecayEvery = "top_k_decay_every"
+        case shards
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -376,6 +383,26 @@ public struct TrainConfig: Codable, Equatable, Sendable {
         topKMinFraction = try c(.topKMinFraction, or: topKMinFraction)
         topKDecay = try c(.topKDecay, or: topKDecay)
         topKDecayEvery = try c(.topKDecayEvery, or: topKDecayEvery)
+        shards = try c(.shards, or: shards)
+    }
+
+    /// Every key in schema order, but `shards` only when it is not 1: a file from before data
+    /// parallelism and an unsharded run store the same text.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(dStepsPerGStep, forKey: .dStepsPerGStep)
+        try c.encode(pack, forKey: .pack)
+        try c.encode(checkpointEvery, forKey: .checkpointEvery)
+        try c.encode(evalEvery, forKey: .evalEvery)
+        try c.encode(logEvery, forKey: .logEvery)
+        try c.encode(referenceBatchSize, forKey: .referenceBatchSize)
+        try c.encode(emaDecay, forKey: .emaDecay)
+        try c.encode(topKMinFraction, forKey: .topKMinFraction)
+        try c.encode(topKDecay, forKey: .topKDecay)
+        try c.encode(topKDecayEvery, forKey: .topKDecayEvery)
+        if shards != 1 { try c.encode(shards, forKey: .shards) }
     }
 
     /// Top-k: how many of the `batchSize / pack` rows D judges count in G's loss at G step `step`

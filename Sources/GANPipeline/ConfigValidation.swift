@@ -1,6 +1,22 @@
 import Foundation
 
 extension PipelineConfig {
+    /// `train.shards`: whole shards of whole packs, and none of the tricks whose loss needs the
+    /// whole batch at once (each shard's gradient is computed from its own rows alone).
+    func validateShards(_ v: inout ConfigValidator) {
+        let k = train.shards
+        v.atLeast(k, 1, "train.shards")
+        guard k > 1 else { return }
+        v.check(train.batchSize % k == 0, "train.shards",
+                "train.batch_size (\(train.batchSize)) must be a multiple of train.shards (\(k))")
+        v.check(train.batchSize % k != 0 || (train.batchSize / k) % max(train.pack, 1) == 0, "train.shards",
+                "each shard (train.batch_size / train.shards = \(train.batchSize / k) rows) must be a multiple of train.pack (\(train.pack))")
+        let reason = "needs the whole batch at once: not with train.shards > 1"
+        v.check(!noise.stratified, "noise.stratified", "stratified noise sorts the whole batch and " + reason)
+        v.check(loss.featureMatchingLayer == nil, "loss.feature_matching_layer", "feature matching compares whole-batch feature means and " + reason)
+        v.check(train.topKMinFraction >= 1, "train.top_k_min_fraction", "top-k ranks the whole batch's samples and " + reason)
+    }
+
     /// Semantic checks after decoding (ranges and combinations), in schema order; empty when valid.
     func validationIssues() -> [ConfigIssue] {
         var v = ConfigValidator()
@@ -73,6 +89,7 @@ extension PipelineConfig {
             v.check(pretrainD == nil && data.source != .gaussian, "train.pack",
                     "packing is for the 2-D and file sources: the gaussian system's pretrain_d and evaluation read D(x) one sample at a time")
         }
+        validateShards(&v)
         v.atLeast(train.checkpointEvery, 1, "train.checkpoint_every")
         v.atLeast(train.evalEvery, 0, "train.eval_every")
         v.check(train.evalEvery == 0 || !data.isImageSource || data.labels != nil, "train.eval_every",

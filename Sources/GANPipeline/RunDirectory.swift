@@ -1,4 +1,5 @@
 import Foundation
+import GANDistributed
 import GANCheckpoint
 
 /// A run directory `RUN/`: `config.yaml` (the resolved configuration), `data.h5` (prep),
@@ -109,6 +110,17 @@ public enum PipelineError: Error, CustomStringConvertible {
         case .diverged: 1
         case .interrupted: 130
         default: 2
+        }
+    }
+
+    /// Any error a pipeline run can end with, as its exit code and one line: a `PipelineError`'s
+    /// own code, a failure agreed by the ranks of an MPI job with its rank's code, 2 (bad input
+    /// or state) for everything else.
+    public static func describe(_ error: Error) -> (code: Int32, message: String) {
+        switch error {
+        case let e as PipelineError: (e.exitCode, e.description)
+        case let e as RankFailure: (e.code, e.description)
+        default: (2, "\(error)")
         }
     }
 }

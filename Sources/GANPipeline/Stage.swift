@@ -1,6 +1,7 @@
 import Foundation
 import GANCheckpoint
 import GANData
+import GANDistributed
 import GANNN
 
 /// One stage of a pipeline: `run()` does the stage's work in the run directory, resuming from its
@@ -11,12 +12,23 @@ protocol PipelineStage {
     func run() throws
 }
 
-/// What every stage works with: the configuration, the run directory and where user lines go.
+/// What every stage works with: the configuration, the run directory, where user lines go and,
+/// under MPI, the job's communicator. Only rank 0 writes into the run directory and prints;
+/// `everyRank` and `rootOnly` make the ranks agree on failures, so that they stop together.
 struct StageContext {
     let config: PipelineConfig
     let run: RunDirectory
     let quiet: Bool
     let log: (String) -> Void
+    /// The processes running the pipeline (one, or the ranks of an MPI job).
+    let job: PipelineJob
+
+    var communicator: Communicator? { job.communicator }
+    /// Whether this process writes the run directory and prints: the single process, or rank 0.
+    var isRoot: Bool { job.isRoot }
+    func everyRank<T>(_ body: () throws -> T) throws -> T { try job.everyRank(body) }
+    @discardableResult func rootOnly<T>(_ body: () throws -> T) throws -> T? { try job.rootOnly(body) }
+    func fromRoot(_ body: () throws -> String) throws -> String { try job.fromRoot(body) }
 
     /// The resolved configuration as stored in every checkpoint.
     var configYAML: String { config.encodeYAML() }

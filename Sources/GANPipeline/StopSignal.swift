@@ -10,18 +10,21 @@ public enum StopSignal {
 
     public static var isRequested: Bool { requested.load(ordering: .relaxed) }
 
-    /// Installs the handlers (idempotent).
-    public static func install() {
+    /// Installs the handlers (idempotent); `announce`: print what happens (one rank of an MPI job
+    /// speaks for all).
+    public static func install(announce: Bool = true) {
         guard sources.isEmpty else { return }
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {
                 if requested.exchange(true, ordering: .relaxed) {
-                    FileHandle.standardError.write(Data("\ngan-pipeline: second signal, exiting now\n".utf8))
+                    if announce { FileHandle.standardError.write(Data("\ngan-pipeline: second signal, exiting now\n".utf8)) }
                     exit(130)
                 }
-                FileHandle.standardError.write(Data("\ngan-pipeline: stopping after the current step (signal again to exit now)\n".utf8))
+                if announce {
+                    FileHandle.standardError.write(Data("\ngan-pipeline: stopping after the current step (signal again to exit now)\n".utf8))
+                }
             }
             s.resume()
             sources.append(s)

@@ -1,16 +1,23 @@
 import Foundation
 import GANCheckpoint
 import GANData
+import GANDistributed
 import GANNN
 
 /// Everything the `train` stage holds: networks, optimisers, the adversarial step, the data
 /// order, the history. `checkpoint()` captures it; `restore(from:)` puts it back exactly.
+///
+/// With `train.shards` K > 1 the steps are data-parallel (`ShardedTrainer`): each batch is split
+/// into K shards with their own noise streams, computed by this process alone or, under MPI, K/N
+/// of them per rank; every rank holds the same session state after every step.
 final class TrainSession {
     let config: PipelineConfig
     let data: PreparedData
     let generator: Sequential
     let discriminator: Sequential
     let trainer: AdversarialTrainer
+    /// The data-parallel steps when `train.shards` > 1; nil: the trainer's own steps.
+    let sharded: ShardedTrainer?
     let batcher: RealBatches
     var history = History()
     var step = 0
@@ -19,7 +26,7 @@ final class TrainSession {
     let fixedNoise: Tensor
     private let real = Tensor(shape: [0])
 
-    init(config c: PipelineConfig, data: PreparedData) throws {
+    init(config c: PipelineConfig, data: PreparedData, communicator: Communicator? = nil) throws {
         config = c
         self.data = data
         var initRNG = RNG(seed: c.seed, stream: .initialization)
@@ -56,6 +63,7 @@ final class TrainSession {
                                          discriminatorOptimizer: ModelFactory.optimizer(c.discriminatorOptimizer),
                                          noiseDimension: c.noise.dimension, noiseRNG: RNG(seed: c.seed, stream: .noise),
                                          options: options)
+        sharded = c.train.shards > 1 ? ShardedTrainer(trainer: trainer, shards: c.train.shards, communicator: communicator, seed: c.seed) : nil
         batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
                               batchSize: c.train.batchSize, rng: RNG(seed: c.seed, stream: .data))
         var fixedRNG = RNG(seed: c.seed, stream: .fixedNoise)
@@ -68,20 +76,28 @@ final class TrainSession {
                         noiseDimension: config.noise.dimension, noisePrior: ModelFactory.noisePrior(config.noise))
     }
 
-    /// One G step after k D steps. Returns the last D result and G's loss. The G step gets the
-    /// last D step's real batch (feature matching's target).
-    func iterate() -> (DiscriminatorStepResult, Float) {
+    /// One G step after k D steps. Returns the last D result, G's loss, and whether to stop after
+    /// this step: `stopRequested()` once the step is done, or, data-parallel, asked before the G
+    /// step's exchange and true when any rank asked, so that all ranks stop at the same step. The
+    /// G step gets the last D step's real batch (feature matching's target).
+    func iterate(stopRequested: () -> Bool = { false }) throws -> (d: DiscriminatorStepResult, g: Float, stop: Bool) {
         var d = DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0)
+        let g: Float, stop: Bool
         for _ in 0..<config.train.dStepsPerGStep {
             batcher.next(into: real)
             // The 1-D seed system sorts real batches to match its sorted, stratified noise.
             if config.noise.stratified && data.dimension == 1 { var b = real.buffer; b.sort() }
-            d = trainer.discriminatorStep(real: real, step: step)
+            d = try sharded?.discriminatorStep(real: real, step: step) ?? trainer.discriminatorStep(real: real, step: step)
         }
-        let g = trainer.generatorStep(batchSize: batcher.batchSize, real: real, step: step)
+        if let sharded {
+            (g, stop) = try sharded.generatorStep(batchSize: batcher.batchSize, step: step, stop: stopRequested())
+        } else {
+            g = trainer.generatorStep(batchSize: batcher.batchSize, real: real, step: step)
+            stop = stopRequested()
+        }
         step += 1
         history.append(step: step, d: d, g: g)
-        return (d, g)
+        return (d, g, stop)
     }
 
     /// Runs `body` with the generator to evaluate and sample from: G with its moving-average
@@ -91,7 +107,9 @@ final class TrainSession {
         return try ema.withAveragedWeights { try body(generator) }
     }
 
-    func checkpoint(configYAML: String) -> TrainingCheckpoint {
+    /// The session as a checkpoint. Data-parallel, a collective: every rank must call it at the
+    /// same step (the noise streams of all shards are gathered).
+    func checkpoint(configYAML: String) throws -> TrainingCheckpoint {
         var networks = [NetworkEntry("generator", generator, optimizer: trainer.generatorOptimizer)]
         if let ema, let specs = generator.specs {
             let averaged = Sequential(specs: specs)
@@ -106,7 +124,15 @@ final class TrainSession {
         c.epoch = cursor.epoch
         c.position = cursor.position
         c.config = configYAML
-        c.rngs = [(RNGStream.noise.name, trainer.noiseRNG), (RNGStream.data.name, cursor.epochStartRNG)]
+        if let sharded {
+            let streams = try sharded.allNoiseRNGs()
+            c.rngs = streams.enumerated().map { (RNGStream.noise(shard: $0.offset, of: sharded.shards).name, $0.element) }
+            c.shards = sharded.shards
+            c.worldSize = sharded.sum.communicator?.size ?? 1
+        } else {
+            c.rngs = [(RNGStream.noise.name, trainer.noiseRNG)]
+        }
+        c.rngs.append((RNGStream.data.name, cursor.epochStartRNG))
         c.history = history.named
         c.fixedNoise = fixedNoise
         return c
@@ -117,7 +143,17 @@ final class TrainSession {
         try r.load("discriminator", into: discriminator)
         try r.loadOptimizer("generator", into: trainer.generatorOptimizer, of: generator)
         try r.loadOptimizer("discriminator", into: trainer.discriminatorOptimizer, of: discriminator)
-        trainer.noiseRNG = try r.rng(RNGStream.noise.name)
+        let shards = sharded?.shards ?? 1
+        guard r.shards == shards else {
+            throw PipelineError.io(r.path, "/@shards: the checkpoint has \(r.shards) batch shard(s), the configuration \(shards) (train.shards)")
+        }
+        if let sharded {
+            for (i, k) in sharded.localShards.enumerated() {
+                sharded.noiseRNGs[i] = try r.rng(RNGStream.noise(shard: k, of: shards).name)
+            }
+        } else {
+            trainer.noiseRNG = try r.rng(RNGStream.noise.name)
+        }
         if let ema {
             let averaged = try r.buildNetwork("generator_ema")
             let stored = averaged.namedParameters.map { ($0.path, $0.parameter.value) } + averaged.namedBuffers.map { ($0.path, $0.tensor) }

@@ -15,58 +15,81 @@ struct TrainStage: PipelineStage {
 
     func run() throws {
         let config = context.config
-        let data = try context.loadPrepared()
-        let session = try TrainSession(config: config, data: data)
+        try context.job.checkShards(config)
+        let data = try context.everyRank { try context.loadPrepared() }
+        let session = try context.everyRank { try TrainSession(config: config, data: data, communicator: context.communicator) }
         let store = context.store(.train)
         let total = config.train.steps
         guard try startOrResume(session, store: store) else { return }
 
-        StopSignal.install()
+        StopSignal.install(announce: context.isRoot)
         let progress = context.progress(.train, total: total, startStep: session.step)
         let every = max(1, config.train.checkpointEvery)
-        let best = try BestCheckpointScore(context, data: data, store: store)
-        // Checkpoints are serialised here and written to disk on a background thread; every exit
-        // path below waits for the write in flight first (`writer.wait()`).
-        let writer = BackgroundCheckpointWriter(store)
+        // Rank 0 scores (the image score needs the evaluation classifier) and writes; checkpoints
+        // are serialised here and written to disk on a background thread, and every exit path
+        // below waits for the write in flight first (`writer.wait()`).
+        let best = try context.rootOnly { try BestCheckpointScore(context, data: data, store: store) } ?? nil
+        let writer = context.isRoot ? BackgroundCheckpointWriter(store) : nil
         while session.step < total {
-            let (d, g) = session.iterate()
+            let (d, g, stop) = try session.iterate { StopSignal.isRequested }
             guard d.loss.isFinite, g.isFinite else {
                 progress.finish()
-                try writer.wait()
+                try context.rootOnly { try writer?.wait() }
                 throw PipelineError.diverged(stage: Self.stage, step: session.step, what: "loss is \(d.loss.isFinite ? "G \(g)" : "D \(d.loss)")",
                                              lastCheckpoint: store.stepFiles().last?.url.path)
             }
             progress.update(step: session.step, ["d_loss": d.loss, "g_loss": g, "D(x)": d.realScore, "D(G(z))": d.fakeScore])
-            let stop = StopSignal.isRequested
-            let score = try best.improvedScore(session)
+            let score = try improvedScore(best, session)
             guard session.step % every == 0 || session.step == total || stop || score != nil else { continue }
-            var checkpoint = session.checkpoint(configYAML: context.configYAML)
+            var checkpoint = try session.checkpoint(configYAML: context.configYAML)
             if let score { checkpoint.history.append(("best_score", [score])) }
-            let url = try writer.save(checkpoint)
-            if score != nil {
-                try writer.wait()
-                try store.pin(url, as: "best.h5")
+            let saved = try context.fromRoot { () -> String in
+                guard let writer else { return "" }
+                let url = try writer.save(checkpoint)
+                if score != nil {
+                    try writer.wait()
+                    try store.pin(url, as: "best.h5")
+                }
+                if data.isImage { try writeSampleGrid(session, to: store.url) }
+                if stop {
+                    progress.finish()
+                    try writer.wait()
+                }
+                return url.path
             }
-            if data.isImage { try writeSampleGrid(session, to: store.url) }
-            if stop {
-                progress.finish()
-                try writer.wait()
-                throw PipelineError.interrupted(stage: Self.stage, step: session.step, checkpoint: url.path)
-            }
+            if stop { throw PipelineError.interrupted(stage: Self.stage, step: session.step, checkpoint: saved) }
         }
-        try writer.wait()
+        try context.rootOnly { try writer?.wait() }
         context.log("train: done, \(total) steps; checkpoints in \(store.url.path)")
+    }
+
+    /// The `train.eval_every` score when it is due and beats the best so far (rank 0 computes
+    /// it, every rank receives it, so all save the same checkpoints).
+    private func improvedScore(_ best: BestCheckpointScore?, _ session: TrainSession) throws -> Double? {
+        let every = context.config.train.evalEvery
+        guard every > 0, session.step % every == 0 else { return nil }
+        let text = try context.fromRoot { try best?.improvedScore(session).map { "\($0)" } ?? "" }
+        return Double(text)
     }
 
     /// Restores the newest checkpoint into `session`, or starts: from the pretrained D when the
     /// run pretrains, saving step 0 pinned as `start.h5` (the "before" plots read it). Returns
-    /// false when the stage has already reached `train.steps`.
+    /// false when the stage has already reached `train.steps`. Rank 0 picks the checkpoint
+    /// (skipping damaged files); every rank reads that file.
     private func startOrResume(_ session: TrainSession, store: CheckpointDirectory) throws -> Bool {
         let total = context.config.train.steps
-        if !store.stepFiles().isEmpty {
+        let latest = try context.fromRoot { () -> String in
+            guard !store.stepFiles().isEmpty else { return "" }
             let reader = try context.openLatest(.train, resuming: true)
-            try session.restore(from: reader)
-            reader.close()
+            defer { reader.close() }
+            return reader.path
+        }
+        if !latest.isEmpty {
+            try context.everyRank {
+                let reader = try CheckpointReader(path: latest)
+                defer { reader.close() }
+                try session.restore(from: reader)
+            }
             if session.step >= total {
                 context.log("train: finished (step \(session.step) of \(total)); skipped")
                 return false
@@ -75,13 +98,24 @@ struct TrainStage: PipelineStage {
             return true
         }
         if context.config.pretrainD != nil {
-            let reader = try context.openLatest(.pretrainD, resuming: false)
-            try reader.load("discriminator", into: session.discriminator)
-            reader.close()
-            context.log("train: starting from the pretrained discriminator (\(Stage.pretrainD.rawValue) step \(reader.step))")
+            let pretrained = try context.fromRoot { () -> String in
+                let reader = try context.openLatest(.pretrainD, resuming: false)
+                defer { reader.close() }
+                return reader.path
+            }
+            let step = try context.everyRank {
+                let reader = try CheckpointReader(path: pretrained)
+                defer { reader.close() }
+                try reader.load("discriminator", into: session.discriminator)
+                return reader.step
+            }
+            context.log("train: starting from the pretrained discriminator (\(Stage.pretrainD.rawValue) step \(step))")
         }
-        try store.pin(try store.save(session.checkpoint(configYAML: context.configYAML)), as: "start.h5")
-        if session.data.isImage { try writeSampleGrid(session, to: store.url) }
+        let start = try session.checkpoint(configYAML: context.configYAML)
+        try context.rootOnly {
+            try store.pin(try store.save(start), as: "start.h5")
+            if session.data.isImage { try writeSampleGrid(session, to: store.url) }
+        }
         return true
     }
 

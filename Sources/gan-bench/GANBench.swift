@@ -47,7 +47,7 @@ struct GANBench: ParsableCommand {
     var randomData = false
     @Flag(help: "mlp_gan, dcgan28: load Fashion-MNIST into memory (as the peers do; +47 MB RSS) instead of reading each batch from the file.")
     var inMemoryData = false
-    @Option(help: "shard_sum: number of shards (default: one per rank).")
+    @Option(help: "mlp_gan, dcgan28, shard_sum: batch shards of data-parallel training (default: one per rank; 1 = the plain step).")
     var shards: Int?
     @Option(help: "shard_sum: floats per shard vector (default 1.3 M, mlp_gan's parameters).")
     var size: Int = 1_300_000
@@ -72,10 +72,10 @@ struct GANBench: ParsableCommand {
         let result: BenchResult
         do {
             switch model {
-            case .mlp_gan: result = try benchMLPGAN()
+            case .mlp_gan: result = try benchMLPGAN(communicator)
             case .toy_1d: result = try benchToy1D()
             case .mlp_gan_gemms: result = benchMLPGANGEMMs()
-            case .dcgan28: result = try benchDCGAN28()
+            case .dcgan28: result = try benchDCGAN28(communicator)
             case .dcgan28_gemms: result = benchGEMMSet(dcgan28GEMMs(), batch: 64)
             case .gemm_small: result = benchSmallGEMM()
             case .checkpoint: result = try benchCheckpoint()
@@ -110,22 +110,32 @@ struct GANBench: ParsableCommand {
     /// more (`allocationsPerIteration`), then times `iters`. An iteration is Algorithm 1's: `dSteps`
     /// D steps, each on the batch `nextReal` writes into `real`, then one G step of `real.rows`
     /// samples. Returns the timing, the allocations and the last D result and G loss.
-    func timeTraining(_ trainer: AdversarialTrainer, real: Tensor, dSteps: Int, nextReal: () -> Void)
-        -> (Measurement, Double, (DiscriminatorStepResult, Float)) {
+    /// With `sharded`, the iterations are data-parallel (each process computes its shards of
+    /// every batch; under mpirun all ranks run this loop together).
+    func timeTraining(_ trainer: AdversarialTrainer, sharded: ShardedTrainer? = nil, real: Tensor, dSteps: Int,
+                      nextReal: () -> Void) throws -> (Measurement, Double, (DiscriminatorStepResult, Float)) {
         var last = (DiscriminatorStepResult(loss: 0, realScore: 0, fakeScore: 0), Float(0))
         var step = 0
+        var failure: Error?
         func iteration(_ i: Int) {
-            for _ in 0..<dSteps {
-                nextReal()
-                last.0 = trainer.discriminatorStep(real: real, step: step)
+            do {
+                for _ in 0..<dSteps {
+                    nextReal()
+                    last.0 = try sharded?.discriminatorStep(real: real, step: step) ?? trainer.discriminatorStep(real: real, step: step)
+                }
+                last.1 = try sharded?.generatorStep(batchSize: real.rows, step: step, stop: false).loss
+                    ?? trainer.generatorStep(batchSize: real.rows, real: real, step: step)
+            } catch {
+                failure = failure ?? error
             }
-            last.1 = trainer.generatorStep(batchSize: real.rows, real: real, step: step)
             step += 1
             log(i, last.0, last.1)
         }
         for i in 0..<warmup { iteration(-1 - i) }
         let allocations = allocationsPerIteration { iteration(0) }
+        try sharded?.sum.communicator?.barrier()
         let m = Measurement.run { for i in 1...iters { iteration(i) } }
+        if let failure { throw failure }
         return (m, allocations, last)
     }
 
@@ -152,31 +162,43 @@ struct GANBench: ParsableCommand {
 
     var dataDescription: String { randomData ? "random" : inMemoryData ? "fashion-mnist in memory" : "fashion-mnist streamed" }
 
-    func benchMLPGAN() throws -> BenchResult {
+    func benchMLPGAN(_ communicator: Communicator?) throws -> BenchResult {
         try benchImageGAN(try makeMLPGAN(seed: seed), batch: 128, inputShape: [784], scale: 1 / 255, offset: 0,
-                          flops: mlpGANFlops())
+                          flops: mlpGANFlops(), communicator: communicator)
     }
 
     /// dcgan28: one D step + one G step on `[64, 1, 28, 28]` images scaled to [-1, 1].
-    func benchDCGAN28() throws -> BenchResult {
+    func benchDCGAN28(_ communicator: Communicator?) throws -> BenchResult {
         try benchImageGAN(try makeDCGAN28(seed: seed), batch: 64, inputShape: [1, 28, 28], scale: 2 / 255, offset: -1,
-                          flops: dcgan28Flops(batch: 64))
+                          flops: dcgan28Flops(batch: 64), communicator: communicator)
     }
 
     /// One D step + one G step per iteration on Fashion-MNIST batches (uint8, converted to
-    /// `scale · byte + offset` inside the step, shaped `[batch] + inputShape`), then the checkpoint cost.
+    /// `scale · byte + offset` inside the step, shaped `[batch] + inputShape`), then the checkpoint
+    /// cost. Under mpirun (or with `--shards` > 1) the iterations are data-parallel: the batch is
+    /// split into `--shards` (default: one per rank) and `it_per_s` counts global iterations.
     func benchImageGAN(_ trainer: AdversarialTrainer, batch: Int, inputShape: [Int], scale: Float, offset: Float,
-                       flops: Double) throws -> BenchResult {
+                       flops: Double, communicator: Communicator?) throws -> BenchResult {
+        let ranks = communicator?.size ?? 1
+        let k = shards ?? ranks
+        guard k >= 1, k % ranks == 0, batch % k == 0 else {
+            throw ValidationError("--shards \(k) must be a multiple of the \(ranks) rank(s) and divide the batch of \(batch)")
+        }
+        let sharded = k > 1 ? ShardedTrainer(trainer: trainer, shards: k, communicator: communicator, seed: seed) : nil
         let batcher = try trainBatches(batch: batch)
         let real = Tensor(shape: [batch] + inputShape)
-        let (m, allocations, last) = timeTraining(trainer, real: real, dSteps: 1) {
+        let (m, allocations, last) = try timeTraining(trainer, sharded: sharded, real: real, dSteps: 1) {
             batcher.next(into: real, sampleShape: inputShape, scale: scale, offset: offset)
         }
         var result = BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: batch, measurement: m,
                                  flopPerIteration: flops, allocationsPerIteration: allocations,
                                  extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
                                          ("data", dataDescription)])
-        result.extra += try checkpointCost(trainer, sampleShape: [1, 28, 28], scale: scale, itPerSecond: Double(iters) / m.wall)
+        if sharded != nil {
+            result.extra += [("ranks", ranks), ("shards", k)]
+        } else {
+            result.extra += try checkpointCost(trainer, sampleShape: [1, 28, 28], scale: scale, itPerSecond: Double(iters) / m.wall)
+        }
         return result
     }
 
@@ -213,7 +235,7 @@ struct GANBench: ParsableCommand {
         let trainer = try makeToy1D(seed: seed)
         var dataRNG = RNG(seed: seed, stream: .data)
         let real = Tensor(shape: [batch, 1])
-        let (m, allocations, last) = timeTraining(trainer, real: real, dSteps: k) { dataRNG.fillNormal(real, mean: 4, std: 0.5) }
+        let (m, allocations, last) = try timeTraining(trainer, real: real, dSteps: k) { dataRNG.fillNormal(real, mean: 4, std: 0.5) }
         // Quality of G after the run, as the peers report it: mean and std of 10,000 samples.
         let samples = trainer.generator.forward(trainer.sampleNoise(batchSize: 10000), training: false)
         let mean = Kernels.mean(samples.data, count: samples.count)

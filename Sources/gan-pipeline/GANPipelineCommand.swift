@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GANCheckpoint
 import GANCommandLine
+import GANDistributed
 import GANNN
 import GANPipeline
 
@@ -18,18 +19,18 @@ struct GANPipelineCommand: ParsableCommand {
 
 func stderr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-/// Maps a thrown error to one line on stderr and the documented exit code.
-func pipelineExitCode(for error: Error) -> ExitCode {
-    switch error {
-    case let e as PipelineError:
-        stderr("gan-pipeline: \(e)")
-        return ExitCode(e.exitCode)
-    case let e as ExitCode:
-        return e
-    default:
-        stderr("gan-pipeline: \(error)")
-        return ExitCode(2)
+/// Maps a thrown error to one line on stderr and the documented exit code. In an MPI job the
+/// ranks agree on failures (`PipelineJob`), so rank 0 prints for all; another rank prints only an
+/// error it alone has seen (an MPI failure), naming itself.
+func pipelineExitCode(for error: Error, rank: Int? = nil) -> ExitCode {
+    if let e = error as? ExitCode { return e }
+    let (code, message) = PipelineError.describe(error)
+    if let rank, rank != 0 {
+        if !(error is PipelineError || error is RankFailure) { stderr("gan-pipeline: rank \(rank): \(message)") }
+    } else {
+        stderr("gan-pipeline: \(message)")
     }
+    return ExitCode(code)
 }
 
 struct Run: ParsableCommand {
@@ -71,27 +72,40 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        let world: Communicator?
+        do { world = try Communicator.world() } catch { throw pipelineExitCode(for: error) }
+        defer { world?.finalize() }
         do {
-            var sets = overrides
-            if let s = seedOption.seed { sets.append("seed=\(s)") }
-            let config = try ConfigLoader.load(path: pipeline, overrides: sets)
-            let dir = RunDirectory(URL(fileURLWithPath: runDir ?? "Checkpoints/\(config.name)"))
-            if fresh, let moved = try dir.moveAside() { stderr("gan-pipeline: moved the old run to \(moved.path)") }
-            let lock = try dir.lock()
-            defer { lock.release() }
-            compute.apply()
-            let runner = PipelineRunner(config: config, run: dir)
-            runner.quiet = progress.quiet
-            try runner.reconcileConfig()
-            let list = stages.map { $0.split(separator: ",").compactMap { Stage(rawValue: String($0)) } }
-            if let file = checkpoint {
-                try runner.runStages(list?.filter { $0 != .evaluate })
-                if list == nil || list!.contains(.evaluate) { try runner.evaluate(checkpoint: file) }
-            } else {
-                try runner.runStages(list)
-            }
+            try run(PipelineJob(world))
         } catch {
-            throw pipelineExitCode(for: error)
+            throw pipelineExitCode(for: error, rank: world?.rank)
+        }
+    }
+
+    /// The run on one process or, under mpirun, on every rank: rank 0 alone moves, locks and
+    /// writes the run directory; `PipelineRunner` shares the stages out.
+    private func run(_ job: PipelineJob) throws {
+        var sets = overrides
+        if let s = seedOption.seed { sets.append("seed=\(s)") }
+        let config = try job.everyRank { try ConfigLoader.load(path: pipeline, overrides: sets) }
+        try job.checkSameRun(configuration: config.encodeYAML(), threads: compute.threads)
+        try job.checkShards(config)
+        let dir = RunDirectory(URL(fileURLWithPath: runDir ?? "Checkpoints/\(config.name)"))
+        let lock = try job.rootOnly { () -> RunLock in
+            if fresh, let moved = try dir.moveAside() { stderr("gan-pipeline: moved the old run to \(moved.path)") }
+            return try dir.lock()
+        } ?? nil
+        defer { lock?.release() }
+        compute.apply()
+        let runner = PipelineRunner(config: config, run: dir, job: job)
+        runner.quiet = progress.quiet
+        try job.rootOnly { try runner.reconcileConfig() }
+        let list = stages.map { $0.split(separator: ",").compactMap { Stage(rawValue: String($0)) } }
+        if let file = checkpoint {
+            try runner.runStages(list?.filter { $0 != .evaluate })
+            if list == nil || list!.contains(.evaluate) { try runner.evaluate(checkpoint: file) }
+        } else {
+            try runner.runStages(list)
         }
     }
 }

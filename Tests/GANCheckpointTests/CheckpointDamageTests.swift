@@ -172,7 +172,7 @@ struct CheckpointDamageTests {
             ("marker0", { try $0.setAttribute("complete", 0) }, "/@complete: incomplete checkpoint"),
             ("format", { try $0.setAttribute("format", "keras-weights") }, "/@format: not a checkpoint: expected \"swiftgan-checkpoint\", found \"keras-weights\""),
             ("noformat", { try $0.removeAttribute("format") }, "/@format: not a checkpoint: attribute missing"),
-            ("version", { try $0.setAttribute("format_version", 2) }, "/@format_version: unsupported version 2 (this build reads 1...1)"),
+            ("version", { try $0.setAttribute("format_version", 3) }, "/@format_version: unsupported version 3 (this build reads 1...2)"),
             ("version0", { try $0.setAttribute("format_version", 0) }, "/@format_version: unsupported version 0"),
             ("versionstring", { try $0.setAttribute("format_version", "1") }, "/@format_version: missing or not an integer"),
             ("nostep", { try $0.removeAttribute("step") }, "/ (attribute 'step'): no such attribute"),

@@ -1,5 +1,6 @@
 import Foundation
 import GANCheckpoint
+import GANHDF5
 import GANNN
 import GANTestSupport
 import Testing
@@ -20,7 +21,8 @@ struct CheckpointTests {
         let r = try CheckpointReader(path: path)
         defer { r.close() }
         // Root attributes.
-        #expect(r.formatVersion == TrainingCheckpoint.formatVersion)
+        // An unsharded checkpoint is version 1, as before data parallelism (version 2 adds shards).
+        #expect(r.formatVersion == 1 && r.shards == 1 && r.worldSize == 1)
         #expect(r.stage == .train && r.step == 3 && r.epoch == 2 && r.position == 48 && r.threads == 2)
         #expect(r.config == testConfigYAML)
         #expect(r.toolVersion == SwiftGANVersion.string)
@@ -108,6 +110,28 @@ struct CheckpointTests {
                                    networks: [NetworkEntry("generator", net)])
         let e = #expect(throws: CheckpointError.self) { try c.write(to: dir.path("x.h5")) }
         #expect(e?.description.contains("cannot describe its architecture") == true)
+    }
+
+    /// Data-parallel runs (train.shards > 1) write version 2: the shards, the world size and one
+    /// noise stream per shard; the layout checks refuse a world size that does not divide them.
+    @Test func shardedCheckpointsAreVersionTwo() throws {
+        let dir = try TempDir()
+        var c = TrainingCheckpoint(stage: .train, step: 1, data: DataDescription(sampleShape: [2], noiseDimension: 2),
+                                   networks: [NetworkEntry("generator", Sequential(Linear(2, 2)))])
+        c.shards = 4
+        c.worldSize = 2
+        c.rngs = (0..<4).map { (RNGStream.noise(shard: $0, of: 4).name, RNG(seed: UInt64($0 + 1))) }
+        try c.write(to: dir.path("v2.h5"))
+        let r = try CheckpointReader(path: dir.path("v2.h5"))
+        #expect(r.formatVersion == 2 && r.shards == 4 && r.worldSize == 2)
+        #expect(try r.rngPurposes() == ["noise-shard-0", "noise-shard-1", "noise-shard-2", "noise-shard-3"])
+        #expect(try r.rng("noise-shard-2") == RNG(seed: 3))
+        r.close()
+        let w = try HDF5File.open(dir.path("v2.h5"), writable: true)
+        try w.root.setAttribute("world_size", 3)
+        try w.close()
+        let e = #expect(throws: CheckpointError.self) { try CheckpointReader(path: dir.path("v2.h5")) }
+        #expect(e?.description.hasSuffix("/@shards: 4 shards over 3 processes is not a data-parallel layout") == true)
     }
 
     @Test func optimizersWithoutStateAndOtherKindsRoundTrip() throws {
