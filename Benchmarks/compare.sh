@@ -3,7 +3,12 @@
 # (PyTorch, JAX, TensorFlow, TensorFlow+XLA), run alternately, printed as one markdown table.
 #
 # Usage: Benchmarks/compare.sh [--models mlp_gan,toy_1d,dcgan28] [--threads 1,2] [--repeats 3]
-#                              [--iters-scale F]
+#                              [--iters-scale F] [--ranks N]
+#
+# --ranks N: the data-parallel comparison instead (mlp_gan and dcgan28, 1 thread per process): ours
+# on one process and under `mpirun -np N`, PyTorch on one process and DistributedDataParallel under
+# `torchrun --nproc_per_node N` (../shared/peers/torch_ddp_gan.py); one table with our scaling and
+# the ratio to DDP.
 #
 # Environment overrides:
 #   GAN_BENCH   our benchmark binary        (default: <repo>/.build/release/gan-bench; not built here)
@@ -27,9 +32,11 @@ MODELS="mlp_gan,toy_1d,dcgan28"
 THREADS="1,2"
 REPEATS=3
 SCALE=1
+RANKS=0
+MPIRUN="${MPIRUN:-mpirun --allow-run-as-root --oversubscribe}"
 
 usage() {
-    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while [[ $# -gt 0 ]]; do
@@ -42,6 +49,8 @@ while [[ $# -gt 0 ]]; do
         --repeats=*) REPEATS="${1#*=}"; shift ;;
         --iters-scale) SCALE="${2:?--iters-scale needs a value}"; shift 2 ;;
         --iters-scale=*) SCALE="${1#*=}"; shift ;;
+        --ranks) RANKS="${2:?--ranks needs a value}"; shift 2 ;;
+        --ranks=*) RANKS="${1#*=}"; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "compare.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -51,6 +60,11 @@ die() { echo "compare.sh: $*" >&2; exit 2; }
 [[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || die "--repeats must be a positive integer"
 [[ "$SCALE" =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] || die "--iters-scale must be a positive number"
 [[ "$THREADS" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--threads must be like 1,2"
+[[ "$RANKS" =~ ^[0-9]+$ && "$RANKS" != 1 ]] || die "--ranks must be a number of processes >= 2"
+if [[ "$RANKS" -ge 2 ]]; then
+    MODELS="${MODELS/toy_1d,/}"; MODELS="${MODELS/,toy_1d/}"; THREADS=1
+    command -v mpirun >/dev/null || die "--ranks needs mpirun (make deps installs openmpi-bin)"
+fi
 command -v python3 >/dev/null || die "python3 is needed to parse the RESULT json"
 [[ -x "$BIN" ]] || die "$BIN not found: build it first (make release / swift build -c release)"
 
@@ -114,6 +128,8 @@ run_one() {
                 if [[ "$model" == dcgan28 ]]; then cmd+=(--convt-vjp); fi ;;
         tf)     cmd=("$PY" "$PEERS_DIR/tf_gan.py" --model "$model") ;;
         tf_xla) cmd=("$PY" "$PEERS_DIR/tf_gan.py" --model "$model" --jit) ;;
+        ours_mpi) read -r -a cmd <<< "$MPIRUN"; cmd+=(-np "$RANKS" "$BIN" --model "$model") ;;
+        torch_ddp) cmd=("$PEERS_VENV/bin/torchrun" --standalone --nproc_per_node "$RANKS" "$PEERS_DIR/torch_ddp_gan.py" --model "$model") ;;
     esac
     cmd+=(--threads "$threads" --iters "$iters" --warmup "$warmup")
     echo "compare.sh: [$model t=$threads rep $rep] $config" >&2
@@ -130,6 +146,45 @@ run_one() {
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$model" "$threads" "$config" "$rep" "$status" "$json" >> "$RESULTS"
 }
+
+# ---------------------------------------------------------------------------- data-parallel mode
+if [[ "$RANKS" -ge 2 ]]; then
+    configs=(ours ours_mpi)
+    [[ "${PEER_OK[torch]}" == 1 && -x "$PEERS_VENV/bin/torchrun" ]] && configs+=(torch torch_ddp)
+    for model in "${MODEL_LIST[@]}"; do
+        iters="$(scaled "$(base_iters "$model")")"
+        warmup="$(scaled "$(base_warmup "$model")")"
+        for ((rep = 1; rep <= REPEATS; rep++)); do
+            for c in "${configs[@]}"; do run_one dp "$model" 1 "$c" "$rep" "$iters" "$warmup"; done
+        done
+    done
+    CPU="$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -n 1)"
+    python3 - "$RESULTS" "$RANKS" "${CPU:-unknown CPU}" "$(date '+%Y-%m-%d %H:%M %Z')" "$REPEATS" <<'PY'
+import json, statistics, sys
+path, ranks, cpu, date, repeats = sys.argv[1:]
+cells = {}
+for line in open(path):
+    kind, model, threads, config, rep, status, js = line.rstrip("\n").split("\t", 6)
+    if status == "ok":
+        cells.setdefault((model, config), []).append(json.loads(js))
+def med(model, config, field="it_per_s"):
+    v = [r[field] for r in cells.get((model, config), []) if field in r]
+    return statistics.median(v) if v else None
+def f(x): return "—" if x is None else ("%.0f" % x if x >= 100 else "%.1f" % x)
+def ratio(a, b): return "—" if a is None or not b else "%.2fx" % (a / b)
+print("| model it/s | ours 1 process | ours %s ranks | our scaling | torch 1 process | torch DDP %s ranks | DDP scaling | ours / DDP at %s ranks | max foreign_load |" % (ranks, ranks, ranks))
+print("|---|---|---|---|---|---|---|---|---|")
+for model in ["mlp_gan", "dcgan28"]:
+    if not any(m == model for m, _ in cells):
+        continue
+    o1, on, t1, tn = (med(model, c) for c in ["ours", "ours_mpi", "torch", "torch_ddp"])
+    loads = [r.get("foreign_load", 0) for (m, _), rs in cells.items() if m == model for r in rs]
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %.2f |" % (model, f(o1), f(on), ratio(on, o1), f(t1), f(tn), ratio(tn, t1), ratio(on, tn), max(loads or [0])))
+print()
+print("Machine: %s; 1 thread per process; %s; medians of %s alternating repeats." % (cpu, date, repeats))
+PY
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------- main loop
 for model in "${MODEL_LIST[@]}"; do

@@ -90,23 +90,37 @@ public final class ShardedSum {
             for i in 0..<count { out[i] = out[i] / k }
             return
         }
-        // Reduce-scatter: my cover nodes' partial sums, destination by destination.
+        // Reduce-scatter: my cover nodes' partial sums, each rank's slice to that rank. With one
+        // cover node (every aligned layout: K/R a power of two) its whole vector goes out in place,
+        // slice s to rank s, straight from the leaf when the node is one shard.
         let mine = covers[rank]
+        let slices = (0..<ranks).map { slice($0, count: count) }
+        var source = UnsafePointer(send)
         var sendCounts: [Int32] = [], sendOffsets: [Int32] = []
-        var position = 0
-        for s in 0..<ranks {
-            let (start, length) = slice(s, count: count)
-            sendOffsets.append(Int32(position))
-            for node in mine {
-                tree.sum(node, known: known(offset: start), count: length, into: send + position, scratch: scratchAt)
-                position += length
+        if mine.count == 1 {
+            let node = mine[0]
+            if node.isLeaf {
+                source = UnsafePointer(leaves[node.lo - localShards.lowerBound])
+            } else {
+                tree.sum(node, known: known(offset: 0), count: count, into: send, scratch: scratchAt)
             }
-            sendCounts.append(Int32(position) - sendOffsets.last!)
+            sendCounts = slices.map { Int32($0.length) }
+            sendOffsets = slices.map { Int32($0.start) }
+        } else {
+            var position = 0
+            for (start, length) in slices {
+                sendOffsets.append(Int32(position))
+                for node in mine {
+                    tree.sum(node, known: known(offset: start), count: length, into: send + position, scratch: scratchAt)
+                    position += length
+                }
+                sendCounts.append(Int32(position) - sendOffsets.last!)
+            }
         }
         let (myStart, myLength) = slice(rank, count: count)
         var receiveCounts: [Int32] = [], receiveOffsets: [Int32] = []
         var frontier: [ShardTree.Node: UnsafePointer<Float>] = [:]
-        position = 0
+        var position = 0
         for q in 0..<ranks {
             receiveOffsets.append(Int32(position))
             for node in covers[q] {
@@ -115,12 +129,11 @@ public final class ShardedSum {
             }
             receiveCounts.append(Int32(position) - receiveOffsets.last!)
         }
-        try communicator.alltoallv(send, counts: sendCounts, displacements: sendOffsets,
+        try communicator.alltoallv(source, counts: sendCounts, displacements: sendOffsets,
                                    into: receive, receiveCounts: receiveCounts, receiveDisplacements: receiveOffsets)
         // My slice of the total, then everyone's slices everywhere.
         tree.sum(tree.root, known: frontier, count: myLength, into: out + myStart, scratch: scratchAt)
         for i in myStart..<(myStart + myLength) { out[i] = out[i] / k }
-        let slices = (0..<ranks).map { slice($0, count: count) }
         try communicator.allgatherv(inPlace: out, counts: slices.map { Int32($0.length) }, displacements: slices.map { Int32($0.start) })
     }
 }
