@@ -1,3 +1,5 @@
+import Foundation
+
 /// The mean over K shards of one flat Float32 vector per shard (gradients, buffers, losses of a
 /// training step), computed in `ShardTree`'s fixed order, so that it has the same bits on one
 /// process or on any number of ranks that divides K.
@@ -23,6 +25,11 @@ public final class ShardedSum {
     private var receive: UnsafeMutablePointer<Float>?
     /// Every rank's cover of its shards, indexed by rank.
     private let covers: [[ShardTree.Node]]
+    /// What this rank has sent to and received from the other ranks (bytes), and the wall time of
+    /// `mean` including the exchange (seconds), since creation: the communication cost per step.
+    public private(set) var bytesSent = 0
+    public private(set) var bytesReceived = 0
+    public private(set) var seconds = 0.0
 
     /// `shards` must be a multiple of the communicator's size (one process: any K >= 1).
     public init(shards: Int, communicator: Communicator?) {
@@ -79,6 +86,13 @@ public final class ShardedSum {
 
     /// The mean over all K shards of the leaves' first `count` values, on every rank, into `out`.
     public func mean(count: Int, into out: UnsafeMutablePointer<Float>) throws {
+        var start = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &start)
+        defer {
+            var end = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &end)
+            seconds += Double(end.tv_sec - start.tv_sec) + Double(end.tv_nsec - start.tv_nsec) * 1e-9
+        }
         reserve(count)
         let k = Float(tree.shards)
         let scratchAt = { [scratch] (depth: Int) in scratch[depth] }
@@ -129,6 +143,9 @@ public final class ShardedSum {
             }
             receiveCounts.append(Int32(position) - receiveOffsets.last!)
         }
+        // Bytes that cross to other ranks: the reduce-scatter minus my own slice, then the gather.
+        bytesSent += 4 * (Int(sendCounts.reduce(0, +)) - Int(sendCounts[rank]) + myLength * (ranks - 1))
+        bytesReceived += 4 * (Int(receiveCounts.reduce(0, +)) - Int(receiveCounts[rank]) + (count - myLength))
         try communicator.alltoallv(source, counts: sendCounts, displacements: sendOffsets,
                                    into: receive, receiveCounts: receiveCounts, receiveDisplacements: receiveOffsets)
         // My slice of the total, then everyone's slices everywhere.

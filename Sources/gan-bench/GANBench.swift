@@ -194,8 +194,14 @@ struct GANBench: ParsableCommand {
                                  flopPerIteration: flops, allocationsPerIteration: allocations,
                                  extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
                                          ("data", dataDescription)])
-        if sharded != nil {
-            result.extra += [("ranks", ranks), ("shards", k)]
+        if let sharded {
+            // Communication per global iteration (this rank's; every rank moves about the same):
+            // the exchanges of the D and G steps, warm-up and allocation-count iterations included
+            // in the totals, hence divided by all iterations run.
+            let all = Double(iters + warmup + 6), sum = sharded.sum
+            result.extra += [("ranks", ranks), ("shards", k),
+                             ("comm_mb_per_iter", round3(Double(sum.bytesSent + sum.bytesReceived) / all / 1e6)),
+                             ("exchange_ms_per_iter", round3(sum.seconds / all * 1e3))]
         } else {
             result.extra += try checkpointCost(trainer, sampleShape: [1, 28, 28], scale: scale, itPerSecond: Double(iters) / m.wall)
         }
