@@ -15,6 +15,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The runtime of the ONNX export's generated protobuf code (Sources/GANExport); only the
+        // library, never the protoc plugin, is built with the project.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: System libraries (Debian packages; `make deps` installs them)
@@ -57,6 +60,11 @@ let package = Package(
         .target(name: "GANDistributed", dependencies: ["GANNN", "CMPI", "CPlatform"], swiftSettings: engineSettings),
         // Counts malloc calls when linked into an executable (gan-bench reports allocations per step).
         .target(name: "CMallocCount"),
+
+        // Exports a served network to ONNX (protobuf messages generated from onnx-minimal.proto by
+        // scripts/regenerate-onnx-proto.sh) and to safetensors with PyTorch's state_dict names.
+        .target(name: "GANExport", dependencies: ["GANNN", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["onnx-minimal.proto"]),
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
