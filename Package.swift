@@ -93,6 +93,8 @@ let package = Package(
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot", "GANFiles"]),
         .testTarget(name: "GANDistributedTests", dependencies: ["GANDistributed", "GANTestSupport"]),
+        .testTarget(name: "GANExportTests", dependencies: ["GANExport", "GANNN", "GANTestSupport",
+                                                           .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),
