@@ -23,7 +23,7 @@ SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env
+.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env export-env
 
 all: release
 
@@ -80,7 +80,7 @@ score: release
 	$(RELEASE)/gan-sample score Checkpoints/$(P) $(DATA)
 
 ## Unit tests per module + end-to-end tests that run the release binaries.
-test: release h5py-env
+test: release h5py-env export-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -93,6 +93,23 @@ h5py-env:
 	  (python3 -m venv $(H5PY_VENV) && $(H5PY_VENV)/bin/pip install -q --disable-pip-version-check h5py numpy) \
 	  || echo "make: warning: could not install h5py into $(H5PY_VENV); the h5py snippet test will not run"; \
 	else echo "make: warning: no python3; the h5py snippet test will not run"; fi
+
+## A private Python for the export tests (Tests/CLITests/ExportTests.swift): onnx, onnxruntime,
+## numpy and safetensors from PyPI, and PyTorch's CPU build (the torch==$(TORCH_CPU) wheel pip is
+## offered here; ~1 GB installed, ~1 min) for the safetensors check, which is skipped with a message
+## where that wheel cannot be installed (PyPI's default torch would pull gigabytes of CUDA
+## libraries). Kept in .build, so only the first `make test` of a checkout installs it.
+EXPORT_VENV := .build/export-venv
+TORCH_CPU   ?= 2.13.0+cpu
+export-env:
+	@if $(EXPORT_VENV)/bin/python -c "import onnx, onnxruntime, numpy, safetensors" 2>/dev/null; then :; \
+	elif command -v python3 >/dev/null; then \
+	  (python3 -m venv $(EXPORT_VENV) && $(EXPORT_VENV)/bin/pip install -q --disable-pip-version-check onnx onnxruntime numpy safetensors) \
+	  || echo "make: warning: could not install onnx/onnxruntime into $(EXPORT_VENV); the export tests will not run"; \
+	else echo "make: warning: no python3; the export tests will not run"; fi
+	@if [ -x $(EXPORT_VENV)/bin/python ] && ! $(EXPORT_VENV)/bin/python -c "import torch" 2>/dev/null; then \
+	  $(EXPORT_VENV)/bin/pip install -q --disable-pip-version-check "torch==$(TORCH_CPU)" 2>/dev/null \
+	  || echo "make: warning: could not install torch==$(TORCH_CPU) into $(EXPORT_VENV); the safetensors-in-PyTorch test will be skipped"; fi
 
 ## Speed and memory. Compare with the peers: ../shared/peers/README.md.
 bench: release

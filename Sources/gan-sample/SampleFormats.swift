@@ -116,6 +116,11 @@ struct OutputLocation {
     /// Refuses to replace `file` (the checkpoint being served) with the output.
     func checkNotOverwriting(_ file: String, what: String) throws {
         guard !isStandardOutput else { return }
+        try Self.checkNotOverwriting(path, file, what: what)
+    }
+
+    /// Refuses to replace `file` with the output `path` (the same inode).
+    static func checkNotOverwriting(_ path: String, _ file: String, what: String) throws {
         var a = stat(), b = stat()
         if stat(path, &a) == 0, stat(file, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
             throw SampleError("\(path): cannot write: it is \(what)")
