@@ -34,7 +34,10 @@ let package = Package(
         // dynamic exclusivity checks there (~5 % of a toy_1d step in swift_beginAccess). Debug
         // builds, and so the unit tests' debug run, keep them.
         .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim"], swiftSettings: engineSettings),
-        .target(name: "GANNN", dependencies: ["GANTensor"], swiftSettings: engineSettings),
+        .target(name: "GANNN", dependencies: ["GANTensor", "CDNNL"], swiftSettings: engineSettings),
+        // oneDNN's convolutions (Debian's libdnnl-dev; its OpenMP runtime, libgomp) behind the
+        // convolution layers, in C: the C API's descriptor structs are awkward from Swift.
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         .target(name: "GANData", dependencies: ["GANTensor", "CZlib", "GANFiles"]),
         // The one crash-safe file writer (AtomicFile) and its error type: every file the project writes.
         .target(name: "GANFiles"),

@@ -2,7 +2,7 @@
 # Side-by-side speed comparison: our gan-bench vs the peer training loops in ../shared/peers
 # (PyTorch, JAX, TensorFlow, TensorFlow+XLA), run alternately, printed as one markdown table.
 #
-# Usage: Benchmarks/compare.sh [--models mlp_gan,toy_1d,dcgan28] [--threads 1,2] [--repeats 3]
+# Usage: Benchmarks/compare.sh [--models mlp_gan,toy_1d,dcgan28,dcgan64] [--threads 1,2] [--repeats 3]
 #                              [--iters-scale F] [--ranks N]
 #
 # --ranks N: the data-parallel comparison instead (mlp_gan and dcgan28, 1 thread per process): ours
@@ -16,7 +16,9 @@
 #   PEERS_VENV  the peers' Python venv      (default: $HOME/.cache/gan-peers-venv)
 #
 # Per model (before --iters-scale): mlp_gan 600 iters / 20 warm-up, toy_1d 1500 G steps / 20 warm-up
-# (1 thread only), dcgan28 60 iters / 5 warm-up. Every configuration of one (model, threads) cell is
+# (1 thread only), dcgan28 60 iters / 5 warm-up, dcgan64 8 iters / 2 warm-up (PyTorch is its only
+# peer). The table's ceiling column is our matmul-only ceiling (the model's GEMMs alone, the
+# im2col + sgemm design's limit). Every configuration of one (model, threads) cell is
 # run in turn (ours, peer 1, peer 2, ...) and that round is repeated --repeats times; medians are
 # reported. A peer that is not installed gets "not installed" instead of failing the script.
 # OPENBLAS_CORETYPE is never set here (if it is set in the caller's environment it is reported).
@@ -28,7 +30,7 @@ BIN="${GAN_BENCH:-$ROOT/.build/release/gan-bench}"
 PEERS_DIR="${PEERS_DIR:-$ROOT/../shared/peers}"
 PEERS_VENV="${PEERS_VENV:-$HOME/.cache/gan-peers-venv}"
 
-MODELS="mlp_gan,toy_1d,dcgan28"
+MODELS="mlp_gan,toy_1d,dcgan28,dcgan64"
 THREADS="1,2"
 REPEATS=3
 SCALE=1
@@ -71,7 +73,7 @@ command -v python3 >/dev/null || die "python3 is needed to parse the RESULT json
 IFS=',' read -r -a MODEL_LIST <<< "$MODELS"
 IFS=',' read -r -a THREAD_LIST <<< "$THREADS"
 for m in "${MODEL_LIST[@]}"; do
-    case "$m" in mlp_gan|toy_1d|dcgan28) ;; *) die "unknown model '$m' (mlp_gan, toy_1d, dcgan28)" ;; esac
+    case "$m" in mlp_gan|toy_1d|dcgan28|dcgan64) ;; *) die "unknown model '$m' (mlp_gan, toy_1d, dcgan28, dcgan64)" ;; esac
 done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/gan-compare.XXXXXX")"
@@ -81,8 +83,8 @@ RESULTS="$WORK/results.tsv"   # kind model threads config rep status json
 
 # iterations / warm-up scaled by --iters-scale (at least 1 each; warm-up covers JIT compilation)
 scaled() { python3 -c 'import sys; print(max(1, round(float(sys.argv[1]) * float(sys.argv[2]))))' "$1" "$SCALE"; }
-base_iters() { case "$1" in mlp_gan|mlp_gan_gemms) echo 600 ;; toy_1d) echo 1500 ;; dcgan28|dcgan28_gemms) echo 60 ;; esac; }
-base_warmup() { case "$1" in dcgan28|dcgan28_gemms) echo 5 ;; *) echo 20 ;; esac; }
+base_iters() { case "$1" in mlp_gan|mlp_gan_gemms) echo 600 ;; toy_1d) echo 1500 ;; dcgan28|dcgan28_gemms) echo 60 ;; dcgan64) echo 8 ;; esac; }
+base_warmup() { case "$1" in dcgan28|dcgan28_gemms) echo 5 ;; dcgan64) echo 2 ;; *) echo 20 ;; esac; }
 
 # ---------------------------------------------------------------------------- peer availability
 PY="$PEERS_VENV/bin/python"
@@ -195,6 +197,7 @@ for model in "${MODEL_LIST[@]}"; do
         configs=(ours)
         for c in "${PEER_CONFIGS[@]}"; do
             k="$(peer_key "$c")"
+            if [[ "$model" == dcgan64 && "$c" != torch ]]; then continue; fi   # only torch_gan.py has it
             if [[ "${PEER_OK[$k]}" == 1 ]]; then
                 configs+=("$c")
             else
@@ -284,9 +287,10 @@ def describe(cell):
     return fmt(m)
 
 present = [p for p in PEERS if any(p in runs[k] for k in order if k[0] == "train")]
+CEILING = {"mlp_gan": "mlp_gan_gemms", "dcgan28": "dcgan28_gemms"}
 print("| model | threads | ours | " + " | ".join(LABEL[p] for p in present)
-      + " | best peer | ours / best | peak RSS MB ours / leanest peer | max foreign_load |")
-print("|---|---|---|" + "---|" * len(present) + "---|---|---|---|")
+      + " | best peer | ours / best | our matmul-only ceiling | peak RSS MB ours / leanest peer | max foreign_load |")
+print("|---|---|---|" + "---|" * len(present) + "---|---|---|---|---|")
 for key in order:
     kind, model, threads = key
     if kind != "train":
@@ -319,9 +323,10 @@ for key in order:
     ml = max(loads) if loads else None
     load_s = "—" if ml is None else ("%.2f" % ml) + (" (suspect)" if ml > 0.3 else "")
     name = "%s %s" % (model, UNIT.get(model, "it/s"))
-    print("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
+    ceiling_cell = runs.get(("ceiling", CEILING.get(model, ""), threads), {}).get("ours")
+    print("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
         name, threads, describe(ours), " | ".join(describe(cells.get(p)) for p in present),
-        best_s, ratio, rss_s, load_s))
+        best_s, ratio, describe(ceiling_cell), rss_s, load_s))
 
 ceil = [k for k in order if k[0] == "ceiling"]
 if ceil:

@@ -33,6 +33,11 @@ public final class Conv2d: ConvolutionLayer {
     private var columnsLeft: (UnsafeMutablePointer<Float>, Workspace.Token)?
     private var geometry: ConvGeometry?
     private var outputSampleShape: [Int] = []
+    /// oneDNN's passes when it runs here (`DNNLConvolution.isAvailable`), else the im2col lowering.
+    private lazy var dnnl: DNNLConvolution? = DNNLConvolution.isAvailable
+        ? DNNLConvolution(transposed: false, inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                          stride: stride, padding: padding, hasBias: bias != nil)
+        : nil
 
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (fan-in C_in·k·k,
     /// fan-out C_out·k·k) or use `init(_:_:kernel:stride:padding:bias:weightInit:biasInit:rng:)`.
@@ -61,6 +66,10 @@ public final class Conv2d: ConvolutionLayer {
         let ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
+        if let dnnl, dnnl.isFast(batch: n, height: h, width: w) {
+            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output)
+            return output
+        }
         // Workspace: x as [C, H, W, N], then Y' (x is dead once cols exist) | cols.
         let left = Workspace.borrow(max(x.count, outChannels * m), ckk * m) { image, cols, _ in
             transpose(x.data, rows: n, columns: x.columns, into: image)
@@ -88,6 +97,13 @@ public final class Conv2d: ConvolutionLayer {
         let n = x.rows, ckk = g.patchSize, hw = g.outHeight * g.outWidth, m = n * hw
         let wantsInput = mode.contains(.inputGradient)
         if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
+        if let dnnl, dnnl.isFast(batch: n, height: x.shape[2], width: x.shape[3]) {
+            if mode.contains(.parameterGradients) {
+                dnnl.backwardWeights(x, dy, addingTo: weight.gradient, biasGradient: bias?.gradient)
+            }
+            if wantsInput { dnnl.backwardData(dy, weight: weight.value, into: gradient) }
+            return wantsInput ? gradient : nil
+        }
         let untouched = columnsLeft?.1 == Workspace.token
         defer { columnsLeft = nil }   // dcols overwrite them
         // Workspace, laid out as in forward: x as [C, H, W, N], later dx so | cols, later dcols | dY'.

@@ -26,6 +26,11 @@ public final class ConvTranspose2d: ConvolutionLayer {
     private var input: Tensor?                        // x, to rebuild X' for dW
     private var geometry: ConvGeometry?               // of the adjoint convolution (output -> input)
     private var outputSampleShape: [Int] = []
+    /// oneDNN's passes when it runs here (`DNNLConvolution.isAvailable`), else the im2col lowering.
+    private lazy var dnnl: DNNLConvolution? = DNNLConvolution.isAvailable
+        ? DNNLConvolution(transposed: true, inChannels: inChannels, outChannels: outChannels, kernel: kernel,
+                          stride: stride, padding: padding, hasBias: bias != nil)
+        : nil
 
     /// Creates the layer with zero weights; initialise with `Initializer.fill` (PyTorch's fans for
     /// this layout: fan-in C_out·k·k, fan-out C_in·k·k) or use the initialising convenience init.
@@ -55,6 +60,10 @@ public final class ConvTranspose2d: ConvolutionLayer {
         let ckk = g.patchSize, m = n * h * w, plane = g.height * g.width
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
+        if let dnnl, dnnl.isFast(batch: n, height: h, width: w) {
+            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output)
+            return output
+        }
         // Workspace: X', then y as [C_out, H, W, N] (X' is dead once cols exist) | cols.
         Workspace.borrow(max(inChannels * m, outChannels * plane * n), ckk * m) { image, cols, _ in
             // X'[C_in, HW·N] from x[N, C_in·HW].
@@ -77,6 +86,13 @@ public final class ConvTranspose2d: ConvolutionLayer {
         let plane = g.height * g.width
         let wantsInput = mode.contains(.inputGradient)
         if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
+        if let dnnl, dnnl.isFast(batch: n, height: x.shape[2], width: x.shape[3]) {
+            if mode.contains(.parameterGradients) {
+                dnnl.backwardWeights(x, dy, addingTo: weight.gradient, biasGradient: bias?.gradient)
+            }
+            if wantsInput { dnnl.backwardData(dy, weight: weight.value, into: gradient) }
+            return wantsInput ? gradient : nil
+        }
         // Workspace: dy as [C_out, H, W, N] | dcols | X', later dX'.
         Workspace.borrow(outChannels * plane * n, ckk * m, inChannels * m) { dyImage, cols, xPrime in
             transpose(dy.data, rows: n, columns: outChannels * plane, into: dyImage)

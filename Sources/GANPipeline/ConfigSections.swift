@@ -44,6 +44,10 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// Images: the last `floor_size` training images are the "real" row of every image metric
     /// (the floor); the evaluation's classifier never trains on them.
     public var floorSize = 10_000
+    /// Images: prep resizes every image (training and held-out) to `resize` x `resize` pixels,
+    /// bilinearly (as PyTorch's `interpolate(mode="bilinear", align_corners=False)`), e.g. 64 for
+    /// the 64x64 DCGAN. nil = as stored (and then absent from the stored configuration text).
+    public var resize: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, mean, std, modes, radius
@@ -54,6 +58,7 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case testPath = "test_path"
         case testLabels = "test_labels"
         case floorSize = "floor_size"
+        case resize
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -89,6 +94,30 @@ public struct DataConfig: Codable, Equatable, Sendable {
         testPath = try c.decodeIfPresent(String.self, forKey: .testPath)
         testLabels = try c.decodeIfPresent(String.self, forKey: .testLabels)
         floorSize = try c(.floorSize, or: floorSize)
+        resize = try c.decodeIfPresent(Int.self, forKey: .resize)
+    }
+
+    /// Every key in schema order; `resize` only when set, so a configuration from before it
+    /// stores the same text.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(source, forKey: .source)
+        try c.encode(mean, forKey: .mean)
+        try c.encode(std, forKey: .std)
+        try c.encode(modes, forKey: .modes)
+        try c.encode(radius, forKey: .radius)
+        try c.encode(gridSize, forKey: .gridSize)
+        try c.encode(spacing, forKey: .spacing)
+        try c.encode(parabolaA, forKey: .parabolaA)
+        try c.encode(size, forKey: .size)
+        try c.encodeIfPresent(path, forKey: .path)
+        try c.encode(dataset, forKey: .dataset)
+        try c.encode(normalize, forKey: .normalize)
+        try c.encodeIfPresent(labels, forKey: .labels)
+        try c.encodeIfPresent(testPath, forKey: .testPath)
+        try c.encodeIfPresent(testLabels, forKey: .testLabels)
+        try c.encode(floorSize, forKey: .floorSize)
+        if let resize { try c.encode(resize, forKey: .resize) }
     }
 }
 
@@ -126,7 +155,13 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     /// G = Linear(z, c₀·h·w) -> c₀×h×w -> [BN] -> act -> ConvT(c₀ -> c₁, k4 s2 p1) -> [BN] -> act
     /// ... -> ConvT(c_last -> C) -> output; D = Conv(C -> c₀, k4 s2 p1) -> act -> Conv(c₀ -> c₁)
     /// -> [BN] -> act ... -> Linear(c_last·h·w -> 1), where h×w is the image size / 2^len(channels).
-    public enum Architecture: String, ConfigChoice { case mlp, dcgan }
+    ///
+    /// `dcgan64`: the DCGAN of pytorch/examples `dcgan/main.py` (`CanonicalDCGAN`) for square
+    /// images of a power-of-two side >= 16 (64x64: exactly the example; `data.resize` makes them):
+    /// G = ConvT(z -> f·2^(n-1), 1 -> 4) then k4 s2 p1 ConvT up to the image, BN + ReLU between,
+    /// tanh out; D mirrors it with LeakyReLU(`leaky_alpha`) and ends in a k4 conv to one logit;
+    /// no biases; f = `features` (the example's ngf = ndf = 64); weights N(0, 0.02).
+    public enum Architecture: String, ConfigChoice { case mlp, dcgan, dcgan64 }
     public enum Activation: String, ConfigChoice {
         case relu
         case leakyReLU = "leaky_relu"
@@ -167,6 +202,9 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
     /// Discriminator only: spectral normalisation (Miyato et al. 2018) of every Linear/conv weight,
     /// one power iteration per training step.
     public var spectralNorm = false
+    /// dcgan64: the channel width f of the highest-resolution layer (ngf / ndf); stored only for
+    /// dcgan64.
+    public var features = 64
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case architecture, channels, hidden, activation
@@ -179,12 +217,14 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         case batchNorm = "batch_norm"
         case virtualBatchNorm = "virtual_batch_norm"
         case spectralNorm = "spectral_norm"
+        case features
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         architecture = try c.choice(.architecture, or: architecture)
+        features = try c(.features, or: features)
         channels = try c(.channels, or: channels)
         hidden = try c(.hidden, or: hidden)
         activation = try c.choice(.activation, or: activation)
@@ -197,6 +237,26 @@ public struct NetworkConfig: Codable, Equatable, Sendable {
         batchNorm = try c(.batchNorm, or: batchNorm)
         virtualBatchNorm = try c(.virtualBatchNorm, or: virtualBatchNorm)
         spectralNorm = try c(.spectralNorm, or: spectralNorm)
+    }
+
+    /// Every key in schema order; `features` only for dcgan64, so other networks store the text
+    /// they stored before it.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(channels, forKey: .channels)
+        try c.encode(hidden, forKey: .hidden)
+        try c.encode(activation, forKey: .activation)
+        try c.encode(leakyAlpha, forKey: .leakyAlpha)
+        try c.encode(maxoutPieces, forKey: .maxoutPieces)
+        try c.encode(output, forKey: .output)
+        try c.encode(initialization, forKey: .initialization)
+        try c.encode(initStd, forKey: .initStd)
+        try c.encodeIfPresent(clipProbability, forKey: .clipProbability)
+        try c.encode(batchNorm, forKey: .batchNorm)
+        try c.encode(virtualBatchNorm, forKey: .virtualBatchNorm)
+        try c.encode(spectralNorm, forKey: .spectralNorm)
+        if architecture == .dcgan64 { try c.encode(features, forKey: .features) }
     }
 }
 

@@ -120,6 +120,10 @@ extension PipelineConfig {
             }
         }
         v.check(data.testLabels == nil || data.testPath != nil, "data.test_labels", "needs data.test_path (the held-out images they label)")
+        if let side = data.resize {
+            v.check(data.isImageSource, "data.resize", "only image sources (idx, png_folder) are resized, not `\(data.source.rawValue)`")
+            v.check(side >= 1 && side <= 4096, "data.resize", "must be an image side in 1...4096 pixels, got \(side)")
+        }
         v.check(data.normalize != .symmetric || data.isImageSource, "data.normalize",
                 "`symmetric` maps images' [0, 1] to [-1, 1]; for `\(data.source.rawValue)` data use `minmax` or `standardize`")
     }
@@ -131,6 +135,19 @@ extension PipelineConfig {
                     "`dcgan` needs one channel count >= 1 per resolution, e.g. [128, 64], got \(n.channels)")
             v.check(n.activation != .maxout, section + ".activation", "maxout is for `mlp` networks")
             v.check(train.pack == 1, section + ".architecture", "PacGAN packing (train.pack) is for `mlp` discriminators")
+        }
+        if n.architecture == .dcgan64 {
+            v.check(data.isImageSource, section + ".architecture", "`dcgan64` needs image data (data.source idx or png_folder), got `\(data.source.rawValue)`")
+            v.atLeast(n.features, 1, section + ".features")
+            v.check(train.pack == 1, section + ".architecture", "PacGAN packing (train.pack) is for `mlp` discriminators")
+            v.check(!n.virtualBatchNorm && !n.spectralNorm, section + ".architecture",
+                    "`dcgan64` is pytorch/examples' network with its own batch norm: no virtual_batch_norm or spectral_norm")
+            if section == "generator" {
+                v.check(data.normalize == .symmetric, "data.normalize",
+                        "the `dcgan64` generator ends in tanh: images must be scaled to [-1, 1] (normalize: symmetric), got `\(data.normalize.rawValue)`")
+            } else {
+                v.check(loss.featureMatchingLayer == nil, "loss.feature_matching_layer", "not with a `dcgan64` discriminator")
+            }
         }
         v.check(n.hidden.allSatisfy { $0 >= 1 }, section + ".hidden", "layer widths must be >= 1, got \(n.hidden)")
         v.check(n.leakyAlpha >= 0 && n.leakyAlpha < 1, section + ".leaky_alpha", "must be in [0, 1), got \(n.leakyAlpha)")

@@ -9,6 +9,11 @@ public enum ModelFactory {
     public static func network(_ c: NetworkConfig, noiseDimension: Int, sampleShape: [Int], pack: Int = 1,
                                isDiscriminator: Bool, rng: inout RNG) -> Sequential {
         let features = sampleShape.reduce(1, *)
+        if c.architecture == .dcgan64 {
+            return isDiscriminator
+                ? CanonicalDCGAN.discriminator(imageShape: sampleShape, features: c.features, alpha: Float(c.leakyAlpha), rng: &rng)
+                : CanonicalDCGAN.generator(noiseDimension: noiseDimension, imageShape: sampleShape, features: c.features, rng: &rng)
+        }
         if c.architecture == .dcgan {
             return convolutional(c, noiseDimension: noiseDimension, imageShape: sampleShape, isDiscriminator: isDiscriminator, rng: &rng)
         }
@@ -28,9 +33,30 @@ public enum ModelFactory {
         return nil
     }
 
-    /// The input shape D's first layer takes per sample: `[C, H, W]` for `dcgan`, flat otherwise.
+    /// The input shape D's first layer takes per sample: `[C, H, W]` for the convolutional
+    /// networks, flat otherwise.
     public static func discriminatorInputShape(_ c: NetworkConfig, sampleShape: [Int]) -> [Int] {
-        c.architecture == .dcgan ? sampleShape : [sampleShape.reduce(1, *)]
+        c.architecture == .mlp ? [sampleShape.reduce(1, *)] : sampleShape
+    }
+
+    /// Why the configured networks cannot take images of `sampleShape` (nil when they can): the
+    /// convolutional networks halve the image per level, which the data's size must allow. Known
+    /// only once the data are prepared, so checked when the networks are built.
+    public static func shapeProblem(_ config: PipelineConfig, sampleShape: [Int]) -> String? {
+        for (n, section) in [(config.generator, "generator"), (config.discriminator, "discriminator")] {
+            switch n.architecture {
+            case .mlp: continue
+            case .dcgan64:
+                if let problem = CanonicalDCGAN.problem(imageShape: sampleShape) { return "\(section).architecture: dcgan64 \(problem)" }
+            case .dcgan:
+                let down = 1 << n.channels.count
+                guard sampleShape.count == 3, sampleShape[1] % down == 0, sampleShape[2] % down == 0 else {
+                    return "\(section).channels: \(n.channels.count) levels halve the image \(n.channels.count) times, "
+                        + "so its sides must be multiples of \(down); the data's images are \(sampleShape.dropFirst().map(String.init).joined(separator: "x"))"
+                }
+            }
+        }
+        return nil
     }
 
     /// DCGAN (k4 s2 p1 (transposed) convolutions, see `NetworkConfig.Architecture`).

@@ -65,16 +65,23 @@ struct PrepStage: PipelineStage {
     func loadImages(path: String, normalization: Normalization) throws -> PreparedData {
         let dc = context.config.data
         func images(_ p: String) throws -> (shape: [Int], bytes: [UInt8]) {
+            var read: (shape: [Int], bytes: [UInt8])
             if dc.source == .pngFolder {
                 let folder = try PNGFolder.read(p)
-                return ([folder.count, folder.channels, folder.height, folder.width], folder.bytes)
+                read = ([folder.count, folder.channels, folder.height, folder.width], folder.bytes)
+            } else {
+                let a = try IDXArray.read(p)
+                switch a.shape.count {
+                case 3: read = ([a.shape[0], 1, a.shape[1], a.shape[2]], a.bytes)
+                case 4: read = (a.shape, a.bytes)
+                default: throw PipelineError.io(p, "expected IDX images [count, height, width] or [count, channels, height, width], found shape \(a.shape)")
+                }
             }
-            let a = try IDXArray.read(p)
-            switch a.shape.count {
-            case 3: return ([a.shape[0], 1, a.shape[1], a.shape[2]], a.bytes)
-            case 4: return (a.shape, a.bytes)
-            default: throw PipelineError.io(p, "expected IDX images [count, height, width] or [count, channels, height, width], found shape \(a.shape)")
+            if let side = dc.resize {   // data.resize: every image to side x side
+                let s = read.shape
+                read = ([s[0], s[1], side, side], ImageResize.bilinear(read.bytes, count: s[0], channels: s[1], height: s[2], width: s[3], to: side))
             }
+            return read
         }
         func labels(_ p: String?, count: Int, key: String) throws -> [UInt8]? {
             guard let p else { return nil }

@@ -29,6 +29,7 @@ final class TrainSession {
     init(config c: PipelineConfig, data: PreparedData, communicator: Communicator? = nil) throws {
         config = c
         self.data = data
+        if let problem = ModelFactory.shapeProblem(c, sampleShape: data.sampleShape) { throw PipelineError.config(problem) }
         var initRNG = RNG(seed: c.seed, stream: .initialization)
         generator = ModelFactory.network(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
                                          isDiscriminator: false, rng: &initRNG)

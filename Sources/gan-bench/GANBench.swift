@@ -18,6 +18,7 @@ struct GANBench: ParsableCommand {
         Models: mlp_gan (Fashion-MNIST MLP GAN), toy_1d (1-D Gaussian, k = 20), \
         mlp_gan_gemms (the 21 GEMMs of one mlp_gan iteration alone: our BLAS ceiling), \
         dcgan28 (Fashion-MNIST DCGAN, batch 64), dcgan28_gemms (its GEMMs alone), \
+        dcgan64 (pytorch/examples' DCGAN on random 64x64x3 images, batch 64), \
         gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork), \
         checkpoint (save + load of an mlp_gan checkpoint with Adam state), \
         normal_fill (RNG.fillNormal against the scalar glibc Box-Muller it reproduces), \
@@ -27,7 +28,7 @@ struct GANBench: ParsableCommand {
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
-        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, gemm_small, checkpoint, normal_fill, eval_metrics, classifier, shard_sum
+        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, dcgan64, gemm_small, checkpoint, normal_fill, eval_metrics, classifier, shard_sum
     }
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -76,6 +77,7 @@ struct GANBench: ParsableCommand {
             case .toy_1d: result = try benchToy1D()
             case .mlp_gan_gemms: result = benchMLPGANGEMMs()
             case .dcgan28: result = try benchDCGAN28(communicator)
+            case .dcgan64: result = try benchDCGAN64(communicator)
             case .dcgan28_gemms: result = benchGEMMSet(dcgan28GEMMs(), batch: 64)
             case .gemm_small: result = benchSmallGEMM()
             case .checkpoint: result = try benchCheckpoint()
@@ -173,19 +175,26 @@ struct GANBench: ParsableCommand {
                           flops: dcgan28Flops(batch: 64), communicator: communicator)
     }
 
+    /// dcgan64: pytorch/examples' DCGAN on `[64, 3, 64, 64]` random images scaled to [-1, 1], as
+    /// the peer (`torch_gan.py --model dcgan64`): the cost of a batch does not depend on its pixels.
+    func benchDCGAN64(_ communicator: Communicator?) throws -> BenchResult {
+        try benchImageGAN(try makeDCGAN64(seed: seed), batch: 64, inputShape: [3, 64, 64], scale: 2 / 255, offset: -1,
+                          flops: dcgan64Flops(batch: 64), communicator: communicator, randomImages: true)
+    }
+
     /// One D step + one G step per iteration on Fashion-MNIST batches (uint8, converted to
     /// `scale · byte + offset` inside the step, shaped `[batch] + inputShape`), then the checkpoint
     /// cost. Under mpirun (or with `--shards` > 1) the iterations are data-parallel: the batch is
     /// split into `--shards` (default: one per rank) and `it_per_s` counts global iterations.
     func benchImageGAN(_ trainer: AdversarialTrainer, batch: Int, inputShape: [Int], scale: Float, offset: Float,
-                       flops: Double, communicator: Communicator?) throws -> BenchResult {
+                       flops: Double, communicator: Communicator?, randomImages: Bool = false) throws -> BenchResult {
         let ranks = communicator?.size ?? 1
         let k = shards ?? ranks
         guard k >= 1, k % ranks == 0, batch % k == 0 else {
             throw ValidationError("--shards \(k) must be a multiple of the \(ranks) rank(s) and divide the batch of \(batch)")
         }
         let sharded = k > 1 ? ShardedTrainer(trainer: trainer, shards: k, communicator: communicator, seed: seed) : nil
-        let batcher = try trainBatches(batch: batch)
+        let batcher = randomImages ? randomBatches(batch: batch, sampleSize: inputShape.reduce(1, *)) : try trainBatches(batch: batch)
         let real = Tensor(shape: [batch] + inputShape)
         let (m, allocations, last) = try timeTraining(trainer, sharded: sharded, real: real, dSteps: 1) {
             batcher.next(into: real, sampleShape: inputShape, scale: scale, offset: offset)
@@ -203,9 +212,16 @@ struct GANBench: ParsableCommand {
                              ("comm_mb_per_iter", round3(Double(sum.bytesSent + sum.bytesReceived) / all / 1e6)),
                              ("exchange_ms_per_iter", round3(sum.seconds / all * 1e3))]
         } else {
-            result.extra += try checkpointCost(trainer, sampleShape: [1, 28, 28], scale: scale, itPerSecond: Double(iters) / m.wall)
+            result.extra += try checkpointCost(trainer, sampleShape: inputShape, scale: scale, itPerSecond: Double(iters) / m.wall)
         }
         return result
+    }
+
+    /// Batches from a pool of 256 random images of `sampleSize` bytes (`--random-data`'s stream).
+    func randomBatches(batch: Int, sampleSize: Int) -> ByteBatcher {
+        var r = RNG(seed: seed, stream: .randomImages)
+        let bytes = (0..<(256 * sampleSize)).map { _ in UInt8(truncatingIfNeeded: r.next()) }
+        return ByteBatcher(samples: bytes, sampleSize: sampleSize, batchSize: batch, rng: RNG(seed: seed, stream: .data))
     }
 
     /// A list of GEMMs run back to back (a model's matmul-only ceiling). Prints each distinct

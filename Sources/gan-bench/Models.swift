@@ -124,3 +124,26 @@ func dcgan28GEMMs(b: Int = 64) -> [GEMMShape] {
                 GEMMShape(m: 6272, k: b, n: 100, transA: true)]
     return gFwd + dFwd + dBwdPar + dFwd + dBwdPar + gFwd + dFwd + dBwdIn + gBwd
 }
+
+/// The peers' `dcgan64` (`torch_gan_models.build_dcgan64`): pytorch/examples' DCGAN at 64x64x3,
+/// nz 100, ngf = ndf = 64 (`CanonicalDCGAN`); Adam(2e-4, 0.5, 0.999, 1e-8), non-saturating G loss.
+func makeDCGAN64(seed: UInt64) throws -> AdversarialTrainer {
+    var rng = RNG(seed: seed, stream: .initialization)
+    let g = CanonicalDCGAN.generator(noiseDimension: 100, imageShape: [3, 64, 64], features: 64, rng: &rng)
+    let d = CanonicalDCGAN.discriminator(imageShape: [3, 64, 64], features: 64, rng: &rng)
+    return try peerTrainer(g, d, optimizer: peerAdam, noiseDimension: 100, seed: seed)
+}
+
+/// Conv FLOPs of one dcgan64 iteration, as `common.dcgan64_flops` (a transposed convolution counts
+/// as the convolution it is the adjoint of; no gradient into the images or z; D's weight
+/// gradients skipped in the G step).
+func dcgan64Flops(batch b: Int = 64, z nz: Int = 100, features f: Int = 64, channels nc: Int = 3) -> Double {
+    func macs(_ cin: Int, _ cout: Int, _ out: Int) -> Double { Double(b * cout * out * out * cin * 16) }
+    var g = [macs(f * 8, nz, 1)]
+    for i in 0..<3 { g.append(macs(f * 4 >> i, f * 8 >> i, 4 << i)) }
+    g.append(macs(nc, f, 32))
+    let d = [macs(nc, f, 32), macs(f, f * 2, 16), macs(f * 2, f * 4, 8), macs(f * 4, f * 8, 4), macs(f * 8, 1, 1)]
+    let gFwd = 2 * g.reduce(0, +), dFwd = 2 * d.reduce(0, +)
+    let dBwdPar = dFwd + (dFwd - 2 * d[0]), dBwdIn = dFwd, gBwd = gFwd + (gFwd - 2 * g[0])
+    return gFwd + 2 * dFwd + 2 * dBwdPar + gFwd + dFwd + dBwdIn + gBwd
+}

@@ -166,8 +166,9 @@ import Testing
         }
     }
 
-    /// The shipped Fashion-MNIST pipelines, shrunk, resume bit-exactly after SIGKILL.
-    @Test(arguments: ["fashion-mlp", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks"])
+    /// The shipped Fashion-MNIST pipelines, shrunk, resume bit-exactly after SIGKILL (fashion-dcgan64
+    /// at 16x16 with 4 features: prep's resize and pytorch/examples' network, small).
+    @Test(arguments: ["fashion-mlp", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks", "fashion-dcgan64"])
     func shippedImagePipelineResumesExactlyAfterSIGKILL(_ name: String) throws {
         let bin = try #require(bin)
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
@@ -178,9 +179,14 @@ import Testing
         let dir = try makeTemporaryDirectory("shipped-\(name)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var args = ["--quiet", "--stages", "prep,train", "--set", "train.steps=120", "--set", "train.checkpoint_every=20"]
-        args += name == "fashion-dcgan"
-            ? ["--set", "generator.channels=[8,4]", "--set", "discriminator.channels=[4,8]", "--set", "train.batch_size=16"]
-            : ["--set", "generator.hidden=[32]", "--set", "discriminator.hidden=[16]"]
+        switch name {
+        case "fashion-dcgan":
+            args += ["--set", "generator.channels=[8,4]", "--set", "discriminator.channels=[4,8]", "--set", "train.batch_size=16"]
+        case "fashion-dcgan64":
+            args += ["--set", "data.resize=16", "--set", "generator.features=4", "--set", "discriminator.features=4", "--set", "train.batch_size=8"]
+        default:
+            args += ["--set", "generator.hidden=[32]", "--set", "discriminator.hidden=[16]"]
+        }
         let straight = dir.appendingPathComponent("straight").path, killed = dir.appendingPathComponent("killed").path
         let a = try CLI.run(bin, ["run", yaml, "--run-dir", straight] + args)
         #expect(a.status == 0, "\(a.stderr)")
@@ -188,8 +194,17 @@ import Testing
         let b = try CLI.run(bin, ["run", yaml, "--run-dir", killed] + args)
         #expect(b.status == 0, "\(b.stderr)")
         #expect(try GANPipelineCLITests.sameState("\(straight)/train/step-00000120.h5", "\(killed)/train/step-00000120.h5"))
-        // Every kind of image model serves: D scores the t10k images (a conv D takes [C, H, W]).
+        // Every kind of image model serves: D scores the t10k images (a conv D takes [C, H, W]);
+        // the 16x16 model generates 16x16 images.
         let gs = try #require(sample)
+        if name == "fashion-dcgan64" {
+            let out = dir.appendingPathComponent("g.idx").path
+            let g = try CLI.run(gs, ["generate", straight, "-n", "3", "-o", out])
+            #expect(g.status == 0, "\(g.stderr)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: out))
+            #expect(data.count == 4 + 4 * 3 + 3 * 16 * 16)   // IDX [3, 16, 16]
+            return
+        }
         let score = try CLI.run(gs, ["score", straight, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"])
         #expect(score.status == 0, "\(score.stderr)")
         #expect(score.stdout.split(separator: "\n").count == 10_001)  // header + one row per image

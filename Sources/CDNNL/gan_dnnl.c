@@ -1,0 +1,282 @@
+#include "gan_dnnl.h"
+
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void omp_set_num_threads(int);
+
+static dnnl_engine_t engine;
+
+int gan_dnnl_init(char *error, size_t error_length) {
+    if (engine) return 0;
+    omp_set_num_threads(1);
+    dnnl_status_t s = dnnl_engine_create(&engine, dnnl_cpu, 0);
+    if (s != dnnl_success) {
+        snprintf(error, error_length, "oneDNN: no CPU engine (status %d)", (int)s);
+        engine = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+const char *gan_dnnl_isa(void) {
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
+
+/// One tensor argument of a primitive: the plain layout the engine uses, the layout the primitive
+/// wants, and, when they differ, a buffer in the primitive's layout and the reorder between them.
+typedef struct {
+    int id;                       // DNNL_ARG_*
+    int output;                   // written by the primitive (reordered back to plain afterwards)
+    dnnl_memory_t user;           // plain layout, data handle set per call
+    dnnl_memory_t internal;       // the primitive's layout (== user when no reorder)
+    dnnl_primitive_t reorder;     // user -> internal (input) or internal -> user (output); NULL if none
+    size_t offset;                // of the internal buffer in the caller's workspace
+} arg;
+
+typedef struct {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t primitive;
+    arg args[4];
+    int count;
+    dnnl_memory_t scratchpad;     // oneDNN's temporary memory, in the caller's workspace
+    size_t scratchpad_offset;
+    size_t workspace_bytes;       // internal buffers + scratchpad
+} pass;
+
+/// Workspace regions start at multiples of 64 bytes (oneDNN's alignment for vector loads).
+static size_t aligned(size_t bytes) { return (bytes + 63) & ~(size_t)63; }
+
+struct gan_conv {
+    dnnl_stream_t stream;
+    pass passes[3];               // forward, backward data, backward weights
+    int has_bias;
+};
+
+#define CHECK(call, what)                                                                       \
+    do {                                                                                        \
+        dnnl_status_t s_ = (call);                                                              \
+        if (s_ != dnnl_success) {                                                               \
+            snprintf(error, error_length, "oneDNN: %s failed (status %d)", what, (int)s_);       \
+            return -1;                                                                          \
+        }                                                                                       \
+    } while (0)
+
+static void release_pass(pass *p) {
+    for (int i = 0; i < p->count; i++) {
+        arg *a = &p->args[i];
+        if (a->reorder) dnnl_primitive_destroy(a->reorder);
+        if (a->internal && a->internal != a->user) dnnl_memory_destroy(a->internal);
+        if (a->user) dnnl_memory_destroy(a->user);
+    }
+    if (p->scratchpad) dnnl_memory_destroy(p->scratchpad);
+    if (p->primitive) dnnl_primitive_destroy(p->primitive);
+    if (p->pd) dnnl_primitive_desc_destroy(p->pd);
+    memset(p, 0, sizeof *p);
+}
+
+/// Adds argument `id` of plain layout `plain` to pass `p`, in the layout the primitive chose
+/// (queried with `query`), with a buffer and a reorder when it is not the plain one.
+static int add_arg(pass *p, int id, int output, const dnnl_memory_desc_t *plain, dnnl_query_t query,
+                   char *error, size_t error_length) {
+    arg *a = &p->args[p->count++];
+    a->id = id;
+    a->output = output;
+    // Biases are 1-D and always plain (queried as dnnl_query_undef).
+    const dnnl_memory_desc_t *chosen = query == dnnl_query_undef ? NULL : dnnl_primitive_desc_query_md(p->pd, query, 0);
+    CHECK(dnnl_memory_create(&a->user, plain, engine, DNNL_MEMORY_NONE), "memory_create");
+    if (!chosen || dnnl_memory_desc_equal(chosen, plain)) {
+        a->internal = a->user;
+        return 0;
+    }
+    // The buffer in the primitive's layout lives in the caller's workspace for one call only, so a
+    // network holds the largest pass's buffers rather than every layer's.
+    CHECK(dnnl_memory_create(&a->internal, chosen, engine, DNNL_MEMORY_NONE), "memory_create");
+    a->offset = p->workspace_bytes;
+    p->workspace_bytes += aligned(dnnl_memory_desc_get_size(chosen));
+    dnnl_primitive_desc_t rpd;
+    if (output) {
+        CHECK(dnnl_reorder_primitive_desc_create(&rpd, chosen, engine, plain, engine, NULL), "reorder");
+    } else {
+        CHECK(dnnl_reorder_primitive_desc_create(&rpd, plain, engine, chosen, engine, NULL), "reorder");
+    }
+    dnnl_status_t s = dnnl_primitive_create(&a->reorder, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    CHECK(s, "reorder primitive");
+    return 0;
+}
+
+static int finish_pass(pass *p, const void *op_desc, const_dnnl_primitive_desc_t hint, char *error, size_t error_length) {
+    // The scratchpad is the caller's too (user mode) rather than a buffer kept per primitive.
+    dnnl_primitive_attr_t attr;
+    CHECK(dnnl_primitive_attr_create(&attr), "primitive_attr_create");
+    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl_status_t s = dnnl_primitive_desc_create(&p->pd, op_desc, attr, engine, hint);
+    dnnl_primitive_attr_destroy(attr);
+    CHECK(s, "primitive_desc_create");
+    CHECK(dnnl_primitive_create(&p->primitive, p->pd), "primitive_create");
+    const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
+    size_t bytes = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
+    if (bytes > 0) {
+        CHECK(dnnl_memory_create(&p->scratchpad, scratch, engine, DNNL_MEMORY_NONE), "scratchpad memory");
+        p->scratchpad_offset = 0;
+        p->workspace_bytes = aligned(bytes);
+    }
+    return 0;
+}
+
+static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *workspace) {
+    dnnl_exec_arg_t exec[5];
+    for (int i = 0; i < p->count; i++) {
+        arg *a = &p->args[i];
+        if (!pointers[i]) { exec[i].arg = a->id; exec[i].memory = NULL; continue; }
+        if (dnnl_memory_set_data_handle(a->user, (void *)pointers[i]) != dnnl_success) return -1;
+        if (a->internal != a->user && dnnl_memory_set_data_handle(a->internal, workspace + a->offset) != dnnl_success) return -1;
+        if (a->reorder && !a->output) {
+            dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, a->user}, {DNNL_ARG_TO, a->internal}};
+            if (dnnl_primitive_execute(a->reorder, c->stream, 2, r) != dnnl_success) return -1;
+        }
+        exec[i].arg = a->id;
+        exec[i].memory = a->internal;
+    }
+    int n = 0;
+    for (int i = 0; i < p->count; i++) if (exec[i].memory) exec[n++] = exec[i];
+    if (p->scratchpad) {
+        if (dnnl_memory_set_data_handle(p->scratchpad, workspace + p->scratchpad_offset) != dnnl_success) return -1;
+        exec[n].arg = DNNL_ARG_SCRATCHPAD;
+        exec[n++].memory = p->scratchpad;
+    }
+    if (dnnl_primitive_execute(p->primitive, c->stream, n, exec) != dnnl_success) return -1;
+    for (int i = 0; i < p->count; i++) {
+        arg *a = &p->args[i];
+        if (pointers[i] && a->reorder && a->output) {
+            dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, a->internal}, {DNNL_ARG_TO, a->user}};
+            if (dnnl_primitive_execute(a->reorder, c->stream, 2, r) != dnnl_success) return -1;
+        }
+    }
+    return dnnl_stream_wait(c->stream) == dnnl_success ? 0 : -1;
+}
+
+static int build(gan_conv *c, int transposed, int n, int ci, int h, int w, int co, int k, int st, int pad,
+                 char *error, size_t error_length) {
+    int oh = transposed ? (h - 1) * st - 2 * pad + k : (h + 2 * pad - k) / st + 1;
+    int ow = transposed ? (w - 1) * st - 2 * pad + k : (w + 2 * pad - k) / st + 1;
+    dnnl_dims_t src_dims = {n, ci, h, w}, dst_dims = {n, co, oh, ow}, bias_dims = {co};
+    dnnl_dims_t wei_dims = {co, ci, k, k};  // oneDNN's (O, I, H, W) for both kinds
+    dnnl_dims_t strides = {st, st}, padding = {pad, pad};
+    dnnl_memory_desc_t src_plain, dst_plain, wei_plain, bias_md, src_any, dst_any, wei_any;
+    CHECK(dnnl_memory_desc_init_by_tag(&src_plain, 4, src_dims, dnnl_f32, dnnl_nchw), "src desc");
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_plain, 4, dst_dims, dnnl_f32, dnnl_nchw), "dst desc");
+    CHECK(dnnl_memory_desc_init_by_tag(&wei_plain, 4, wei_dims, dnnl_f32, transposed ? dnnl_iohw : dnnl_oihw), "weights desc");
+    CHECK(dnnl_memory_desc_init_by_tag(&bias_md, 1, bias_dims, dnnl_f32, dnnl_a), "bias desc");
+    // Blocked layouts where oneDNN wants them, except for images of few channels (G's output, D's
+    // input): padded to a block of 16 channels they take up to 16x the memory and run many times
+    // slower than plain NCHW, which oneDNN has kernels for (platform notes §9).
+    CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, src_dims, dnnl_f32, ci < 8 ? dnnl_nchw : dnnl_format_tag_any), "src desc");
+    CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, dst_dims, dnnl_f32, co < 8 ? dnnl_nchw : dnnl_format_tag_any), "dst desc");
+    CHECK(dnnl_memory_desc_init_by_tag(&wei_any, 4, wei_dims, dnnl_f32, dnnl_format_tag_any), "weights desc");
+    const dnnl_memory_desc_t *bias = c->has_bias ? &bias_md : NULL;
+
+    pass *f = &c->passes[0], *bd = &c->passes[1], *bw = &c->passes[2];
+    if (transposed) {
+        dnnl_deconvolution_desc_t d;
+        CHECK(dnnl_deconvolution_forward_desc_init(&d, dnnl_forward_training, dnnl_deconvolution_direct, &src_any, &wei_any,
+                                                   bias, &dst_any, strides, padding, padding), "deconvolution forward desc");
+        if (finish_pass(f, &d, NULL, error, error_length)) return -1;
+        CHECK(dnnl_deconvolution_backward_data_desc_init(&d, dnnl_deconvolution_direct, &src_any, &wei_any, &dst_any,
+                                                         strides, padding, padding), "deconvolution backward data desc");
+        if (finish_pass(bd, &d, f->pd, error, error_length)) return -1;
+        CHECK(dnnl_deconvolution_backward_weights_desc_init(&d, dnnl_deconvolution_direct, &src_any, &wei_any, bias, &dst_any,
+                                                            strides, padding, padding), "deconvolution backward weights desc");
+        if (finish_pass(bw, &d, f->pd, error, error_length)) return -1;
+    } else {
+        dnnl_convolution_desc_t d;
+        CHECK(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct, &src_any, &wei_any,
+                                                 bias, &dst_any, strides, padding, padding), "convolution forward desc");
+        if (finish_pass(f, &d, NULL, error, error_length)) return -1;
+        CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &src_any, &wei_any, &dst_any,
+                                                       strides, padding, padding), "convolution backward data desc");
+        if (finish_pass(bd, &d, f->pd, error, error_length)) return -1;
+        CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src_any, &wei_any, bias, &dst_any,
+                                                          strides, padding, padding), "convolution backward weights desc");
+        if (finish_pass(bw, &d, f->pd, error, error_length)) return -1;
+    }
+    if (add_arg(f, DNNL_ARG_SRC, 0, &src_plain, dnnl_query_src_md, error, error_length)
+        || add_arg(f, DNNL_ARG_WEIGHTS, 0, &wei_plain, dnnl_query_weights_md, error, error_length)
+        || add_arg(f, DNNL_ARG_BIAS, 0, &bias_md, dnnl_query_undef, error, error_length)
+        || add_arg(f, DNNL_ARG_DST, 1, &dst_plain, dnnl_query_dst_md, error, error_length)) return -1;
+    if (add_arg(bd, DNNL_ARG_DIFF_DST, 0, &dst_plain, dnnl_query_diff_dst_md, error, error_length)
+        || add_arg(bd, DNNL_ARG_WEIGHTS, 0, &wei_plain, dnnl_query_weights_md, error, error_length)
+        || add_arg(bd, DNNL_ARG_DIFF_SRC, 1, &src_plain, dnnl_query_diff_src_md, error, error_length)) return -1;
+    if (add_arg(bw, DNNL_ARG_SRC, 0, &src_plain, dnnl_query_src_md, error, error_length)
+        || add_arg(bw, DNNL_ARG_DIFF_DST, 0, &dst_plain, dnnl_query_diff_dst_md, error, error_length)
+        || add_arg(bw, DNNL_ARG_DIFF_WEIGHTS, 1, &wei_plain, dnnl_query_diff_weights_md, error, error_length)
+        || add_arg(bw, DNNL_ARG_DIFF_BIAS, 1, &bias_md, dnnl_query_undef, error, error_length)) return -1;
+    return 0;
+}
+
+gan_conv *gan_conv_create(int transposed, int batch, int in_channels, int height, int width, int out_channels,
+                          int kernel, int stride, int padding, int has_bias, char *error, size_t error_length) {
+    if (!engine && gan_dnnl_init(error, error_length)) return NULL;
+    gan_conv *c = calloc(1, sizeof *c);
+    if (!c) { snprintf(error, error_length, "oneDNN: out of memory"); return NULL; }
+    c->has_bias = has_bias;
+    if (dnnl_stream_create(&c->stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+        snprintf(error, error_length, "oneDNN: stream_create failed");
+        free(c);
+        return NULL;
+    }
+    if (build(c, transposed, batch, in_channels, height, width, out_channels, kernel, stride, padding, error, error_length)) {
+        gan_conv_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+void gan_conv_destroy(gan_conv *c) {
+    if (!c) return;
+    for (int i = 0; i < 3; i++) release_pass(&c->passes[i]);
+    if (c->stream) dnnl_stream_destroy(c->stream);
+    free(c);
+}
+
+size_t gan_conv_workspace_size(gan_conv *c) {
+    size_t most = 0;
+    for (int i = 0; i < 3; i++) if (c->passes[i].workspace_bytes > most) most = c->passes[i].workspace_bytes;
+    return most;
+}
+
+int gan_conv_forward(gan_conv *c, const float *src, const float *weights, const float *bias, float *dst, void *workspace) {
+    const void *p[4] = {src, weights, c->has_bias ? bias : NULL, dst};
+    return run_pass(c, &c->passes[0], p, workspace);
+}
+
+int gan_conv_backward_data(gan_conv *c, const float *diff_dst, const float *weights, float *diff_src, void *workspace) {
+    const void *p[3] = {diff_dst, weights, diff_src};
+    return run_pass(c, &c->passes[1], p, workspace);
+}
+
+int gan_conv_backward_weights(gan_conv *c, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias,
+                              void *workspace) {
+    const void *p[4] = {src, diff_dst, diff_weights, c->has_bias ? diff_bias : NULL};
+    return run_pass(c, &c->passes[2], p, workspace);
+}
+
+const char *gan_conv_implementation(gan_conv *c, int pass_index) {
+    const char *info = NULL;
+    if (pass_index < 0 || pass_index > 2 || !c->passes[pass_index].pd) return "";
+    dnnl_primitive_desc_query(c->passes[pass_index].pd, dnnl_query_impl_info_str, 0, &info);
+    return info ? info : "";
+}

@@ -1,0 +1,46 @@
+// A 2-D (transposed) convolution on oneDNN (Debian's libdnnl 2.6), in the engine's layouts: images
+// NCHW, Conv2d weights [C_out, C_in, k, k] (oihw), ConvTranspose2d weights [C_in, C_out, k, k]
+// (PyTorch's layout, oneDNN's iohw). Each primitive may prefer a blocked layout for its tensors;
+// the data are reordered into it and back inside the calls, so callers only see plain arrays.
+//
+// One gan_conv serves one batch size and one thread at a time (it owns its stream and buffers).
+// oneDNN's own threading is set to one thread (gan_dnnl_init): the engine splits a batch over its
+// compute threads itself, one gan_conv per chunk.
+#ifndef SWIFTGAN_DNNL_H
+#define SWIFTGAN_DNNL_H
+
+#include <stddef.h>
+
+typedef struct gan_conv gan_conv;
+
+/// Prepares oneDNN: its CPU engine, and one OpenMP thread (no thread pool of its own). Returns 0,
+/// or -1 with a message in `error` when oneDNN cannot run here.
+int gan_dnnl_init(char *error, size_t error_length);
+
+/// The instruction set oneDNN's kernels use on this CPU, e.g. "avx512_core" or "avx2".
+const char *gan_dnnl_isa(void);
+
+/// A convolution (transposed = 0) or transposed convolution (transposed = 1) of `batch` images
+/// [C_in, height, width], square kernel k, stride s, padding p, with or without a bias. NULL on
+/// failure, with the reason in `error`.
+gan_conv *gan_conv_create(int transposed, int batch, int in_channels, int height, int width, int out_channels,
+                          int kernel, int stride, int padding, int has_bias, char *error, size_t error_length);
+void gan_conv_destroy(gan_conv *conv);
+
+/// Bytes of temporary memory a pass needs (the tensors in oneDNN's layouts and its scratchpad):
+/// every pass below takes a `workspace` of at least this size, 64-byte aligned, used only during
+/// the call.
+size_t gan_conv_workspace_size(gan_conv *conv);
+
+/// dst = conv(src, weights) + bias (bias NULL when the layer has none). 0 on success.
+int gan_conv_forward(gan_conv *conv, const float *src, const float *weights, const float *bias, float *dst, void *workspace);
+/// diff_src = the input gradient of diff_dst. 0 on success.
+int gan_conv_backward_data(gan_conv *conv, const float *diff_dst, const float *weights, float *diff_src, void *workspace);
+/// diff_weights (and diff_bias when not NULL) = the parameter gradients, overwritten. 0 on success.
+int gan_conv_backward_weights(gan_conv *conv, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias,
+                              void *workspace);
+
+/// The implementation oneDNN chose for a pass (0 forward, 1 backward data, 2 backward weights).
+const char *gan_conv_implementation(gan_conv *conv, int pass);
+
+#endif

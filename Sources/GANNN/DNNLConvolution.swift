@@ -1,0 +1,168 @@
+import CDNNL
+import Dispatch
+import Foundation
+import GANTensor
+
+/// A convolution layer's passes on oneDNN (Debian's libdnnl, the CPU primitive library under
+/// PyTorch and TensorFlow, which picks AVX2 or AVX-512 kernels at run time), for `Conv2d` and
+/// `ConvTranspose2d` (`transposed`). Images stay NCHW and weights in the layers' PyTorch layouts;
+/// oneDNN reorders them into its blocked layouts inside each call (`CDNNL/gan_dnnl.c`).
+///
+/// Threads: oneDNN runs single-threaded here (no OpenMP pool spinning beside OpenBLAS's); a batch
+/// is split over `ComputeThreads` into contiguous chunks of images, each with its own oneDNN
+/// primitives, as `parallelFor` would split it. Forward and input-gradient results are per image,
+/// so their bits do not depend on the split; the weight gradient is each chunk's partial sum
+/// added in chunk order, so it has the same bits for the same thread count, as the GEMM path's.
+final class DNNLConvolution {
+    /// Whether oneDNN runs here and is wanted: `SWIFTGAN_CONVOLUTION=im2col` turns it off (the
+    /// engine then lowers every convolution to im2col + sgemm, as before oneDNN).
+    static let isAvailable: Bool = {
+        if ProcessInfo.processInfo.environment["SWIFTGAN_CONVOLUTION"] == "im2col" { return false }
+        var error = [CChar](repeating: 0, count: 256)
+        return gan_dnnl_init(&error, error.count) == 0
+    }()
+
+    /// The instruction set of oneDNN's kernels on this CPU ("avx512_core", "avx2", ...).
+    static var instructionSet: String {
+        guard isAvailable, let isa = gan_dnnl_isa() else { return "off" }
+        return String(decoding: UnsafeRawBufferPointer(start: isa, count: strlen(isa)), as: UTF8.self)
+    }
+
+    let transposed: Bool
+    let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool
+    private var shape: (batch: Int, height: Int, width: Int, chunks: Int)?
+    private var convolutions: [OpaquePointer] = []
+    private var workspaceFloats: [Int] = []
+    /// The kernels oneDNN chose, per chunk and pass (forward, backward data, backward weights).
+    private(set) var implementations: [[String]] = []
+    private var partialWeights: [Float] = []
+    private var partialBias: [Float] = []
+
+    init(transposed: Bool, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool) {
+        (self.transposed, self.inChannels, self.outChannels) = (transposed, inChannels, outChannels)
+        (self.kernel, self.stride, self.padding, self.hasBias) = (kernel, stride, padding, hasBias)
+    }
+
+    deinit { release() }
+
+    private func release() {
+        for c in convolutions { gan_conv_destroy(c) }
+        convolutions = []
+    }
+
+    /// Whether oneDNN has real kernels for this input size (made on first use, ~1 ms per layer):
+    /// false where it would fall back to its reference code (e.g. a one-channel output on a 4x4
+    /// image, D's last layer in the 64x64 DCGAN), which the im2col lowering beats.
+    func isFast(batch n: Int, height h: Int, width w: Int) -> Bool {
+        prepare(batch: n, height: h, width: w)
+        return !implementations.joined().contains { $0.hasPrefix("ref") }
+    }
+
+    /// The primitives for this input size and thread count.
+    private func prepare(batch n: Int, height h: Int, width w: Int) {
+        let chunks = min(ComputeThreads.count, n)
+        if let s = shape, s.batch == n, s.height == h, s.width == w, s.chunks == chunks { return }
+        release()
+        var error = [CChar](repeating: 0, count: 256)
+        for c in 0..<chunks {
+            let rows = ComputeThreads.chunkRange(c, of: chunks, count: n).count
+            guard let conv = gan_conv_create(transposed ? 1 : 0, Int32(rows), Int32(inChannels), Int32(h), Int32(w), Int32(outChannels),
+                                             Int32(kernel), Int32(stride), Int32(padding), hasBias ? 1 : 0, &error, error.count) else {
+                let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                preconditionFailure("\(transposed ? "ConvTranspose2d" : "Conv2d"): \(message)")
+            }
+            convolutions.append(conv)
+        }
+        shape = (n, h, w, chunks)
+        implementations = convolutions.map { c in
+            (0..<3).map { p in
+                guard let s = gan_conv_implementation(c, Int32(p)) else { return "" }
+                return String(decoding: UnsafeRawBufferPointer(start: s, count: strlen(s)), as: UTF8.self)
+            }
+        }
+        workspaceFloats = convolutions.map { (gan_conv_workspace_size($0) + 3) / 4 }
+        let weightCount = inChannels * outChannels * kernel * kernel
+        partialWeights = [Float](repeating: 0, count: weightCount * chunks)
+        partialBias = [Float](repeating: 0, count: outChannels * chunks)
+    }
+
+    /// Runs `body(chunk, rows, workspace)` for every chunk of the batch, concurrently, each with
+    /// temporary memory from its thread's `Workspace` (oneDNN's blocked copies and scratchpad live
+    /// only during the call, so a network holds the largest layer's, not every layer's). A oneDNN
+    /// failure (a non-zero status) is a programming error, as an out-of-bounds index would be.
+    private func eachChunk(_ n: Int, _ body: (Int, Range<Int>, UnsafeMutableRawPointer) -> Int32) {
+        let chunks = convolutions.count
+        let what = transposed ? "ConvTranspose2d" : "Conv2d"
+        withoutActuallyEscaping(body) { body in
+            let box = ChunkWork(run: body, floats: workspaceFloats, what: what)
+            if chunks == 1 { return box.run(0, 0..<n) }
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                box.run(c, ComputeThreads.chunkRange(c, of: chunks, count: n))
+            }
+        }
+    }
+
+    /// `y = conv(x) + bias` for `x [N, C_in, H, W]` into `y` (already shaped).
+    func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
+        let n = x.shape[0]
+        prepare(batch: n, height: x.shape[2], width: x.shape[3])
+        let inSize = x.count / n, outSize = y.count / n
+        eachChunk(n) { c, rows, workspace in
+            gan_conv_forward(convolutions[c], x.data + rows.lowerBound * inSize, weight.data, bias?.data, y.data + rows.lowerBound * outSize,
+                             workspace)
+        }
+    }
+
+    /// The input gradient of `dy` into `dx` (already shaped like the forward input).
+    func backwardData(_ dy: Tensor, weight: Tensor, into dx: Tensor) {
+        let n = dx.shape[0]
+        prepare(batch: n, height: dx.shape[2], width: dx.shape[3])
+        let inSize = dx.count / n, outSize = dy.count / n
+        eachChunk(n) { c, rows, workspace in
+            gan_conv_backward_data(convolutions[c], dy.data + rows.lowerBound * outSize, weight.data, dx.data + rows.lowerBound * inSize,
+                                   workspace)
+        }
+    }
+
+    /// Adds the weight (and bias) gradients of `dy` for the input `x` to `weightGradient` and
+    /// `biasGradient`: each chunk's sum, then the chunks in order.
+    func backwardWeights(_ x: Tensor, _ dy: Tensor, addingTo weightGradient: Tensor, biasGradient: Tensor?) {
+        let n = x.shape[0]
+        prepare(batch: n, height: x.shape[2], width: x.shape[3])
+        let inSize = x.count / n, outSize = dy.count / n
+        let weightCount = weightGradient.count
+        partialWeights.withUnsafeMutableBufferPointer { pw in
+            partialBias.withUnsafeMutableBufferPointer { pb in
+                let w = pw.baseAddress!, b = pb.baseAddress!
+                eachChunk(n) { c, rows, workspace in
+                    gan_conv_backward_weights(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize,
+                                              w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
+                }
+                for c in 0..<convolutions.count {
+                    add(w + c * weightCount, into: weightGradient.data, count: weightCount)
+                    if let g = biasGradient { add(b + c * outChannels, into: g.data, count: outChannels) }
+                }
+            }
+        }
+    }
+
+    private func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+}
+
+/// `eachChunk`'s body handed to the worker threads, each chunk with its workspace; the chunks
+/// touch disjoint memory.
+private final class ChunkWork: @unchecked Sendable {
+    let body: (Int, Range<Int>, UnsafeMutableRawPointer) -> Int32
+    let floats: [Int]
+    let what: String
+    init(run body: @escaping (Int, Range<Int>, UnsafeMutableRawPointer) -> Int32, floats: [Int], what: String) {
+        (self.body, self.floats, self.what) = (body, floats, what)
+    }
+
+    func run(_ c: Int, _ rows: Range<Int>) {
+        let status = Workspace.borrow(floats[c], 0) { w, _, _ in body(c, rows, UnsafeMutableRawPointer(w)) }
+        precondition(status == 0, "\(what): oneDNN failed to execute a pass")
+    }
+}
