@@ -48,6 +48,8 @@ import Testing
             ("fashion-dcgan", "fashion-dcgan", dcgan),
             ("fashion-wgan", "fashion-wgan", mlp),
             ("fashion-tricks", "fashion-tricks", mlp),
+            ("fashion-dcgan64", "fashion-dcgan64", ["--set", "data.resize=16", "--set", "generator.features=4", "--set", "discriminator.features=4",
+                                                    "--set", "train.batch_size=8"]),
             ("parabola-2d+batch-norm", "parabola-2d", toy + ["--set", "generator.batch_norm=true", "--set", "discriminator.batch_norm=true"]),
             ("ring8+sn+vbn", "ring8", toy + ["--set", "generator.virtual_batch_norm=true", "--set", "discriminator.virtual_batch_norm=true",
                                             "--set", "discriminator.spectral_norm=true", "--set", "train.reference_batch_size=16"]),
