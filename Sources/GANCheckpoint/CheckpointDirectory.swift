@@ -33,14 +33,9 @@ public struct CheckpointDirectory {
     /// `.step-%08d.h5.tmp`, which readers ignore. `commit` makes it durable and visible; dropping
     /// the returned file without committing removes it.
     public func writeTemporary(_ checkpoint: RecordedCheckpoint) throws -> AtomicFile {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(url.path)
         let file = try AtomicFile(url.appendingPathComponent(Self.fileName(step: checkpoint.step)).path)
-        do {
-            try checkpoint.write(to: file.temporaryPath)
-        } catch {
-            file.discard()
-            throw error
-        }
+        try file.fill { try checkpoint.write(to: $0) }
         return file
     }
 
