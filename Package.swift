@@ -8,6 +8,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "GANNN", targets: ["GANNN"]),
+        // The readers the fuzz targets exercise (Fuzz/Package.swift).
+        .library(name: "GANData", targets: ["GANData"]),
+        .library(name: "GANCheckpoint", targets: ["GANCheckpoint"]),
+        .library(name: "GANPipeline", targets: ["GANPipeline"]),
         .executable(name: "gan-bench", targets: ["gan-bench"]),
         .executable(name: "gan-sample", targets: ["gan-sample"]),
         .executable(name: "gan-pipeline", targets: ["gan-pipeline"]),
@@ -81,13 +85,13 @@ let package = Package(
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANPlot", "GANTestSupport"]),
         .testTarget(name: "GANFilesTests", dependencies: ["GANFiles", "GANTestSupport"]),
-        .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANFiles", "GANTestSupport"]),
+        .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANFiles", "CHDF5", "GANTestSupport"]),
         .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANFiles", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot", "GANFiles"]),
         .testTarget(name: "GANDistributedTests", dependencies: ["GANDistributed", "GANTestSupport"]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot", "CZlib"]),
     ]
 )

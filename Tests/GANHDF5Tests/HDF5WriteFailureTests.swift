@@ -1,3 +1,4 @@
+import CHDF5
 import Foundation
 import GANFiles
 import GANHDF5
@@ -70,6 +71,30 @@ struct HDF5WriteFailureTests {
         let k = try HDF5File.open(path, writable: true)
         try k.root.setAttribute("other", 1)
         #expect(throws: FileWriteError(path, code: EROFS)) { try k.close() }
+    }
+
+    /// A dataset that declares 64 GiB and stores nothing (no chunk ever written) is refused before
+    /// any room is made for it; one that stores less than it declares by a little still reads.
+    @Test func aDatasetDeclaringMoreThanTheFileStoresIsRefused() throws {
+        let dir = try TempDir()
+        let path = dir.path("hollow.h5")
+        let fid = H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), chdf5_p_default())
+        for (name, n) in [("huge", hsize_t(1) << 34), ("small", 1000)] {
+            var dims = [n]
+            let space = H5Screate_simple(1, &dims, nil)
+            let dcpl = H5Pcreate(chdf5_p_dataset_create())
+            var chunk: [hsize_t] = [100]
+            H5Pset_chunk(dcpl, 1, &chunk)
+            H5Dclose(H5Dcreate2(fid, name, chdf5_ieee_f32le(), space, chdf5_p_default(), dcpl, chdf5_p_default()))
+            H5Pclose(dcpl)
+            H5Sclose(space)
+        }
+        H5Fclose(fid)
+        let f = try HDF5File.open(path)
+        defer { try? f.close() }
+        let e = #expect(throws: HDF5Error.self) { try f.root.read("huge", as: Float.self) }
+        #expect(e?.kind == .corrupt && e?.description == "\(path): /huge: declares \(4 << 34) bytes of data but the file stores 0 (damaged file?)")
+        #expect(try f.root.read("small", as: Float.self).values == [Float](repeating: 0, count: 1000), "the fill value")
     }
 
     @Test func discardLeavesTheFileAsItWas() throws {
