@@ -23,7 +23,8 @@ SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env
+.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env \
+        fuzz fuzz-build test-asan test-tsan
 
 all: release
 
@@ -35,7 +36,9 @@ help:
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
 	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
 	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
-	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
+	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries + 20 s per fuzz target)"
+	@echo "make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=idx ...] - libFuzzer on every input reader (executions, coverage)"
+	@echo "make test-asan / make test-tsan - the unit tests under AddressSanitizer / ThreadSanitizer"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
@@ -79,38 +82,35 @@ score: release
 	@test -n "$(DATA)" || { echo "make score: give the data file, e.g. make score P=$(P) DATA=Checkpoints/$(P)/samples.csv"; exit 2; }
 	$(RELEASE)/gan-sample score Checkpoints/$(P) $(DATA)
 
-## Unit tests per module + end-to-end tests that run the release binaries.
+## Unit tests per module + end-to-end tests that run the release binaries, then every fuzz
+## target for FUZZ_TEST_SECONDS (two at a time): any crash, leak, hang or runaway allocation fails.
+FUZZ_TEST_SECONDS ?= 20
 test: release h5py-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./scripts/fuzz.sh build
+	./scripts/fuzz.sh run $(FUZZ_TEST_SECONDS) --jobs 2
 
-## A private Python with h5py + numpy (from PyPI), used by the test that runs the h5py snippet of
-## Checkpoints/README.md. Without Python or PyPI the test has nothing to run and says so.
-H5PY_VENV := .build/h5py-venv
-h5py-env:
-	@if $(H5PY_VENV)/bin/python -c "import h5py, numpy" 2>/dev/null; then :; \
-	elif command -v python3 >/dev/null; then \
-	  (python3 -m venv $(H5PY_VENV) && $(H5PY_VENV)/bin/pip install -q --disable-pip-version-check h5py numpy) \
-	  || echo "make: warning: could not install h5py into $(H5PY_VENV); the h5py snippet test will not run"; \
-	else echo "make: warning: no python3; the h5py snippet test will not run"; fi
+## libFuzzer targets (Fuzz/, scripts/fuzz.sh): IDX, CSV, NPY, PNG readers, the YAML config loader,
+## the checkpoint reader. Built into .build-fuzz with -sanitize=fuzzer,address; findings are
+## saved in .build-fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-build: deps
+	./scripts/fuzz.sh build
+fuzz: fuzz-build
+	./scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-## Speed and memory. Compare with the peers: ../shared/peers/README.md.
-bench: release
-	$(RELEASE)/gan-bench --model mlp_gan --threads 1 --iters $(or $(ITERS),500)
-	$(RELEASE)/gan-bench --model mlp_gan --threads 2 --iters $(or $(ITERS),500)
-	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 1 --iters $(or $(ITERS),500)
-	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 2 --iters $(or $(ITERS),500)
-	$(RELEASE)/gan-bench --model toy_1d --threads 1 --iters $(or $(ITERS),1500)
-	$(RELEASE)/gan-bench --model dcgan28 --threads 1 --iters $(or $(ITERS),40) --warmup 3
-	$(RELEASE)/gan-bench --model dcgan28 --threads 2 --iters $(or $(ITERS),40) --warmup 3
-	$(RELEASE)/gan-bench --model dcgan28_gemms --threads 1 --iters $(or $(ITERS),40) --warmup 3
-	$(RELEASE)/gan-bench --model gemm_small --threads 1 --iters 1000
-	$(RELEASE)/gan-bench --model checkpoint --threads 1 --iters 20
-	$(RELEASE)/gan-bench --model normal_fill --threads 1 --iters 100000
-
-## gan-sample throughput (generate, score, info) on short-trained toy and image checkpoints.
-bench-serving: release
-	Benchmarks/serving.sh --repeats 3 --threads $(or $(BENCH_THREADS),1)
+## The unit tests under AddressSanitizer (+ LeakSanitizer) and ThreadSanitizer, each in its own
+## scratch path. CLITests run the (uninstrumented) release binaries and are left out.
+SANITIZER_TESTS := --skip CLITests
+test-asan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp \
+	  $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZER_TESTS)
+test-tsan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
+	TSAN_OPTIONS=halt_on_error=0 $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZER_TESTS)
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan
