@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot", "GANFiles"]),
         .testTarget(name: "GANDistributedTests", dependencies: ["GANDistributed", "GANTestSupport"]),
-        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
+        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANFiles", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot", "CZlib"]),
     ]

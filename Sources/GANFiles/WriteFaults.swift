@@ -9,7 +9,9 @@ import Synchronization
 /// Two environment variables, read once when the first byte is written:
 /// - `SWIFTGAN_FAIL_WRITE=N[:CODE][@NAME]`: the N-th write (1-based, counting only files whose
 ///   path contains NAME; every file without `@NAME`) fails with errno CODE (`ENOSPC` by default;
-///   `EIO`, `EACCES`, `EROFS`, `EDQUOT` or a number), as a full or failing disk would.
+///   `EIO`, `EACCES`, `EROFS`, `EDQUOT` or a number), as a full or failing disk would. A write to
+///   a temporary `DIR/.NAME.tmp` (`AtomicFile`'s, which HDF5 writes through) counts as `DIR/NAME`,
+///   so rules name the files users see.
 /// - `SWIFTGAN_PAUSE_WRITE=N[@NAME]`: the N-th such write writes the first half of its bytes,
 ///   fsyncs them, prints `swiftgan: test seam: paused writing PATH after K of T bytes (pid P)` on
 ///   stderr and then blocks that thread forever (kill the process).
@@ -73,7 +75,8 @@ public enum WriteFaults {
 
     /// Counts a write of `path` against the rules; the action for this write, if one is due.
     static func action(forWriteTo path: String) -> Action? {
-        state.withLock { s in
+        let path = destination(of: path)
+        return state.withLock { s in
             if !s.loadedEnvironment {
                 s.loadedEnvironment = true
                 let env = ProcessInfo.processInfo.environment
@@ -87,6 +90,16 @@ public enum WriteFaults {
             }
             return due
         }
+    }
+
+    /// The file a temporary `DIR/.NAME.tmp` stands for (`AtomicFile.temporaryPath`); other paths
+    /// as they are.
+    static func destination(of path: String) -> String {
+        let name = (path as NSString).lastPathComponent
+        guard name.hasPrefix("."), name.hasSuffix(".tmp"), name.count > 5 else { return path }
+        let dir = (path as NSString).deletingLastPathComponent
+        let final = String(name.dropFirst().dropLast(4))
+        return dir.isEmpty ? final : dir + "/" + final
     }
 
     /// The pause: announces itself and never returns.

@@ -83,14 +83,14 @@ struct CheckpointDirectoryTests {
         let gan = try TestGAN(seed: 5, steps: 1)
         let writer = BackgroundCheckpointWriter(store)
         try writer.save(gan.checkpoint(step: 1))
-        let seam = dir.path(".step-00000002.h5")   // the temporary file HDF5's image goes to
+        let seam = dir.path("step-00000002.h5")   // its temporary file counts as the checkpoint
         WriteFaults.install(.init(.fail(errno: code), nth: 1, name: seam))
         defer { WriteFaults.remove(name: seam) }
         let url = try writer.save(gan.checkpoint(step: 2))
         #expect(throws: FileWriteError(url.path, code: code)) { try writer.wait() }
         #expect(try Self.listing(store.url) == ["latest.h5", "step-00000001.h5"])
         #expect(try Self.latestTarget(store) == "step-00000001.h5")
-        #expect(HDF5Diagnostics.openHandleCount(path: seam + ".tmp") == 0)
+        #expect(HDF5Diagnostics.openHandleCount(path: dir.path(".step-00000002.h5.tmp")) == 0)
         try writer.save(gan.checkpoint(step: 3))
         try writer.wait()
         #expect(try Self.latestTarget(store) == "step-00000003.h5")

@@ -42,6 +42,16 @@ struct WriteFaultTests {
         #expect(try Self.listing(dir).isEmpty)
     }
 
+    /// Rules name the files users see: a temporary `.NAME.tmp` (HDF5 writes through one) counts
+    /// as NAME.
+    @Test func aTemporaryFileCountsAsItsDestination() {
+        #expect(WriteFaults.destination(of: "/run/train/.step-00000300.h5.tmp") == "/run/train/step-00000300.h5")
+        #expect(WriteFaults.destination(of: ".data.h5.tmp") == "data.h5")
+        for path in ["/run/train/step-00000300.h5", "/a/.tmp", "/a/.hidden", "standard output"] {
+            #expect(WriteFaults.destination(of: path) == path)
+        }
+    }
+
     @Test func rulesParseFromTheEnvironmentSyntax() {
         #expect(WriteFaults.Rule.parse("3", failing: true) == .init(.fail(errno: ENOSPC), nth: 3))
         #expect(WriteFaults.Rule.parse("2:EIO@step-", failing: true) == .init(.fail(errno: EIO), nth: 2, name: "step-"))
