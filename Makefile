@@ -24,7 +24,7 @@ CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
 .PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env \
-        fuzz fuzz-build test-asan test-tsan
+        fuzz fuzz-build test-asan test-tsan soak
 
 all: release
 
@@ -39,6 +39,7 @@ help:
 	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries + 20 s per fuzz target)"
 	@echo "make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=idx ...] - libFuzzer on every input reader (executions, coverage)"
 	@echo "make test-asan / make test-tsan - the unit tests under AddressSanitizer / ThreadSanitizer"
+	@echo "make soak [SOAK_MINUTES=20] - checkpoint every 10 steps while gan-sample reads latest.h5 in a loop"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
@@ -106,11 +107,45 @@ fuzz: fuzz-build
 SANITIZER_TESTS := --skip CLITests
 test-asan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address
-	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
 	  $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZER_TESTS)
 test-tsan: deps
 	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
 	TSAN_OPTIONS=halt_on_error=0 $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZER_TESTS)
+
+## Not part of make test: a run checkpointing every 10 steps for SOAK_MINUTES while gan-sample
+## reads latest.h5 in a loop; fails on a failed read or on growing file descriptors or RSS.
+SOAK_MINUTES ?= 20
+soak: release
+	./scripts/soak.sh $(SOAK_MINUTES)
+
+## A private Python with h5py + numpy (from PyPI), used by the test that runs the h5py snippet of
+## Checkpoints/README.md. Without Python or PyPI the test has nothing to run and says so.
+H5PY_VENV := .build/h5py-venv
+h5py-env:
+	@if $(H5PY_VENV)/bin/python -c "import h5py, numpy" 2>/dev/null; then :; \
+	elif command -v python3 >/dev/null; then \
+	  (python3 -m venv $(H5PY_VENV) && $(H5PY_VENV)/bin/pip install -q --disable-pip-version-check h5py numpy) \
+	  || echo "make: warning: could not install h5py into $(H5PY_VENV); the h5py snippet test will not run"; \
+	else echo "make: warning: no python3; the h5py snippet test will not run"; fi
+
+## Speed and memory. Compare with the peers: ../shared/peers/README.md.
+bench: release
+	$(RELEASE)/gan-bench --model mlp_gan --threads 1 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model mlp_gan --threads 2 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 1 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model mlp_gan_gemms --threads 2 --iters $(or $(ITERS),500)
+	$(RELEASE)/gan-bench --model toy_1d --threads 1 --iters $(or $(ITERS),1500)
+	$(RELEASE)/gan-bench --model dcgan28 --threads 1 --iters $(or $(ITERS),40) --warmup 3
+	$(RELEASE)/gan-bench --model dcgan28 --threads 2 --iters $(or $(ITERS),40) --warmup 3
+	$(RELEASE)/gan-bench --model dcgan28_gemms --threads 1 --iters $(or $(ITERS),40) --warmup 3
+	$(RELEASE)/gan-bench --model gemm_small --threads 1 --iters 1000
+	$(RELEASE)/gan-bench --model checkpoint --threads 1 --iters 20
+	$(RELEASE)/gan-bench --model normal_fill --threads 1 --iters 100000
+
+## gan-sample throughput (generate, score, info) on short-trained toy and image checkpoints.
+bench-serving: release
+	Benchmarks/serving.sh --repeats 3 --threads $(or $(BENCH_THREADS),1)
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -42,12 +42,12 @@ run_one() {
     mkdir -p "$corpus" "$SCRATCH/logs" "$SCRATCH/artifacts" "$tmp"
     local status=0 asan="detect_leaks=1:allocator_may_return_null=1"
     # HDF5 (the checkpoint target) is built without frame pointers: only the slow unwinder sees
-    # past it, and a leak's whole stack is what tells HDF5's own known leaks (Fuzz/lsan.supp)
+    # past it, and a leak's whole stack is what tells HDF5's own known leaks (scripts/lsan.supp)
     # from ours.
     [[ $target != checkpoint ]] || asan+=":fast_unwind_on_malloc=0"
     SWIFTGAN_FUZZ_TARGET=$target SWIFTGAN_FUZZ_SCRATCH=$tmp TMPDIR=$tmp \
         ASAN_OPTIONS=${ASAN_OPTIONS:-$asan} \
-        LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/Fuzz/lsan.supp:print_suppressions=0} \
+        LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0} \
         "$BIN" -max_total_time="$seconds" -timeout=10 -malloc_limit_mb=512 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$SCRATCH/artifacts/$target-" \
         "$corpus" "$ROOT/Fuzz/Corpus/$target" > "$log" 2>&1 || status=$?
