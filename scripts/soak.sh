@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Soak test (make soak; not part of make test): train with a checkpoint every 10 steps for
 # MINUTES while `gan-sample generate` reads RUN/train/latest.h5 in a loop, then stop the run with
-# SIGTERM. Fails when a read fails, when the trainer's open file descriptors or resident set grow,
-# or when the run does not stop cleanly (exit 130 with a complete last checkpoint, no .tmp left).
+# SIGTERM. Fails when a read fails, when the trainer's open file descriptors grow, when its
+# resident set grows by more than the metric history explains, or when the run does not stop
+# cleanly (exit 130 with a complete last checkpoint, no .tmp left).
+#
+# The history: every G step appends 5 float64 metrics (40 bytes) that every checkpoint stores
+# (Checkpoints/README.md). The trainer holds them in growing arrays (up to 2x), a recorded copy and
+# the checkpoint's file image (grown 2x) while one is written, and the allocator keeps some of the
+# ever larger freed buffers: growth up to 8 x 40 bytes per step (+16 MiB) is the history; a leak
+# per checkpoint (100 a second here) or per read would exceed it within minutes. Descriptors may
+# vary by the 2 a save has open; they must not grow.
 #
 # Usage: scripts/soak.sh [MINUTES (default 20)] [BIN_DIR (default .build/release)]
 # Prints one sample line every SAMPLE seconds (default 30) and a summary.
@@ -50,9 +58,9 @@ while (( $(date +%s) < end )); do
         echo "soak: read $reads failed: $(cat "$WORK/read.err")" >&2
     fi
     if (( $(date +%s) >= next )); then
-        r=$(rss) f=$(fds)
-        samples+=("$r $f")
-        printf '%7ss %10s %8s %8s %9s %7s\n' $(( $(date +%s) - start )) "$(step)" "$reads" "$failed" "$r" "$f"
+        r=$(rss) f=$(fds) s=$(step)
+        samples+=("$r $f ${s:-0}")
+        printf '%7ss %10s %8s %8s %9s %7s\n' $(( $(date +%s) - start )) "$s" "$reads" "$failed" "$r" "$f"
         next=$(( next + SAMPLE ))
     fi
 done
@@ -71,7 +79,7 @@ for f in "$RUN"/train/step-*.h5; do
 done
 [[ $failed -eq 0 ]] || ok=0
 
-# Flat: the last sample within 10 % (+ 2 MiB) of the first one after warm-up; fds exactly equal.
+# From the first sample after warm-up to the last: descriptors equal, RSS within the history's share.
 first=(${samples[1]:-${samples[0]}}) last=(${samples[-1]})
 max_rss=0 max_fds=0
 for s in "${samples[@]}"; do
@@ -79,8 +87,11 @@ for s in "${samples[@]}"; do
     (( $1 > max_rss )) && max_rss=$1
     (( $2 > max_fds )) && max_fds=$2
 done
-(( last[0] <= first[0] * 110 / 100 + 2048 )) || { echo "soak: RSS grew from ${first[0]} to ${last[0]} KiB" >&2; ok=0; }
-(( last[1] == first[1] )) || { echo "soak: open descriptors went from ${first[1]} to ${last[1]}" >&2; ok=0; }
+steps=$(( last[2] - first[2] ))
+allowed=$(( steps * 8 * 40 / 1024 + 16384 ))
+(( last[0] - first[0] <= allowed )) || { echo "soak: RSS grew by $(( last[0] - first[0] )) KiB over $steps steps (history allows $allowed)" >&2; ok=0; }
+(( max_fds <= first[1] + 2 && last[1] <= first[1] + 2 )) || { echo "soak: open descriptors went from ${first[1]} to ${last[1]} (max $max_fds)" >&2; ok=0; }
+per_step=$(( steps > 0 ? (last[0] - first[0]) * 1024 / steps : 0 ))
 echo "soak: $MINUTES min, trainer stopped at step $last_step (~$(( last_step / 10 )) checkpoints), $reads reads of latest.h5, $failed failed;" \
-     "trainer RSS ${first[0]} -> ${last[0]} KiB (max $max_rss), open fds ${first[1]} -> ${last[1]} (max $max_fds); SIGTERM exit $status"
+     "trainer RSS ${first[0]} -> ${last[0]} KiB (max $max_rss; $per_step bytes per step, the history allows 320), open fds ${first[1]} -> ${last[1]} (max $max_fds); SIGTERM exit $status"
 [[ $ok -eq 1 ]] && echo "soak: ok" || { echo "soak: FAILED" >&2; exit 1; }

@@ -25,6 +25,8 @@ import GANFiles
 public final class HDF5File: @unchecked Sendable {
     /// Path the file was opened with.
     public let path: String
+    /// The file HDF5 has open: `path`, or the target a symbolic link `path` had when opened.
+    private let diskPath: String
     public let isWritable: Bool
     private var fileID: hid_t
     /// For a file open for writing: the descriptor of `path`, opened when the file was, that
@@ -36,8 +38,10 @@ public final class HDF5File: @unchecked Sendable {
     /// Whether the global heaps were checked (see `GlobalHeapCheck`); true for files created here.
     private var globalHeapsVerified: Bool
 
-    private init(path: String, fileID: hid_t, imageDescriptor: Int32 = -1, memory: HDF5MemoryImage? = nil, created: Bool) {
+    private init(path: String, diskPath: String? = nil, fileID: hid_t, imageDescriptor: Int32 = -1, memory: HDF5MemoryImage? = nil,
+                 created: Bool) {
         self.path = path
+        self.diskPath = diskPath ?? path
         self.fileID = fileID
         self.imageDescriptor = imageDescriptor
         self.memory = memory
@@ -72,23 +76,50 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Opens an existing file, read-only unless `writable` (then read into memory and written
     /// back by `close()`, as for `create`).
+    ///
+    /// HDF5 looks at a symbolic link twice (stat and open, then readlink and stat again in
+    /// H5F__build_actual_name) and fails with "files' st_ino or st_dev fields changed" when the
+    /// link is re-pointed in between, which is what a reader of `latest.h5` meets while training
+    /// saves (make soak: 6 % of reads). So a link is resolved here and its target opened, and the
+    /// link resolved again if it moved while its old target was being opened (pruned, say).
     public static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
+        var attempts = 0
+        while true {
+            let target = resolvedLink(path)
+            do {
+                return try open(path, target: target, writable: writable)
+            } catch {
+                attempts += 1
+                guard attempts < 8, target != path, resolvedLink(path) != target else { throw error }
+            }
+        }
+    }
+
+    /// The file a symbolic link points at (`path` itself for anything else).
+    private static func resolvedLink(_ path: String) -> String {
+        var st = stat()
+        guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFLNK, let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    private static func open(_ path: String, target: String, writable: Bool) throws -> HDF5File {
         HDF5ErrorStack.silence()
         let ctx = H5Context(file: path, object: "/")
         let memory = writable ? HDF5MemoryImage() : nil
         let fapl = try fileAccessList(ctx, memory: memory)
         defer { H5Pclose(fapl) }
-        let id = try ctx.check(H5Fopen(path, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), fapl), "H5Fopen")
+        let id = try ctx.check(H5Fopen(target, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), fapl), "H5Fopen")
         var fd: Int32 = -1
         if writable {
-            fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+            fd = Glibc.open(target, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 let code = errno
                 if H5Fclose(id) < 0 { HDF5ErrorStack.clear() }
                 throw FileWriteError(path, code: code)
             }
         }
-        return HDF5File(path: path, fileID: id, imageDescriptor: fd, memory: memory, created: false)
+        return HDF5File(path: path, diskPath: target, fileID: id, imageDescriptor: fd, memory: memory, created: false)
     }
 
     private static func fileAccessList(_ ctx: H5Context, memory: HDF5MemoryImage?) throws -> hid_t {
@@ -179,6 +210,19 @@ public final class HDF5File: @unchecked Sendable {
         }) ?? 0
     }
 
+    /// HDF5's own descriptor of a file open read-only (the sec2 driver's), so that a check reads
+    /// the very file HDF5 has open even if its path was replaced or removed since (a pruned
+    /// checkpoint); nil for files open for writing (in memory).
+    private func sec2Descriptor() -> Int32? {
+        guard memory == nil, fileID >= 0 else { return nil }
+        let fapl = H5Fget_access_plist(fileID)
+        guard fapl >= 0 else { HDF5ErrorStack.clear(); return nil }
+        defer { H5Pclose(fapl) }
+        var handle: UnsafeMutableRawPointer?
+        guard H5Fget_vfd_handle(fileID, fapl, &handle) >= 0, let handle else { HDF5ErrorStack.clear(); return nil }
+        return handle.assumingMemoryBound(to: Int32.self).pointee
+    }
+
     /// Checks the file's global heap collections once, before the first variable-length read, so a
     /// corrupt heap throws `.corrupt` instead of hanging or crashing inside HDF5. Call inside `withFileID`.
     func verifyGlobalHeaps(_ ctx: H5Context) throws {
@@ -189,7 +233,9 @@ public final class HDF5File: @unchecked Sendable {
         defer { H5Pclose(fcpl) }
         var sizeofAddr = 0, sizeofSize = 0
         try ctx.check(H5Pget_sizes(fcpl, &sizeofAddr, &sizeofSize), "H5Pget_sizes")
-        if [2, 4, 8].contains(sizeofSize), let problem = GlobalHeapCheck.validate(path: path, lengthSize: sizeofSize) {
+        if [2, 4, 8].contains(sizeofSize),
+           let problem = sec2Descriptor().map({ GlobalHeapCheck.validate(descriptor: $0, lengthSize: sizeofSize) })
+               ?? GlobalHeapCheck.validate(path: diskPath, lengthSize: sizeofSize) {
             throw ctx.error(.corrupt, problem)
         }
         globalHeapsVerified = true
