@@ -23,7 +23,8 @@ SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env export-env
+.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env export-env \
+        fuzz fuzz-build test-asan test-tsan soak
 
 all: release
 
@@ -35,7 +36,10 @@ help:
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
 	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
 	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
-	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
+	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries + 20 s per fuzz target)"
+	@echo "make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=idx ...] - libFuzzer on every input reader (executions, coverage)"
+	@echo "make test-asan / make test-tsan - the unit tests under AddressSanitizer / ThreadSanitizer"
+	@echo "make soak [SOAK_MINUTES=20] - checkpoint every 10 steps while gan-sample reads latest.h5 in a loop"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
@@ -79,10 +83,41 @@ score: release
 	@test -n "$(DATA)" || { echo "make score: give the data file, e.g. make score P=$(P) DATA=Checkpoints/$(P)/samples.csv"; exit 2; }
 	$(RELEASE)/gan-sample score Checkpoints/$(P) $(DATA)
 
-## Unit tests per module + end-to-end tests that run the release binaries.
+## Unit tests per module + end-to-end tests that run the release binaries, then every fuzz
+## target for FUZZ_TEST_SECONDS (two at a time): any crash, leak, hang or runaway allocation fails.
+FUZZ_TEST_SECONDS ?= 20
 test: release h5py-env export-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./scripts/fuzz.sh build
+	./scripts/fuzz.sh run $(FUZZ_TEST_SECONDS) --jobs 2
+
+## libFuzzer targets (Fuzz/, scripts/fuzz.sh): IDX, CSV, NPY, PNG readers, the YAML config loader,
+## the checkpoint reader. Built into .build-fuzz with -sanitize=fuzzer,address; findings are
+## saved in .build-fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-build: deps
+	./scripts/fuzz.sh build
+fuzz: fuzz-build
+	./scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## The unit tests under AddressSanitizer (+ LeakSanitizer) and ThreadSanitizer, each in its own
+## scratch path. CLITests run the (uninstrumented) release binaries and are left out.
+SANITIZER_TESTS := --skip CLITests
+test-asan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
+	  $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZER_TESTS)
+test-tsan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
+	TSAN_OPTIONS=halt_on_error=0 $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZER_TESTS)
+
+## Not part of make test: a run checkpointing every 10 steps for SOAK_MINUTES while gan-sample
+## reads latest.h5 in a loop; fails on a failed read or on growing file descriptors or RSS.
+SOAK_MINUTES ?= 20
+soak: release
+	./scripts/soak.sh $(SOAK_MINUTES)
 
 ## A private Python with h5py + numpy (from PyPI), used by the test that runs the h5py snippet of
 ## Checkpoints/README.md. Without Python or PyPI the test has nothing to run and says so.
@@ -130,4 +165,4 @@ bench-serving: release
 	Benchmarks/serving.sh --repeats 3 --threads $(or $(BENCH_THREADS),1)
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -8,6 +8,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "GANNN", targets: ["GANNN"]),
+        // The readers the fuzz targets exercise (Fuzz/Package.swift).
+        .library(name: "GANData", targets: ["GANData"]),
+        .library(name: "GANCheckpoint", targets: ["GANCheckpoint"]),
+        .library(name: "GANPipeline", targets: ["GANPipeline"]),
         .executable(name: "gan-bench", targets: ["gan-bench"]),
         .executable(name: "gan-sample", targets: ["gan-sample"]),
         .executable(name: "gan-pipeline", targets: ["gan-pipeline"]),
@@ -42,7 +46,8 @@ let package = Package(
         // The one crash-safe file writer (AtomicFile) and its error type: every file the project writes.
         .target(name: "GANFiles"),
         // The HDF5 wrapper (files, groups, datasets, attributes, errors): no dependency on the engine.
-        .target(name: "GANHDF5", dependencies: ["CHDF5"]),
+        // GANFiles: files it writes reach the disk as FileDescriptor writes with FileWriteErrors.
+        .target(name: "GANHDF5", dependencies: ["CHDF5", "GANFiles"]),
         // Yams: the stored configuration is YAML, and the reader decodes the few typed fields a
         // served model needs from it (CheckpointReader.objective).
         .target(name: "GANCheckpoint", dependencies: ["GANHDF5", "GANNN", "GANFiles", "Yams"]),
@@ -71,7 +76,7 @@ let package = Package(
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData", "GANCheckpoint", "GANEval", "GANCommandLine", "GANDistributed", "CMallocCount",
+            "GANNN", "GANData", "GANCheckpoint", "GANEval", "GANCommandLine", "GANDistributed", "GANFiles", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -91,16 +96,16 @@ let package = Package(
                     exclude: ["Reference"]),  // the PyTorch script that produced the optimiser references
         .testTarget(name: "GANDataTests", dependencies: ["GANData", "GANPlot", "GANTestSupport"]),
         .testTarget(name: "GANFilesTests", dependencies: ["GANFiles", "GANTestSupport"]),
-        .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANTestSupport"]),
-        .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANTestSupport"]),
+        .testTarget(name: "GANHDF5Tests", dependencies: ["GANHDF5", "GANFiles", "CHDF5", "GANTestSupport"]),
+        .testTarget(name: "GANCheckpointTests", dependencies: ["GANCheckpoint", "GANHDF5", "GANData", "GANFiles", "GANTestSupport"]),
         .testTarget(name: "GANPipelineTests", dependencies: ["GANPipeline", "GANTestSupport"]),
         .testTarget(name: "GANPlotTests", dependencies: ["GANPlot", "GANFiles"]),
         .testTarget(name: "GANDistributedTests", dependencies: ["GANDistributed", "GANTestSupport"]),
         .testTarget(name: "GANExportTests", dependencies: ["GANExport", "GANNN", "GANTestSupport",
                                                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
+        .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANFiles", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"],
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot", "CZlib"],
                     exclude: ["export_check.py"]),  // the Python side of ExportTests (onnxruntime, PyTorch)
     ]
 )

@@ -5,7 +5,8 @@ import GANHDF5
 
 /// `gan-sample`: serve any checkpoint the pipeline wrote. Exit codes: 0 done, 2 bad input (files,
 /// values), 64 malformed command line (swift-argument-parser's convention; this includes option
-/// values outside their range, such as `generate -n 0`). Every error is one line on stderr.
+/// values outside their range, such as `generate -n 0`), 74 an output could not be written (disk
+/// full, I/O error, permissions). Every error is one line on stderr.
 @main
 struct GANSample: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,10 +32,10 @@ struct GANSample: ParsableCommand {
     }
 }
 
-/// Prints one line on stderr and exits with code 2 (bad input).
-func fail(_ message: String) -> ExitCode {
+/// Prints one line on stderr and exits with `code`: 2 (bad input) unless said.
+func fail(_ message: String, code: Int32 = 2) -> ExitCode {
     FileHandle.standardError.write(Data("gan-sample: \(message)\n".utf8))
-    return ExitCode(2)
+    return ExitCode(code)
 }
 
 func warn(_ message: String) {

@@ -28,7 +28,8 @@ struct Generate: ParsableCommand {
 
         Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
-        (including -n, --batch or --threads below 1).
+        (including -n, --batch or --threads below 1), 74 OUT could not be written (disk full, \
+        I/O error, permissions; one line on stderr, any previous OUT left as it was).
         """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")

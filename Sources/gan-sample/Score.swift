@@ -28,7 +28,7 @@ struct Score: ParsableCommand {
         "scored N rows: mean M, min A, max B".
 
         Exit codes: 0 done, 2 bad input (one line on stderr, nothing written), 64 malformed \
-        command line.
+        command line, 74 the output could not be written (disk full, I/O error, permissions).
         """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")

@@ -13,7 +13,8 @@ struct SampleError: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, turning every one-line user error (checkpoint, HDF5, data, a failed write,
-/// gan-sample's own) into that line on stderr and exit code 2. Anything else is a bug and
+/// gan-sample's own) into that line on stderr and exit code 2 (74 for a write that failed in a
+/// system call: a full disk, an I/O error, no permission). Anything else is a bug and
 /// propagates as is.
 func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     do {
@@ -27,7 +28,7 @@ func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let e as DataError {
         throw fail(e.description)
     } catch let e as FileWriteError {
-        throw fail(e.description)
+        throw fail(e.description, code: e.isIOFailure ? FileWriteError.ioFailureExitCode : 2)
     }
 }
 
