@@ -15,6 +15,18 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // `gan-sample serve` (issue 19): the HTTP server, its lifecycle (graceful shutdown), metrics
+        // in Prometheus' text format and access logs (swift-log).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Hummingbird's own dependencies, named for what `serve` uses directly: its one-thread
+        // event loop (NIOPosix) and the channel handler that answers `Expect: 100-continue`
+        // (NIOCore, NIOHTTPTypes, HTTPTypes).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: System libraries (Debian packages; `make deps` installs them)
@@ -68,9 +80,20 @@ let package = Package(
             "GANPipeline", "GANCommandLine", "GANDistributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The Open Inference Protocol's messages and the dynamic batcher, without a network stack
+        // (unit-tested without building Hummingbird).
+        .target(name: "GANServe"),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "GANCommandLine",
+            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "GANCommandLine", "GANServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
 
         // MARK: Tests
@@ -87,6 +110,7 @@ let package = Package(
         .testTarget(name: "GANDistributedTests", dependencies: ["GANDistributed", "GANTestSupport"]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
+        .testTarget(name: "GANServeTests", dependencies: ["GANServe"]),
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),
     ]
 )
