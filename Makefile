@@ -23,7 +23,7 @@ SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env
+.PHONY: all deps build release run pipeline resume status sample score serve test bench bench-serving bench-server clean help h5py-env
 
 all: release
 
@@ -35,9 +35,11 @@ help:
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
 	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
 	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
+	@echo "make serve P=NAME [PORT=8080]        - serve the run over HTTP (Open Inference Protocol) until Ctrl-C"
 	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
+	@echo "make bench-server  - gan-sample serve vs KServe's Python server under wrk (requests/s, p50/p99, RSS, soak)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
 
 ## Debian packages (HDF5, OpenBLAS, libpng, zlib, pkg-config, Fashion-MNIST, Open MPI); apt-get only when missing.
@@ -79,9 +81,17 @@ score: release
 	@test -n "$(DATA)" || { echo "make score: give the data file, e.g. make score P=$(P) DATA=Checkpoints/$(P)/samples.csv"; exit 2; }
 	$(RELEASE)/gan-sample score Checkpoints/$(P) $(DATA)
 
-## Unit tests per module + end-to-end tests that run the release binaries.
+## Serve the run's latest checkpoint over HTTP (gan-sample serve: NAME-g, NAME-d on 127.0.0.1:PORT),
+## reloading newer checkpoints as the run writes them; Ctrl-C stops it after the requests in flight.
+PORT ?= 8080
+serve: release
+	$(RELEASE)/gan-sample serve Checkpoints/$(P) --port $(PORT) $(ARGS)
+
+## Unit tests per module + end-to-end tests that run the release binaries. Only the test bundle is
+## built in debug (not the executables, which the tests run from the release build): that keeps
+## Hummingbird, which only gan-sample needs, out of the debug build.
 test: release h5py-env
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --product SwiftGANPackageTests
 	$(SWIFT) test --skip-build
 
 ## A private Python with h5py + numpy (from PyPI), used by the test that runs the h5py snippet of
@@ -111,6 +121,12 @@ bench: release
 ## gan-sample throughput (generate, score, info) on short-trained toy and image checkpoints.
 bench-serving: release
 	Benchmarks/serving.sh --repeats 3 --threads $(or $(BENCH_THREADS),1)
+
+## gan-sample serve against KServe's Python server (../shared/peers/kserve_gan.py) under wrk:
+## requests/s and p50/p99 for three request kinds at 1 and 16 connections, peak RSS, a 5-minute
+## soak (Benchmarks/serve-bench.sh; installs wrk and the peer's venv when missing).
+bench-server: release
+	Benchmarks/serve-bench.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

@@ -138,7 +138,7 @@ struct Serve: ParsableCommand, @unchecked Sendable {
         let host = host
         let app = Application(
             router: ServeRoutes.router(service, token: token, logger: logger),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler(maxBodyBytes: maxBody, token: token)])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ServeChannelHandler(maxBodyBytes: maxBody, token: token)])),
             configuration: .init(address: .hostname(host, port: port), serverName: "gan-sample"),
             services: services,
             onServerRunning: { channel in

@@ -92,7 +92,7 @@ enum ServeRoutes {
     }
 
     static func tooLarge(_ length: Int?, _ limit: Int) -> InferenceError {
-        InferenceError(413, "the body is \(length.map { "\($0) bytes" } ?? "larger than that"): the limit is \(limit) bytes (--max-body-mb)")
+        InferenceError(413, "the body is \(length.map { "\($0) bytes, more than" } ?? "larger than") the limit of \(limit) bytes (--max-body-mb)")
     }
 }
 
@@ -162,14 +162,20 @@ struct ServeMiddleware: RouterMiddleware {
     }
 }
 
-/// Answers `Expect: 100-continue` before the body is sent: `100 Continue` when the request may
-/// upload (its Content-Length within the limit and, with a token, the right Authorization), else
-/// nothing, so that the client never sends a body that is refused; the route's 413 or 401 then
-/// goes out with `Connection: close` and the server half-closes after it (the body the client
-/// held back is never expected, and nothing is reset mid-upload). Requests without the header
-/// pass untouched: their refused bodies are read and dropped after the answer (Hummingbird drains
-/// them), so the client gets the answer instead of a reset.
-final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// The connection-level duties Hummingbird leaves to the application, so that a client always
+/// gets its whole answer and is never reset:
+/// - `Expect: 100-continue`: answered with `100 Continue` when the request may upload (its
+///   Content-Length within the limit and, with a token, the right Authorization); otherwise not,
+///   so a refused body is never sent: the route's 413 or 401 goes out with `Connection: close` and
+///   the server half-closes after it.
+/// - A request with `Connection: close` whose body is refused: Hummingbird would stop reading at
+///   once (and the client, still uploading, would be stuck or reset), so the header is kept from
+///   it; the body is read and dropped, and the connection closes once both the request and the
+///   answer are complete. (Without the header, Hummingbird drains such bodies itself.)
+/// - Closing (graceful shutdown, or the end of a connection) waits until the answer written so
+///   far has reached the socket: NIO drops writes still pending when a channel closes, which cut
+///   large answers in flight at SIGTERM short. A peer that stops reading is cut off after 30 s.
+final class ServeChannelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
@@ -178,6 +184,11 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
     let maxBodyBytes: Int
     let token: String?
     private var refusing = false
+    private var closeRequested = false
+    private var requestEnded = false
+    private var responseEnded = false
+    private var pendingWrites = 0
+    private var deferredClose: (mode: CloseMode, promise: EventLoopPromise<Void>?)?
 
     init(maxBodyBytes: Int, token: String?) {
         self.maxBodyBytes = maxBodyBytes
@@ -185,29 +196,66 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data), head.headerFields[.expect]?.lowercased() == "100-continue" {
-            let length = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
-            let authorized = token.map { "Bearer " + $0 == head.headerFields[.authorization] } ?? true
-            refusing = length > maxBodyBytes || !authorized
-            if !refusing {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        switch unwrapInboundIn(data) {
+        case .head(var head):
+            (refusing, requestEnded, responseEnded) = (false, false, false)
+            closeRequested = head.headerFields[.connection]?.lowercased() == "close"
+            if closeRequested { head.headerFields[.connection] = nil }
+            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                let length = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
+                let authorized = token.map { "Bearer " + $0 == head.headerFields[.authorization] } ?? true
+                refusing = length > maxBodyBytes || !authorized
+                if !refusing { context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil) }
             }
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+        case .end:
+            requestEnded = true
+            context.fireChannelRead(data)
+            if responseEnded && closeRequested { close(context: context, mode: .all, promise: nil) }
+        case .body:
+            context.fireChannelRead(data)
         }
-        context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard refusing else { return context.write(data, promise: promise) }
-        switch unwrapOutboundIn(data) {
-        case .head(var head) where head.status.code >= 200:
+        var part = unwrapOutboundIn(data)
+        if case .head(var head) = part, head.status.code >= 200, refusing || closeRequested {
             head.headerFields[.connection] = "close"
-            context.write(wrapOutboundOut(.head(head)), promise: promise)
-        case .end:
-            refusing = false
-            context.writeAndFlush(data, promise: promise)
-            context.close(mode: .output, promise: nil)
-        default:
-            context.write(data, promise: promise)
+            part = .head(head)
         }
+        pendingWrites += 1
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { result in  // on the channel's event loop
+            self.pendingWrites -= 1
+            promise?.completeWith(result)
+            if self.pendingWrites == 0, let close = self.deferredClose {
+                self.deferredClose = nil
+                context.close(mode: close.mode, promise: close.promise)
+            }
+        }
+        context.write(wrapOutboundOut(part), promise: written)
+        guard case .end = part else { return }
+        responseEnded = true
+        if refusing {
+            close(context: context, mode: .output, promise: nil)  // (our own close: after the answer is out)
+        } else if closeRequested && requestEnded {
+            close(context: context, mode: .all, promise: nil)
+        }
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard pendingWrites > 0, mode != .input else { return context.close(mode: mode, promise: promise) }
+        if let earlier = deferredClose {  // keep the widest close; complete both promises
+            deferredClose = (mode == .all ? .all : earlier.mode, earlier.promise)
+            if let promise { earlier.promise?.futureResult.cascade(to: promise) ?? promise.succeed() }
+        } else {
+            deferredClose = (mode, promise)
+            context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(30)) {
+                guard let close = self.deferredClose else { return }
+                self.deferredClose = nil
+                context.close(mode: close.mode, promise: close.promise)
+            }
+        }
+        context.flush()
     }
 }

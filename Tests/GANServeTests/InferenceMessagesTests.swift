@@ -1,0 +1,145 @@
+import Foundation
+@testable import GANServe
+import Testing
+
+@Suite struct JSONNumberTests {
+    /// Every float32 must read back exactly from its shortest decimal (what our responses and
+    /// Swift clients write) and from the 17-digit double text Python's json writes for a float32
+    /// widened to float64; the fast path and strtof must agree with Swift's own parser.
+    @Test func float32ReadsBackExactlyFromShortestAndPythonText() throws {
+        var rng = SystemRandomNumberGenerator()
+        var texts: [String] = ["0", "-0", "1", "0.1", "1e-45", "3.4028235e38", "-3.4028235e+38", "16777217", "1.17549435e-38",
+                               "123456789", "0.000123", "5e-324", "12345678", "9.99999999e9"]
+        for _ in 0..<20_000 {
+            let f = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))
+            guard f.isFinite else { continue }
+            texts.append(f.description)
+            texts.append(String(format: "%.17g", Double(f)))
+            texts.append(Double(f).description)
+        }
+        let json = "[" + texts.joined(separator: ",") + "]"
+        let doc = try JSONDocument(Array(json.utf8))
+        guard case .array(let items) = doc.root else { Issue.record("not an array"); return }
+        #expect(items.count == texts.count)
+        for (text, item) in zip(texts, items) {
+            guard case .number(let r) = item else { Issue.record("\(text) is not a number"); continue }
+            let expected = Float(text)!
+            let got = doc.float(r)
+            #expect(got?.bitPattern == expected.bitPattern, "\(text): \(String(describing: got)) != \(expected)")
+        }
+    }
+
+    @Test func outOfRangeFloatsAndNonIntegersAreRefused() throws {
+        let doc = try JSONDocument(Array("[1e39, -1e39, 2.5, 1e2, 9223372036854775807, -9223372036854775808, 9223372036854775808, NaN, -Infinity]".utf8))
+        guard case .array(let v) = doc.root else { Issue.record("not an array"); return }
+        let r = v.map { item -> Range<Int> in if case .number(let r) = item { return r }; return 0..<0 }
+        #expect(doc.float(r[0]) == nil)
+        #expect(doc.float(r[1]) == nil)
+        #expect(doc.int64(r[2]) == nil)
+        #expect(doc.int64(r[3]) == nil)
+        #expect(doc.int64(r[4]) == Int64.max)
+        #expect(doc.int64(r[5]) == Int64.min)
+        #expect(doc.int64(r[6]) == nil)
+        #expect(doc.float(r[7])?.isNaN == true)
+        #expect(doc.float(r[8]) == -.infinity)
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "[1] 2", "\"abc", "{\"a\":tru}", "[" + String(repeating: "[", count: 70)])
+    func malformedJSONIsAnError(_ text: String) {
+        #expect(throws: JSONError.self) { try JSONDocument(Array(text.utf8)) }
+    }
+
+    @Test func writerEscapesStringsAndSpellsNonFiniteFloatsAsPython() throws {
+        var w = JSONWriter()
+        w.raw("[")
+        w.string("a\"b\\c\n\u{01}é")
+        w.raw(",")
+        [Float.nan, .infinity, -.infinity, 0.1, -0.0].withUnsafeBufferPointer { w.floats($0) }
+        w.raw("]")
+        #expect(String(decoding: w.bytes, as: UTF8.self) == "[\"a\\\"b\\\\c\\n\\u0001é\",[NaN,Infinity,-Infinity,0.1,-0.0]]")
+        let back = try JSONDocument(w.bytes)
+        guard case .array(let items) = back.root, case .string(let s) = items[0] else { Issue.record("not read back"); return }
+        #expect(s == "a\"b\\c\n\u{01}é")
+    }
+}
+
+@Suite struct InferRequestTests {
+    func decode(_ json: String, binary: [UInt8] = []) throws -> InferRequest {
+        try InferRequest.decode(Array(json.utf8) + binary, headerLength: binary.isEmpty ? nil : json.utf8.count)
+    }
+
+    func status(_ json: String) -> Int? {
+        do { _ = try decode(json); return nil } catch let e as InferenceError { return e.status } catch { return -1 }
+    }
+
+    @Test func readsFlatAndNestedDataWithIdAndRequestedOutputs() throws {
+        let r = try decode("""
+        {"id": "r1", "inputs": [{"name": "z", "shape": [2, 2], "datatype": "FP32", "data": [[0.5, -1], [3e-2, 4]]},
+                                {"name": "seed", "shape": [1], "datatype": "INT64", "data": [9007199254740993]}],
+         "outputs": [{"name": "samples", "parameters": {"binary_data": true}}]}
+        """)
+        #expect(r.id == "r1")
+        #expect(r.inputs[0] == InferTensor(name: "z", shape: [2, 2], values: .fp32([0.5, -1, 0.03, 4])))
+        #expect(r.inputs[1].values == .int64([9_007_199_254_740_993]))
+        #expect(r.requestedOutputs == ["samples"])
+        #expect(r.wantsBinary("samples"))
+        #expect(!r.wantsBinary("other"))
+    }
+
+    @Test func readsTheBinaryExtension() throws {
+        var bytes: [UInt8] = []
+        for v: Float in [1.5, -2, 0.1] { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+        for v: Int64 in [7] { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        let r = try decode("""
+        {"inputs": [{"name": "x", "shape": [3], "datatype": "FP32", "parameters": {"binary_data_size": 12}},
+                    {"name": "n", "shape": [1], "datatype": "INT64", "parameters": {"binary_data_size": 8}}],
+         "parameters": {"binary_data_output": true}}
+        """, binary: bytes)
+        #expect(r.inputs[0].values == .fp32([1.5, -2, 0.1]))
+        #expect(r.inputs[1].values == .int64([7]))
+        #expect(r.wantsBinary("anything"))
+        // Bytes left over, or too few, are errors.
+        #expect(throws: InferenceError.self) {
+            try decode("{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", \"parameters\": {\"binary_data_size\": 4}}]}",
+                       binary: bytes)
+        }
+        #expect(throws: InferenceError.self) { try InferRequest.decode(Array("{}".utf8), headerLength: 5) }
+    }
+
+    @Test(arguments: [
+        "{}",                                                                         // no inputs
+        "{\"inputs\": {}}",                                                           // inputs not an array
+        "{\"inputs\": [{\"shape\": [1], \"datatype\": \"FP32\", \"data\": [1]}]}",    // no name
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [2], \"datatype\": \"FP32\", \"data\": [1]}]}",  // count
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [-1], \"datatype\": \"FP32\", \"data\": []}]}",  // negative dim
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP64\", \"data\": [1]}]}",  // datatype
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"NOPE\", \"data\": [1]}]}",
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"INT64\", \"data\": [1.5]}]}",  // not an integer
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [\"1\"]}]}",  // a string
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", \"data\": [1e40]}]}",  // FP32 range
+        "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", \"parameters\": {\"binary_data_size\": 4}}]}",
+        "{\"id\": 3, \"inputs\": []}",
+        "[]",
+    ])
+    func malformedRequestsAre400(_ json: String) {
+        #expect(status(json) == 400)
+    }
+
+    @Test func responseEncodesJSONOrRawBytes() throws {
+        let response = InferResponse(modelName: "m-g", modelVersion: "5", id: "q", parameters: [("step", "5")],
+                                     outputs: [InferOutput(name: "samples", shape: [1, 2], values: [0.1, -3])])
+        let (json, none) = response.encode { _ in false }
+        #expect(none == nil)
+        #expect(String(decoding: json, as: UTF8.self) == """
+        {"model_name":"m-g","model_version":"5","id":"q","parameters":{"step":"5"},"outputs":[{"name":"samples","datatype":"FP32","shape":[1,2],"data":[0.1,-3.0]}]}
+        """)
+        let (body, header) = response.encode { $0 == "samples" }
+        let length = try #require(header)
+        let doc = try JSONDocument(Array(body[..<length]))
+        #expect(doc.root["outputs"].map { if case .array(let o) = $0 { return o[0]["data"] == nil } else { return false } } == true)
+        let raw = Array(body[length...])
+        #expect(raw.count == 8)
+        let values = raw.withUnsafeBytes { p in (0..<2).map { Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+        #expect(values == [0.1, -3])
+    }
+}
