@@ -54,6 +54,10 @@ final class InferenceService: Sendable {
     func infer(model name: String, _ request: InferRequest) async throws -> InferResponse {
         let (run, network) = try model(name)
         let c = run.current  // the whole request is answered by this checkpoint, even across a reload
+        let outputName = network == .generator ? "samples" : c.isCritic ? "critic" : "probability"
+        if let wanted = request.requestedOutputs, let other = wanted.first(where: { $0 != outputName }) {
+            throw InferenceError.badRequest("\(name) has no output \"\(other)\" (its output is \"\(outputName)\")")
+        }
         let output: InferOutput
         switch network {
         case .generator:
@@ -62,9 +66,6 @@ final class InferenceService: Sendable {
                                  values: try await samples(c, model: name, noise: z, rows: rows))
         case .discriminator:
             output = try await scores(request, c, model: name)
-        }
-        if let wanted = request.requestedOutputs, let other = wanted.first(where: { $0 != output.name }) {
-            throw InferenceError.badRequest("\(name) has no output \"\(other)\" (its output is \"\(output.name)\")")
         }
         return InferResponse(modelName: name, modelVersion: String(c.step), id: request.id,
                              parameters: [("stage", c.stage), ("step", String(c.step))], outputs: [output])

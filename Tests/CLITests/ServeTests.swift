@@ -105,6 +105,17 @@ import Testing
         #expect(scored.status == 200 && Self.bits(scored.floats) == Self.bits(viaJSON.floats))
     }
 
+    /// A WGAN critic answers `critic` values (the raw outputs), as `score` writes them.
+    @Test func wassersteinCriticAnswersCriticValues() throws {
+        let critic = try GANSampleGenerateScoreTests.makeCheckpoint(dir, name: "wgan.h5", config: "loss:\n  objective: wasserstein\n")
+        let server = try ServeProcess([critic.path, "--name", "w"])
+        #expect(try server.request("GET", "/v2/models/w-d").text.contains("{\"name\":\"critic\",\"datatype\":\"FP32\",\"shape\":[-1]}"))
+        let rows: [Float] = [0.5, 1.5, -2, 3, 0.25, 0]
+        let answer = try server.infer("w-d", OIP.tensor("x", shape: [3, 2], rows))
+        #expect(answer.status == 200 && answer.text.contains("\"name\":\"critic\""))
+        #expect(Self.bits(answer.floats) == Self.bits(try scoreCLI(critic, rows, features: 2)))
+    }
+
     /// Bad requests get their status and `{"error": ...}`, and the server keeps serving.
     @Test func badRequestsAreAnsweredAndTheServerStaysUp() throws {
         let vector = try GANSampleGenerateScoreTests.makeCheckpoint(dir, name: "vec.h5")
