@@ -157,10 +157,7 @@ public struct InferRequest {
         guard numbers.count == count else { throw bad("shape \(shape) needs \(count) values, \"data\" has \(numbers.count)") }
         if datatype == "FP32" {
             var values = [Float](repeating: 0, count: count)
-            for (k, r) in numbers.enumerated() {
-                guard let v = doc.float(r) else { throw bad("\(doc.text(r)) is out of range for FP32") }
-                values[k] = v
-            }
+            if let k = doc.floats(numbers, into: &values) { throw bad("\(doc.text(numbers[k])) is out of range for FP32") }
             return InferTensor(name: name, shape: shape, values: .fp32(values))
         }
         var values = [Int64](repeating: 0, count: count)

@@ -69,6 +69,20 @@ public struct JSONDocument {
         bytes.withUnsafeBufferPointer { NumberText.float32($0, r) }
     }
 
+    /// `float` of every range into `out` (same count); the index of the first number out of
+    /// float32's range, if any.
+    public func floats(_ ranges: [Range<Int>], into out: inout [Float]) -> Int? {
+        bytes.withUnsafeBufferPointer { b in
+            out.withUnsafeMutableBufferPointer { o in
+                for (k, r) in ranges.enumerated() {
+                    guard let v = NumberText.float32(b, r) else { return k }
+                    o[k] = v
+                }
+                return nil
+            }
+        }
+    }
+
     /// The number as an exact Int64; nil for a fraction, an exponent or an overflow.
     public func int64(_ r: Range<Int>) -> Int64? {
         bytes.withUnsafeBufferPointer { NumberText.int64($0, r) }
@@ -179,7 +193,11 @@ struct JSONParser {
 
     mutating func number() throws -> Range<Int> {
         let start = i
-        if literal("NaN") || literal("Infinity") || literal("-Infinity") { return start..<i }
+        let c0 = b[i], c1 = i + 1 < b.count ? b[i + 1] : 0
+        if c0 == UInt8(ascii: "N") || c0 == UInt8(ascii: "I") || (c0 == UInt8(ascii: "-") && c1 == UInt8(ascii: "I")) {
+            if literal("NaN") || literal("Infinity") || literal("-Infinity") { return start..<i }
+            throw error("unexpected character")
+        }
         if current == UInt8(ascii: "-") { i += 1 }
         guard let first = current, isDigit(first) else { throw error("unexpected character") }
         i += 1
@@ -258,12 +276,16 @@ public struct JSONWriter {
 
 /// Number text (already checked against the JSON grammar) to float32 and Int64.
 enum NumberText {
-    /// Powers of ten that float32 holds exactly (5^10 < 2^24).
-    static let exactPowers: [Float] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
+    /// Powers of ten that a Double holds exactly (5^22 < 2^53).
+    static let exactPowers: [Double] = (0...22).map { pow(10, Double($0)) }
 
-    /// Correctly rounded. Fast path: at most 2^24 as the digits' integer and a decimal exponent of
-    /// at most 10 either way, where one float32 multiplication or division of two exact operands
-    /// is the correctly rounded result; everything else goes to `strtof` (C locale).
+    /// Correctly rounded, as `strtof` reads it. Fast path (Clinger's): digits forming an integer
+    /// m <= 2^53 with a decimal exponent of at most 22 either way, where one Double operation on
+    /// exact operands gives the correctly rounded Double d; rounding d to Float is then the
+    /// correctly rounded float32 unless d is exactly halfway between two floats (a float midpoint
+    /// is a Double, so none lies strictly between d and the true value), which goes to `strtof`
+    /// like every other number (C locale).
+    @inline(__always)
     static func float32(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Float? {
         var i = r.lowerBound
         let negative = b[i] == UInt8(ascii: "-")
@@ -273,37 +295,44 @@ enum NumberText {
         case UInt8(ascii: "I"): return negative ? -.infinity : .infinity
         default: break
         }
-        var mantissa: UInt64 = 0, digits = 0, exponent = 0
-        var fast = true
+        var mantissa: UInt64 = 0, digits = 0, exponent = 0, fractionDigits = 0, inFraction = false
         while i < r.upperBound {
             let c = b[i]
             if c >= 0x30 && c <= 0x39 {
                 if mantissa > 0 || c != 0x30 { digits += 1 }
-                if digits > 8 { fast = false; break }
-                mantissa = mantissa * 10 + UInt64(c - 0x30)
+                if digits > 19 { return slow(b, r) }
+                mantissa = mantissa &* 10 &+ UInt64(c - 0x30)
+                if inFraction { fractionDigits += 1 }
             } else if c == UInt8(ascii: ".") {
-                var j = i + 1
-                while j < r.upperBound, b[j] != UInt8(ascii: "e"), b[j] != UInt8(ascii: "E") { j += 1 }
-                exponent = -(j - i - 1)
-            } else {  // e or E
+                inFraction = true
+            } else {  // e or E: the exponent
                 var j = i + 1, sign = 1, e = 0
                 if b[j] == UInt8(ascii: "-") { sign = -1; j += 1 } else if b[j] == UInt8(ascii: "+") { j += 1 }
                 while j < r.upperBound {
                     e = e * 10 + Int(b[j] - 0x30)
-                    if e > 100 { fast = false; break }
+                    if e > 400 { return slow(b, r) }
                     j += 1
                 }
-                exponent += sign * e
+                exponent = sign * e
                 break
             }
             i += 1
         }
-        if fast, mantissa <= 1 << 24, abs(exponent) <= 10 {
-            let m = Float(mantissa)
-            let v = exponent >= 0 ? m * exactPowers[exponent] : m / exactPowers[-exponent]
-            return negative ? -v : v
+        exponent -= fractionDigits
+        guard mantissa <= 1 << 53, abs(exponent) <= 22 else { return slow(b, r) }
+        let m = Double(mantissa)
+        let d = exponent >= 0 ? m * exactPowers[exponent] : m / exactPowers[-exponent]
+        let f = Float(d)
+        if Double(f) != d {
+            let neighbour = d > Double(f) ? f.nextUp : f.nextDown
+            if (Double(f) + Double(neighbour)) / 2 == d { return slow(b, r) }
         }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: r.count + 1) { buf -> Float? in
+        guard f.isFinite else { return nil }
+        return negative ? -f : f
+    }
+
+    static func slow(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Float? {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: r.count + 1) { buf -> Float? in
             for (k, j) in r.enumerated() { buf[k] = CChar(bitPattern: b[j]) }
             buf[r.count] = 0
             let v = strtof(buf.baseAddress!, nil)

@@ -9,7 +9,10 @@ import Testing
     @Test func float32ReadsBackExactlyFromShortestAndPythonText() throws {
         var rng = SystemRandomNumberGenerator()
         var texts: [String] = ["0", "-0", "1", "0.1", "1e-45", "3.4028235e38", "-3.4028235e+38", "16777217", "1.17549435e-38",
-                               "123456789", "0.000123", "5e-324", "12345678", "9.99999999e9"]
+                               "123456789", "0.000123", "5e-324", "12345678", "9.99999999e9",
+                               // float midpoints (ties to even) and values just beside them
+                               "16777219", "33554434", "1.000000059604644775390625", "1.0000000596046448", "1.0000000596046449",
+                               "3.4028235677973366e38", "7.006492321624085e-46", "1.401298464324817e-45", "9007199254740993"]
         for _ in 0..<20_000 {
             let f = Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))
             guard f.isFinite else { continue }
