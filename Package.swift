@@ -63,7 +63,8 @@ let package = Package(
         .target(name: "GANCommandLine", dependencies: [
             "GANTensor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // Operating-system probes in C (cross-memory attach for Open MPI's shared-memory transport).
+        // Operating-system probes and settings in C (cross-memory attach for Open MPI's shared-memory
+        // transport; glibc's malloc retention for gan-sample serve).
         .target(name: "CPlatform"),
         // Data-parallel training over MPI: the job's communicator and the fixed-order shard sum.
         .target(name: "GANDistributed", dependencies: ["GANNN", "CMPI", "CPlatform"], swiftSettings: engineSettings),
@@ -84,7 +85,7 @@ let package = Package(
         // (unit-tested without building Hummingbird).
         .target(name: "GANServe"),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "GANCommandLine", "GANServe",
+            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "GANCommandLine", "GANServe", "CPlatform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -79,19 +79,22 @@ public struct InferRequest {
 
     /// - Parameter headerLength: the `Inference-Header-Content-Length` value (nil: all JSON).
     public static func decode(_ body: [UInt8], headerLength: Int?) throws -> InferRequest {
-        let jsonBytes: [UInt8]
-        var binary: ArraySlice<UInt8> = []
+        try body.withUnsafeBytes { try decode($0, headerLength: headerLength) }
+    }
+
+    /// Decodes the body in place (the request's buffer, not a copy of it).
+    public static func decode(_ body: UnsafeRawBufferPointer, headerLength: Int?) throws -> InferRequest {
+        var json = body
+        var binary = UnsafeRawBufferPointer(start: nil, count: 0)
         if let headerLength {
             guard headerLength >= 0, headerLength <= body.count else {
                 throw InferenceError.badRequest("Inference-Header-Content-Length is \(headerLength), the body has \(body.count) bytes")
             }
-            jsonBytes = Array(body[..<headerLength])
-            binary = body[headerLength...]
-        } else {
-            jsonBytes = body
+            json = UnsafeRawBufferPointer(rebasing: body[..<headerLength])
+            binary = UnsafeRawBufferPointer(rebasing: body[headerLength...])
         }
         let doc: JSONDocument
-        do { doc = try JSONDocument(jsonBytes) } catch let e as JSONError { throw InferenceError.badRequest(e.description) }
+        do { doc = try JSONDocument(json) } catch let e as JSONError { throw InferenceError.badRequest(e.description) }
         guard case .object = doc.root else { throw InferenceError.badRequest("the request must be a JSON object, got \(doc.root.kindName)") }
         var request = InferRequest(inputs: [])
         if let id = doc.root["id"] {
@@ -102,7 +105,7 @@ public struct InferRequest {
         guard let inputs = doc.root["inputs"] else { throw InferenceError.badRequest("the request has no \"inputs\"") }
         guard case .array(let list) = inputs else { throw InferenceError.badRequest("\"inputs\" must be an array, got \(inputs.kindName)") }
         for item in list {
-            request.inputs.append(try tensor(item, doc: doc, binary: &binary, binaryAllowed: headerLength != nil))
+            request.inputs.append(try tensor(item, binary: &binary, binaryAllowed: headerLength != nil))
         }
         guard binary.isEmpty else {
             throw InferenceError.badRequest("\(binary.count) bytes of binary data follow the JSON header that no input's binary_data_size accounts for")
@@ -119,18 +122,25 @@ public struct InferRequest {
         return request
     }
 
-    static func tensor(_ item: JSONValue, doc: JSONDocument, binary: inout ArraySlice<UInt8>, binaryAllowed: Bool) throws -> InferTensor {
+    static func tensor(_ item: JSONValue, binary: inout UnsafeRawBufferPointer, binaryAllowed: Bool) throws -> InferTensor {
         guard case .object = item else { throw InferenceError.badRequest("every input must be an object, got \(item.kindName)") }
         guard case .string(let name)? = item["name"] else { throw InferenceError.badRequest("every input needs a \"name\" string") }
         func bad(_ what: String) -> InferenceError { .badRequest("input \"\(name)\": \(what)") }
         guard case .string(let datatype)? = item["datatype"] else { throw bad("needs a \"datatype\" string (FP32 or INT64)") }
-        guard case .array(let dims)? = item["shape"] else { throw bad("needs a \"shape\" array") }
-        var shape: [Int] = []
-        var count = 1
-        for d in dims {
-            guard case .number(let r) = d, let v = doc.int64(r), v >= 0, v <= Int64(Int32.max) else {
-                throw bad("\"shape\" must hold non-negative integers")
-            }
+        var dims: [Int64] = []
+        switch item["shape"] {
+        case .numbers(let n)?:
+            guard let d = n.integers, d.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else { throw bad("\"shape\" must hold non-negative integers") }
+            dims = d
+        case .array(let items)? where items.isEmpty:
+            break  // a scalar
+        case .array?:
+            throw bad("\"shape\" must hold non-negative integers")
+        default:
+            throw bad("needs a \"shape\" array")
+        }
+        var shape: [Int] = [], count = 1
+        for v in dims {
             shape.append(Int(v))
             let (c, o) = count.multipliedReportingOverflow(by: Int(v))
             guard !o, c <= 1 << 30 else { throw bad("shape \(shape) is too large") }
@@ -140,56 +150,57 @@ public struct InferRequest {
             throw bad(otherDatatypes.contains(datatype) ? "datatype \(datatype) is not taken by this server (FP32 or INT64)"
                                                         : "unknown datatype \"\(datatype)\" (FP32 or INT64)")
         }
-        if case .number(let r)? = item["parameters"]?["binary_data_size"] {
+        let width = datatype == "INT64" ? 8 : 4
+        if case .number(let n)? = item["parameters"]?["binary_data_size"] {
             guard binaryAllowed else { throw bad("binary_data_size without an Inference-Header-Content-Length header") }
-            guard let size = doc.int64(r), size == Int64(count) * 4 * (datatype == "INT64" ? 2 : 1) else {
-                throw bad("binary_data_size \(doc.text(r)) is not \(count) \(datatype) values (\(count * (datatype == "INT64" ? 8 : 4)) bytes)")
+            guard let size = n.integers?.first, size == Int64(count * width) else {
+                throw bad("binary_data_size \(n.floats[0]) is not \(count) \(datatype) values (\(count * width) bytes)")
             }
             guard binary.count >= Int(size) else { throw bad("binary_data_size \(size), but only \(binary.count) bytes remain") }
-            let bytes = binary.prefix(Int(size))
-            binary = binary.dropFirst(Int(size))
+            let bytes = UnsafeRawBufferPointer(rebasing: binary[..<Int(size)])
+            binary = UnsafeRawBufferPointer(rebasing: binary[Int(size)...])
             return InferTensor(name: name, shape: shape, values: littleEndian(bytes, datatype: datatype, count: count))
         }
         guard let data = item["data"] else { throw bad("needs \"data\" (or binary_data_size with the binary extension)") }
-        var numbers: [Range<Int>] = []
-        numbers.reserveCapacity(count)
-        try flatten(data, into: &numbers, limit: count, name: name)
-        guard numbers.count == count else { throw bad("shape \(shape) needs \(count) values, \"data\" has \(numbers.count)") }
+        var pieces: [JSONNumbers] = []
+        var found = 0
+        try flatten(data, into: &pieces, found: &found, limit: count, name: name)
+        guard found == count else { throw bad("shape \(shape) needs \(count) values, \"data\" has \(found)") }
         if datatype == "FP32" {
-            var values = [Float](repeating: 0, count: count)
-            if let k = doc.floats(numbers, into: &values) { throw bad("\(doc.text(numbers[k])) is out of range for FP32") }
-            return InferTensor(name: name, shape: shape, values: .fp32(values))
+            if let text = pieces.lazy.compactMap(\.firstOutOfRange).first { throw bad("\(text) is out of range for FP32") }
+            return InferTensor(name: name, shape: shape, values: .fp32(pieces.count == 1 ? pieces[0].floats : pieces.flatMap(\.floats)))
         }
-        var values = [Int64](repeating: 0, count: count)
-        for (k, r) in numbers.enumerated() {
-            guard let v = doc.int64(r) else { throw bad("\(doc.text(r)) is not an INT64 integer") }
-            values[k] = v
+        var values: [Int64] = []
+        values.reserveCapacity(count)
+        for piece in pieces {
+            guard let v = piece.integers else { throw bad("\"data\" holds a number that is not an INT64 integer") }
+            values += v
         }
         return InferTensor(name: name, shape: shape, values: .int64(values))
     }
 
-    /// The protocol allows `data` flat or nested (row-major); both read as one flat list.
-    static func flatten(_ v: JSONValue, into out: inout [Range<Int>], limit: Int, name: String) throws {
+    /// The protocol allows `data` flat or nested (row-major); both read as one flat list of
+    /// pieces (the parser's arrays of numbers).
+    static func flatten(_ v: JSONValue, into out: inout [JSONNumbers], found: inout Int, limit: Int, name: String) throws {
         switch v {
-        case .number(let r):
-            out.append(r)
+        case .number(let n), .numbers(let n):
+            out.append(n)
+            found += n.count
         case .array(let items):
             for item in items {
-                try flatten(item, into: &out, limit: limit, name: name)
-                guard out.count <= limit else { return }  // the count check reports it
+                try flatten(item, into: &out, found: &found, limit: limit, name: name)
+                guard found <= limit else { return }  // the count check reports it
             }
         default:
             throw InferenceError.badRequest("input \"\(name)\": \"data\" must hold only numbers, found \(v.kindName)")
         }
     }
 
-    static func littleEndian(_ bytes: ArraySlice<UInt8>, datatype: String, count: Int) -> TensorValues {
-        bytes.withUnsafeBytes { raw in
-            if datatype == "FP32" {
-                return .fp32((0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) })
-            }
-            return .int64((0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) })
+    static func littleEndian(_ raw: UnsafeRawBufferPointer, datatype: String, count: Int) -> TensorValues {
+        if datatype == "FP32" {
+            return .fp32((0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) })
         }
+        return .int64((0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) })
     }
 }
 

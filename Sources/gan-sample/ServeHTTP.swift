@@ -83,7 +83,7 @@ enum ServeRoutes {
             guard let n = Int(text) else { throw InferenceError.badRequest("Inference-Header-Content-Length must be an integer, got \"\(text)\"") }
             headerLength = n
         }
-        let decoded = try InferRequest.decode(Array(buffer: body), headerLength: headerLength)
+        let decoded = try body.withUnsafeReadableBytes { try InferRequest.decode($0, headerLength: headerLength) }
         let answer = try await service.infer(model: model, decoded)
         let (bytes, jsonLength) = answer.encode(binary: decoded.wantsBinary)
         var headers: HTTPFields = [.contentType: jsonLength == nil ? "application/json" : "application/octet-stream"]

@@ -22,29 +22,37 @@ import Testing
         }
         let json = "[" + texts.joined(separator: ",") + "]"
         let doc = try JSONDocument(Array(json.utf8))
-        guard case .array(let items) = doc.root else { Issue.record("not an array"); return }
-        #expect(items.count == texts.count)
-        for (text, item) in zip(texts, items) {
-            guard case .number(let r) = item else { Issue.record("\(text) is not a number"); continue }
+        guard case .numbers(let n) = doc.root else { Issue.record("not an array of numbers"); return }
+        #expect(n.count == texts.count)
+        #expect(n.firstOutOfRange == nil)
+        #expect(n.integers == nil)
+        for (text, got) in zip(texts, n.floats) {
             let expected = Float(text)!
-            let got = doc.float(r)
-            #expect(got?.bitPattern == expected.bitPattern, "\(text): \(String(describing: got)) != \(expected)")
+            #expect(got.bitPattern == expected.bitPattern, "\(text): \(got) != \(expected)")
+        }
+        // One at a time (a number outside an array) reads the same.
+        for text in texts.prefix(200) {
+            guard case .number(let one) = try JSONDocument(Array(text.utf8)).root else { Issue.record("\(text)"); continue }
+            #expect(one.floats[0].bitPattern == Float(text)!.bitPattern)
         }
     }
 
-    @Test func outOfRangeFloatsAndNonIntegersAreRefused() throws {
-        let doc = try JSONDocument(Array("[1e39, -1e39, 2.5, 1e2, 9223372036854775807, -9223372036854775808, 9223372036854775808, NaN, -Infinity]".utf8))
-        guard case .array(let v) = doc.root else { Issue.record("not an array"); return }
-        let r = v.map { item -> Range<Int> in if case .number(let r) = item { return r }; return 0..<0 }
-        #expect(doc.float(r[0]) == nil)
-        #expect(doc.float(r[1]) == nil)
-        #expect(doc.int64(r[2]) == nil)
-        #expect(doc.int64(r[3]) == nil)
-        #expect(doc.int64(r[4]) == Int64.max)
-        #expect(doc.int64(r[5]) == Int64.min)
-        #expect(doc.int64(r[6]) == nil)
-        #expect(doc.float(r[7])?.isNaN == true)
-        #expect(doc.float(r[8]) == -.infinity)
+    @Test func outOfRangeFloatsAndNonIntegersAreFlagged() throws {
+        func numbers(_ text: String) throws -> JSONNumbers {
+            guard case .numbers(let n) = try JSONDocument(Array(text.utf8)).root else { throw JSONError(description: "not numbers") }
+            return n
+        }
+        #expect(try numbers("[1, 1e39, -1e39]").firstOutOfRange == "1e39")
+        #expect(try numbers("[9223372036854775807, -9223372036854775808, 0]").integers == [Int64.max, Int64.min, 0])
+        #expect(try numbers("[9223372036854775808]").integers == nil)
+        #expect(try numbers("[1, 2.5]").integers == nil)
+        #expect(try numbers("[1e2]").integers == nil)
+        let special = try numbers("[NaN, -Infinity, Infinity]")
+        #expect(special.floats[0].isNaN && special.floats[1] == -.infinity && special.floats[2] == .infinity && special.firstOutOfRange == nil)
+        // A mixed array is an ordinary array of values.
+        guard case .array(let mixed) = try JSONDocument(Array("[1, \"a\", [2, 3]]".utf8)).root else { Issue.record("mixed"); return }
+        #expect(mixed.count == 3)
+        if case .numbers(let inner) = mixed[2] { #expect(inner.integers == [2, 3]) } else { Issue.record("inner array") }
     }
 
     @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "[1] 2", "\"abc", "{\"a\":tru}", "[" + String(repeating: "[", count: 70)])
