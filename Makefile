@@ -23,7 +23,7 @@ SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env export-env \
+.PHONY: all deps build release run pipeline resume status sample score serve test bench bench-serving bench-server clean help h5py-env export-env \
         fuzz fuzz-build test-asan test-tsan soak
 
 all: release
@@ -36,12 +36,14 @@ help:
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
 	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
 	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
+	@echo "make serve P=NAME [PORT=8080]        - serve the run over HTTP (Open Inference Protocol) until Ctrl-C"
 	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries + 20 s per fuzz target)"
 	@echo "make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=idx ...] - libFuzzer on every input reader (executions, coverage)"
 	@echo "make test-asan / make test-tsan - the unit tests under AddressSanitizer / ThreadSanitizer"
 	@echo "make soak [SOAK_MINUTES=20] - checkpoint every 10 steps while gan-sample reads latest.h5 in a loop"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
+	@echo "make bench-server  - gan-sample serve vs KServe's Python server under wrk (requests/s, p50/p99, RSS, soak)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
 
 ## Debian packages (HDF5, OpenBLAS, libpng, zlib, pkg-config, Fashion-MNIST, Open MPI); apt-get only when missing.
@@ -83,11 +85,19 @@ score: release
 	@test -n "$(DATA)" || { echo "make score: give the data file, e.g. make score P=$(P) DATA=Checkpoints/$(P)/samples.csv"; exit 2; }
 	$(RELEASE)/gan-sample score Checkpoints/$(P) $(DATA)
 
+## Serve the run's latest checkpoint over HTTP (gan-sample serve: NAME-g, NAME-d on 127.0.0.1:PORT),
+## reloading newer checkpoints as the run writes them; Ctrl-C stops it after the requests in flight.
+PORT ?= 8080
+serve: release
+	$(RELEASE)/gan-sample serve Checkpoints/$(P) --port $(PORT) $(ARGS)
+
 ## Unit tests per module + end-to-end tests that run the release binaries, then every fuzz
 ## target for FUZZ_TEST_SECONDS (two at a time): any crash, leak, hang or runaway allocation fails.
+## Only the test bundle is built in debug (not the executables, which the tests run from the
+## release build): that keeps Hummingbird, which only gan-sample needs, out of the debug build.
 FUZZ_TEST_SECONDS ?= 20
 test: release h5py-env export-env
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --product SwiftGANPackageTests
 	$(SWIFT) test --skip-build
 	./scripts/fuzz.sh build
 	./scripts/fuzz.sh run $(FUZZ_TEST_SECONDS) --jobs 2
@@ -163,6 +173,12 @@ bench: release
 ## gan-sample throughput (generate, score, info) on short-trained toy and image checkpoints.
 bench-serving: release
 	Benchmarks/serving.sh --repeats 3 --threads $(or $(BENCH_THREADS),1)
+
+## gan-sample serve against KServe's Python server (../shared/peers/kserve_gan.py) under wrk:
+## requests/s and p50/p99 for three request kinds at 1 and 16 connections, peak RSS, a 5-minute
+## soak (Benchmarks/serve-bench.sh; installs wrk and the peer's venv when missing).
+bench-server: release
+	Benchmarks/serve-bench.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-fuzz .build-asan .build-tsan

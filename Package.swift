@@ -22,6 +22,18 @@ let package = Package(
         // The runtime of the ONNX export's generated protobuf code (Sources/GANExport); only the
         // library, never the protoc plugin, is built with the project.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // `gan-sample serve` (issue 19): the HTTP server, its lifecycle (graceful shutdown), metrics
+        // in Prometheus' text format and access logs (swift-log).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Hummingbird's own dependencies, named for what `serve` uses directly: its one-thread
+        // event loop (NIOPosix) and the channel handler that answers `Expect: 100-continue`
+        // (NIOCore, NIOHTTPTypes, HTTPTypes).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: System libraries (Debian packages; `make deps` installs them)
@@ -62,7 +74,8 @@ let package = Package(
         .target(name: "GANCommandLine", dependencies: [
             "GANTensor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // Operating-system probes in C (cross-memory attach for Open MPI's shared-memory transport).
+        // Operating-system probes and settings in C (cross-memory attach for Open MPI's shared-memory
+        // transport; glibc's malloc retention for gan-sample serve).
         .target(name: "CPlatform"),
         // Data-parallel training over MPI: the job's communicator and the fixed-order shard sum.
         .target(name: "GANDistributed", dependencies: ["GANNN", "CMPI", "CPlatform"], swiftSettings: engineSettings),
@@ -84,9 +97,20 @@ let package = Package(
             "GANPipeline", "GANCommandLine", "GANDistributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The Open Inference Protocol's messages and the dynamic batcher, without a network stack
+        // (unit-tested without building Hummingbird).
+        .target(name: "GANServe"),
         .executableTarget(name: "gan-sample", dependencies: [
-            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "GANCommandLine", "GANExport",
+            "GANCheckpoint", "GANHDF5", "GANFiles", "GANData", "GANPlot", "GANCommandLine", "GANExport", "GANServe", "CPlatform",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
 
         // MARK: Tests
@@ -105,6 +129,7 @@ let package = Package(
                                                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANFiles", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
+        .testTarget(name: "GANServeTests", dependencies: ["GANServe"]),
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot", "CZlib"],
                     exclude: ["export_check.py"]),  // the Python side of ExportTests (onnxruntime, PyTorch)
     ]

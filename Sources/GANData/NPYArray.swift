@@ -55,6 +55,14 @@ public enum NPYArray {
         try values.withUnsafeBufferPointer { try write(path, shape: shape, values: $0) }
     }
 
+    /// The bytes `write` puts in a file (for answers sent over the network).
+    public static func encoded(shape: [Int], values: [Float]) throws -> [UInt8] {
+        var bytes = try headerBytes("<memory>", shape: shape, count: values.count)
+        bytes.reserveCapacity(bytes.count + 4 * values.count)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        return bytes
+    }
+
     /// Writes a float32 array to standard output (for `-o -`).
     public static func writeToStandardOutput(shape: [Int], values: [Float]) throws {
         let out = OutputFile.standardOutput()

@@ -136,14 +136,21 @@ struct Generate: ParsableCommand {
                 } else {
                     noise.fill(z.data, count: b * zDim)
                 }
-                let y = g.forward(z, training: false)
-                precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
-                let dst = out.baseAddress! + start * d
-                for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }
+                forward(g, z: z, space: space, into: out.baseAddress! + start * d)
                 start += b
             }
         }
         return SampleTable(rowShape: space.data.sampleShape, count: count, values: values)
+    }
+
+    /// One forward pass of G over the rows of `z`, de-normalised into `dst` (rows x features): the
+    /// unit of work that `generate` and `serve` share, so that both give the same bits for the
+    /// same rows.
+    static func forward(_ g: Sequential, z: Tensor, space: SampleSpace, into dst: UnsafeMutablePointer<Float>) {
+        let b = z.rows, d = space.features
+        let y = g.forward(z, training: false)
+        precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
+        for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }
     }
 
     /// 2^30 floats (4 GiB): beyond this an output is refused rather than risking the OOM killer.

@@ -111,17 +111,26 @@ struct Score: ParsableCommand {
                 var start = 0
                 while start < count {
                     let b = min(rows, count - start)
-                    x.resize([b] + inputShape)  // same values, D's layout (flat or [C, H, W])
-                    let s = src.baseAddress! + start * f
-                    for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
-                    let y = d.forward(x, training: false)
-                    precondition(y.count == b, "discriminator output \(y.shape) for \(b) rows")
-                    for i in 0..<b { out[start + i] = y.data[i] }
+                    forward(d, rows: b, from: src.baseAddress! + start * f, x: x, space: space, inputShape: inputShape,
+                            into: out.baseAddress! + start)
                     start += b
                 }
             }
         }
         return scores
+    }
+
+    /// One forward pass of D over `rows` rows at `s` (data units), normalised into `x` (resized to
+    /// D's layout, flat or [C, H, W]): the raw outputs into `out`. The unit of work that `score`
+    /// and `serve` share, so that both give the same bits for the same rows.
+    static func forward(_ d: Sequential, rows b: Int, from s: UnsafePointer<Float>, x: Tensor, space: SampleSpace,
+                        inputShape: [Int], into out: UnsafeMutablePointer<Float>) {
+        let f = space.features
+        x.resize([b] + inputShape)
+        for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
+        let y = d.forward(x, training: false)
+        precondition(y.count == b, "discriminator output \(y.shape) for \(b) rows")
+        for i in 0..<b { out[i] = y.data[i] }
     }
 
     static func summary(_ s: [Float]) -> String {
