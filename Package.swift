@@ -15,6 +15,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The runtime of the generated protobuf code (TensorBoard's event messages,
+        // Sources/GANTensorBoard); only the library, never the protoc plugin, is built with the project.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: System libraries (Debian packages; `make deps` installs them)
@@ -46,6 +49,10 @@ let package = Package(
         .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),
+        // TensorBoard event files (issue 21): records with masked CRC-32C, Event messages generated
+        // from tensorboard-minimal.proto by scripts/regenerate-tensorboard-proto.sh.
+        .target(name: "GANTensorBoard", dependencies: ["GANFiles", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["tensorboard-minimal.proto"]),
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval",
                                                    "GANDistributed", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
@@ -90,6 +97,7 @@ let package = Package(
         .testTarget(name: "GANDistributedTests", dependencies: ["GANDistributed", "GANTestSupport"]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
+        .testTarget(name: "GANTensorBoardTests", dependencies: ["GANTensorBoard", "GANTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot"]),
     ]
 )
