@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "GANTensorBoard", dependencies: ["GANFiles", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["tensorboard-minimal.proto"]),
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval",
-                                                   "GANDistributed", "Yams"]),
+                                                   "GANDistributed", "GANTensorBoard", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
         // The command-line options the executables share (--threads, --seed, --quiet).

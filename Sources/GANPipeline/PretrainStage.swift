@@ -6,7 +6,8 @@ import GANNN
 /// The `pretrain-d` stage (the 1-D system of Goodfellow et al. 2014): before adversarial training,
 /// D is regressed onto the data's density, so that the first G steps follow a meaningful
 /// gradient. Needs `data.source: gaussian` and a `pretrain_d` section; checkpoints go to
-/// `RUN/pretrain-d/` and the train stage starts from the final D.
+/// `RUN/pretrain-d/` (TensorBoard events in `RUN/tensorboard/pretrain-d/`) and the train stage
+/// starts from the final D.
 struct PretrainStage: PipelineStage {
     static let stage = Stage.pretrainD
     let context: StageContext
@@ -58,6 +59,14 @@ struct PretrainStage: PipelineStage {
             return try store.save(c)
         }
         if store.stepFiles().isEmpty { try store.pin(try save(), as: "start.h5") }
+        // TensorBoard (`RUN/tensorboard/pretrain-d/`): the regression loss and rate of every step.
+        let events = try StageEvents(context.run, stage: Self.stage, totalSteps: pc.steps, resumingFrom: step)
+        if step == 0 { events.addText("config", step: 0, StageEvents.configText(context.configYAML)) }
+        let rate = ModelFactory.optimizer(pc).learningRate
+        func flushEvents() throws {
+            events.addMarkedScalars { s in [("loss/mse", Float(losses[s - 1])), ("lr/d", rate.rate(at: s - 1))] }
+            try events.flush()
+        }
 
         StopSignal.install()
         let progress = context.progress(.pretrainD, total: pc.steps, startStep: step)
@@ -69,13 +78,16 @@ struct PretrainStage: PipelineStage {
                 throw PipelineError.diverged(stage: Self.stage, step: step, what: "loss is \(loss)", lastCheckpoint: store.stepFiles().last?.url.path)
             }
             progress.update(step: step, ["mse": loss])
+            events.mark(step: step)
             if StopSignal.isRequested {
                 let url = try save()
+                try flushEvents()
                 progress.finish()
                 throw PipelineError.interrupted(stage: Self.stage, step: step, checkpoint: url.path)
             }
         }
         try save()
+        try flushEvents()
         context.log("pretrain-d: done, \(pc.steps) D steps, final mse \(String(format: "%.5f", losses.last ?? .nan))")
     }
 }

@@ -2,13 +2,16 @@ import Foundation
 import GANCheckpoint
 import GANData
 import GANNN
+import GANPlot
 
 /// The `train` stage: Algorithm 1 of Goodfellow et al. 2014 (`TrainSession.iterate`: k D steps,
 /// then one G step) for `train.steps` G steps, checkpointed to `RUN/train/` at step 0 (pinned as
 /// `start.h5`), every `train.checkpoint_every` steps, at the end, on Ctrl-C/SIGTERM, and whenever
 /// the cheap `train.eval_every` score improves (pinned as `best.h5`). Image runs also write a grid
-/// of G on fixed noise per checkpoint (`train/samples/`). Resumes bit for bit from the newest
-/// complete checkpoint; a finished stage is skipped, and raising `train.steps` extends it.
+/// of G on fixed noise per checkpoint (`train/samples/`). Each checkpoint also writes the
+/// TensorBoard events since the previous one (`StageEvents`, `RUN/tensorboard/train/`). Resumes
+/// bit for bit from the newest complete checkpoint; a finished stage is skipped, and raising
+/// `train.steps` extends it.
 struct TrainStage: PipelineStage {
     static let stage = Stage.train
     let context: StageContext
@@ -20,7 +23,9 @@ struct TrainStage: PipelineStage {
         let session = try context.everyRank { try TrainSession(config: config, data: data, communicator: context.communicator) }
         let store = context.store(.train)
         let total = config.train.steps
-        guard try startOrResume(session, store: store) else { return }
+        // Rank 0 keeps the TensorBoard run; the start checkpoint's grid and the config go in it.
+        var events: StageEvents?
+        guard try startOrResume(session, store: store, events: &events) else { return }
 
         StopSignal.install(announce: context.isRoot)
         let progress = context.progress(.train, total: total, startStep: session.step)
@@ -39,6 +44,7 @@ struct TrainStage: PipelineStage {
                                              lastCheckpoint: store.stepFiles().last?.url.path)
             }
             progress.update(step: session.step, ["d_loss": d.loss, "g_loss": g, "D(x)": d.realScore, "D(G(z))": d.fakeScore])
+            events?.mark(step: session.step)
             let score = try improvedScore(best, session)
             guard session.step % every == 0 || session.step == total || stop || score != nil else { continue }
             var checkpoint = try session.checkpoint(configYAML: context.configYAML)
@@ -50,7 +56,8 @@ struct TrainStage: PipelineStage {
                     try writer.wait()
                     try store.pin(url, as: "best.h5")
                 }
-                if data.isImage { try writeSampleGrid(session, to: store.url) }
+                let grid = data.isImage ? try writeSampleGrid(session, to: store.url) : nil
+                try flush(events, session, grid: grid)
                 if stop {
                     progress.finish()
                     try writer.wait()
@@ -61,6 +68,20 @@ struct TrainStage: PipelineStage {
         }
         try context.rootOnly { try writer?.wait() }
         context.log("train: done, \(total) steps; checkpoints in \(store.url.path)")
+    }
+
+    /// Writes the TensorBoard events since the last checkpoint: the history's scalars and learning
+    /// rates of every marked step, and the checkpoint's sample grid.
+    private func flush(_ events: StageEvents?, _ session: TrainSession, grid: PixelImage?) throws {
+        guard let events else { return }
+        let g = ModelFactory.optimizer(context.config.generatorOptimizer).learningRate
+        let d = ModelFactory.optimizer(context.config.discriminatorOptimizer).learningRate
+        events.addMarkedScalars { step in
+            // Step s is the s-th completed step, trained at the rate of step index s - 1.
+            (session.history.scalars(at: step) ?? []) + [("lr/d", d.rate(at: step - 1)), ("lr/g", g.rate(at: step - 1))]
+        }
+        if let grid { events.addImage("samples", step: session.step, grid) }
+        try events.flush()
     }
 
     /// The `train.eval_every` score when it is due and beats the best so far (rank 0 computes
@@ -76,7 +97,7 @@ struct TrainStage: PipelineStage {
     /// run pretrains, saving step 0 pinned as `start.h5` (the "before" plots read it). Returns
     /// false when the stage has already reached `train.steps`. Rank 0 picks the checkpoint
     /// (skipping damaged files); every rank reads that file.
-    private func startOrResume(_ session: TrainSession, store: CheckpointDirectory) throws -> Bool {
+    private func startOrResume(_ session: TrainSession, store: CheckpointDirectory, events: inout StageEvents?) throws -> Bool {
         let total = context.config.train.steps
         let latest = try context.fromRoot { () -> String in
             guard !store.stepFiles().isEmpty else { return "" }
@@ -95,6 +116,7 @@ struct TrainStage: PipelineStage {
                 return false
             }
             context.log("train: resuming from step \(session.step) of \(total)")
+            events = try context.rootOnly { try StageEvents(context.run, stage: Self.stage, totalSteps: total, resumingFrom: session.step) } ?? nil
             return true
         }
         if context.config.pretrainD != nil {
@@ -112,20 +134,26 @@ struct TrainStage: PipelineStage {
             context.log("train: starting from the pretrained discriminator (\(Stage.pretrainD.rawValue) step \(step))")
         }
         let start = try session.checkpoint(configYAML: context.configYAML)
-        try context.rootOnly {
+        events = try context.rootOnly { () -> StageEvents in
             try store.pin(try store.save(start), as: "start.h5")
-            if session.data.isImage { try writeSampleGrid(session, to: store.url) }
-        }
+            let events = try StageEvents(context.run, stage: Self.stage, totalSteps: total, resumingFrom: 0)
+            events.addText("config", step: 0, StageEvents.configText(context.configYAML))
+            if session.data.isImage { events.addImage("samples", step: 0, try writeSampleGrid(session, to: store.url)) }
+            return events
+        } ?? nil
         return true
     }
 
     /// `train/samples/step-NNNNNNN.png`: G on the run's fixed noise batch (64 z drawn once from
     /// the "fixed-noise" stream), so successive grids show the same z evolving.
-    private func writeSampleGrid(_ session: TrainSession, to dir: URL) throws {
+    @discardableResult
+    private func writeSampleGrid(_ session: TrainSession, to dir: URL) throws -> PixelImage {
         let samples = dir.appendingPathComponent("samples")
         try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
         let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false).array }
         let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
-        try SampleGrid.image(out, count: session.fixedNoise.rows, description: session.dataDescription).write(to: path)
+        let grid = SampleGrid.image(out, count: session.fixedNoise.rows, description: session.dataDescription, columns: 8)
+        try grid.write(to: path)
+        return grid
     }
 }
