@@ -1,6 +1,7 @@
 import Foundation
 import GANCheckpoint
 import GANData
+import GANFiles
 import GANNN
 import GANPlot
 
@@ -149,7 +150,7 @@ struct TrainStage: PipelineStage {
     @discardableResult
     private func writeSampleGrid(_ session: TrainSession, to dir: URL) throws -> PixelImage {
         let samples = dir.appendingPathComponent("samples")
-        try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(samples.path)
         let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false).array }
         let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
         let grid = SampleGrid.image(out, count: session.fixedNoise.rows, description: session.dataDescription, columns: 8)

@@ -16,7 +16,7 @@
 ///   tensorboard/compat/proto/tensor_shape.proto TensorShapeProto
 ///   tensorboard/compat/proto/types.proto        DataType (DT_FLOAT, DT_STRING)
 /// Fields we never write are left out; a reader skips nothing it needs, since protobuf ignores
-/// absent fields. Regenerate the Swift with scripts/regenerate-tensorboard-proto.sh.
+/// absent fields. Regenerate the Swift with scripts/regenerate-protos.sh.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

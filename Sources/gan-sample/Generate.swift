@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GANCheckpoint
 import GANCommandLine
+import GANData
 import GANNN
 
 struct Generate: ParsableCommand {
@@ -12,7 +13,8 @@ struct Generate: ParsableCommand {
         one value after another. The same checkpoint, seed, --batch and --threads give \
         byte-identical output. Sample i gets the same z whatever -n and --batch are, so -n k gives \
         the first k samples of -n N (a different --batch can change the last bits of the values, \
-        as the matrix kernels sum differently). \
+        as the matrix kernels sum differently). --noise z.npy takes z from an .npy array \
+        [N, noise dimension] instead: one sample per row (-n, if given, must be N; no --seed). \
         Outputs are de-normalised with the stored scale and offset: data = (G(z) - offset) / scale.         When the checkpoint holds a moving average of G's weights (generator_ema), it is served;         --raw serves the raw generator instead.
 
         OUT's extension picks the format: .csv (one flattened sample per row, no header), .npy \
@@ -26,14 +28,19 @@ struct Generate: ParsableCommand {
 
         Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
-        (including -n, --batch or --threads below 1).
+        (including -n, --batch or --threads below 1), 74 OUT could not be written (disk full, \
+        I/O error, permissions; one line on stderr, any previous OUT left as it was).
         """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")
     var checkpoint: String
 
-    @Option(name: [.customShort("n"), .customLong("count")], help: "Number of samples (>= 1).")
-    var n: Int = 64
+    @Option(name: [.customShort("n"), .customLong("count")], help: "Number of samples (>= 1; default 64, or the rows of --noise).")
+    var count: Int?
+
+    @Option(help: ArgumentHelp("Noise vectors to use instead of drawing them: an .npy array [N, noise dimension], one sample per row.",
+                               valueName: "z.npy"))
+    var noise: String?
 
     /// The noise stream's seed (default 0).
     @OptionGroup var seedOption: SeedOption
@@ -54,14 +61,18 @@ struct Generate: ParsableCommand {
 
     var seed: UInt64 { seedOption.seed ?? 0 }
 
+    /// The sample count without --noise (with it, the file's row count decides).
+    var n: Int { count ?? 64 }
+
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be at least 1, got \(n)") }
+        guard noise == nil || seedOption.seed == nil else { throw ValidationError("--seed has no effect with --noise (z comes from the file)") }
         guard seed <= UInt64(Int64.max) else { throw ValidationError("--seed must be at most \(Int64.max), got \(seed)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let grid {
             guard let layout = GridLayout.parse(grid) else { throw ValidationError("--grid must be ROWSxCOLUMNS with positive numbers, e.g. 8x8, got \"\(grid)\"") }
             guard SampleFormat.of(fileName: output) == .png else { throw ValidationError("--grid applies to PNG output only (-o NAME.png)") }
-            guard layout.cells >= n else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
+            guard noise != nil || layout.cells >= n else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
         }
     }
 
@@ -74,18 +85,38 @@ struct Generate: ParsableCommand {
             out.grid = grid.flatMap(GridLayout.parse)
             try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
             let g = try model.generator(raw: raw)
-            let table = try Self.generate(g, space: model.space, count: n, seed: seed, batch: batch, name: output)
-            try out.write(table, header: nil, dataset: "samples",
-                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step, seed: Int(seed)))
+            let given = try noise.map { try Self.readNoise($0, space: model.space, count: count) }
+            let rows = given.map { $0.count / model.space.data.noiseDimension } ?? n
+            if let layout = out.grid, layout.cells < rows {
+                throw SampleError("--grid \(grid ?? "") has \(layout.cells) cells for the \(rows) rows of --noise; use a larger grid")
+            }
+            let table = try Self.generate(g, space: model.space, count: rows, seed: seed, batch: batch, name: output, noise: given)
+            let provenance = OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step,
+                                              seed: noise == nil ? Int(seed) : nil, extra: noise.map { [("noise", .string($0))] } ?? [])
+            try out.write(table, header: nil, dataset: "samples", provenance: provenance)
             if model.generatorIsUntrained {
                 warn("\(reader.path) is a pretrain-d checkpoint: the generator has not been trained yet (samples come from its initial weights)")
             }
         }
     }
 
+    /// `--noise`: the rows of an .npy array `[N, noise dimension]` (`[N]` for one-dimensional
+    /// noise); `-n`, when given, must be N.
+    static func readNoise(_ path: String, space: SampleSpace, count: Int?) throws -> [Float] {
+        let (shape, values) = try NPYArray.read(path)
+        let z = space.data.noiseDimension
+        guard let rows = shape.first, rows >= 1, shape.dropFirst().reduce(1, *) == z, shape.count == 2 || (shape.count == 1 && z == 1) else {
+            throw SampleError("\(path): shape \(shape), expected [N, \(z)]: one noise vector of data/noise_dimension \(z) per row")
+        }
+        if let count, count != rows { throw SampleError("-n \(count) differs from the \(rows) rows of --noise \(path)") }
+        return values
+    }
+
     /// Runs G over `count` noise vectors in batches of `batch`, reusing one z tensor (G's layers
-    /// reuse their outputs), writing de-normalised samples straight into the result array.
-    static func generate(_ g: Sequential, space: SampleSpace, count: Int, seed: UInt64, batch: Int, name: String) throws -> SampleTable {
+    /// reuse their outputs), writing de-normalised samples straight into the result array. z comes
+    /// from `noise` (count rows) when given, else from the seeded stream.
+    static func generate(_ g: Sequential, space: SampleSpace, count: Int, seed: UInt64, batch: Int, name: String,
+                         noise given: [Float]? = nil) throws -> SampleTable {
         let d = space.features, zDim = space.data.noiseDimension
         let (total, overflow) = count.multipliedReportingOverflow(by: d)
         guard !overflow, total <= maxValues else {
@@ -100,15 +131,26 @@ struct Generate: ParsableCommand {
             while start < count {
                 let b = min(rows, count - start)
                 z.resize([b, zDim])
-                noise.fill(z.data, count: b * zDim)
-                let y = g.forward(z, training: false)
-                precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
-                let dst = out.baseAddress! + start * d
-                for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }
+                if let given {
+                    given.withUnsafeBufferPointer { z.data.update(from: $0.baseAddress! + start * zDim, count: b * zDim) }
+                } else {
+                    noise.fill(z.data, count: b * zDim)
+                }
+                forward(g, z: z, space: space, into: out.baseAddress! + start * d)
                 start += b
             }
         }
         return SampleTable(rowShape: space.data.sampleShape, count: count, values: values)
+    }
+
+    /// One forward pass of G over the rows of `z`, de-normalised into `dst` (rows x features): the
+    /// unit of work that `generate` and `serve` share, so that both give the same bits for the
+    /// same rows.
+    static func forward(_ g: Sequential, z: Tensor, space: SampleSpace, into dst: UnsafeMutablePointer<Float>) {
+        let b = z.rows, d = space.features
+        let y = g.forward(z, training: false)
+        precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
+        for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }
     }
 
     /// 2^30 floats (4 GiB): beyond this an output is refused rather than risking the OOM killer.
