@@ -125,8 +125,8 @@ struct Score: ParsableCommand {
     /// and `serve` share, so that both give the same bits for the same rows.
     static func forward(_ d: Sequential, rows b: Int, from s: UnsafePointer<Float>, x: Tensor, space: SampleSpace,
                         inputShape: [Int], into out: UnsafeMutablePointer<Float>) {
-        let f = space.features
         x.resize([b] + inputShape)
+        let f = x.count / b   // a PacGAN D's row is a pack: m samples side by side
         for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
         let y = d.forward(x, training: false)
         precondition(y.count == b, "discriminator output \(y.shape) for \(b) rows")
