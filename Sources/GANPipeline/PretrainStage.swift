@@ -36,6 +36,11 @@ struct PretrainStage: PipelineStage {
         let store = context.store(.pretrainD)
         var step = 0
         var losses: [Double] = []
+        // TensorBoard (`RUN/tensorboard/pretrain-d/`): the regression loss and rate of every step.
+        let rate = ModelFactory.optimizer(pc).learningRate
+        let scalars = { (s: Int) -> [(tag: String, value: Float)]? in
+            s >= 1 && s <= losses.count ? [("loss/mse", Float(losses[s - 1])), ("lr/d", rate.rate(at: s - 1))] : nil
+        }
         if !store.stepFiles().isEmpty {
             let reader = try context.openLatest(.pretrainD, resuming: true)
             defer { reader.close() }
@@ -45,6 +50,9 @@ struct PretrainStage: PipelineStage {
             losses = try reader.history().first { $0.metric == "mse" }?.values ?? []
             step = reader.step
             if step >= pc.steps {
+                // Events a stopped process did not write after its last checkpoint, from the history.
+                try StageEvents(context.run, stage: Self.stage, totalSteps: pc.steps, resumingFrom: step, trains: false,
+                                config: context.configYAML, scalars: scalars).flush()
                 context.log("pretrain-d: finished (step \(step) of \(pc.steps)); skipped")
                 return
             }
@@ -59,14 +67,8 @@ struct PretrainStage: PipelineStage {
             return try store.save(c)
         }
         if store.stepFiles().isEmpty { try store.pin(try save(), as: "start.h5") }
-        // TensorBoard (`RUN/tensorboard/pretrain-d/`): the regression loss and rate of every step.
-        let events = try StageEvents(context.run, stage: Self.stage, totalSteps: pc.steps, resumingFrom: step)
-        if step == 0 { events.addText("config", step: 0, StageEvents.configText(context.configYAML)) }
-        let rate = ModelFactory.optimizer(pc).learningRate
-        func flushEvents() throws {
-            events.addMarkedScalars { s in [("loss/mse", Float(losses[s - 1])), ("lr/d", rate.rate(at: s - 1))] }
-            try events.flush()
-        }
+        let events = try StageEvents(context.run, stage: Self.stage, totalSteps: pc.steps, resumingFrom: step, config: context.configYAML,
+                                     scalars: scalars)
 
         StopSignal.install()
         let progress = context.progress(.pretrainD, total: pc.steps, startStep: step)
@@ -81,13 +83,13 @@ struct PretrainStage: PipelineStage {
             events.mark(step: step)
             if StopSignal.isRequested {
                 let url = try save()
-                try flushEvents()
+                try events.flush()
                 progress.finish()
                 throw PipelineError.interrupted(stage: Self.stage, step: step, checkpoint: url.path)
             }
         }
         try save()
-        try flushEvents()
+        try events.flush()
         context.log("pretrain-d: done, \(pc.steps) D steps, final mse \(String(format: "%.5f", losses.last ?? .nan))")
     }
 }

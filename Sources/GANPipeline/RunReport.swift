@@ -25,7 +25,7 @@ public struct RunReport {
     @discardableResult
     public func write() throws -> URL {
         let html = try html()
-        try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(run.evalDirectory.path)
         try AtomicFile.write(Array(html.utf8), to: run.reportFile.path)
         return run.reportFile
     }

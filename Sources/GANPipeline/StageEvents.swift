@@ -17,22 +17,44 @@ import GANTensorBoard
 /// - `SessionLog.START` at the first step each process trains (TensorBoard's restart marker; the
 ///   report reads the stage's timeline from it).
 ///
+/// A process resuming from the checkpoint at step S first drops every stored event after S, then
+/// re-logs what a process stopped between saving a checkpoint and writing its events (by SIGKILL
+/// or a failed write) left out: from the history every logged step up to S without an event, the
+/// sample grid of checkpoint S, and the config when the run has none. The curves continue without
+/// duplicates or gaps.
+///
 /// Writing events reads what training computed and never draws from a random stream, so it cannot
 /// change a bit of training.
 final class StageEvents {
     let run: TensorBoardRun
     let stride: Int
+    /// The tags and values of a logged step (nil when the history has no such step).
+    let scalars: (Int) -> [(tag: String, value: Float)]?
     private var pending: TensorBoardEvents
     private var wallTimes: [Int: Double] = [:]
 
-    /// Events of `stage` resuming from (or starting at) `step`: drops every stored event after it.
-    init(_ runDirectory: RunDirectory, stage: Stage, totalSteps: Int, resumingFrom step: Int) throws {
+    /// Events of `stage` resuming from (or starting at) `step`, whose history gives `scalars`;
+    /// `config` is the resolved configuration and `image` draws the sample grid of the checkpoint
+    /// at `step` (image runs), each logged when the stored events lack it. `trains`: this process
+    /// trains on from `step` (a `SessionLog.START`); false for a finished stage, whose `flush()`
+    /// then only writes what it re-logged.
+    init(_ runDirectory: RunDirectory, stage: Stage, totalSteps: Int, resumingFrom step: Int, trains: Bool = true, config: String,
+         scalars: @escaping (Int) -> [(tag: String, value: Float)]?, image: (() throws -> PixelImage)? = nil) throws {
         run = TensorBoardRun(runDirectory.tensorBoardDirectory.appendingPathComponent(stage.rawValue))
         stride = Self.stride(totalSteps: totalSteps)
+        self.scalars = scalars
         let now = Date().timeIntervalSince1970
         pending = TensorBoardEvents(wallTime: now)
-        try run.discardEvents(after: step)
-        pending.addSessionStart(step: step + 1, wallTime: now)
+        let kept = try run.discardEvents(after: step)
+        if !kept.textTags.contains("config") { addText("config", step: 0, Self.configText(config)) }
+        // Logged steps up to the checkpoint without an event, at the time of the last one kept.
+        var missing = ((kept.lastScalarStep ?? 0) / stride + 1) * stride
+        while missing <= step {
+            if let values = scalars(missing) { pending.addScalars(step: missing, wallTime: kept.lastWallTime ?? now, values) }
+            missing += stride
+        }
+        if let image, kept.lastImageStep != step { addImage("samples", step: step, try image()) }
+        if trains { pending.addSessionStart(step: step + 1, wallTime: now) }
     }
 
     static func stride(totalSteps: Int) -> Int { max(1, (totalSteps + 9_999) / 10_000) }
@@ -51,16 +73,12 @@ final class StageEvents {
                          width: image.width, height: image.height, channels: image.format.channels)
     }
 
-    /// Adds the scalars of every marked step: `values(step)` gives the step's tags and values.
-    func addMarkedScalars(_ values: (Int) -> [(tag: String, value: Float)]) {
+    /// Writes the pending events, with the scalars of every marked step, as one new event file.
+    func flush() throws {
         for step in wallTimes.keys.sorted() {
-            pending.addScalars(step: step, wallTime: wallTimes[step]!, values(step))
+            if let values = scalars(step) { pending.addScalars(step: step, wallTime: wallTimes[step]!, values) }
         }
         wallTimes.removeAll(keepingCapacity: true)
-    }
-
-    /// Writes the pending events as one new event file.
-    func flush() throws {
         try run.write(pending)
         pending = TensorBoardEvents(wallTime: Date().timeIntervalSince1970)
     }
@@ -72,7 +90,7 @@ final class StageEvents {
 }
 
 extension History {
-    /// The train stage's scalars of `step` (a row of the history; nil when it has none).
+    /// The train stage's loss and score scalars of `step` (a row of the history; nil when it has none).
     func scalars(at step: Int) -> [(tag: String, value: Float)]? {
         let steps = columns[0]
         // Rows are steps 1, 2, ... in order; look from the end, where flushes look.

@@ -53,12 +53,21 @@ struct TrainStage: PipelineStage {
             let saved = try context.fromRoot { () -> String in
                 guard let writer else { return "" }
                 let url = try writer.save(checkpoint)
-                if score != nil {
-                    try writer.wait()
-                    try store.pin(url, as: "best.h5")
+                do {
+                    if score != nil {
+                        try writer.wait()
+                        try store.pin(url, as: "best.h5")
+                    }
+                    // The checkpoint is saved first: events missing after a failure here are
+                    // re-logged from its history on resume (StageEvents).
+                    let grid = data.isImage ? try writeSampleGrid(session, to: store.url) : nil
+                    if let grid { events?.addImage("samples", step: session.step, grid) }
+                    try events?.flush()
+                } catch {
+                    // Never leave the checkpoint in flight half-written behind a failed write.
+                    try? writer.wait()
+                    throw error
                 }
-                let grid = data.isImage ? try writeSampleGrid(session, to: store.url) : nil
-                try flush(events, session, grid: grid)
                 if stop {
                     progress.finish()
                     try writer.wait()
@@ -71,18 +80,14 @@ struct TrainStage: PipelineStage {
         context.log("train: done, \(total) steps; checkpoints in \(store.url.path)")
     }
 
-    /// Writes the TensorBoard events since the last checkpoint: the history's scalars and learning
-    /// rates of every marked step, and the checkpoint's sample grid.
-    private func flush(_ events: StageEvents?, _ session: TrainSession, grid: PixelImage?) throws {
-        guard let events else { return }
+    /// The scalars of step `step` for TensorBoard: the history's losses and scores and the
+    /// learning rates (step s is the s-th completed step, trained at the rate of step index s - 1).
+    private func scalars(_ session: TrainSession) -> (Int) -> [(tag: String, value: Float)]? {
         let g = ModelFactory.optimizer(context.config.generatorOptimizer).learningRate
         let d = ModelFactory.optimizer(context.config.discriminatorOptimizer).learningRate
-        events.addMarkedScalars { step in
-            // Step s is the s-th completed step, trained at the rate of step index s - 1.
-            (session.history.scalars(at: step) ?? []) + [("lr/d", d.rate(at: step - 1)), ("lr/g", g.rate(at: step - 1))]
+        return { step in
+            session.history.scalars(at: step).map { $0 + [("lr/d", d.rate(at: step - 1)), ("lr/g", g.rate(at: step - 1))] }
         }
-        if let grid { events.addImage("samples", step: session.step, grid) }
-        try events.flush()
     }
 
     /// The `train.eval_every` score when it is due and beats the best so far (rank 0 computes
@@ -113,11 +118,13 @@ struct TrainStage: PipelineStage {
                 try session.restore(from: reader)
             }
             if session.step >= total {
+                // Events a stopped process did not write after its last checkpoint, from the history.
+                try context.rootOnly { try stageEvents(session, store: store, trains: false).flush() }
                 context.log("train: finished (step \(session.step) of \(total)); skipped")
                 return false
             }
             context.log("train: resuming from step \(session.step) of \(total)")
-            events = try context.rootOnly { try StageEvents(context.run, stage: Self.stage, totalSteps: total, resumingFrom: session.step) } ?? nil
+            events = try context.rootOnly { try stageEvents(session, store: store, trains: true) } ?? nil
             return true
         }
         if context.config.pretrainD != nil {
@@ -137,12 +144,17 @@ struct TrainStage: PipelineStage {
         let start = try session.checkpoint(configYAML: context.configYAML)
         events = try context.rootOnly { () -> StageEvents in
             try store.pin(try store.save(start), as: "start.h5")
-            let events = try StageEvents(context.run, stage: Self.stage, totalSteps: total, resumingFrom: 0)
-            events.addText("config", step: 0, StageEvents.configText(context.configYAML))
-            if session.data.isImage { events.addImage("samples", step: 0, try writeSampleGrid(session, to: store.url)) }
-            return events
+            return try stageEvents(session, store: store, trains: true)
         } ?? nil
         return true
+    }
+
+    /// The stage's TensorBoard run (rank 0) from the checkpoint `session` holds: the config, the
+    /// checkpoint's sample grid and the scalars up to it, where a stopped process did not log them.
+    private func stageEvents(_ session: TrainSession, store: CheckpointDirectory, trains: Bool) throws -> StageEvents {
+        try StageEvents(context.run, stage: Self.stage, totalSteps: context.config.train.steps, resumingFrom: session.step, trains: trains,
+                        config: context.configYAML, scalars: scalars(session),
+                        image: session.data.isImage ? { try writeSampleGrid(session, to: store.url) } : nil)
     }
 
     /// `train/samples/step-NNNNNNN.png`: G on the run's fixed noise batch (64 z drawn once from

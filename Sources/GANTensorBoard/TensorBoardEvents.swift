@@ -95,19 +95,58 @@ public struct TensorBoardEvents {
     }
 
     /// Keeps the records of `bytes` (a file written by this type) whose step is at most `last`,
-    /// plus the file version. Returns nil when nothing after the file version remains.
-    static func truncated(_ bytes: [UInt8], atMost last: Int, name: String) throws -> [UInt8]? {
+    /// plus the file version, with what they hold. Returns nil when nothing after the file version
+    /// remains.
+    static func truncated(_ bytes: [UInt8], atMost last: Int, name: String) throws -> (bytes: [UInt8], kept: KeptEvents)? {
         var out: [UInt8] = []
-        var kept = 0
+        var kept = KeptEvents(), count = 0
         for payload in try EventRecords.payloads(bytes, name: name) {
-            let e = try Tensorboard_Event(serializedBytes: payload)
+            let e: Tensorboard_Event
+            do { e = try Tensorboard_Event(serializedBytes: payload) } catch {
+                throw TensorBoardError(name, "a record is not an Event message (\(error))")
+            }
             if case .fileVersion? = e.what {
                 out += EventRecords.frame(payload)
             } else if e.step <= Int64(last) {
                 out += EventRecords.frame(payload)
-                kept += 1
+                count += 1
+                kept.add(e)
             }
         }
-        return kept > 0 ? out : nil
+        return count > 0 ? (out, kept) : nil
+    }
+}
+
+/// What the events a resumed stage keeps hold: the last step with scalars, the last step with an
+/// image, the tags of the text and the latest wall time (nil or empty when none).
+public struct KeptEvents {
+    public private(set) var lastScalarStep: Int?
+    public private(set) var lastImageStep: Int?
+    public private(set) var textTags: Set<String> = []
+    public private(set) var lastWallTime: Double?
+
+    public init() {}
+
+    mutating func add(_ e: Tensorboard_Event) {
+        lastWallTime = max(lastWallTime ?? e.wallTime, e.wallTime)
+        guard case .summary(let s)? = e.what else { return }
+        let step = Int(e.step)
+        if s.value.contains(where: { if case .simpleValue? = $0.value { true } else { false } }) {
+            lastScalarStep = max(lastScalarStep ?? step, step)
+        }
+        if s.value.contains(where: { if case .image? = $0.value { true } else { false } }) {
+            lastImageStep = max(lastImageStep ?? step, step)
+        }
+        for v in s.value { if case .tensor? = v.value { textTags.insert(v.tag) } }
+    }
+
+    /// The union of `self` and `other` (events of two files).
+    func merged(_ other: KeptEvents) -> KeptEvents {
+        var m = self
+        m.lastScalarStep = [lastScalarStep, other.lastScalarStep].compactMap { $0 }.max()
+        m.lastImageStep = [lastImageStep, other.lastImageStep].compactMap { $0 }.max()
+        m.textTags.formUnion(other.textTags)
+        m.lastWallTime = [lastWallTime, other.lastWallTime].compactMap { $0 }.max()
+        return m
     }
 }

@@ -25,7 +25,7 @@ public struct TensorBoardRun {
     @discardableResult
     public func write(_ events: TensorBoardEvents, time: Date = Date()) throws -> URL? {
         guard let steps = events.steps else { return nil }
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(url.path)
         let name = String(format: "events.out.tfevents.%010d.%@.%d.%010d", Int(time.timeIntervalSince1970), Self.hostName,
                           Int(getpid()), max(0, steps.lowerBound))
         let file = url.appendingPathComponent(name)
@@ -35,29 +35,41 @@ public struct TensorBoardRun {
 
     /// Drops every event with a step after `step` (a stage resuming from its checkpoint at `step`):
     /// files entirely after it are removed, a file that straddles it is rewritten without them.
-    public func discardEvents(after step: Int) throws {
+    /// Returns what the events kept hold (their last scalar and image steps, the latest wall time).
+    @discardableResult
+    public func discardEvents(after step: Int) throws -> KeptEvents {
+        var all = KeptEvents()
         for file in eventFiles() {
             let bytes = try Self.contents(file)
-            if let kept = try TensorBoardEvents.truncated(bytes, atMost: step, name: file.path) {
+            if let (kept, events) = try TensorBoardEvents.truncated(bytes, atMost: step, name: file.path) {
                 if kept.count != bytes.count { try AtomicFile.write(kept, to: file.path) }
+                all = all.merged(events)
             } else {
-                try FileManager.default.removeItem(at: file)
+                try Self.remove(file)
             }
         }
+        return all
     }
 
     /// Removes every event file (a stage that rewrites its run, such as `evaluate`), except `keeping`.
     public func removeEventFiles(keeping: URL? = nil) throws {
         for file in eventFiles() where file.lastPathComponent != keeping?.lastPathComponent {
-            try FileManager.default.removeItem(at: file)
+            try Self.remove(file)
         }
+    }
+
+    /// Removes an event file; a failure is a `FileWriteError` naming it (exit 74 from the tools).
+    static func remove(_ file: URL) throws {
+        if unlink(file.path) != 0 && errno != ENOENT { throw FileWriteError(file.path, code: errno) }
     }
 
     /// Every event of the run, file by file.
     public func read() throws -> [TensorBoardRecord] {
         try eventFiles().flatMap { file in
             try EventRecords.payloads(try Self.contents(file), name: file.path).map { payload in
-                TensorBoardRecord(try Tensorboard_Event(serializedBytes: payload))
+                do { return TensorBoardRecord(try Tensorboard_Event(serializedBytes: payload)) } catch {
+                    throw TensorBoardError(file.path, "a record is not an Event message (\(error))")
+                }
             }
         }
     }

@@ -19,8 +19,10 @@ import Testing
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// A finished 60-step run whose newest checkpoint was then damaged, so the second run resumed
-    /// from step 40 with events up to 60 already on disk (they must not appear twice).
+    /// A 60-step run (checkpoints every 20) stopped twice: first by a failed write of its second
+    /// event file, after checkpoint 40 was saved (the rerun re-logs steps 21-40 from the history),
+    /// then, once finished, by damage to checkpoint 60, so that the last run resumed from step 40
+    /// with events up to 60 already on disk (they must not appear twice).
     static func resumedRun(_ bin: URL, in dir: URL) throws -> String {
         try ImagePipelineCLITests.writeDataSet(dir)
         let yaml = dir.appendingPathComponent("tiny-images.yaml").path
@@ -28,8 +30,11 @@ import Testing
         let run = dir.appendingPathComponent("runs/tiny").path
         let args = ["run", yaml, "--run-dir", run, "--quiet", "--set", "train.steps=60", "--set", "train.checkpoint_every=20",
                     "--set", "train.eval_every=0", "--set", "evaluate.samples=200"]
+        let failed = try CLI.run(bin, args, environment: ["SWIFTGAN_FAIL_WRITE": "2:ENOSPC@/tensorboard/train/"])
+        #expect(failed.status == 74 && failed.stderr.contains("/tensorboard/train/events.out.tfevents."), "\(failed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: "\(run)/train/step-00000040.h5"))
         let first = try CLI.run(bin, args)
-        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.status == 0 && first.stderr.contains("resuming from step 40"), "\(first.stderr)")
         try Data("damaged".utf8).write(to: URL(fileURLWithPath: "\(run)/train/step-00000060.h5"))
         let second = try CLI.run(bin, args)
         #expect(second.status == 0 && second.stderr.contains("resuming from step 40"), "\(second.stderr)")
@@ -116,8 +121,9 @@ import Testing
                      "name: tiny-images"] {
             #expect(html.contains(part), "the report lacks \(part)")
         }
-        // Two timeline rows for train: the first process (steps 1-40: its events after the damaged
-        // checkpoint were dropped) and the resumed one (41-60).
+        // Two timeline rows for train: the first processes (steps 1-40: 1-20 logged by the first,
+        // 21-40 re-logged by the second, whose events after the damaged checkpoint were dropped)
+        // and the last one (41-60).
         #expect(html.contains("<td>train</td><td class=\"num\">1–40</td>") && html.contains("<td>train</td><td class=\"num\">41–60</td>"), "timeline rows")
 
         // The test's probe, appended to a copy: counts decoded images and records console errors.

@@ -70,17 +70,25 @@ struct TensorBoardTests {
         func segment(_ steps: ClosedRange<Int>, at time: Int) throws -> URL {
             var e = TensorBoardEvents(wallTime: Double(time))
             for s in steps { e.addScalars(step: s, wallTime: Double(time), [("loss/d", Float(s))]) }
+            // The config at the segment's first step, a checkpoint's image at its last (the bytes
+            // are never decoded here).
+            e.addText(tag: "config", step: steps.lowerBound, wallTime: Double(time), "name: x")
+            e.addImage(tag: "samples", step: steps.upperBound, wallTime: Double(time), png: [1, 2, 3], width: 1, height: 1, channels: 1)
             return try #require(try run.write(e, time: Date(timeIntervalSince1970: Double(time))))
         }
         let first = try segment(1...10, at: 1000), second = try segment(11...20, at: 1001)
         _ = try segment(21...30, at: 1002)
         let before = try Data(contentsOf: first)
-        try run.discardEvents(after: 15)
+        let kept = try run.discardEvents(after: 15)
+        // What a resumed stage re-logs from: scalars up to 15 kept, the last image the one at 10.
+        #expect(kept.lastScalarStep == 15 && kept.lastImageStep == 10 && kept.lastWallTime == 1001)
+        #expect(kept.textTags == ["config"])
         #expect(run.eventFiles().map(\.lastPathComponent) == [first.lastPathComponent, second.lastPathComponent])
         #expect(try Data(contentsOf: first) == before)
         let steps = try run.read().compactMap { r -> Int? in if case .scalars = r.content { r.step } else { nil } }
         #expect(steps == Array(1...15))
-        try run.discardEvents(after: 0)
+        let none = try run.discardEvents(after: 0)
         #expect(run.eventFiles().isEmpty)
+        #expect(none.lastScalarStep == nil && none.lastImageStep == nil && none.lastWallTime == nil && none.textTags.isEmpty)
     }
 }
