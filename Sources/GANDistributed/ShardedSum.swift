@@ -31,6 +31,14 @@ public final class ShardedSum {
     public private(set) var bytesReceived = 0
     public private(set) var seconds = 0.0
 
+    /// Starts the communication counters (`bytesSent`, `bytesReceived`, `seconds`) from zero, e.g.
+    /// after warm-up iterations, whose first exchanges also wait for the other ranks' set-up.
+    public func resetCounters() {
+        bytesSent = 0
+        bytesReceived = 0
+        seconds = 0
+    }
+
     /// `shards` must be a multiple of the communicator's size (one process: any K >= 1).
     public init(shards: Int, communicator: Communicator?) {
         tree = ShardTree(shards: shards)

@@ -32,6 +32,11 @@ public func gemm(
 /// `C[m, n] = op(A) · op(B) + bias` with `bias[n]` added to every row (a layer's bias), the bits
 /// of `Kernels.broadcastRows` into C followed by `gemm` with beta 1. The SmallGEMM kernel reads the
 /// bias in place of C's old rows, which saves a pass over C; BLAS products broadcast first.
+///
+/// One row times a transposed B (a Linear layer on one sample: `gan-sample generate -n 1`, a served
+/// count=1 request) goes to `cblas_sgemv` instead, after the broadcast: OpenBLAS's sgemm packs the
+/// whole of B on every call, and with its Haswell kernels a 1x400 · 400x784 product took 30x
+/// sgemv's time (Benchmarks/README.md). No training step has a one-row Linear product.
 @inlinable
 public func gemm(
     transA: Bool = false, transB: Bool = false,
@@ -51,6 +56,11 @@ public func gemm(
         Kernels.broadcastRows(bias, into: c, rows: m, n: n)
     } else {
         for i in 0..<m { (c + i * ldc).update(from: bias, count: n) }
+    }
+    if m == 1 && !transA && transB {
+        // c[j] += Σ_p a[p] · B[j, p]: B stored [n, k] with row stride ldb.
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, b, Int32(ldb), a, 1, 1, c, 1)
+        return
     }
     blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k,
              a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)

@@ -146,6 +146,7 @@ struct GANBench: ParsableCommand {
         for i in 0..<warmup { iteration(-1 - i) }
         let allocations = allocationsPerIteration { iteration(0) }
         try sharded?.sum.communicator?.barrier()
+        sharded?.sum.resetCounters()
         let m = Measurement.run { for i in 1...iters { iteration(i) } }
         if let failure { throw failure }
         return (m, allocations, last)
@@ -214,10 +215,10 @@ struct GANBench: ParsableCommand {
                                  extra: [("final_lossD", round4(Double(last.0.loss))), ("final_lossG", round4(Double(last.1))),
                                          ("data", dataDescription)])
         if let sharded {
-            // Communication per global iteration (this rank's; every rank moves about the same):
-            // the exchanges of the D and G steps, warm-up and allocation-count iterations included
-            // in the totals, hence divided by all iterations run.
-            let all = Double(iters + warmup + 6), sum = sharded.sum
+            // Communication per global iteration of the timed loop (this rank's; every rank moves
+            // about the same): the exchanges of the D and G steps, including the wait for the
+            // slowest rank at each of them.
+            let all = Double(iters), sum = sharded.sum
             result.extra += [("ranks", ranks), ("shards", k),
                              ("comm_mb_per_iter", round3(Double(sum.bytesSent + sum.bytesReceived) / all / 1e6)),
                              ("exchange_ms_per_iter", round3(sum.seconds / all * 1e3))]

@@ -409,4 +409,40 @@ struct GEMMTests {
             }
         }
     }
+
+    @Test("gemm(addingRow:) with one row and Bᵀ (a Linear layer on one sample) goes through sgemv: correct, padding untouched")
+    func oneRowLinearThroughGEMV() {
+        var rng = RNG(seed: 33)
+        // fashion-mlp's G and D layers (BLAS-sized) and one SmallGEMM-sized product, with strides.
+        for (n, k) in [(400, 100), (784, 400), (400, 784), (3, 5)] {
+            for pad in [0, 3] {
+                let ldb = k + pad
+                let a = (0..<k).map { _ in rng.normal() }
+                var b = (0..<(n * ldb)).map { _ in rng.normal() }
+                for j in 0..<n { for p in k..<ldb { b[j * ldb + p] = .nan } }
+                let bias = (0..<n).map { _ in rng.normal() }
+                var c = [Float](repeating: -7, count: n + pad)
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        bias.withUnsafeBufferPointer { biasp in
+                            c.withUnsafeMutableBufferPointer { cp in
+                                gemm(transB: true, m: 1, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: ldb,
+                                     addingRow: biasp.baseAddress!, c: cp.baseAddress!, ldc: n)
+                            }
+                        }
+                    }
+                }
+                for j in 0..<n {
+                    var exact = Double(bias[j]), magnitude = abs(Double(bias[j]))
+                    for p in 0..<k {
+                        exact += Double(a[p]) * Double(b[j * ldb + p])
+                        magnitude += abs(Double(a[p]) * Double(b[j * ldb + p]))
+                    }
+                    let bound = Double(k + 2) * 2 * 0x1p-24 * magnitude
+                    #expect(abs(Double(c[j]) - exact) <= bound, "n \(n) k \(k) pad \(pad): c[\(j)] = \(c[j]), exact \(exact)")
+                }
+                #expect(c[n...].allSatisfy { $0 == -7 }, "n \(n) k \(k): wrote past the row")
+            }
+        }
+    }
 }
