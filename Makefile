@@ -4,7 +4,7 @@
 SWIFT      ?= swift
 RELEASE    := .build/release
 ITERS      ?=
-P          ?= fashion-mlp
+P          ?= fashion-mlp-sn
 PIPELINE   := $(RELEASE)/gan-pipeline
 # Data-parallel runs on Open MPI: NP=N launches N processes (each with THREADS threads) and splits
 # every batch into train.shards = SHARDS (default N) fixed shards; the same SHARDS gives the same
@@ -23,17 +23,20 @@ SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score serve test bench bench-serving bench-server clean help h5py-env export-env \
-        fuzz fuzz-build test-asan test-tsan soak
+.PHONY: all deps build release run pipeline resume status report list sample score serve test bench bench-serving bench-server clean help \
+        h5py-env export-env fuzz fuzz-build test-asan test-tsan soak
 
 all: release
 
 help:
-	@echo "make run    - run the default pipeline, Pipelines/fashion-mlp.yaml (installs deps, builds release)"
+	@echo "make run    - run the default pipeline, Pipelines/fashion-mlp-sn.yaml (installs deps, builds release)"
 	@echo "make pipeline P=NAME - run or resume Pipelines/NAME.yaml into Checkpoints/NAME"
 	@echo "make pipeline P=NAME NP=2 [SHARDS=4] - the same, data-parallel on 2 MPI processes"
 	@echo "make resume P=NAME   - resume Checkpoints/NAME from its latest complete checkpoint"
-	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
+	@echo "make status [P=NAME] - stage, step, last losses, checkpoints and metrics of Checkpoints/NAME"
+	@echo "make status P=       - every run under Checkpoints/, one line each"
+	@echo "make report P=NAME   - rebuild Checkpoints/NAME/eval/report.html (the run at a glance)"
+	@echo "make list   - the shipped pipelines, what each reproduces and how long it takes"
 	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
 	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
 	@echo "make serve P=NAME [PORT=8080]        - serve the run over HTTP (Open Inference Protocol) until Ctrl-C"
@@ -56,11 +59,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release $(ARCH_FLAGS)
 
-## The main job on the built-in default pipeline: the MLP GAN on Fashion-MNIST (Debian's
-## dataset-fashion-mnist, installed by deps): prep -> train -> evaluate into
-## Checkpoints/fashion-mlp (samples in train/samples/, metrics in eval/); rerunning resumes.
+## The main job on the built-in default pipeline: the seed MLP GAN with spectral norm in D on
+## Fashion-MNIST (Debian's dataset-fashion-mnist, installed by deps): prep -> train -> evaluate into
+## Checkpoints/fashion-mlp-sn (eval/report.html, samples in train/samples/, metrics in eval/,
+## TensorBoard events in tensorboard/); rerunning resumes.
 run: release
-	$(PIPELINE) run Pipelines/fashion-mlp.yaml --threads $(THREADS)
+	$(PIPELINE) run Pipelines/fashion-mlp-sn.yaml --threads $(THREADS)
 
 ## Run or resume any shipped pipeline: make pipeline P=ring8 (extra flags: ARGS="--set train.steps=100").
 pipeline: release
@@ -72,7 +76,13 @@ resume: release
 	$(LAUNCH)$(PIPELINE) run Pipelines/$(P).yaml --threads $(THREADS) $(SHARDING) $(ARGS)
 
 status: release
-	$(PIPELINE) status Checkpoints/$(P)
+	$(PIPELINE) status $(if $(P),Checkpoints/$(P))
+
+report: release
+	$(PIPELINE) report Checkpoints/$(P)
+
+list: release
+	$(PIPELINE) list
 
 ## Serve the latest checkpoint of a run (gan-sample; format from OUT's extension: png, idx, csv,
 ## npy, h5). Default: a PNG grid for image runs, CSV otherwise.
@@ -129,15 +139,18 @@ SOAK_MINUTES ?= 20
 soak: release
 	./scripts/soak.sh $(SOAK_MINUTES)
 
-## A private Python with h5py + numpy (from PyPI), used by the test that runs the h5py snippet of
-## Checkpoints/README.md. Without Python or PyPI the test has nothing to run and says so.
-H5PY_VENV := .build/h5py-venv
+## A private Python from PyPI for the tests that check our files with the reference readers: h5py +
+## numpy (the h5py snippet of Checkpoints/README.md) and tensorboard (its EventAccumulator reads the
+## RUN/tensorboard/ event files). Without Python or PyPI those tests have nothing to run and say so.
+PY_VENV   := .build/h5py-venv
+PY_PKGS   := h5py numpy tensorboard
 h5py-env:
-	@if $(H5PY_VENV)/bin/python -c "import h5py, numpy" 2>/dev/null; then :; \
+	@if $(PY_VENV)/bin/python -c "import h5py, numpy, tensorboard" 2>/dev/null; then :; \
 	elif command -v python3 >/dev/null; then \
-	  (python3 -m venv $(H5PY_VENV) && $(H5PY_VENV)/bin/pip install -q --disable-pip-version-check h5py numpy) \
-	  || echo "make: warning: could not install h5py into $(H5PY_VENV); the h5py snippet test will not run"; \
-	else echo "make: warning: no python3; the h5py snippet test will not run"; fi
+	  ( { test -x $(PY_VENV)/bin/pip || python3 -m venv $(PY_VENV); } \
+	    && $(PY_VENV)/bin/pip install -q --disable-pip-version-check $(PY_PKGS) ) \
+	  || echo "make: warning: could not install $(PY_PKGS) into $(PY_VENV); the h5py and TensorBoard reader tests will not run"; \
+	else echo "make: warning: no python3; the h5py and TensorBoard reader tests will not run"; fi
 
 ## A private Python for the export tests (Tests/CLITests/ExportTests.swift): onnx, onnxruntime,
 ## numpy and safetensors from PyPI, and PyTorch's CPU build (the torch==$(TORCH_CPU) wheel pip is

@@ -19,8 +19,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        // The runtime of the ONNX export's generated protobuf code (Sources/GANExport); only the
-        // library, never the protoc plugin, is built with the project.
+        // The runtime of the generated protobuf code (the ONNX export, Sources/GANExport, and
+        // TensorBoard's event messages, Sources/GANTensorBoard); only the library, never the protoc
+        // plugin, is built with the project.
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // `gan-sample serve` (issue 19): the HTTP server, its lifecycle (graceful shutdown), metrics
         // in Prometheus' text format and access logs (swift-log).
@@ -66,8 +67,12 @@ let package = Package(
         .target(name: "GANPlot", dependencies: ["CZlib", "GANFiles"]),
         // Image-GAN evaluation (issue 7): classifier features, FD, Parzen window, class histogram.
         .target(name: "GANEval", dependencies: ["GANNN", "GANData", "GANHDF5", "GANFiles", "CBLAS", "CLAPACK"]),
+        // TensorBoard event files (issue 21): records with masked CRC-32C, Event messages generated
+        // from tensorboard-minimal.proto by scripts/regenerate-protos.sh.
+        .target(name: "GANTensorBoard", dependencies: ["GANFiles", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["tensorboard-minimal.proto"]),
         .target(name: "GANPipeline", dependencies: ["GANNN", "GANData", "GANHDF5", "GANCheckpoint", "GANFiles", "GANPlot", "GANEval",
-                                                   "GANDistributed", "Yams"]),
+                                                   "GANDistributed", "GANTensorBoard", "Yams"]),
         // glibc's sincos for the RNG's Box-Muller transform.
         .target(name: "CMathShim"),
         // The command-line options the executables share (--threads, --seed, --quiet).
@@ -83,7 +88,7 @@ let package = Package(
         .target(name: "CMallocCount"),
 
         // Exports a served network to ONNX (protobuf messages generated from onnx-minimal.proto by
-        // scripts/regenerate-onnx-proto.sh) and to safetensors with PyTorch's state_dict names.
+        // scripts/regenerate-protos.sh) and to safetensors with PyTorch's state_dict names.
         .target(name: "GANExport", dependencies: ["GANNN", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["onnx-minimal.proto"]),
 
@@ -129,6 +134,7 @@ let package = Package(
                                                            .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "GANEvalTests", dependencies: ["GANEval", "GANHDF5", "GANFiles", "GANTestSupport"],
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
+        .testTarget(name: "GANTensorBoardTests", dependencies: ["GANTensorBoard", "GANTestSupport"]),
         .testTarget(name: "GANServeTests", dependencies: ["GANServe"]),
         .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot", "CZlib"],
                     exclude: ["export_check.py"]),  // the Python side of ExportTests (onnxruntime, PyTorch)

@@ -20,7 +20,7 @@ BIN="$SCRATCH/gan-fuzz"
 ALL=(idx csv npy png config checkpoint)
 # The modules GANFuzz links: the readers and what they depend on (not the executables or tests).
 MODULES=(GANFuzz GANPipeline GANCheckpoint GANData GANHDF5 GANFiles GANNN GANTensor GANEval GANPlot GANDistributed
-         Yams CYaml CMathShim CPlatform CDNNL)
+         GANTensorBoard SwiftProtobuf Yams CYaml CMathShim CPlatform CDNNL)
 
 build() {
     swift build --package-path "$ROOT/Fuzz" --scratch-path "$SCRATCH" --target GANFuzz \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, only those that are missing.
-# Called by `make deps` (and so by `make run` / `make test`); safe to run repeatedly.
+# Called by `make deps` (and so by `make run` / `make test`); safe to run repeatedly. chromium
+# (headless) renders the run report in the report test.
 set -euo pipefail
-PKGS=(libhdf5-dev hdf5-tools libopenblas-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist time openmpi-bin libopenmpi-dev libdnnl-dev)
+PKGS=(libhdf5-dev hdf5-tools libopenblas-dev libpng-dev zlib1g-dev pkg-config dataset-fashion-mnist time openmpi-bin libopenmpi-dev libdnnl-dev chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

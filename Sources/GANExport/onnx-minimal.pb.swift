@@ -12,7 +12,7 @@
 /// in the `onnx` PyPI package as onnx/onnx.proto) that SwiftGAN's exporter writes. Message names,
 /// field names, numbers and types are ONNX's own, so the bytes are an ordinary ONNX model; fields
 /// and messages SwiftGAN never writes are left out (a reader skips absent optional fields, and we
-/// never read models). Regenerate the Swift with scripts/regenerate-onnx-proto.sh.
+/// never read models). Regenerate the Swift with scripts/regenerate-protos.sh.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -9,7 +9,7 @@ import GANPlot
 ///   train/start.h5 without pretraining), "after pretraining" (train/start.h5) and "after
 ///   training", each with p_data, a density histogram of G's samples and D(x);
 /// - 2-D: `eval/samples.png`, real (grey) and generated points, mixture centres marked;
-/// - `eval/losses.png`: D and G losses over G steps.
+/// - `eval/losses.png`: D and G losses over G steps; `eval/scores.png`: mean D(x) and D(G(z)).
 extension EvaluateStage {
     func writePlots(final reader: CheckpointReader, samples: [Float], description desc: DataDescription) throws -> [String] {
         let config = context.config, run = context.run
@@ -50,19 +50,12 @@ extension EvaluateStage {
             }
         }
         let history = try reader.history()
-        if let steps = history.first(where: { $0.metric == "step" })?.values, !steps.isEmpty {
-            // WGAN: the critic's loss is minus its Wasserstein estimate; plot the estimate.
-            let wgan = config.loss.objective == .wasserstein
-            var p = Plot(title: "\(config.name): \(wgan ? "critic's Wasserstein estimate and G loss" : "losses")", xLabel: "G step", yLabel: "loss")
-            for (metric, label, color, sign) in [("d_loss", wgan ? "W estimate (-critic loss)" : "D loss", RGB.blue, wgan ? -1.0 : 1.0),
-                                                 ("g_loss", "G loss", RGB.orange, 1.0)] {
-                if let v = history.first(where: { $0.metric == metric })?.values, v.count == steps.count {
-                    let (xs, ys) = Self.thin(steps, v.map { sign * $0 }, to: 2000)
-                    p.line(xs, ys, color: color, label: label, thickness: 1.5)
-                }
-            }
-            let path = dir.appendingPathComponent("losses.png").path
-            try p.write(to: path, width: 720, height: 420)
+        let wgan = config.loss.objective == .wasserstein
+        for (file, plot) in [("losses.png", TrainingPlots.losses(history, name: config.name, wasserstein: wgan)),
+                             ("scores.png", TrainingPlots.scores(history, name: config.name, wasserstein: wgan))] {
+            guard let plot else { continue }
+            let path = dir.appendingPathComponent(file).path
+            try plot.write(to: path, width: 720, height: 420)
             written.append(path)
         }
         return written
@@ -84,12 +77,5 @@ extension EvaluateStage {
         let xs = (0..<200).map { lo + (hi - lo) * Double($0) / 199 }
         p.line(xs, (0..<200).map { 1 / (1 + exp(-Double(logits[$0]))) }, color: .red, label: "D(x)", thickness: 2, dashed: true)
         return p
-    }
-
-    /// At most `n` points, evenly thinned (a long history would draw millions of segments).
-    static func thin(_ x: [Double], _ y: [Double], to n: Int) -> ([Double], [Double]) {
-        guard x.count > n else { return (x, y) }
-        let idx = (0..<n).map { $0 * (x.count - 1) / (n - 1) }
-        return (idx.map { x[$0] }, idx.map { y[$0] })
     }
 }

@@ -3,6 +3,8 @@ import GANCheckpoint
 import GANData
 import GANFiles
 import GANNN
+import GANPlot
+import GANTensorBoard
 
 /// The `evaluate` stage: loads the newest train checkpoint (or a given file), draws samples and
 /// writes `RUN/eval/metrics.json` (flat, snake_case numbers).
@@ -12,7 +14,9 @@ import GANNN
 /// `high_quality_fraction`; parabola `curve_rmse` (RMS of y - a·x² over samples with |x| <= 1);
 /// images: see `ImageEvaluator` (`fd`, `classes_covered`, `class_kl`, `parzen_ll`, ... and each
 /// with `_real_floor`), plus `eval/samples.png`, an 8x8 grid; WGAN `wasserstein_estimate` (the
-/// critic's estimate, -critic loss, averaged over the last 1 % of G steps).
+/// critic's estimate, -critic loss, averaged over the last 1 % of G steps). Then the metrics go to
+/// TensorBoard (`RUN/tensorboard/evaluate/`, tags `eval/<key>`) and the report is rewritten
+/// (`RUN/eval/report.html`, `RunReport`).
 struct EvaluateStage: PipelineStage {
     static let stage = Stage.evaluate
     let context: StageContext
@@ -37,14 +41,17 @@ struct EvaluateStage: PipelineStage {
         let n = config.evaluate.samples
         var metrics: [(String, Double)] = [("step", Double(reader.step)), ("samples", Double(n))]
         var samples: [Float] = []
+        var gridImage: PixelImage?
         if desc.sampleShape.count == 3 {
             let evaluator = try context.imageEvaluator(try context.loadPrepared())
             let x = ImageEvaluator.samples(g, description: desc, count: n, seed: config.seed, stream: .eval)
             metrics += try evaluator.report(x)
             let grid = run.evalDirectory.appendingPathComponent("samples.png")
             try AtomicFile.createDirectory(run.evalDirectory.path)
-            try SampleGrid.image(Array(x.array.prefix(64 * x.columns)).map { desc.scale * $0 + desc.offset }, count: min(64, n),
-                                 description: desc, columns: 8).write(to: grid.path)
+            let image = SampleGrid.image(Array(x.array.prefix(64 * x.columns)).map { desc.scale * $0 + desc.offset }, count: min(64, n),
+                                         description: desc, columns: 8)
+            try image.write(to: grid.path)
+            gridImage = image
             context.log("evaluate: samples \(grid.path)")
         } else {
             var rng = RNG(seed: config.seed, stream: .eval)
@@ -66,7 +73,24 @@ struct EvaluateStage: PipelineStage {
         let path = run.evalDirectory.appendingPathComponent("metrics.json")
         try AtomicFile.write(Array(json.utf8), to: path.path)
         for plot in try writePlots(final: reader, samples: samples, description: desc) { context.log("evaluate: plot \(plot)") }
-        context.log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ") + " -> \(path.path)")
+        try writeEvents(metrics, step: reader.step, grid: gridImage)
+        context.log("evaluate: " + metrics.filter { $0.0 != "wall_seconds" }.map { "\($0.0) \(MetricText.format($0.1))" }.joined(separator: ", ") + " -> \(path.path)")
+        context.log("evaluate: report \(try RunReport(run: run).write().path)")
+    }
+
+    /// `RUN/tensorboard/evaluate/`: every metric as a scalar `eval/<key>` at the evaluated
+    /// checkpoint's step, and the sample grid; replaces the events of an earlier evaluation.
+    private func writeEvents(_ metrics: [(String, Double)], step: Int, grid: PixelImage?) throws {
+        let now = Date().timeIntervalSince1970
+        var events = TensorBoardEvents(wallTime: now)
+        events.addScalars(step: step, wallTime: now, metrics.filter { $0.1.isFinite }.map { ("eval/" + $0.0, Float($0.1)) })
+        if let grid {
+            events.addImage(tag: "samples", step: step, wallTime: now, png: grid.pngData(), width: grid.width, height: grid.height,
+                            channels: grid.format.channels)
+        }
+        let tb = TensorBoardRun(context.run.tensorBoardDirectory.appendingPathComponent(Self.stage.rawValue))
+        let written = try tb.write(events)
+        try tb.removeEventFiles(keeping: written)
     }
 
     static func toyMetrics(_ toy: ToyDistribution, samples: [Float], discriminator d: Sequential, description desc: DataDescription) -> [(String, Double)] {

@@ -64,11 +64,24 @@ public final class PipelineRunner {
             case .evaluate: try context.rootOnly { try EvaluateStage(context: context).run() }
             }
         }
+        if requested?.contains(.evaluate) ?? true { lookHere() }
+    }
+
+    /// The run's last lines: where its results are.
+    func lookHere() {
+        let path = run.url.path
+        let image = FileManager.default.fileExists(atPath: run.stage(.train).url.appendingPathComponent("samples").path)
+        log("done. The run at a glance: \(run.reportFile.path)")
+        log("  samples      \(run.evalDirectory.appendingPathComponent("samples.png").path)"
+            + (image ? " (a grid per checkpoint: \(run.stage(.train).url.appendingPathComponent("samples").path)/)" : ""))
+        log("  checkpoints  \(run.stage(.train).url.path)/ (serve: gan-sample generate \(path) -o samples.\(image ? "png" : "csv"))")
+        log("  TensorBoard  tensorboard --logdir \(run.tensorBoardDirectory.path)")
     }
 
     /// The evaluate stage on a given checkpoint file instead of the newest train checkpoint.
     public func evaluate(checkpoint file: String) throws {
         let context = context
         try context.rootOnly { try EvaluateStage(context: context, checkpoint: file).run() }
+        lookHere()
     }
 }

@@ -6,7 +6,8 @@ import GANNN
 /// The `pretrain-d` stage (the 1-D system of Goodfellow et al. 2014): before adversarial training,
 /// D is regressed onto the data's density, so that the first G steps follow a meaningful
 /// gradient. Needs `data.source: gaussian` and a `pretrain_d` section; checkpoints go to
-/// `RUN/pretrain-d/` and the train stage starts from the final D.
+/// `RUN/pretrain-d/` (TensorBoard events in `RUN/tensorboard/pretrain-d/`) and the train stage
+/// starts from the final D.
 struct PretrainStage: PipelineStage {
     static let stage = Stage.pretrainD
     let context: StageContext
@@ -35,6 +36,11 @@ struct PretrainStage: PipelineStage {
         let store = context.store(.pretrainD)
         var step = 0
         var losses: [Double] = []
+        // TensorBoard (`RUN/tensorboard/pretrain-d/`): the regression loss and rate of every step.
+        let rate = ModelFactory.optimizer(pc).learningRate
+        let scalars = { (s: Int) -> [(tag: String, value: Float)]? in
+            s >= 1 && s <= losses.count ? [("loss/mse", Float(losses[s - 1])), ("lr/d", rate.rate(at: s - 1))] : nil
+        }
         if !store.stepFiles().isEmpty {
             let reader = try context.openLatest(.pretrainD, resuming: true)
             defer { reader.close() }
@@ -44,6 +50,9 @@ struct PretrainStage: PipelineStage {
             losses = try reader.history().first { $0.metric == "mse" }?.values ?? []
             step = reader.step
             if step >= pc.steps {
+                // Events a stopped process did not write after its last checkpoint, from the history.
+                try StageEvents(context.run, stage: Self.stage, totalSteps: pc.steps, resumingFrom: step, trains: false,
+                                config: context.configYAML, scalars: scalars).flush()
                 context.log("pretrain-d: finished (step \(step) of \(pc.steps)); skipped")
                 return
             }
@@ -58,6 +67,8 @@ struct PretrainStage: PipelineStage {
             return try store.save(c)
         }
         if store.stepFiles().isEmpty { try store.pin(try save(), as: "start.h5") }
+        let events = try StageEvents(context.run, stage: Self.stage, totalSteps: pc.steps, resumingFrom: step, config: context.configYAML,
+                                     scalars: scalars)
 
         StopSignal.install()
         let progress = context.progress(.pretrainD, total: pc.steps, startStep: step)
@@ -69,13 +80,16 @@ struct PretrainStage: PipelineStage {
                 throw PipelineError.diverged(stage: Self.stage, step: step, what: "loss is \(loss)", lastCheckpoint: store.stepFiles().last?.url.path)
             }
             progress.update(step: step, ["mse": loss])
+            events.mark(step: step)
             if StopSignal.isRequested {
                 let url = try save()
+                try events.flush()
                 progress.finish()
                 throw PipelineError.interrupted(stage: Self.stage, step: step, checkpoint: url.path)
             }
         }
         try save()
+        try events.flush()
         context.log("pretrain-d: done, \(pc.steps) D steps, final mse \(String(format: "%.5f", losses.last ?? .nan))")
     }
 }

@@ -4,7 +4,8 @@ import GANDistributed
 import GANFiles
 
 /// A run directory `RUN/`: `config.yaml` (the resolved configuration), `data.h5` (prep),
-/// `pretrain-d/` and `train/` checkpoints, `eval/` outputs, and `.lock` while a process owns it.
+/// `pretrain-d/` and `train/` checkpoints, `eval/` outputs (metrics, plots, `report.html`),
+/// `tensorboard/<stage>/` event files, and `.lock` while a process owns it.
 public struct RunDirectory {
     public let url: URL
 
@@ -14,6 +15,10 @@ public struct RunDirectory {
     public var dataFile: URL { url.appendingPathComponent("data.h5") }
     public var evalDirectory: URL { url.appendingPathComponent("eval") }
     public var lockFile: URL { url.appendingPathComponent(".lock") }
+    /// TensorBoard's log directory of the run: one TensorBoard run per stage below it.
+    public var tensorBoardDirectory: URL { url.appendingPathComponent("tensorboard") }
+    /// The self-contained HTML report (`gan-pipeline report`, written by `evaluate`).
+    public var reportFile: URL { evalDirectory.appendingPathComponent("report.html") }
 
     /// The checkpoint directory of a stage (`RUN/pretrain-d/`, `RUN/train/`).
     public func stage(_ stage: Stage, keepLast: Int = 3) -> CheckpointDirectory {

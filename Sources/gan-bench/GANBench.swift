@@ -26,6 +26,11 @@ struct GANBench: ParsableCommand {
         eval_metrics (the evaluate stage's FD and Parzen window at 10,000 samples; a few --iters), \
         classifier (the evaluation classifier on Fashion-MNIST, --iters epochs; test accuracy), \
         shard_sum (the fixed-order mean over shards of data-parallel training; under mpirun, across the ranks).
+
+        Examples:
+          gan-bench --model mlp_gan --threads 1 --iters 500
+          gan-bench --model dcgan28 --threads 2 --iters 100 --warmup 5
+          mpirun -np 2 gan-bench --model shard_sum --shards 4
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {

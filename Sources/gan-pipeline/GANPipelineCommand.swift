@@ -14,7 +14,14 @@ struct GANPipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gan-pipeline",
         abstract: "Run GAN pipelines (prep, pretrain-d, train, evaluate) as resumable, checkpointed stages.",
-        subcommands: [Run.self, Status.self])
+        discussion: """
+            Examples:
+              gan-pipeline list
+              gan-pipeline run Pipelines/fashion-mlp-sn.yaml --threads 2
+              gan-pipeline status
+              gan-pipeline report Checkpoints/fashion-mlp-sn
+            """,
+        subcommands: [Run.self, Status.self, Report.self, ListPipelines.self])
 }
 
 func stderr(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
@@ -36,7 +43,15 @@ func pipelineExitCode(for error: Error, rank: Int? = nil) -> ExitCode {
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run or resume a pipeline. A run directory with checkpoints is resumed from its latest complete checkpoint.",
-        discussion: "--seed overrides the file's seed and --set seed=; --threads does not change the configuration (resuming with another thread count is allowed, with a warning).")
+        discussion: """
+            --seed overrides the file's seed and --set seed=; --threads does not change the configuration (resuming with another thread count is allowed, with a warning). Outputs: RUN/eval/report.html, RUN/eval/metrics.json, RUN/train/ checkpoints and samples/, RUN/tensorboard/<stage>/ event files.
+
+            Examples:
+              gan-pipeline run Pipelines/fashion-mlp-sn.yaml --threads 2
+              gan-pipeline run Pipelines/ring8.yaml --set train.steps=40000 --set train.pack=1
+              gan-pipeline run Pipelines/gaussian-1d.yaml --run-dir /tmp/g1 --stages prep,pretrain-d --seed 3
+              gan-pipeline run Pipelines/fashion-mlp.yaml --fresh
+            """)
 
     @Argument(help: "Pipeline YAML file, e.g. Pipelines/gaussian-1d.yaml.")
     var pipeline: String
@@ -106,47 +121,6 @@ struct Run: ParsableCommand {
             if list == nil || list!.contains(.evaluate) { try runner.evaluate(checkpoint: file) }
         } else {
             try runner.runStages(list)
-        }
-    }
-}
-
-struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print each stage's step, last losses and the checkpoints present.")
-
-    @Argument(help: "Run directory, e.g. Checkpoints/gaussian-1d.")
-    var runDir: String
-
-    func run() throws {
-        let dir = RunDirectory(URL(fileURLWithPath: runDir))
-        guard dir.exists else { throw pipelineExitCode(for: PipelineError.io(runDir, "no such run directory")) }
-        print("run \(dir.url.path)")
-        print("  data        " + (FileManager.default.fileExists(atPath: dir.dataFile.path) ? "prepared (data.h5)" : "not prepared"))
-        for stage in Stage.checkpointed {
-            let store = dir.stage(stage)
-            let files = store.stepFiles()
-            let name = stage.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
-            guard !files.isEmpty else { print("  \(name)no checkpoints"); continue }
-            var line = "  \(name)"
-            do {
-                let (r, warnings) = try store.openLatest()
-                warnings.forEach { stderr("gan-pipeline: warning: \($0)") }
-                line += "step \(r.step)"
-                let last = try r.history().compactMap { h in h.metric == "step" ? nil : h.values.last.map { "\(h.metric) \(String(format: "%.4f", $0))" } }
-                if !last.isEmpty { line += "; last " + last.joined(separator: ", ") }
-                r.close()
-            } catch {
-                line += "unreadable: \(error)"
-            }
-            print(line)
-            print("              checkpoints: " + files.map { $0.url.lastPathComponent }.joined(separator: " "))
-        }
-        let metrics = dir.evalDirectory.appendingPathComponent("metrics.json")
-        if let data = try? Data(contentsOf: metrics),
-           let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
-            let items = obj.keys.sorted().map { k in "\(k) " + ((obj[k] as? Double).map { String(format: "%.4g", $0) } ?? "\(obj[k] ?? "")") }
-            print("  evaluate    " + items.joined(separator: ", "))
-        } else {
-            print("  evaluate    not run")
         }
     }
 }

@@ -28,6 +28,11 @@ struct Export: ParsableCommand {
         The file is written to a hidden temporary file beside FILE and renamed. Exit codes: 0 done, \
         2 bad input (one line on stderr, nothing written: an unreadable checkpoint, an output that \
         is neither .onnx nor .safetensors, a layer the format cannot express), 64 malformed command line.
+
+        Examples:
+          gan-sample export Checkpoints/fashion-mlp-sn -o generator.onnx
+          gan-sample export Checkpoints/fashion-mlp-sn --network d -o discriminator.onnx --opset 13
+          gan-sample export Checkpoints/ring8 -o generator.safetensors
         """)
 
     enum Network: String, ExpressibleByArgument, CaseIterable {

@@ -12,7 +12,17 @@ struct GANSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gan-sample",
         abstract: "Serve a trained GAN checkpoint.",
-        discussion: "CHECKPOINT is a checkpoint file, a stage directory (its latest complete file) or a run directory (the latest of train/, else pretrain-d/).",
+        discussion: """
+        CHECKPOINT is a checkpoint file, a stage directory (its latest complete file) or a run \
+        directory (the latest of train/, else pretrain-d/).
+
+        Examples:
+          gan-sample info Checkpoints/fashion-mlp-sn
+          gan-sample generate Checkpoints/fashion-mlp-sn -n 64 -o samples.png
+          gan-sample score Checkpoints/ring8 points.csv -o scores.csv
+          gan-sample export Checkpoints/fashion-mlp-sn -o generator.onnx
+          gan-sample serve Checkpoints/fashion-mlp-sn --port 8080
+        """,
         subcommands: [Generate.self, Score.self, Info.self, Serve.self, Export.self])
 
     /// The parser's own `main`, except that a malformed command line (exit 64) is reported on one

@@ -15,7 +15,9 @@ struct Generate: ParsableCommand {
         the first k samples of -n N (a different --batch can change the last bits of the values, \
         as the matrix kernels sum differently). --noise z.npy takes z from an .npy array \
         [N, noise dimension] instead: one sample per row (-n, if given, must be N; no --seed). \
-        Outputs are de-normalised with the stored scale and offset: data = (G(z) - offset) / scale.         When the checkpoint holds a moving average of G's weights (generator_ema), it is served;         --raw serves the raw generator instead.
+        Outputs are de-normalised with the stored scale and offset: data = (G(z) - offset) / scale. \
+        When the checkpoint holds a moving average of G's weights (generator_ema), it is served; \
+        --raw serves the raw generator instead.
 
         OUT's extension picks the format: .csv (one flattened sample per row, no header), .npy \
         (float32 [N, sample shape]), .h5 (dataset "samples" of that shape; root attributes \
@@ -30,6 +32,11 @@ struct Generate: ParsableCommand {
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
         (including -n, --batch or --threads below 1), 74 OUT could not be written (disk full, \
         I/O error, permissions; one line on stderr, any previous OUT left as it was).
+
+        Examples:
+          gan-sample generate Checkpoints/fashion-mlp-sn -n 64 -o samples.png
+          gan-sample generate Checkpoints/ring8 -n 2500 --seed 7 -o points.csv
+          gan-sample generate Checkpoints/fashion-mlp-sn --noise z.npy -o samples.npy --raw
         """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")

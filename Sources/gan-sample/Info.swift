@@ -5,7 +5,12 @@ import GANNN
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print a checkpoint's format, stage, step, architecture, optimisers and last metrics.")
+        abstract: "Print a checkpoint's format, stage, step, architecture, optimisers and last metrics.",
+        discussion: """
+        Examples:
+          gan-sample info Checkpoints/fashion-mlp-sn
+          gan-sample info Checkpoints/ring8/train/step-00160000.h5 --json
+        """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")
     var checkpoint: String

@@ -29,6 +29,11 @@ struct Score: ParsableCommand {
 
         Exit codes: 0 done, 2 bad input (one line on stderr, nothing written), 64 malformed \
         command line, 74 the output could not be written (disk full, I/O error, permissions).
+
+        Examples:
+          gan-sample score Checkpoints/ring8 points.csv -o scores.csv
+          gan-sample score Checkpoints/fashion-mlp-sn samples.png --logits
+          gan-sample score Checkpoints/grid25 points.npy --packs
         """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")

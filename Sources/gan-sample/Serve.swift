@@ -33,6 +33,11 @@ struct Serve: ParsableCommand, @unchecked Sendable {
         loaded in the background and swapped in; a damaged one is logged and ignored. SIGTERM or \
         SIGINT stops accepting connections, finishes the requests in flight and exits 0. One \
         access-log line per request goes to stderr.
+
+        Examples:
+          gan-sample serve Checkpoints/fashion-mlp-sn
+          gan-sample serve Checkpoints/ring8 Checkpoints/grid25 --port 9000 --threads 2
+          gan-sample serve Checkpoints/fashion-mlp-sn --host 0.0.0.0 --token-file token.txt
         """)
 
     @Argument(help: "Run directories, stage directories or checkpoint files.")

@@ -49,6 +49,23 @@ enum CLI {
         let json = line.dropFirst("RESULT ".count)
         return (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any]
     }
+
+    /// What is wrong with `command --help` (empty when nothing): it must succeed, have an
+    /// `Examples:` section, and no line may end in a space or, above `USAGE:` (our own text, not
+    /// the parser's aligned columns), hold a run of spaces after its indentation.
+    static func helpProblems(_ executable: URL, _ command: [String]) throws -> [String] {
+        let r = try run(executable, command + ["--help"])
+        let name = ([executable.lastPathComponent] + command).joined(separator: " ")
+        var problems: [String] = []
+        if r.status != 0 { problems.append("\(name) --help: exit \(r.status)") }
+        if !r.stdout.contains("\nExamples:\n") { problems.append("\(name) --help: no Examples") }
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        for line in lines where line.hasSuffix(" ") { problems.append("\(name) --help: trailing space in '\(line)'") }
+        for line in lines.prefix(while: { !$0.hasPrefix("USAGE:") }) where line.drop { $0 == " " }.contains("  ") {
+            problems.append("\(name) --help: stray spaces in '\(line)'")
+        }
+        return problems
+    }
 }
 
 /// A child process started with an empty signal mask and default signal dispositions. Foundation's

@@ -101,6 +101,10 @@ import Testing
         #expect(!r.stderr.isEmpty)
     }
 
+    @Test func helpHasExamplesAndNoStraySpaces() throws {
+        #expect(try CLI.helpProblems(try #require(bench), []) == [])
+    }
+
     /// swift-argument-parser validates option names only in debug builds (platform notes §5).
     @Test func helpWorksInDebugBuild() throws {
         guard let debug = CLI.binary("gan-bench", configuration: "debug") else { return }

@@ -422,5 +422,8 @@ import Testing
         }
         let top = try CLI.run(bin, ["--help"])
         #expect(top.stdout.contains("generate") && top.stdout.contains("score") && top.stdout.contains("info"))
+        for command in [[], ["generate"], ["score"], ["info"], ["serve"], ["export"]] {
+            #expect(try CLI.helpProblems(bin, command) == [])
+        }
     }
 }

@@ -63,7 +63,11 @@ struct IOFailureTests {
     /// without the fault finishes the run.
     @Test(arguments: [("1:ENOSPC@config.yaml", "config.yaml"), ("1:EIO@data.h5", "data.h5"),
                       ("2:ENOSPC@pretrain-d/step-", "pretrain-d/step-"), ("3:EROFS@/train/step-", "train/step-"),
-                      ("1:EACCES@distributions.png", "eval/distributions.png"), ("1:ENOSPC@metrics.json", "eval/metrics.json")])
+                      ("1:EACCES@distributions.png", "eval/distributions.png"), ("1:ENOSPC@metrics.json", "eval/metrics.json"),
+                      ("1:EIO@/tensorboard/pretrain-d/", "tensorboard/pretrain-d/events.out.tfevents."),
+                      ("2:ENOSPC@/tensorboard/train/", "tensorboard/train/events.out.tfevents."),
+                      ("1:EDQUOT@/tensorboard/evaluate/", "tensorboard/evaluate/events.out.tfevents."),
+                      ("1:ENOSPC@report.html", "eval/report.html")])
     func everyPipelineWriterFailsCleanly(fault: String, file: String) throws {
         let bin = try #require(pipeline)
         let (yaml, dir) = try GANPipelineCLITests.setUp()

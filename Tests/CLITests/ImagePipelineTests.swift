@@ -168,7 +168,7 @@ import Testing
 
     /// The shipped Fashion-MNIST pipelines, shrunk, resume bit-exactly after SIGKILL (fashion-dcgan64
     /// at 16x16 with 4 features: prep's resize and pytorch/examples' network, small).
-    @Test(arguments: ["fashion-mlp", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks", "fashion-dcgan64"])
+    @Test(arguments: ["fashion-mlp", "fashion-mlp-sn", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks", "fashion-dcgan64"])
     func shippedImagePipelineResumesExactlyAfterSIGKILL(_ name: String) throws {
         let bin = try #require(bin)
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
