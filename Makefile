@@ -11,7 +11,7 @@ PIPELINE   := $(RELEASE)/gan-pipeline
 # bits on any NP dividing it (README, "Running on several processes").
 NP         ?=
 SHARDS     ?=
-MPIRUN     ?= mpirun --allow-run-as-root --oversubscribe
+MPIRUN     ?= mpirun --allow-run-as-root --oversubscribe --mca odls_base_sigkill_timeout 10
 # Compute threads per process: both cores for one process, one each for NP processes.
 THREADS    ?= $(if $(NP),1,2)
 LAUNCH     := $(if $(NP),$(MPIRUN) -np $(NP) )
