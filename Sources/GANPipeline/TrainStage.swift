@@ -124,7 +124,7 @@ struct TrainStage: PipelineStage {
     private func writeSampleGrid(_ session: TrainSession, to dir: URL) throws {
         let samples = dir.appendingPathComponent("samples")
         try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
-        let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false).array }
+        let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false, cyclingLabelsFrom: 0).array }
         let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
         try SampleGrid.image(out, count: session.fixedNoise.rows, description: session.dataDescription).write(to: path)
     }

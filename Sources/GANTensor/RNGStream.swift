@@ -33,6 +33,10 @@ public struct RNGStream: Hashable, Sendable, CustomStringConvertible {
     public static func noise(shard: Int, of shards: Int) -> RNGStream {
         shards == 1 ? noise : RNGStream("noise-shard-\(shard)")
     }
+    /// The class labels of the fakes of a class-conditional run (issue 22), drawn from the training
+    /// labels' distribution for every D and G step ("labels"; checkpointed; drawn only by
+    /// conditional runs, so an unconditional run draws exactly what it always drew).
+    public static let labels = RNGStream("labels")
     /// Samples of a built-in toy distribution drawn by the prep stage ("prep").
     public static let prep = RNGStream("prep")
     /// The jitter of D's pretraining points ("pretrain"; checkpointed).
@@ -55,6 +59,8 @@ public struct RNGStream: Hashable, Sendable, CustomStringConvertible {
     public static func eval(step: Int) -> RNGStream { RNGStream("eval-\(step)") }
     /// The 1-D evaluation plot's G samples ("plot").
     public static let plot = RNGStream("plot")
+    /// `gan-sample generate`'s class labels when none is asked for ("sample-labels").
+    public static let sampleLabels = RNGStream("sample-labels")
     /// `gan-sample generate`'s z ("sample").
     public static let sample = RNGStream("sample")
     /// The evaluation classifier's initialisation ("classifier-init").

@@ -12,7 +12,7 @@ struct GANSample: ParsableCommand {
         commandName: "gan-sample",
         abstract: "Serve a trained GAN checkpoint.",
         discussion: "CHECKPOINT is a checkpoint file, a stage directory (its latest complete file) or a run directory (the latest of train/, else pretrain-d/).",
-        subcommands: [Generate.self, Score.self, Info.self])
+        subcommands: [Generate.self, Score.self, Info.self, Interpolate.self])
 
     /// The parser's own `main`, except that a malformed command line (exit 64) is reported on one
     /// line like every other error: `gan-sample: MESSAGE (see gan-sample SUBCOMMAND --help)`.
@@ -23,7 +23,7 @@ struct GANSample: ParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let word = CommandLine.arguments.dropFirst().first ?? ""
-            let help = "gan-sample " + (["generate", "score", "info"].contains(word) ? word + " " : "") + "--help"
+            let help = "gan-sample " + (["generate", "score", "info", "interpolate"].contains(word) ? word + " " : "") + "--help"
             let message = Self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "malformed command line"
             FileHandle.standardError.write(Data("gan-sample: \(message) (see \(help))\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GANCheckpoint
+import GANFiles
 import GANCommandLine
 import GANNN
 
@@ -23,6 +24,14 @@ struct Generate: ParsableCommand {
         (MNIST-format uint8 [N, H, W] for one channel, [N, C, H, W] otherwise; .idx.gz is gzip), \
         with byte = round(255 * value) clamped to 0...255. The file is written to a hidden \
         temporary file beside OUT (.NAME.tmp for OUT = DIR/NAME) and renamed.
+
+        Class-conditional models (a checkpoint with classes: gan-sample info lists them): --class N \
+        (a number) or --class NAME (a class name, any case) generates that class only; --class all \
+        generates -n samples of every class, class after class, with the same z for sample j of \
+        every class (a PNG is one grid row per class); without --class sample i is of class i mod K. \
+        The labels go alongside: a first CSV column, an int64 "labels" dataset in HDF5, and \
+        OUT.labels.npy (int64 [N]) next to an NPY output. --class on an unconditional model, or a \
+        class the model does not have, is an error (exit 2, nothing written).
 
         Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
@@ -52,6 +61,10 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("PNG grid as ROWSxCOLUMNS, with at least -n cells (default: near-square).", valueName: "RxC"))
     var grid: String?
 
+    @Option(name: .customLong("class"), help: ArgumentHelp("Class-conditional models: the class to generate (a number, a name, or all).",
+                                                           valueName: "N|NAME|all"))
+    var classLabel: String?
+
     var seed: UInt64 { seedOption.seed ?? 0 }
 
     func validate() throws {
@@ -61,7 +74,7 @@ struct Generate: ParsableCommand {
         if let grid {
             guard let layout = GridLayout.parse(grid) else { throw ValidationError("--grid must be ROWSxCOLUMNS with positive numbers, e.g. 8x8, got \"\(grid)\"") }
             guard SampleFormat.of(fileName: output) == .png else { throw ValidationError("--grid applies to PNG output only (-o NAME.png)") }
-            guard layout.cells >= n else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
+            guard layout.cells >= n || classLabel?.lowercased() == "all" else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
         }
     }
 
@@ -73,9 +86,29 @@ struct Generate: ParsableCommand {
             var out = try OutputLocation(output, formats: [.csv, .npy, .hdf5, .png, .idx], space: model.space)
             out.grid = grid.flatMap(GridLayout.parse)
             try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
+            let request = try model.classRequest(classLabel)
+            if let sidecar = out.labelsSidecar, model.classes != nil { try AtomicFile.checkDestination(sidecar) }
             let g = try model.generator(raw: raw)
-            let table = try Self.generate(g, space: model.space, count: n, seed: seed, batch: batch, name: output)
-            try out.write(table, header: nil, dataset: "samples",
+            var table: SampleTable, labels: [Int]?
+            if request == .all, let k = model.classes?.count {
+                // Class after class, each from the same z: row c of the grid is class c.
+                if out.grid == nil { out.grid = GridLayout(rows: k, columns: n) }
+                if let cells = out.grid?.cells, cells < k * n {
+                    throw SampleError("--grid \(grid ?? "") has \(cells) cells for \(k) classes x \(n) samples; use a larger grid or a smaller -n")
+                }
+                table = SampleTable(rowShape: model.space.data.sampleShape, count: 0, values: [])
+                for c in 0..<k {
+                    let part = try Self.generate(g, space: model.space, count: n, seed: seed, batch: batch, name: output,
+                                                 labels: [Int](repeating: c, count: n))
+                    table.values += part.values
+                    table.count += n
+                }
+                labels = (0..<(k * n)).map { $0 / n }
+            } else {
+                labels = model.labels(request, count: n)
+                table = try Self.generate(g, space: model.space, count: n, seed: seed, batch: batch, name: output, labels: labels)
+            }
+            try out.write(table, labels: labels, dataset: "samples",
                           provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step, seed: Int(seed)))
             if model.generatorIsUntrained {
                 warn("\(reader.path) is a pretrain-d checkpoint: the generator has not been trained yet (samples come from its initial weights)")
@@ -85,7 +118,8 @@ struct Generate: ParsableCommand {
 
     /// Runs G over `count` noise vectors in batches of `batch`, reusing one z tensor (G's layers
     /// reuse their outputs), writing de-normalised samples straight into the result array.
-    static func generate(_ g: Sequential, space: SampleSpace, count: Int, seed: UInt64, batch: Int, name: String) throws -> SampleTable {
+    static func generate(_ g: Sequential, space: SampleSpace, count: Int, seed: UInt64, batch: Int, name: String,
+                         labels: [Int]? = nil) throws -> SampleTable {
         let d = space.features, zDim = space.data.noiseDimension
         let (total, overflow) = count.multipliedReportingOverflow(by: d)
         guard !overflow, total <= maxValues else {
@@ -101,6 +135,7 @@ struct Generate: ParsableCommand {
                 let b = min(rows, count - start)
                 z.resize([b, zDim])
                 noise.fill(z.data, count: b * zDim)
+                if let labels { g.setLabels(Array(labels[start..<(start + b)])) }
                 let y = g.forward(z, training: false)
                 precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
                 let dst = out.baseAddress! + start * d

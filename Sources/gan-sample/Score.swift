@@ -25,6 +25,12 @@ struct Score: ParsableCommand {
         .npy and .h5 (dataset "scores"). A summary line goes to stderr: \
         "scored N rows: mean M, min A, max B".
 
+        A class-conditional discriminator (concat or projection conditioning) judges a sample \
+        together with its class: give --class N|NAME for every row, or --labels FILE with one \
+        label per row (.csv: one integer per line, a header allowed; .npy: [N]). An ACGAN \
+        discriminator takes no class; its score is the adversarial output (column 0), and \
+        --class/--labels are refused.
+
         Exit codes: 0 done, 2 bad input (one line on stderr, nothing written), 64 malformed \
         command line.
         """)
@@ -49,7 +55,14 @@ struct Score: ParsableCommand {
 
     @OptionGroup var compute: ThreadsOption
 
+    @Option(name: .customLong("class"), help: ArgumentHelp("Class-conditional D: the class of every row (a number or a name).", valueName: "N|NAME"))
+    var classLabel: String?
+
+    @Option(help: ArgumentHelp("Class-conditional D: one label per row (.csv or .npy).", valueName: "FILE"))
+    var labels: String?
+
     func validate() throws {
+        guard classLabel == nil || labels == nil else { throw ValidationError("give --class or --labels, not both") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         guard !dataset.isEmpty else { throw ValidationError("--dataset must not be empty") }
     }
@@ -68,7 +81,8 @@ struct Score: ParsableCommand {
             let d = try model.discriminator()
             let kind: Kind = model.isCritic ? .critic : logits ? .logit : .probability
             let table = try SampleInput.read(input, dataset: dataset, space: model.space, consumer: "the discriminator")
-            var scores = Self.score(d, table, space: model.space, batch: batch, inputShape: model.discriminatorInputShape(d))
+            let rowLabels = try model.scoreLabels(classLabel: classLabel, file: labels, rows: table.count, takesLabels: d.conditionalClassCount != nil)
+            var scores = Self.score(d, table, space: model.space, batch: batch, inputShape: model.discriminatorInputShape(d), labels: rowLabels)
             if kind == .probability {
                 for i in scores.indices { scores[i] = sigmoid(scores[i]) }
             }
@@ -85,7 +99,7 @@ struct Score: ParsableCommand {
 
     /// D's raw outputs (logits or critic values) for every row, in batches through one reused
     /// input tensor.
-    static func score(_ d: Sequential, _ table: SampleTable, space: SampleSpace, batch: Int, inputShape: [Int]) -> [Float] {
+    static func score(_ d: Sequential, _ table: SampleTable, space: SampleSpace, batch: Int, inputShape: [Int], labels: [Int]? = nil) -> [Float] {
         let f = table.features, count = table.count
         let rows = min(batch, count)
         let x = Tensor(shape: [rows, f])
@@ -98,9 +112,12 @@ struct Score: ParsableCommand {
                     x.resize([b] + inputShape)  // same values, D's layout (flat or [C, H, W])
                     let s = src.baseAddress! + start * f
                     for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
+                    if let labels { d.setLabels(Array(labels[start..<(start + b)])) }
                     let y = d.forward(x, training: false)
-                    precondition(y.count == b, "discriminator output \(y.shape) for \(b) rows")
-                    for i in 0..<b { out[start + i] = y.data[i] }
+                    // One value per row, or ACGAN's adversarial logit then K class logits.
+                    let stride = y.count / max(b, 1)
+                    precondition(y.count == b * stride, "discriminator output \(y.shape) for \(b) rows")
+                    for i in 0..<b { out[start + i] = y.data[i * stride] }
                     start += b
                 }
             }
