@@ -23,7 +23,8 @@ SHARDING   := $(if $(or $(SHARDS),$(NP)),--set train.shards=$(or $(SHARDS),$(NP)
 CPU_FLAGS  := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ARCH_FLAGS ?= $(if $(and $(findstring avx2,$(CPU_FLAGS)),$(findstring fma,$(CPU_FLAGS)),$(findstring bmi2,$(CPU_FLAGS)),$(findstring movbe,$(CPU_FLAGS))),-Xswiftc -target-cpu -Xswiftc haswell)
 
-.PHONY: all deps build release run pipeline resume status sample score test bench bench-serving clean help h5py-env
+.PHONY: all deps build release run pipeline resume status sample score serve test bench bench-serving bench-server clean help h5py-env export-env \
+        fuzz fuzz-build test-asan test-tsan soak
 
 all: release
 
@@ -35,9 +36,14 @@ help:
 	@echo "make status P=NAME   - stage, step, last losses and checkpoints of Checkpoints/NAME"
 	@echo "make sample P=NAME [N=64] [OUT=FILE] - samples from the run's latest checkpoint"
 	@echo "make score P=NAME DATA=FILE          - D's probability for every row of FILE"
-	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries)"
+	@echo "make serve P=NAME [PORT=8080]        - serve the run over HTTP (Open Inference Protocol) until Ctrl-C"
+	@echo "make test   - build everything and run all tests (unit + end-to-end on release binaries + 20 s per fuzz target)"
+	@echo "make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS=idx ...] - libFuzzer on every input reader (executions, coverage)"
+	@echo "make test-asan / make test-tsan - the unit tests under AddressSanitizer / ThreadSanitizer"
+	@echo "make soak [SOAK_MINUTES=20] - checkpoint every 10 steps while gan-sample reads latest.h5 in a loop"
 	@echo "make bench  - speed benchmarks (RESULT json lines, comparable with ../shared/peers)"
 	@echo "make bench-serving - gan-sample generate/score throughput (samples/s, peak RSS)"
+	@echo "make bench-server  - gan-sample serve vs KServe's Python server under wrk (requests/s, p50/p99, RSS, soak)"
 	@echo "make deps   - install the Debian packages the project needs (only missing ones)"
 
 ## Debian packages (HDF5, OpenBLAS, libpng, zlib, pkg-config, Fashion-MNIST, Open MPI); apt-get only when missing.
@@ -79,10 +85,49 @@ score: release
 	@test -n "$(DATA)" || { echo "make score: give the data file, e.g. make score P=$(P) DATA=Checkpoints/$(P)/samples.csv"; exit 2; }
 	$(RELEASE)/gan-sample score Checkpoints/$(P) $(DATA)
 
-## Unit tests per module + end-to-end tests that run the release binaries.
-test: release h5py-env
-	$(SWIFT) build --build-tests
+## Serve the run's latest checkpoint over HTTP (gan-sample serve: NAME-g, NAME-d on 127.0.0.1:PORT),
+## reloading newer checkpoints as the run writes them; Ctrl-C stops it after the requests in flight.
+PORT ?= 8080
+serve: release
+	$(RELEASE)/gan-sample serve Checkpoints/$(P) --port $(PORT) $(ARGS)
+
+## Unit tests per module + end-to-end tests that run the release binaries, then every fuzz
+## target for FUZZ_TEST_SECONDS (two at a time): any crash, leak, hang or runaway allocation fails.
+## Only the test bundle is built in debug (not the executables, which the tests run from the
+## release build): that keeps Hummingbird, which only gan-sample needs, out of the debug build.
+FUZZ_TEST_SECONDS ?= 20
+test: release h5py-env export-env
+	$(SWIFT) build --product SwiftGANPackageTests
 	$(SWIFT) test --skip-build
+	./scripts/fuzz.sh build
+	./scripts/fuzz.sh run $(FUZZ_TEST_SECONDS) --jobs 2
+
+## libFuzzer targets (Fuzz/, scripts/fuzz.sh): IDX, CSV, NPY, PNG readers, the YAML config loader,
+## the checkpoint reader. Built into .build-fuzz with -sanitize=fuzzer,address; findings are
+## saved in .build-fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-build: deps
+	./scripts/fuzz.sh build
+fuzz: fuzz-build
+	./scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## The unit tests under AddressSanitizer (+ LeakSanitizer) and ThreadSanitizer, each in its own
+## scratch path. CLITests run the (uninstrumented) release binaries and are left out.
+SANITIZER_TESTS := --skip CLITests
+test-asan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-asan --sanitize=address
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
+	  $(SWIFT) test --skip-build --scratch-path .build-asan --sanitize=address $(SANITIZER_TESTS)
+test-tsan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-tsan --sanitize=thread
+	TSAN_OPTIONS=halt_on_error=0 $(SWIFT) test --skip-build --scratch-path .build-tsan --sanitize=thread $(SANITIZER_TESTS)
+
+## Not part of make test: a run checkpointing every 10 steps for SOAK_MINUTES while gan-sample
+## reads latest.h5 in a loop; fails on a failed read or on growing file descriptors or RSS.
+SOAK_MINUTES ?= 20
+soak: release
+	./scripts/soak.sh $(SOAK_MINUTES)
 
 ## A private Python with h5py + numpy (from PyPI), used by the test that runs the h5py snippet of
 ## Checkpoints/README.md. Without Python or PyPI the test has nothing to run and says so.
@@ -93,6 +138,23 @@ h5py-env:
 	  (python3 -m venv $(H5PY_VENV) && $(H5PY_VENV)/bin/pip install -q --disable-pip-version-check h5py numpy) \
 	  || echo "make: warning: could not install h5py into $(H5PY_VENV); the h5py snippet test will not run"; \
 	else echo "make: warning: no python3; the h5py snippet test will not run"; fi
+
+## A private Python for the export tests (Tests/CLITests/ExportTests.swift): onnx, onnxruntime,
+## numpy and safetensors from PyPI, and PyTorch's CPU build (the torch==$(TORCH_CPU) wheel pip is
+## offered here; ~1 GB installed, ~1 min) for the safetensors check, which is skipped with a message
+## where that wheel cannot be installed (PyPI's default torch would pull gigabytes of CUDA
+## libraries). Kept in .build, so only the first `make test` of a checkout installs it.
+EXPORT_VENV := .build/export-venv
+TORCH_CPU   ?= 2.13.0+cpu
+export-env:
+	@if $(EXPORT_VENV)/bin/python -c "import onnx, onnxruntime, numpy, safetensors" 2>/dev/null; then :; \
+	elif command -v python3 >/dev/null; then \
+	  (python3 -m venv $(EXPORT_VENV) && $(EXPORT_VENV)/bin/pip install -q --disable-pip-version-check onnx onnxruntime numpy safetensors) \
+	  || echo "make: warning: could not install onnx/onnxruntime into $(EXPORT_VENV); the export tests will not run"; \
+	else echo "make: warning: no python3; the export tests will not run"; fi
+	@if [ -x $(EXPORT_VENV)/bin/python ] && ! $(EXPORT_VENV)/bin/python -c "import torch" 2>/dev/null; then \
+	  $(EXPORT_VENV)/bin/pip install -q --disable-pip-version-check "torch==$(TORCH_CPU)" 2>/dev/null \
+	  || echo "make: warning: could not install torch==$(TORCH_CPU) into $(EXPORT_VENV); the safetensors-in-PyTorch test will be skipped"; fi
 
 ## Speed and memory. Compare with the peers: ../shared/peers/README.md.
 bench: release
@@ -112,5 +174,11 @@ bench: release
 bench-serving: release
 	Benchmarks/serving.sh --repeats 3 --threads $(or $(BENCH_THREADS),1)
 
+## gan-sample serve against KServe's Python server (../shared/peers/kserve_gan.py) under wrk:
+## requests/s and p50/p99 for three request kinds at 1 and 16 connections, peak RSS, a 5-minute
+## soak (Benchmarks/serve-bench.sh; installs wrk and the peer's venv when missing).
+bench-server: release
+	Benchmarks/serve-bench.sh $(BENCH_ARGS)
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

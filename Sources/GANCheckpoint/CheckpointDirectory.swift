@@ -33,14 +33,9 @@ public struct CheckpointDirectory {
     /// `.step-%08d.h5.tmp`, which readers ignore. `commit` makes it durable and visible; dropping
     /// the returned file without committing removes it.
     public func writeTemporary(_ checkpoint: RecordedCheckpoint) throws -> AtomicFile {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(url.path)
         let file = try AtomicFile(url.appendingPathComponent(Self.fileName(step: checkpoint.step)).path)
-        do {
-            try checkpoint.write(to: file.temporaryPath)
-        } catch {
-            file.discard()
-            throw error
-        }
+        try file.fill { try checkpoint.write(to: $0) }
         return file
     }
 
@@ -101,24 +96,36 @@ public struct CheckpointDirectory {
     /// Opens the newest complete, undamaged checkpoint: `latest.h5`'s target first, then older step
     /// files in descending order. Each skipped file adds a warning naming it and why. Throws when
     /// none can be opened (the error lists the last failure) or the directory has no checkpoint.
+    /// A candidate that vanished while it was being opened was pruned by a writer saving at that
+    /// moment, not damaged: the directory is listed again (a reader of a live run never fails
+    /// for that).
     public func openLatest() throws -> (reader: CheckpointReader, warnings: [String]) {
-        var candidates: [URL] = []
-        if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: latestLink.path) {
-            candidates.append(url.appendingPathComponent((dest as NSString).lastPathComponent))
-        }
-        for (_, f) in stepFiles().reversed() where !candidates.contains(f) { candidates.append(f) }
-        guard !candidates.isEmpty else { throw CheckpointError(url.path, "/", "no checkpoint in this directory") }
         var warnings: [String] = []
         var lastError: Error?
-        for c in candidates {
-            do {
-                let reader = try CheckpointReader(path: c.path)
-                try reader.verifyAllData()
-                return (reader, warnings)
-            } catch {
-                warnings.append("skipping damaged checkpoint \(error); falling back to the previous one")
-                lastError = error
+        for _ in 0..<8 {
+            warnings = []
+            var candidates: [URL] = []
+            if let dest = try? FileManager.default.destinationOfSymbolicLink(atPath: latestLink.path) {
+                candidates.append(url.appendingPathComponent((dest as NSString).lastPathComponent))
             }
+            for (_, f) in stepFiles().reversed() where !candidates.contains(f) { candidates.append(f) }
+            guard !candidates.isEmpty else { throw CheckpointError(url.path, "/", "no checkpoint in this directory") }
+            var pruned = false
+            for c in candidates {
+                do {
+                    let reader = try CheckpointReader(path: c.path)
+                    try reader.verifyAllData()
+                    return (reader, warnings)
+                } catch {
+                    lastError = error
+                    if !FileManager.default.fileExists(atPath: c.path) {
+                        pruned = true
+                        break
+                    }
+                    warnings.append("skipping damaged checkpoint \(error); falling back to the previous one")
+                }
+            }
+            if !pruned { break }
         }
         throw lastError!
     }

@@ -7,6 +7,10 @@ extension CheckpointReader {
     /// objective counts as the pipeline's default, `.nonSaturating` (D a classifier), so only a
     /// stored `wasserstein` makes D a critic.
     public var objective: GANObjective { StoredConfiguration.objective(in: config) }
+
+    /// PacGAN's packing degree, the stored `train.pack`: D judges this many consecutive samples at
+    /// once. A configuration without it (or that does not parse) counts as 1, no packing.
+    public var pack: Int { StoredConfiguration.pack(in: config) }
 }
 
 /// The part of the stored configuration (root attribute `config`, the pipeline's resolved YAML)
@@ -23,7 +27,12 @@ struct StoredConfiguration: Decodable {
         var objective: Objective?
     }
 
+    struct Train: Decodable {
+        var pack: Int?
+    }
+
     var loss: Loss?
+    var train: Train?
 
     static func objective(in yaml: String) -> GANObjective {
         switch (try? YAMLDecoder().decode(StoredConfiguration.self, from: yaml))?.loss?.objective {
@@ -31,5 +40,9 @@ struct StoredConfiguration: Decodable {
         case .wasserstein: .wasserstein
         case .nonSaturating, nil: .nonSaturating
         }
+    }
+
+    static func pack(in yaml: String) -> Int {
+        max((try? YAMLDecoder().decode(StoredConfiguration.self, from: yaml))?.train?.pack ?? 1, 1)
     }
 }

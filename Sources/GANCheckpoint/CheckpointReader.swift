@@ -119,11 +119,14 @@ public final class CheckpointReader {
 
     public func hasNetwork(_ name: String) -> Bool { file.root.contains(name) }
 
-    /// The architecture of a stored network, from its layer groups' attributes.
+    /// The architecture of a stored network, from its layer groups' attributes. Building it
+    /// allocates every parameter before any is read, so an architecture that declares more
+    /// parameters than the file stores (damage, or a hostile file declaring a billion-wide
+    /// layer) is refused here: what a reader builds follows the file's size.
     public func specs(of network: String) throws -> [LayerSpec] {
         let g = try file.root.group(network)
         let names = try g.stringAttribute("layers").split(separator: ",").map(String.init)
-        return try names.map { name in
+        let specs = try names.map { name in
             let lg = try g.group(name)
             let kind = try lg.stringAttribute("kind")
             var attrs: [String: Double] = [:]
@@ -136,6 +139,12 @@ public final class CheckpointReader {
             case .failure(let e): throw CheckpointError(path, "/\(network)/\(name)", "\(e)")
             }
         }
+        let declared = specs.reduce(0) { $0 + $1.parameterScalars } * Double(MemoryLayout<Float>.size)
+        let stored = try g.storedByteCount()
+        guard declared <= Double(stored) else {
+            throw CheckpointError(path, "/\(network)", "the architecture declares \(String(format: "%.0f", declared)) bytes of parameters but the file stores \(stored)")
+        }
+        return specs
     }
 
     /// Builds a network from the stored architecture and loads its weights.

@@ -10,7 +10,9 @@ public struct RecordedCheckpoint: @unchecked Sendable {
     let root: RecordedGroup
 
     /// Writes the file at `path` (truncating). Not atomic by itself: `CheckpointDirectory` writes
-    /// to a temporary name, syncs and renames. The `complete` attribute is written last.
+    /// to a temporary name, syncs and renames. The `complete` attribute is written last. The file
+    /// is built in memory and reaches the disk in `close()` (see `HDF5File`), so a full disk is a
+    /// `FileWriteError`, never a failure inside HDF5.
     public func write(to path: String) throws {
         let file = try HDF5File.create(path)
         do {
@@ -19,7 +21,7 @@ public struct RecordedCheckpoint: @unchecked Sendable {
             try file.flush()
             try file.close()
         } catch {
-            try? file.close()
+            file.discard()
             throw error
         }
     }

@@ -46,6 +46,14 @@ public enum CSVTable {
         try values.withUnsafeBufferPointer { try writeToStandardOutput(values: $0, columns: columns, header: header) }
     }
 
+    /// The bytes `write` puts in a file (for answers sent over the network).
+    public static func encoded(values: [Float], columns: Int, header: [String]? = nil) throws -> [UInt8] {
+        try check("<memory>", values.count, columns, header)
+        var bytes: [UInt8] = []
+        try values.withUnsafeBufferPointer { try encode($0, columns: columns, header: header) { bytes += $0 } }
+        return bytes
+    }
+
     // MARK: - Writing
 
     private static func check(_ name: String, _ count: Int, _ columns: Int, _ header: [String]?) throws {
@@ -65,6 +73,12 @@ public enum CSVTable {
 
     private static func encode(_ values: UnsafeBufferPointer<Float>, columns: Int, header: [String]?,
                                to out: OutputFile) throws {
+        try encode(values, columns: columns, header: header) { try out.write($0) }
+    }
+
+    /// The table's text in pieces of about 1 MiB, each handed to `emit`.
+    private static func encode(_ values: UnsafeBufferPointer<Float>, columns: Int, header: [String]?,
+                               emit: ([UInt8]) throws -> Void) throws {
         var buf: [UInt8] = []
         buf.reserveCapacity(1 << 20 + 4096)
         if let header {
@@ -80,14 +94,14 @@ public enum CSVTable {
                 buf.append(UInt8(ascii: "\n"))
                 c = 0
                 if buf.count >= 1 << 20 {
-                    try out.write(buf)
+                    try emit(buf)
                     buf.removeAll(keepingCapacity: true)
                 }
             } else {
                 buf.append(UInt8(ascii: ","))
             }
         }
-        try out.write(buf)
+        try emit(buf)
     }
 
     /// Quotes a header name that would otherwise not read back as itself (or not as a header).

@@ -9,46 +9,12 @@ public struct IDXArray {
     public var bytes: [UInt8]
 
     /// Reads a plain or gzip-compressed IDX file (zlib detects which), validating the magic, the
-    /// type, the dimensions and that the data length matches them exactly.
+    /// type, the dimensions and that the data length matches them exactly (`IDXStream`: memory
+    /// follows the declared size, and a file whose data goes on past it is refused as soon as it
+    /// does, without inflating the rest).
     public static func read(_ path: String) throws -> IDXArray {
-        var raw = try readAllBytes(path)
-        let (shape, header) = try parseHeader(raw.prefix(maxHeader), byteCount: raw.count, path: path)
-        raw.removeFirst(header)  // in place: no second copy of a 47 MB image file
-        return IDXArray(shape: shape, bytes: raw)
-    }
-
-    /// The longest possible header: magic and 255 dimensions.
-    static let maxHeader = 4 + 4 * 255
-
-    /// Validates the header at the start of a `byteCount`-byte IDX file (`prefix`: its first
-    /// `min(byteCount, maxHeader)` bytes): the magic, the type, the dimensions and that the data
-    /// length matches them exactly. Returns the shape and the header's length.
-    static func parseHeader(_ prefix: ArraySlice<UInt8>, byteCount: Int, path: String) throws -> (shape: [Int], headerLength: Int) {
-        let raw = Array(prefix)
-        guard byteCount >= 4, raw.count >= 4 else { throw DataError(path, "not an IDX file: \(byteCount) bytes, shorter than the 4-byte header") }
-        guard raw[0] == 0, raw[1] == 0 else {
-            throw DataError(path, String(format: "not an IDX file: magic starts with 0x%02x%02x, expected 0x0000", raw[0], raw[1]))
-        }
-        guard raw[2] == 0x08 else {
-            throw DataError(path, String(format: "IDX data type 0x%02x is not supported, expected 0x08 (unsigned byte)", raw[2]))
-        }
-        let ndim = Int(raw[3])
-        guard ndim >= 1 else { throw DataError(path, "IDX header declares 0 dimensions") }
-        let header = 4 + 4 * ndim
-        guard byteCount >= header, raw.count >= header else {
-            throw DataError(path, "truncated IDX header: \(byteCount) bytes, expected at least \(header)")
-        }
-        var shape: [Int] = []
-        for d in 0..<ndim {
-            let o = 4 + 4 * d
-            shape.append(Int(raw[o]) << 24 | Int(raw[o + 1]) << 16 | Int(raw[o + 2]) << 8 | Int(raw[o + 3]))
-        }
-        let expected = shape.reduce(1, *)
-        let found = byteCount - header
-        guard found == expected else {
-            throw DataError(path, "IDX dimensions \(shape) need \(expected) data bytes, found \(found)\(found < expected ? " (truncated file)" : "")")
-        }
-        return (shape, header)
+        let stream = try IDXStream(path)
+        return IDXArray(shape: stream.shape, bytes: try stream.readAll())
     }
 
     /// Writes an unsigned-byte IDX file (magic `00 00 08 NDIM`, big-endian dimensions, data),
@@ -111,36 +77,6 @@ public struct IDXArray {
             }
         }
         guard status == Z_STREAM_END else { throw DataError(name, "cannot write: gzip compression failed (zlib status \(status))") }
-        out.removeLast(out.count - used)
-        return out
-    }
-
-    /// Reads the file through zlib, which decompresses gzip and passes plain files through.
-    static func readAllBytes(_ path: String) throws -> [UInt8] {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError(path, "no such file") }
-        guard let f = gzopen(path, "rb") else { throw DataError(path, "cannot open for reading") }
-        defer { gzclose(f) }
-        // Size hint so the buffer is allocated once: a gzip member ends with its uncompressed size
-        // mod 2^32; for a plain file, the file size.
-        var capacity = 1 << 16
-        if let h = FileHandle(forReadingAtPath: path) {
-            let size = (try? h.seekToEnd()) ?? 0
-            capacity = Int(size)
-            if size >= 18, (try? h.seek(toOffset: 0)) != nil, let magic = try? h.read(upToCount: 2), magic == Data([0x1f, 0x8b]),
-               (try? h.seek(toOffset: size - 4)) != nil, let tail = try? h.read(upToCount: 4), tail.count == 4 {
-                capacity = Int(tail[0]) | Int(tail[1]) << 8 | Int(tail[2]) << 16 | Int(tail[3]) << 24
-            }
-            try? h.close()
-        }
-        var out = [UInt8](repeating: 0, count: max(capacity + 1, 1 << 16))  // +1: EOF needs one more read
-        var used = 0
-        while true {
-            if used == out.count { out.append(contentsOf: repeatElement(0, count: out.count)) }
-            let n = out.withUnsafeMutableBytes { gzread(f, $0.baseAddress! + used, UInt32(min($0.count - used, Int(Int32.max)))) }
-            if n < 0 { throw DataError(path, "corrupt gzip stream") }
-            if n == 0 { break }
-            used += Int(n)
-        }
         out.removeLast(out.count - used)
         return out
     }

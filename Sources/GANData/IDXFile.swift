@@ -1,5 +1,5 @@
-import CZlib
 import Foundation
+import GANFiles
 
 /// An unsigned-byte IDX file read one sample at a time (`pread`) instead of loaded: the data set
 /// lives in the kernel's page cache, shared and evictable, not in the process (Fashion-MNIST's
@@ -16,26 +16,11 @@ public final class IDXFile {
     private let dataOffset: Int
 
     public init(_ path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError(path, "no such file") }
-        let fd = try IDXFile.decompressedDescriptor(path)
-        self.fd = fd
+        let stream = try IDXStream(path)
         self.path = path
-        let size = Int(lseek(fd, 0, SEEK_END))
-        var prefix = [UInt8](repeating: 0, count: min(max(size, 0), IDXArray.maxHeader))
-        let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard got == prefix.count else {
-            close(fd)
-            throw DataError(path, "cannot read: \(String(cString: strerror(errno)))")
-        }
-        do {
-            let (shape, header) = try IDXArray.parseHeader(prefix[...], byteCount: size, path: path)
-            self.shape = shape
-            dataOffset = header
-            sampleSize = shape.dropFirst().reduce(1, *)
-        } catch {
-            close(fd)
-            throw error
-        }
+        shape = stream.shape
+        sampleSize = shape.dropFirst().reduce(1, *)
+        (fd, dataOffset) = try Self.dataDescriptor(stream)
     }
 
     deinit { close(fd) }
@@ -53,40 +38,35 @@ public final class IDXFile {
         }
     }
 
-    /// A descriptor for the plain bytes: the file itself, or for gzip an unlinked temporary file
-    /// (in `TMPDIR`) holding the decompressed stream.
-    private static func decompressedDescriptor(_ path: String) throws -> Int32 {
-        let raw = open(path, O_RDONLY | O_CLOEXEC)
-        guard raw >= 0 else { throw DataError(path, "cannot open for reading: \(String(cString: strerror(errno)))") }
-        var magic: [UInt8] = [0, 0]
-        let isGzip = pread(raw, &magic, 2, 0) == 2 && magic == [0x1f, 0x8b]
-        if !isGzip { return raw }
-        close(raw)
+    /// A descriptor and offset of the data: the file itself when it is plain, else an unlinked
+    /// temporary file (in `TMPDIR`) holding exactly the declared data bytes, copied a chunk at a
+    /// time from the stream (which refuses data running past them, so a bomb cannot fill the disk).
+    private static func dataDescriptor(_ stream: IDXStream) throws -> (Int32, Int) {
+        let path = stream.path
+        if stream.plainSize != nil {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw DataError(path, "cannot open for reading: \(String(cString: strerror(errno)))") }
+            return (fd, stream.headerLength)
+        }
         var template = Array((NSTemporaryDirectory() + "/gan-idx-XXXXXX").utf8CString)
         let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard out >= 0 else { throw DataError(path, "cannot create a temporary file to decompress into: \(String(cString: strerror(errno)))") }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        guard let f = gzopen(path, "rb") else { close(out); throw DataError(path, "cannot open for reading") }
-        defer { gzclose(f) }
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = gzread(f, buffer, UInt32(chunk))
-            if n < 0 { close(out); throw DataError(path, "corrupt gzip stream") }
-            if n == 0 { break }
-            var written = 0
-            while written < Int(n) {
-                let w = write(out, buffer + written, Int(n) - written)
-                if w < 0 && errno == EINTR { continue }
-                guard w > 0 else {
-                    let reason = String(cString: strerror(errno))
-                    close(out)
-                    throw DataError(path, "cannot decompress into \(NSTemporaryDirectory()): \(reason)")
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        do {
+            while true {
+                let n = try stream.read(into: chunk)
+                if n == 0 { break }
+                if let code = FileDescriptor.writeAll(out, UnsafeRawBufferPointer(rebasing: chunk[..<n]), name: "\(NSTemporaryDirectory())/gan-idx") {
+                    throw DataError(path, "cannot decompress into \(NSTemporaryDirectory()): \(String(cString: strerror(code)))")
                 }
-                written += w
             }
+            try stream.expectEnd()
+        } catch {
+            close(out)
+            throw error
         }
-        return out
+        return (out, 0)
     }
 }

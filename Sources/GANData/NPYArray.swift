@@ -14,7 +14,7 @@ public enum NPYArray {
         let h = try readHeader(file)
         var values: [Float]
         var raw: [UInt8] = []
-        if h.dtype == .f4 {  // straight into the result
+        if h.dtype == .f4 && file.regularSize != nil {  // straight into the result (the size is checked)
             values = try [Float](unsafeUninitializedCapacity: h.count) { buf, n in
                 try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
                 n = h.count
@@ -63,6 +63,14 @@ public enum NPYArray {
         try out.write(header)
         try values.map { $0.littleEndian }.withUnsafeBytes { try out.write($0) }
         try out.commit()
+    }
+
+    /// The bytes `write` puts in a file (for answers sent over the network).
+    public static func encoded(shape: [Int], values: [Float]) throws -> [UInt8] {
+        var bytes = try headerBytes("<memory>", shape: shape, count: values.count)
+        bytes.reserveCapacity(bytes.count + 4 * values.count)
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        return bytes
     }
 
     /// Writes a float32 array to standard output (for `-o -`).
@@ -181,7 +189,10 @@ public enum NPYArray {
             let big = descr.hasPrefix(">") ? " (big-endian; convert with arr.astype(arr.dtype.newbyteorder('<')))" : ""
             throw DataError(name, "dtype '\(descr)' is not supported\(big), expected <f4, <f8, |u1, <i4 or <i8")
         }
-        guard let count = product(shape, 1), let needed = product(shape, dtype.size) else { throw DataError(name, "shape \(shape) is too large") }
+        // Zeros counted as ones as well: no partial product (a row's size) may overflow either.
+        guard let count = product(shape, 1), let needed = product(shape, dtype.size), product(shape.map { max($0, 1) }, dtype.size) != nil else {
+            throw DataError(name, "shape \(shape) is too large")
+        }
         let h = Header(shape: shape, dtype: dtype, descr: descr, count: count, dataOffset: prefix + hlen)
         if let size = file.regularSize, size - h.dataOffset != needed { throw sizeError(name, h, found: size - h.dataOffset) }
         return h
@@ -198,11 +209,25 @@ public enum NPYArray {
         guard got == dest.count else { throw sizeError(file.path, h, found: got) }
     }
 
+    /// The data bytes. A regular file's size was checked against the header, so they go into one
+    /// buffer of that size; from a pipe they arrive a chunk at a time into a growing buffer, so a
+    /// header that declares more than the pipe delivers costs only what arrived.
     private static func readRaw(_ file: InputFile, _ h: Header) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: h.count * h.dtype.size) { buf, n in
-            try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
-            n = buf.count
+        let needed = h.count * h.dtype.size
+        if file.regularSize != nil {
+            return try [UInt8](unsafeUninitializedCapacity: needed) { buf, n in
+                try readData(file, h, into: UnsafeMutableRawBufferPointer(buf))
+                n = buf.count
+            }
         }
+        var out: [UInt8] = []
+        while out.count < needed {
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: min(1 << 20, needed - start)))
+            let got = try out.withUnsafeMutableBytes { try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+            guard start + got == out.count else { throw sizeError(file.path, h, found: start + got) }
+        }
+        return out
     }
 
     /// start × the dimensions, nil on overflow.

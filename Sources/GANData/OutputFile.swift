@@ -26,7 +26,7 @@ final class OutputFile {
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         if let file {
             try file.write(bytes)
-        } else if let code = FileDescriptor.writeAll(STDOUT_FILENO, bytes) {
+        } else if let code = FileDescriptor.writeAll(STDOUT_FILENO, bytes, name: name) {
             throw FileWriteError(name, code: code)
         }
     }

@@ -181,9 +181,11 @@ public struct PNGImage: Equatable, Sendable {
     }
 
     /// Inflates the zlib stream into exactly `expected` bytes. Data beyond what the image needs is
-    /// ignored (as libpng does); too little is an error.
+    /// ignored (as libpng does); too little is an error. The output grows as zlib produces it
+    /// (doubling, up to `expected`), so a header that declares a huge image over a few bytes of
+    /// IDAT costs what those bytes inflate to, not what the header says.
     static func inflate(_ input: [UInt8], expected: Int, fail: (String) -> DataError) throws -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: expected)
+        var out = [UInt8]()
         var stream = z_stream()
         guard inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw fail("cannot decode PNG: zlib initialisation failed")
@@ -192,20 +194,23 @@ public struct PNGImage: Equatable, Sendable {
         var input = input
         var status: Int32 = Z_OK
         var message = ""
-        let produced: Int = input.withUnsafeMutableBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                stream.next_in = src.baseAddress
-                stream.avail_in = uInt(src.count)
-                stream.next_out = dst.baseAddress
-                stream.avail_out = uInt(dst.count)
-                while true {
-                    status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                    if status == Z_OK && stream.avail_out > 0 && stream.avail_in > 0 { continue }
-                    break
+        var produced = 0
+        input.withUnsafeMutableBufferPointer { src in
+            stream.next_in = src.baseAddress
+            stream.avail_in = uInt(src.count)
+            while produced < expected {
+                if produced == out.count {
+                    out.append(contentsOf: repeatElement(0, count: min(max(out.count, 1 << 16), expected - out.count)))
                 }
-                if let m = stream.msg { message = String(cString: m) }
-                return dst.count - Int(stream.avail_out)
+                out.withUnsafeMutableBufferPointer { dst in
+                    stream.next_out = dst.baseAddress! + produced
+                    stream.avail_out = uInt(dst.count - produced)
+                    status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    produced = dst.count - Int(stream.avail_out)
+                }
+                if status != Z_OK || stream.avail_in == 0 { break }
             }
+            if let m = stream.msg { message = String(cString: m) }
         }
         switch status {
         case Z_OK, Z_STREAM_END, Z_BUF_ERROR: break

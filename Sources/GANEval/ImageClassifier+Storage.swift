@@ -22,8 +22,7 @@ extension ImageClassifier {
     public static let fileFormatVersion = 1
 
     public func save(to path: String) throws {
-        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
-                                                withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         try AtomicFile.write(to: path) { tmp in
             let file = try HDF5File.create(tmp)
             let root = file.root

@@ -45,7 +45,7 @@ public final class AtomicFile {
     /// Appends `bytes` to the temporary file. A failure discards it.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         precondition(!finished && descriptor >= 0, "AtomicFile.write after commit or discard")
-        if let code = FileDescriptor.writeAll(descriptor, bytes) {
+        if let code = FileDescriptor.writeAll(descriptor, bytes, name: path) {
             discard()
             throw FileWriteError(path, code: code)
         }
@@ -97,18 +97,46 @@ public final class AtomicFile {
 
     /// Runs `body` with the temporary file's path (empty, created) for a library that writes by
     /// path and must have closed the file when `body` returns; then commits. If `body` throws, the
-    /// temporary file is removed and the error rethrown unchanged.
+    /// temporary file is removed and the error rethrown (see `fill`).
     public static func write(to path: String, _ body: (_ temporaryPath: String) throws -> Void) throws {
         let file = try AtomicFile(path)
-        close(file.descriptor)
-        file.descriptor = -1
+        try file.fill(body)
+        try file.commit()
+    }
+
+    /// Lets a library that writes by path (HDF5) write the temporary file: `body` gets
+    /// `temporaryPath` and must have closed the file when it returns. If it throws, the temporary
+    /// file is removed and the error rethrown as it is, except that a `FileWriteError` naming the
+    /// temporary file is renamed to name the destination (users never see `.NAME.tmp`).
+    public func fill(_ body: (_ temporaryPath: String) throws -> Void) throws {
+        precondition(!finished, "AtomicFile.fill after commit or discard")
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
         do {
-            try body(file.temporaryPath)
+            try body(temporaryPath)
+        } catch let e as FileWriteError where e.path == temporaryPath {
+            discard()
+            throw e.code.map { FileWriteError(path, code: $0) } ?? FileWriteError(path, reason: e.reason)
         } catch {
-            file.discard()
+            discard()
             throw error
         }
-        try file.commit()
+    }
+
+    /// Creates the directory `path` and any missing parents (`mkdir -p`), for writers that put
+    /// their files in a directory of their own. A failure is a `FileWriteError` naming the
+    /// directory with its errno, like any failed write (a read-only or full file system).
+    public static func createDirectory(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw FileWriteError(path, reason: "it exists and is not a directory") }
+            return
+        }
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard errno == ENOENT, !parent.isEmpty, parent != path else { throw FileWriteError(path, code: errno) }
+        try createDirectory(parent)
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw FileWriteError(path, code: errno) }
     }
 
     /// Points the symbolic link `path` at `target` (stored as given, e.g. a name relative to the

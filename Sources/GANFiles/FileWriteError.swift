@@ -32,4 +32,17 @@ public struct FileWriteError: Error, CustomStringConvertible, Equatable, Sendabl
     }
 
     public var description: String { "\(path.isEmpty ? "(empty path)" : path): cannot write: \(reason)" }
+
+    /// The exit code of a command that stopped because a write failed in a system call: 74,
+    /// sysexits.h's EX_IOERR. It tells a wrapper script "the disk (space, permissions, a failing
+    /// device), not your input": rerunning once that is fixed succeeds, and nothing complete was
+    /// lost (every write is an `AtomicFile`).
+    public static let ioFailureExitCode: Int32 = 74
+
+    /// Whether a system call failed (ENOSPC, EIO, EACCES, EROFS, ...), as opposed to a check made
+    /// before writing (a missing directory, a directory in the way), which is a usage error.
+    public var isIOFailure: Bool { code != nil }
+
+    /// Whether freeing space is the remedy (a full disk or an exhausted quota).
+    public var isOutOfSpace: Bool { code == ENOSPC || code == EDQUOT || code == EFBIG }
 }

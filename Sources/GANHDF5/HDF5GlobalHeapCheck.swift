@@ -16,6 +16,11 @@ enum GlobalHeapCheck {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return "cannot reopen the file to check it" }
         defer { close(fd) }
+        return validate(descriptor: fd, lengthSize: lengthSize)
+    }
+
+    /// The same through an open descriptor (read with `pread` only: its offset is left alone).
+    static func validate(descriptor fd: Int32, lengthSize: Int) -> String? {
         var st = stat()
         guard fstat(fd, &st) == 0 else { return "cannot determine the file size" }
         let fileSize = UInt64(st.st_size)

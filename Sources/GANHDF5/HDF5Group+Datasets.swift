@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 
 /// Datasets. Every dataset of rank >= 1 is chunked with the Fletcher-32 checksum filter, so
 /// corrupted data is detected on read (by default the whole dataset up to 1 MiB per chunk, split on
@@ -93,6 +94,9 @@ extension HDF5Group {
             }
             try DatasetIO.checkType(d, T.hdf5Kind, ctx)
             guard let n = DatasetIO.elementCount(shape) else { throw ctx.error(.invalidArgument, "invalid stored shape \(shape)") }
+            let (bytes, overflow) = n.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+            guard !overflow else { throw ctx.error(.invalidArgument, "stored shape \(shape) is too large") }
+            try DatasetIO.checkDeclaredSize(d, bytes: bytes, ctx)
             return try body(shape, n) { buffer in
                 if n > 0 {
                     try ctx.check(H5Dread(d, T.hdf5Kind.memoryType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), buffer),
@@ -107,16 +111,17 @@ extension HDF5Group {
 enum DatasetIO {
     static let chunkByteLimit = 1 << 20
 
-    /// Product of the dimensions, nil for negative dimensions or overflow.
+    /// Product of the dimensions, nil for negative dimensions or overflow, also of any partial
+    /// product (zeros counted as ones: a row's size must fit even in an empty dataset).
     static func elementCount(_ shape: [Int]) -> Int? {
         var n = 1
         for d in shape {
             guard d >= 0 else { return nil }
-            let (p, o) = n.multipliedReportingOverflow(by: d)
+            let (p, o) = n.multipliedReportingOverflow(by: max(d, 1))
             if o { return nil }
             n = p
         }
-        return n
+        return shape.contains(0) ? 0 : n
     }
 
     /// Chunk dimensions: the whole dataset while it fits in `limit` bytes, otherwise the leading
@@ -229,6 +234,41 @@ enum DatasetIO {
         let shape = dims.map { Int($0) }
         guard elementCount(shape) != nil else { throw ctx.error(.invalidArgument, "stored shape \(shape) is too large") }
         return shape
+    }
+
+    /// What a dataset may declare beyond the bytes the file stores for it: chunks never written
+    /// read as the fill value, so a valid file can store less than it declares.
+    static let unstoredAllowance = 64 << 20
+
+    /// Refuses, before any room is made for it, a dataset whose declared size the file cannot
+    /// back. Without a compressing filter its bytes are in the file (`H5Dget_storage_size`), so
+    /// declaring much more than that is damage or a hostile file, and memory follows the file's
+    /// size; a compressed dataset must at least fit in this machine's memory (allocating more
+    /// would abort the process).
+    static func checkDeclaredSize(_ d: hid_t, bytes: Int, _ ctx: H5Context) throws {
+        guard bytes > unstoredAllowance else { return }
+        let stored = Int(clamping: H5Dget_storage_size(d))
+        if try isCompressed(d, ctx) {
+            let memory = ProcessInfo.processInfo.physicalMemory
+            guard UInt64(bytes) <= memory else {
+                throw ctx.error(.corrupt, "declares \(bytes) bytes of data, more than this machine's memory (\(memory) bytes)")
+            }
+        } else if bytes - stored > unstoredAllowance {
+            throw ctx.error(.corrupt, "declares \(bytes) bytes of data but the file stores \(stored) (damaged file?)")
+        }
+    }
+
+    /// Whether a filter other than the checksum and the byte shuffle is on the dataset.
+    static func isCompressed(_ d: hid_t, _ ctx: H5Context) throws -> Bool {
+        let dcpl = try ctx.check(H5Dget_create_plist(d), "H5Dget_create_plist")
+        defer { H5Pclose(dcpl) }
+        let n = try ctx.check(H5Pget_nfilters(dcpl), "H5Pget_nfilters")
+        for i in 0..<n {
+            var flags: UInt32 = 0, values = 0, config: UInt32 = 0
+            let id = try ctx.check(H5Pget_filter2(dcpl, UInt32(i), &flags, &values, nil, 0, nil, &config), "H5Pget_filter2")
+            if id != H5Z_FILTER_FLETCHER32 && id != H5Z_FILTER_SHUFFLE { return true }
+        }
+        return false
     }
 
     static func storedType(_ d: hid_t, _ ctx: H5Context) throws -> StoredType {

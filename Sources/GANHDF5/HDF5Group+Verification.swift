@@ -13,6 +13,17 @@ extension HDF5Group {
     }
 }
 
+extension HDF5Group {
+    /// The bytes the file holds for every dataset below this group (`HDF5Dataset.storageSize`).
+    public func storedByteCount() throws -> Int {
+        var total = 0
+        for name in try childNames() {
+            total += try (try? group(name)).map { try $0.storedByteCount() } ?? dataset(name).storageSize()
+        }
+        return total
+    }
+}
+
 extension HDF5Dataset {
     /// Reads every value once, as its stored type (values discarded).
     public func verifyData() throws {

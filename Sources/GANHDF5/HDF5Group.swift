@@ -116,6 +116,16 @@ public struct HDF5Dataset: HDF5Node {
         }
     }
 
+    /// The bytes the file holds for the data (HDF5's storage size: after compression, without
+    /// chunks never written).
+    public func storageSize() throws -> Int {
+        try file.withFileID(object: path) { fid, ctx in
+            let d = try DatasetIO.open(fid, path, ctx)
+            defer { H5Dclose(d) }
+            return Int(clamping: H5Dget_storage_size(d))
+        }
+    }
+
     /// The stored element kind; throws `.typeMismatch` for types this wrapper does not write
     /// (it still reads any float type as Float/Double and integer types losslessly where possible).
     public func elementKind() throws -> HDF5ElementKind {

@@ -69,6 +69,23 @@ public enum LayerSpec: Equatable, Sendable {
         }
     }
 
+    /// The scalars the layer's parameters and buffers hold (weights, biases, batch-norm
+    /// statistics): what building it allocates before any value is read. A reader checks it
+    /// against the bytes a file stores (`CheckpointReader.buildNetwork`). A Double: a bound that
+    /// cannot overflow.
+    public var parameterScalars: Double {
+        switch self {
+        case .linear(let i, let o, let b): Double(i) * Double(o) + (b ? Double(o) : 0)
+        case .conv2d(let i, let o, let k, _, _, let b), .convTranspose2d(let i, let o, let k, _, _, let b):
+            Double(i) * Double(o) * Double(k) * Double(k) + (b ? Double(o) : 0)
+        case .batchNorm(let f, _, _): 4 * Double(f)
+        case .virtualBatchNorm(let f, _): 2 * Double(f)
+        case .spectralNorm(let inner, _, _): inner.parameterScalars
+        case .classProjection(let inner, let k): inner.parameterScalars + Double(k) * Double(inner.inputFeatures ?? 0)
+        case .relu, .leakyReLU, .sigmoid, .tanh, .maxout, .clamp, .reshape, .oneHotConcat: 0
+        }
+    }
+
     /// Largest rank a `reshape` spec may declare (a corrupt `rank` must not drive a huge loop).
     public static let maxReshapeRank = 8
 

@@ -118,6 +118,14 @@ public final class SpectralNorm: Layer {
         for i in 0..<weight.value.count { wsn[i] = w[i] / s }
     }
 
+    /// W_sn = W / σ exactly as an evaluation-mode forward computes it (σ from the stored u, v, no
+    /// power iteration), in the wrapped layer's weight tensor: what an exporter folds into a plain
+    /// layer so that the exported network computes what `forward(_:training: false)` computes.
+    public func evaluationWeight() -> Tensor {
+        updateNormalizedWeight(training: false)
+        return normalizedWeight.value
+    }
+
     public func outputShape(for inputShape: [Int]) -> [Int]? { wrapped.outputShape(for: inputShape) }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {

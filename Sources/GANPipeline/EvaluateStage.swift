@@ -45,7 +45,7 @@ struct EvaluateStage: PipelineStage {
             metrics += try evaluator.report(x)
             if let k = desc.classes?.count { metrics += evaluator.conditionalMetrics(x, classes: k) }
             let grid = run.evalDirectory.appendingPathComponent("samples.png")
-            try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
+            try AtomicFile.createDirectory(run.evalDirectory.path)
             try SampleGrid.image(Array(x.array.prefix(64 * x.columns)).map { desc.scale * $0 + desc.offset }, count: min(64, n),
                                  description: desc, columns: 8).write(to: grid.path)
             context.log("evaluate: samples \(grid.path)")
@@ -64,7 +64,7 @@ struct EvaluateStage: PipelineStage {
             metrics.append(("wasserstein_estimate", -tail.reduce(0, +) / Double(tail.count)))
         }
         metrics.append(("wall_seconds", Date().timeIntervalSince(start)))
-        try FileManager.default.createDirectory(at: run.evalDirectory, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(run.evalDirectory.path)
         let json = "{\n" + metrics.map { "  \"\($0.0)\": \($0.1.isFinite ? "\($0.1)" : "null")" }.joined(separator: ",\n") + "\n}\n"
         let path = run.evalDirectory.appendingPathComponent("metrics.json")
         try AtomicFile.write(Array(json.utf8), to: path.path)

@@ -2,6 +2,7 @@ import Foundation
 import GANCheckpoint
 import GANData
 import GANEval
+import GANFiles
 import GANNN
 
 /// The image evaluation of issue 7, in data units ([0, 1] pixels), on three real sets:
@@ -51,7 +52,7 @@ final class ImageEvaluator {
         }
         validation = ImageClassifier.tensor(images: Array(data.images[0..<(min(Self.validationSize, trainCount) * d)]), sampleSize: d)
         if let labels = data.labels {
-            try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
+            try AtomicFile.createDirectory(cacheDirectory.path)
             let images = Array(data.images[0..<(trainCount * d)]), trainLabels = Array(labels[0..<trainCount])
             let id = ImageClassifier.dataIdentifier(images: images, labels: trainLabels)
             let path = cacheDirectory.appendingPathComponent("classifier-\(String(Hashing.fnv1a64(id.utf8), radix: 16)).h5").path

@@ -44,7 +44,7 @@ public final class PipelineRunner {
                 throw PipelineError.changedConfig(run.url.path, key: key, stored: stored.yamlValue(of: key), requested: config.yamlValue(of: key))
             }
         }
-        try fm.createDirectory(at: run.url, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(run.url.path)
         try AtomicFile.write(Array(config.encodeYAML().utf8), to: run.configFile.path)
     }
 

@@ -159,7 +159,7 @@ public struct PreparedData {
                 }
                 try f.close()
             } catch {
-                try? f.close()
+                f.discard()
                 throw error
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
-import GANDistributed
 import GANCheckpoint
+import GANDistributed
+import GANFiles
 
 /// A run directory `RUN/`: `config.yaml` (the resolved configuration), `data.h5` (prep),
 /// `pretrain-d/` and `train/` checkpoints, `eval/` outputs, and `.lock` while a process owns it.
@@ -51,9 +52,9 @@ public struct RunDirectory {
     /// Throws `PipelineError.locked` naming the holder's pid when another process has it. The lock
     /// is released when the returned object is released or the process exits (even on SIGKILL).
     public func lock() throws -> RunLock {
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(url.path)
         let fd = open(lockFile.path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw PipelineError.io(lockFile.path, String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw FileWriteError(lockFile.path, code: errno) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             var buf = [UInt8](repeating: 0, count: 32)
             let n = read(fd, &buf, 31)
@@ -79,7 +80,8 @@ public final class RunLock {
 }
 
 /// Errors of the pipeline runner. Each prints as one line; `exitCode` follows the design:
-/// 1 run failed (diverged), 2 bad input or state, 130 interrupted.
+/// 1 run failed (diverged), 2 bad input or state, 74 a write failed (`FileWriteError`), 130
+/// interrupted.
 public enum PipelineError: Error, CustomStringConvertible {
     case locked(String, pid: String)
     case io(String, String)
@@ -114,12 +116,17 @@ public enum PipelineError: Error, CustomStringConvertible {
     }
 
     /// Any error a pipeline run can end with, as its exit code and one line: a `PipelineError`'s
-    /// own code, a failure agreed by the ranks of an MPI job with its rank's code, 2 (bad input
-    /// or state) for everything else.
+    /// own code, a failure agreed by the ranks of an MPI job with its rank's code, 74 for a write
+    /// that failed in a system call (with what to do: every write is atomic and every stage
+    /// resumes, so fixing the disk and rerunning loses nothing), 2 (bad input or state) for
+    /// everything else.
     public static func describe(_ error: Error) -> (code: Int32, message: String) {
         switch error {
         case let e as PipelineError: (e.exitCode, e.description)
         case let e as RankFailure: (e.code, e.description)
+        case let e as FileWriteError where e.isIOFailure:
+            (FileWriteError.ioFailureExitCode,
+             "\(e); \(e.isOutOfSpace ? "free space" : "make it writable") and rerun to resume (the last complete checkpoint is kept)")
         default: (2, "\(error)")
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GANCheckpoint
 import GANData
+import GANFiles
 import GANNN
 
 /// The `train` stage: Algorithm 1 of Goodfellow et al. 2014 (`TrainSession.iterate`: k D steps,
@@ -123,7 +124,7 @@ struct TrainStage: PipelineStage {
     /// the "fixed-noise" stream), so successive grids show the same z evolving.
     private func writeSampleGrid(_ session: TrainSession, to dir: URL) throws {
         let samples = dir.appendingPathComponent("samples")
-        try FileManager.default.createDirectory(at: samples, withIntermediateDirectories: true)
+        try AtomicFile.createDirectory(samples.path)
         let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false, cyclingLabelsFrom: 0).array }
         let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
         try SampleGrid.image(out, count: session.fixedNoise.rows, description: session.dataDescription).write(to: path)

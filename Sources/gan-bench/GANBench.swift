@@ -4,6 +4,7 @@ import Foundation
 import GANCommandLine
 import GANData
 import GANDistributed
+import GANFiles
 import GANNN
 
 /// `gan-bench`: times GAN training iterations exactly as the peers in `../shared/peers` define
@@ -89,6 +90,10 @@ struct GANBench: ParsableCommand {
         } catch let e as DataError {
             FileHandle.standardError.write(Data("gan-bench: \(e) (run `make deps`, or pass --random-data)\n".utf8))
             throw ExitCode(2)
+        } catch let e as FileWriteError where e.isIOFailure {
+            // The checkpoint and classifier benchmarks write files: a full disk is not bad input.
+            FileHandle.standardError.write(Data("gan-bench: \(e)\n".utf8))
+            throw ExitCode(FileWriteError.ioFailureExitCode)
         } catch {
             FileHandle.standardError.write(Data("gan-bench: \(error)\n".utf8))
             throw ExitCode(2)

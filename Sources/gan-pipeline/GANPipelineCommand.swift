@@ -8,7 +8,7 @@ import GANPipeline
 
 /// `gan-pipeline`: run a GAN pipeline described by a YAML file as checkpointed stages.
 /// Exit codes: 0 done, 1 run failed (diverged), 2 bad input or state, 64 malformed command line,
-/// 130 interrupted (after writing a checkpoint).
+/// 74 a write failed (disk full, I/O error, permissions), 130 interrupted (after writing a checkpoint).
 @main
 struct GANPipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,14 +5,15 @@ import GANHDF5
 
 /// `gan-sample`: serve any checkpoint the pipeline wrote. Exit codes: 0 done, 2 bad input (files,
 /// values), 64 malformed command line (swift-argument-parser's convention; this includes option
-/// values outside their range, such as `generate -n 0`). Every error is one line on stderr.
+/// values outside their range, such as `generate -n 0`), 74 an output could not be written (disk
+/// full, I/O error, permissions). Every error is one line on stderr.
 @main
 struct GANSample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gan-sample",
         abstract: "Serve a trained GAN checkpoint.",
         discussion: "CHECKPOINT is a checkpoint file, a stage directory (its latest complete file) or a run directory (the latest of train/, else pretrain-d/).",
-        subcommands: [Generate.self, Score.self, Info.self, Interpolate.self])
+        subcommands: [Generate.self, Score.self, Info.self, Serve.self, Export.self, Interpolate.self])
 
     /// The parser's own `main`, except that a malformed command line (exit 64) is reported on one
     /// line like every other error: `gan-sample: MESSAGE (see gan-sample SUBCOMMAND --help)`.
@@ -23,7 +24,7 @@ struct GANSample: ParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let word = CommandLine.arguments.dropFirst().first ?? ""
-            let help = "gan-sample " + (["generate", "score", "info", "interpolate"].contains(word) ? word + " " : "") + "--help"
+            let help = "gan-sample " + (["generate", "score", "info", "serve", "export", "interpolate"].contains(word) ? word + " " : "") + "--help"
             let message = Self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "malformed command line"
             FileHandle.standardError.write(Data("gan-sample: \(message) (see \(help))\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)
@@ -31,10 +32,10 @@ struct GANSample: ParsableCommand {
     }
 }
 
-/// Prints one line on stderr and exits with code 2 (bad input).
-func fail(_ message: String) -> ExitCode {
+/// Prints one line on stderr and exits with `code`: 2 (bad input) unless said.
+func fail(_ message: String, code: Int32 = 2) -> ExitCode {
     FileHandle.standardError.write(Data("gan-sample: \(message)\n".utf8))
-    return ExitCode(2)
+    return ExitCode(code)
 }
 
 func warn(_ message: String) {

@@ -3,6 +3,7 @@ import Foundation
 import GANCheckpoint
 import GANFiles
 import GANCommandLine
+import GANData
 import GANNN
 
 struct Generate: ParsableCommand {
@@ -13,7 +14,8 @@ struct Generate: ParsableCommand {
         one value after another. The same checkpoint, seed, --batch and --threads give \
         byte-identical output. Sample i gets the same z whatever -n and --batch are, so -n k gives \
         the first k samples of -n N (a different --batch can change the last bits of the values, \
-        as the matrix kernels sum differently). \
+        as the matrix kernels sum differently). --noise z.npy takes z from an .npy array \
+        [N, noise dimension] instead: one sample per row (-n, if given, must be N; no --seed). \
         Outputs are de-normalised with the stored scale and offset: data = (G(z) - offset) / scale.         When the checkpoint holds a moving average of G's weights (generator_ema), it is served;         --raw serves the raw generator instead.
 
         OUT's extension picks the format: .csv (one flattened sample per row, no header), .npy \
@@ -35,14 +37,19 @@ struct Generate: ParsableCommand {
 
         Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
-        (including -n, --batch or --threads below 1).
+        (including -n, --batch or --threads below 1), 74 OUT could not be written (disk full, \
+        I/O error, permissions; one line on stderr, any previous OUT left as it was).
         """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")
     var checkpoint: String
 
-    @Option(name: [.customShort("n"), .customLong("count")], help: "Number of samples (>= 1).")
-    var n: Int = 64
+    @Option(name: [.customShort("n"), .customLong("count")], help: "Number of samples (>= 1; default 64, or the rows of --noise).")
+    var count: Int?
+
+    @Option(help: ArgumentHelp("Noise vectors to use instead of drawing them: an .npy array [N, noise dimension], one sample per row.",
+                               valueName: "z.npy"))
+    var noise: String?
 
     /// The noise stream's seed (default 0).
     @OptionGroup var seedOption: SeedOption
@@ -67,14 +74,18 @@ struct Generate: ParsableCommand {
 
     var seed: UInt64 { seedOption.seed ?? 0 }
 
+    /// The sample count without --noise (with it, the file's row count decides).
+    var n: Int { count ?? 64 }
+
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be at least 1, got \(n)") }
+        guard noise == nil || seedOption.seed == nil else { throw ValidationError("--seed has no effect with --noise (z comes from the file)") }
         guard seed <= UInt64(Int64.max) else { throw ValidationError("--seed must be at most \(Int64.max), got \(seed)") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let grid {
             guard let layout = GridLayout.parse(grid) else { throw ValidationError("--grid must be ROWSxCOLUMNS with positive numbers, e.g. 8x8, got \"\(grid)\"") }
             guard SampleFormat.of(fileName: output) == .png else { throw ValidationError("--grid applies to PNG output only (-o NAME.png)") }
-            guard layout.cells >= n || classLabel?.lowercased() == "all" else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
+            guard noise != nil || layout.cells >= n || classLabel?.lowercased() == "all" else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
         }
     }
 
@@ -89,37 +100,57 @@ struct Generate: ParsableCommand {
             let request = try model.classRequest(classLabel)
             if let sidecar = out.labelsSidecar, model.classes != nil { try AtomicFile.checkDestination(sidecar) }
             let g = try model.generator(raw: raw)
+            let given = try noise.map { try Self.readNoise($0, space: model.space, count: count) }
+            let rows = given.map { $0.count / model.space.data.noiseDimension } ?? n
+            let provenance = OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step,
+                                              seed: noise == nil ? Int(seed) : nil, extra: noise.map { [("noise", .string($0))] } ?? [])
             var table: SampleTable, labels: [Int]?
             if request == .all, let k = model.classes?.count {
                 // Class after class, each from the same z: row c of the grid is class c.
-                if out.grid == nil { out.grid = GridLayout(rows: k, columns: n) }
-                if let cells = out.grid?.cells, cells < k * n {
-                    throw SampleError("--grid \(grid ?? "") has \(cells) cells for \(k) classes x \(n) samples; use a larger grid or a smaller -n")
+                if out.grid == nil { out.grid = GridLayout(rows: k, columns: rows) }
+                if let cells = out.grid?.cells, cells < k * rows {
+                    throw SampleError("--grid \(grid ?? "") has \(cells) cells for \(k) classes x \(rows) samples; use a larger grid or a smaller -n")
                 }
                 table = SampleTable(rowShape: model.space.data.sampleShape, count: 0, values: [])
                 for c in 0..<k {
-                    let part = try Self.generate(g, space: model.space, count: n, seed: seed, batch: batch, name: output,
-                                                 labels: [Int](repeating: c, count: n))
+                    let part = try Self.generate(g, space: model.space, count: rows, seed: seed, batch: batch, name: output, noise: given,
+                                                 labels: [Int](repeating: c, count: rows))
                     table.values += part.values
-                    table.count += n
+                    table.count += rows
                 }
-                labels = (0..<(k * n)).map { $0 / n }
+                labels = (0..<(k * rows)).map { $0 / rows }
             } else {
-                labels = model.labels(request, count: n)
-                table = try Self.generate(g, space: model.space, count: n, seed: seed, batch: batch, name: output, labels: labels)
+                if let layout = out.grid, layout.cells < rows {
+                    throw SampleError("--grid \(grid ?? "") has \(layout.cells) cells for the \(rows) rows of --noise; use a larger grid")
+                }
+                labels = model.labels(request, count: rows)
+                table = try Self.generate(g, space: model.space, count: rows, seed: seed, batch: batch, name: output, noise: given, labels: labels)
             }
-            try out.write(table, labels: labels, dataset: "samples",
-                          provenance: OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step, seed: Int(seed)))
+            try out.write(table, labels: labels, dataset: "samples", provenance: provenance)
             if model.generatorIsUntrained {
                 warn("\(reader.path) is a pretrain-d checkpoint: the generator has not been trained yet (samples come from its initial weights)")
             }
         }
     }
 
+    /// `--noise`: the rows of an .npy array `[N, noise dimension]` (`[N]` for one-dimensional
+    /// noise); `-n`, when given, must be N.
+    static func readNoise(_ path: String, space: SampleSpace, count: Int?) throws -> [Float] {
+        let (shape, values) = try NPYArray.read(path)
+        let z = space.data.noiseDimension
+        guard let rows = shape.first, rows >= 1, shape.dropFirst().reduce(1, *) == z, shape.count == 2 || (shape.count == 1 && z == 1) else {
+            throw SampleError("\(path): shape \(shape), expected [N, \(z)]: one noise vector of data/noise_dimension \(z) per row")
+        }
+        if let count, count != rows { throw SampleError("-n \(count) differs from the \(rows) rows of --noise \(path)") }
+        return values
+    }
+
     /// Runs G over `count` noise vectors in batches of `batch`, reusing one z tensor (G's layers
-    /// reuse their outputs), writing de-normalised samples straight into the result array.
+    /// reuse their outputs), writing de-normalised samples straight into the result array. z comes
+    /// from `noise` (count rows) when given, else from the seeded stream; `labels` (one per
+    /// sample) for a class-conditional G.
     static func generate(_ g: Sequential, space: SampleSpace, count: Int, seed: UInt64, batch: Int, name: String,
-                         labels: [Int]? = nil) throws -> SampleTable {
+                         noise given: [Float]? = nil, labels: [Int]? = nil) throws -> SampleTable {
         let d = space.features, zDim = space.data.noiseDimension
         let (total, overflow) = count.multipliedReportingOverflow(by: d)
         guard !overflow, total <= maxValues else {
@@ -134,16 +165,27 @@ struct Generate: ParsableCommand {
             while start < count {
                 let b = min(rows, count - start)
                 z.resize([b, zDim])
-                noise.fill(z.data, count: b * zDim)
-                if let labels { g.setLabels(Array(labels[start..<(start + b)])) }
-                let y = g.forward(z, training: false)
-                precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
-                let dst = out.baseAddress! + start * d
-                for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }
+                if let given {
+                    given.withUnsafeBufferPointer { z.data.update(from: $0.baseAddress! + start * zDim, count: b * zDim) }
+                } else {
+                    noise.fill(z.data, count: b * zDim)
+                }
+                forward(g, z: z, space: space, labels: labels.map { Array($0[start..<(start + b)]) }, into: out.baseAddress! + start * d)
                 start += b
             }
         }
         return SampleTable(rowShape: space.data.sampleShape, count: count, values: values)
+    }
+
+    /// One forward pass of G over the rows of `z`, de-normalised into `dst` (rows x features): the
+    /// unit of work that `generate` and `serve` share, so that both give the same bits for the
+    /// same rows.
+    static func forward(_ g: Sequential, z: Tensor, space: SampleSpace, labels: [Int]? = nil, into dst: UnsafeMutablePointer<Float>) {
+        let b = z.rows, d = space.features
+        if let labels { g.setLabels(labels) }
+        let y = g.forward(z, training: false)
+        precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
+        for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }
     }
 
     /// 2^30 floats (4 GiB): beyond this an output is refused rather than risking the OOM killer.

@@ -116,6 +116,11 @@ struct OutputLocation {
     /// Refuses to replace `file` (the checkpoint being served) with the output.
     func checkNotOverwriting(_ file: String, what: String) throws {
         guard !isStandardOutput else { return }
+        try Self.checkNotOverwriting(path, file, what: what)
+    }
+
+    /// Refuses to replace `file` with the output `path` (the same inode).
+    static func checkNotOverwriting(_ path: String, _ file: String, what: String) throws {
         var a = stat(), b = stat()
         if stat(path, &a) == 0, stat(file, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
             throw SampleError("\(path): cannot write: it is \(what)")
@@ -325,26 +330,33 @@ enum ImageFormats {
         let (c, h, w) = (table.rowShape[0], table.rowShape[1], table.rowShape[2])
         switch format {
         case .png:
-            guard c == 1 || c == 3 else { throw SampleError("\(path): PNG output needs 1 or 3 channels, the samples have shape \(table.rowShape)") }
-            var layout = ImageGrid(rows: grid?.rows, columns: grid?.columns, padding: gridPadding, scale: 1, padValue: 0.5, valueRange: 0...1)
-            let (r, k) = layout.shape(count: table.count)
-            if r * k < table.count {
-                throw SampleError("\(path): the grid \(r)x\(k) has \(r * k) cells for \(table.count) samples; use a larger --grid or a smaller -n")
-            }
-            if r * k == 1 { layout.padding = 0 }
-            let outW = k * w + (k + 1) * layout.padding, outH = r * h + (r + 1) * layout.padding
-            let (size, overflow) = outW.multipliedReportingOverflow(by: outH * c)
-            guard !overflow, size <= maxPNGBytes else {
-                throw SampleError("\(path): a \(r)x\(k) grid of \(w)x\(h) images is too large for one PNG (more than \(maxPNGBytes) bytes); use a smaller -n or .idx")
-            }
-            let image = layout.render(table.values, count: table.count, channels: c, height: h, width: w)
-            try image.write(to: path)
+            try gridImage(table, grid: grid, name: path).write(to: path)
         case .idx:
             let shape = c == 1 ? [table.count, h, w] : [table.count, c, h, w]
             try IDXArray.write(shape: shape, bytes: table.values.map(byte), to: path)
         case .csv, .npy, .hdf5, .pngFolder:
             throw SampleError("\(path): \(format) is not an image output format")
         }
+    }
+
+    /// The PNG output's image: one grid of all samples (`grid`, else near-square; a single cell
+    /// is the image itself, without a border). `name` names the output in errors.
+    static func gridImage(_ table: SampleTable, grid: GridLayout?, name: String) throws -> PixelImage {
+        guard table.rowShape.count == 3 else { throw SampleError("\(name): PNG output needs image samples [C, H, W], these have shape \(table.rowShape)") }
+        let (c, h, w) = (table.rowShape[0], table.rowShape[1], table.rowShape[2])
+        guard c == 1 || c == 3 else { throw SampleError("\(name): PNG output needs 1 or 3 channels, the samples have shape \(table.rowShape)") }
+        var layout = ImageGrid(rows: grid?.rows, columns: grid?.columns, padding: gridPadding, scale: 1, padValue: 0.5, valueRange: 0...1)
+        let (r, k) = layout.shape(count: table.count)
+        if r * k < table.count {
+            throw SampleError("\(name): the grid \(r)x\(k) has \(r * k) cells for \(table.count) samples; use a larger --grid or a smaller -n")
+        }
+        if r * k == 1 { layout.padding = 0 }
+        let outW = k * w + (k + 1) * layout.padding, outH = r * h + (r + 1) * layout.padding
+        let (size, overflow) = outW.multipliedReportingOverflow(by: outH * c)
+        guard !overflow, size <= maxPNGBytes else {
+            throw SampleError("\(name): a \(r)x\(k) grid of \(w)x\(h) images is too large for one PNG (more than \(maxPNGBytes) bytes); use a smaller -n or .idx")
+        }
+        return layout.render(table.values, count: table.count, channels: c, height: h, width: w)
     }
 
     /// "grey 28x28" / "RGB 32x32" / "4-channel 8x8" for a [C, H, W] shape.

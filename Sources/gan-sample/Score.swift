@@ -21,7 +21,9 @@ struct Score: ParsableCommand {
         The output has one row per input row: D's probability sigma(logit) under the header \
         "score", or the logit with --logits (header "logit"). For a WGAN critic (the stored \
         configuration has loss.objective: wasserstein) it is the critic value (header "critic"), \
-        as stderr says. Without -o (or with -o -) the CSV goes to standard output; -o also takes \
+        as stderr says. A D trained on packs of m samples (PacGAN, train.pack m) judges packs, not \
+        single samples: --packs scores every m consecutive rows as one pack (one value per pack; the \
+        row count must be a multiple of m); without it such a D is refused. Without -o (or with -o -) the CSV goes to standard output; -o also takes \
         .npy and .h5 (dataset "scores"). A summary line goes to stderr: \
         "scored N rows: mean M, min A, max B".
 
@@ -32,7 +34,7 @@ struct Score: ParsableCommand {
         --class/--labels are refused.
 
         Exit codes: 0 done, 2 bad input (one line on stderr, nothing written), 64 malformed \
-        command line.
+        command line, 74 the output could not be written (disk full, I/O error, permissions).
         """)
 
     @Argument(help: "Checkpoint file, stage directory or run directory.")
@@ -49,6 +51,9 @@ struct Score: ParsableCommand {
 
     @Option(help: "Dataset to read from an HDF5 INPUT.")
     var dataset = "samples"
+
+    @Flag(help: "For a D trained on packs (PacGAN, train.pack m > 1): judge every m consecutive rows as one pack, one value per pack (without it such a D is refused).")
+    var packs = false
 
     @Option(help: "Rows per discriminator forward pass (>= 1).")
     var batch: Int = 1024
@@ -78,11 +83,13 @@ struct Score: ParsableCommand {
             let model = try ServedModel(reader)
             let out = try OutputLocation(output, formats: [.csv, .npy, .hdf5], space: nil)
             try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
-            let d = try model.discriminator()
+            let d = try model.discriminator(packs: packs)
             let kind: Kind = model.isCritic ? .critic : logits ? .logit : .probability
-            let table = try SampleInput.read(input, dataset: dataset, space: model.space, consumer: "the discriminator")
+            let table = try Self.packed(try SampleInput.read(input, dataset: dataset, space: model.space, consumer: "the discriminator"),
+                                        pack: packs ? model.pack : 1, name: input)
             let rowLabels = try model.scoreLabels(classLabel: classLabel, file: labels, rows: table.count, takesLabels: d.conditionalClassCount != nil)
-            var scores = Self.score(d, table, space: model.space, batch: batch, inputShape: model.discriminatorInputShape(d), labels: rowLabels)
+            var scores = Self.score(d, table, space: model.space, batch: batch, inputShape: model.discriminatorInputShape(d, packs: packs),
+                                    labels: rowLabels)
             if kind == .probability {
                 for i in scores.indices { scores[i] = sigmoid(scores[i]) }
             }
@@ -93,8 +100,18 @@ struct Score: ParsableCommand {
             if kind == .critic {
                 note("the discriminator is a WGAN critic (loss.objective: wasserstein): wrote critic values, not probabilities\(logits ? " (--logits changes nothing)" : "")")
             }
+            if packs && model.pack > 1 { note("D judges packs of \(model.pack) consecutive rows (train.pack): one value per pack") }
             note(Self.summary(scores))
         }
+    }
+
+    /// PacGAN: every `pack` consecutive rows are one row of D (the same values, `pack` times wider).
+    static func packed(_ table: SampleTable, pack: Int, name: String) throws -> SampleTable {
+        guard pack > 1 else { return table }
+        guard table.count % pack == 0 else {
+            throw SampleError("\(name == "-" ? "standard input" : name): \(table.count) rows, not a multiple of the packing degree \(pack): D judges \(pack) consecutive samples at once (train.pack)")
+        }
+        return SampleTable(rowShape: [pack * table.features], count: table.count / pack, values: table.values)
     }
 
     /// D's raw outputs (logits or critic values) for every row, in batches through one reused
@@ -109,20 +126,29 @@ struct Score: ParsableCommand {
                 var start = 0
                 while start < count {
                     let b = min(rows, count - start)
-                    x.resize([b] + inputShape)  // same values, D's layout (flat or [C, H, W])
-                    let s = src.baseAddress! + start * f
-                    for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
-                    if let labels { d.setLabels(Array(labels[start..<(start + b)])) }
-                    let y = d.forward(x, training: false)
-                    // One value per row, or ACGAN's adversarial logit then K class logits.
-                    let stride = y.count / max(b, 1)
-                    precondition(y.count == b * stride, "discriminator output \(y.shape) for \(b) rows")
-                    for i in 0..<b { out[start + i] = y.data[i * stride] }
+                    forward(d, rows: b, from: src.baseAddress! + start * f, x: x, space: space, inputShape: inputShape,
+                            labels: labels.map { Array($0[start..<(start + b)]) }, into: out.baseAddress! + start)
                     start += b
                 }
             }
         }
         return scores
+    }
+
+    /// One forward pass of D over `rows` rows at `s` (data units), normalised into `x` (resized to
+    /// D's layout, flat or [C, H, W]): the raw outputs into `out`. The unit of work that `score`
+    /// and `serve` share, so that both give the same bits for the same rows.
+    static func forward(_ d: Sequential, rows b: Int, from s: UnsafePointer<Float>, x: Tensor, space: SampleSpace,
+                        inputShape: [Int], labels: [Int]? = nil, into out: UnsafeMutablePointer<Float>) {
+        let f = space.features
+        x.resize([b] + inputShape)
+        for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
+        if let labels { d.setLabels(labels) }
+        let y = d.forward(x, training: false)
+        // One value per row, or ACGAN's adversarial logit then K class logits: column 0.
+        let stride = y.count / max(b, 1)
+        precondition(y.count == b * stride, "discriminator output \(y.shape) for \(b) rows")
+        for i in 0..<b { out[i] = y.data[i * stride] }
     }
 
     static func summary(_ s: [Float]) -> String {

@@ -13,7 +13,8 @@ struct SampleError: Error, CustomStringConvertible {
 }
 
 /// Runs `body`, turning every one-line user error (checkpoint, HDF5, data, a failed write,
-/// gan-sample's own) into that line on stderr and exit code 2. Anything else is a bug and
+/// gan-sample's own) into that line on stderr and exit code 2 (74 for a write that failed in a
+/// system call: a full disk, an I/O error, no permission). Anything else is a bug and
 /// propagates as is.
 func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     do {
@@ -27,7 +28,7 @@ func reportingUserErrors<T>(_ body: () throws -> T) throws -> T {
     } catch let e as DataError {
         throw fail(e.description)
     } catch let e as FileWriteError {
-        throw fail(e.description)
+        throw fail(e.description, code: e.isIOFailure ? FileWriteError.ioFailureExitCode : 2)
     }
 }
 
@@ -86,18 +87,24 @@ struct ServedModel {
         return g
     }
 
-    /// D's per-sample input shape: flat `[features]` for an MLP, the sample shape `[C, H, W]` for
-    /// a convolutional D (which cannot take flat rows).
-    func discriminatorInputShape(_ d: Sequential) -> [Int] {
-        d.outputShape(for: [space.features]) == nil && d.outputShape(for: space.data.sampleShape) != nil
+    /// PacGAN's packing degree (`train.pack`): D judges this many consecutive samples at once.
+    var pack: Int { reader.pack }
+
+    /// D's per-row input shape: flat `[features]` for an MLP, the sample shape `[C, H, W]` for
+    /// a convolutional D (which cannot take flat rows); with `packs` (`score --packs`, `export`),
+    /// `pack` samples side by side for a packing D.
+    func discriminatorInputShape(_ d: Sequential, packs: Bool = false) -> [Int] {
+        if packs && pack > 1 { return [pack * space.features] }
+        return d.outputShape(for: [space.features]) == nil && d.outputShape(for: space.data.sampleShape) != nil
             ? space.data.sampleShape : [space.features]
     }
 
-    /// The discriminator, checked to map one sample to one value.
-    func discriminator() throws -> Sequential {
+    /// The discriminator, checked to map one sample (one pack with `packs`) to one value. Without
+    /// `packs` a packing D is refused: it judges packs, not single samples.
+    func discriminator(packs: Bool = false) throws -> Sequential {
         guard reader.hasNetwork("discriminator") else { throw CheckpointError(reader.path, "/discriminator", "missing: this checkpoint has no discriminator") }
         let d = try reader.buildNetwork("discriminator")
-        guard let out = d.outputShape(for: discriminatorInputShape(d)) else {
+        guard let out = d.outputShape(for: discriminatorInputShape(d, packs: packs)) else {
             throw CheckpointError(reader.path, "/discriminator", "cannot take a sample of shape \(space.shapeText) (\(space.features) values)")
         }
         // ACGAN: the adversarial logit and K class logits.

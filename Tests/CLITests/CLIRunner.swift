@@ -54,13 +54,13 @@ enum CLI {
 /// A child process started with an empty signal mask and default signal dispositions. Foundation's
 /// `Process` passes the test runner's blocked signals on to the child, and a child that handles
 /// signals the classic way (mpirun) then never sees a SIGTERM. stdout goes to /dev/null, stderr to
-/// a file read by `errorOutput()`.
+/// a file read by `errorOutput()`; `environment` is added to the runner's.
 final class Child {
     let pid: pid_t
     private let stderrPath: String
     private var status: Int32?
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         stderrPath = NSTemporaryDirectory() + "/gan-child-\(UUID().uuidString).stderr"
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -79,8 +79,12 @@ final class Child {
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let envp = env.map { strdup("\($0)=\($1)") } + [nil]
+        defer { envp.forEach { free($0) } }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        let rc = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EINVAL) }
         pid = child
     }

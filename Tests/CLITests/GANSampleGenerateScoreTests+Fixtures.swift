@@ -15,12 +15,13 @@ extension GANSampleGenerateScoreTests {
     /// One checkpoint file: G 3 -> 16 -> features, D features -> 8 -> 1, normal noise prior.
     @discardableResult
     static func makeCheckpoint(_ dir: URL, name: String = "ck.h5", stage: Stage = .train, config: String = "",
-                               sampleShape: [Int] = [2], prior: NoisePrior = .normal(mean: 0, std: 1)) throws -> URL {
-        var rng = RNG(seed: 11, stream: .initialization)
+                               sampleShape: [Int] = [2], prior: NoisePrior = .normal(mean: 0, std: 1),
+                               step: Int = 42, initSeed: UInt64 = 11) throws -> URL {
+        var rng = RNG(seed: initSeed, stream: .initialization)
         let f = sampleShape.reduce(1, *)
         let g = Sequential(Linear(3, 16, rng: &rng), LeakyReLU(alpha: 0.2), Linear(16, f, rng: &rng))
         let d = Sequential(Linear(f, 8, rng: &rng), ReLU(), Linear(8, 1, rng: &rng))
-        var c = TrainingCheckpoint(stage: stage, step: 42,
+        var c = TrainingCheckpoint(stage: stage, step: step,
                                    data: DataDescription(sampleShape: sampleShape, scale: scale, offset: offset,
                                                          noiseDimension: 3, noisePrior: prior),
                                    networks: [NetworkEntry("generator", g), NetworkEntry("discriminator", d)])
@@ -38,6 +39,12 @@ extension GANSampleGenerateScoreTests {
         let z = Tensor(shape: [n, 3])
         rng.fillNormal(z)
         return g.forward(z, training: false).array.map { ($0 - offset) / scale }
+    }
+
+    /// G's samples (data units) of the given z rows, computed in-process.
+    static func expectedGenerator(_ ck: URL, z: [Float]) throws -> [Float] {
+        let g = try CheckpointReader(path: ck.path).buildNetwork("generator")
+        return g.forward(Tensor(shape: [z.count / 3, 3], values: z), training: false).array.map { ($0 - offset) / scale }
     }
 
     /// D's raw outputs on rows in data units, computed in-process.

@@ -137,6 +137,25 @@ struct CheckpointDamageTests {
         #expect(e5?.path == "/optimizer/discriminator@momentum" && e5?.message.contains("expected 0.0, found 0.9") == true, "\(String(describing: e5))")
     }
 
+    /// A layer attribute that declares a billion-wide layer (damage, or a hostile file) is refused
+    /// before anything is built: building would allocate what the file never stored.
+    @Test(arguments: ["in_features", "out_features"])
+    func anArchitectureLargerThanTheStoredWeightsIsRefused(_ attribute: String) throws {
+        let dir = try TempDir()
+        let path = dir.path("wide.h5")
+        _ = try Self.writeCheckpoint(path)
+        let w = try HDF5File.open(path, writable: true)
+        try w.root.group("generator/0_linear").setAttribute(attribute, 1e9)
+        try w.close()
+        let r = try CheckpointReader(path: path)
+        defer { r.close() }
+        for body in [{ _ = try r.buildNetwork("generator") }, { _ = try r.specs(of: "generator") }] {
+            let e = #expect(throws: CheckpointError.self) { try body() }
+            #expect(e?.path == "/generator" && e?.message.contains("the architecture declares") == true, "\(String(describing: e))")
+        }
+        #expect(try r.buildNetwork("discriminator").parameterCount > 0)
+    }
+
     @Test func notACheckpoint() throws {
         let dir = try TempDir()
         let text = dir.path("notes.h5"), empty = dir.path("empty.h5"), random = dir.path("random.h5")

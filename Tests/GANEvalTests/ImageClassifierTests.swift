@@ -1,5 +1,6 @@
 import Foundation
 import GANEval
+import GANFiles
 import GANHDF5
 @_spi(Testing) import GANTensor
 import GANTestSupport
@@ -101,5 +102,20 @@ import Testing
         } catch {
             #expect("\(error)".contains("expected shape [32], found [31]"), "\(error)")
         }
+    }
+
+    /// The cache is written like every file: a full disk while saving it is a `FileWriteError`
+    /// naming it (exit 74 in the pipeline), the previous cache stays and no temporary file is left.
+    @Test func aFailedCacheWriteKeepsThePreviousCache() throws {
+        let dir = try TempDir()
+        let path = dir.path("cache/classifier.h5")
+        let old = Self.train(Self.toyData(200, seed: 5), epochs: 1)
+        try old.save(to: path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        WriteFaults.install(.init(.fail(errno: ENOSPC), nth: 1, name: path))
+        defer { WriteFaults.remove(name: path) }
+        #expect(throws: FileWriteError(path, code: ENOSPC)) { try Self.train(Self.toyData(200, seed: 6), epochs: 1).save(to: path) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("cache")) == ["classifier.h5"])
     }
 }

@@ -9,4 +9,10 @@
 /// refused, -1 if the probe itself could not run.
 int platform_cma_works(void);
 
+/// glibc's mallopt: allocations of at least `mmap_threshold` bytes are mapped and unmapped on
+/// their own (a fixed threshold: glibc otherwise raises it after the first large free and keeps
+/// such blocks), and at most `arenas` malloc arenas. Returns 1 when both were accepted. A
+/// long-running server calls it once at start to bound the memory it retains.
+int platform_bound_malloc_retention(int mmap_threshold, int arenas);
+
 #endif

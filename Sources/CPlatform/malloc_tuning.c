@@ -1,0 +1,7 @@
+#include "platform.h"
+#include <malloc.h>
+
+int platform_bound_malloc_retention(int mmap_threshold, int arenas) {
+    int ok = mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    return mallopt(M_ARENA_MAX, arenas) && ok;
+}
