@@ -59,8 +59,6 @@ public struct RNGStream: Hashable, Sendable, CustomStringConvertible {
     public static func eval(step: Int) -> RNGStream { RNGStream("eval-\(step)") }
     /// The 1-D evaluation plot's G samples ("plot").
     public static let plot = RNGStream("plot")
-    /// `gan-sample generate`'s class labels when none is asked for ("sample-labels").
-    public static let sampleLabels = RNGStream("sample-labels")
     /// `gan-sample generate`'s z ("sample").
     public static let sample = RNGStream("sample")
     /// The evaluation classifier's initialisation ("classifier-init").

@@ -45,6 +45,22 @@ import Testing
     }
 
     /// Rows of a CSV written by `generate` for a conditional model: (label, mean pixel).
+    /// `dir/name`: prep and 20 training steps of the bright/dark folders (written into `dir` by
+    /// the first call) with conditioning `mode` (nil: unconditional).
+    static func shrunkRun(_ bin: URL, in dir: URL, name: String, mode: String?) throws -> String {
+        if !FileManager.default.fileExists(atPath: dir.appendingPathComponent("train").path) {
+            try writeFolder(dir.appendingPathComponent("train"), count: 24, seed: 1)
+            try writeFolder(dir.appendingPathComponent("test"), count: 8, seed: 2)
+        }
+        let yaml = dir.appendingPathComponent("\(name).yaml").path
+        try Self.yaml(mode: mode, dcgan: false).replacingOccurrences(of: "steps: 600", with: "steps: 20")
+            .write(toFile: yaml, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent(name).path
+        let r = try CLI.run(bin, ["run", yaml, "--run-dir", run, "--quiet", "--stages", "prep,train"])
+        try #require(r.status == 0, "\(r.stderr)")
+        return run
+    }
+
     static func labelledMeans(_ csv: String) -> [(label: Int, mean: Double)] {
         csv.split(separator: "\n").map { line in
             let v = line.split(separator: ",").compactMap { Double($0) }
@@ -91,16 +107,8 @@ import Testing
         let bin = try #require(bin), gs = try #require(sample)
         let dir = try makeTemporaryDirectory("serve-classes")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Self.writeFolder(dir.appendingPathComponent("train"), count: 24, seed: 1)
-        try Self.writeFolder(dir.appendingPathComponent("test"), count: 8, seed: 2)
-        for (name, mode) in [("cond", "concat"), ("plain", nil)] {
-            let yaml = dir.appendingPathComponent("\(name).yaml").path
-            try Self.yaml(mode: mode, dcgan: false).replacingOccurrences(of: "steps: 600", with: "steps: 20")
-                .write(toFile: yaml, atomically: true, encoding: .utf8)
-            let r = try CLI.run(bin, ["run", yaml, "--run-dir", dir.appendingPathComponent(name).path, "--quiet", "--stages", "prep,train"])
-            #expect(r.status == 0, "\(r.stderr)")
-        }
-        let cond = dir.appendingPathComponent("cond").path, plain = dir.appendingPathComponent("plain").path
+        let cond = try Self.shrunkRun(bin, in: dir, name: "cond", mode: "concat")
+        let plain = try Self.shrunkRun(bin, in: dir, name: "plain", mode: nil)
         let info = try CLI.run(gs, ["info", cond])
         #expect(info.stdout.contains("classes      2, conditioning concat: 0 bright, 1 dark"), "\(info.stdout)")
         let json = try CLI.run(gs, ["info", cond, "--json"])
@@ -148,5 +156,68 @@ import Testing
             #expect(r.status == 2 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: out("x.csv")) && !FileManager.default.fileExists(atPath: out("x.png")))
+    }
+
+    /// `gan-sample serve` of a conditional run: the generator's optional `class` INT64 [n] input
+    /// (without it sample i is class i mod K, as `generate`), the concat D's required one, the
+    /// metadata and the convenience route's `class=`, each the bits of `generate --class`.
+    @Test func servedOverHTTPWithAClassInput() throws {
+        let bin = try #require(bin), gs = try #require(sample)
+        let dir = try makeTemporaryDirectory("serve-cgan")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Self.shrunkRun(bin, in: dir, name: "run", mode: "concat")
+        func cli(_ args: [String]) throws -> [Float] {
+            let r = try CLI.run(gs, ["generate", run, "--seed", "3", "-n", "4", "-o", "-"] + args)
+            try #require(r.status == 0, "\(r.stderr)")
+            // Drop the label column: 1 + 64 values per row.
+            return r.stdout.split(separator: "\n").flatMap { $0.split(separator: ",").dropFirst().compactMap { Float(String($0)) } }
+        }
+        let server = try ServeProcess([run, "--name", "c"])
+        let meta = try server.request("GET", "/v2/models/c-g")
+        #expect(meta.text.contains("{\"name\":\"class\",\"datatype\":\"INT64\",\"shape\":[-1]}") && meta.text.contains("\"classes\":[\"bright\",\"dark\"]"),
+                "\(meta.text)")
+        let cycling = try server.infer("c-g", OIP.generate(seed: 3, count: 4))
+        let cyclingCLI = try cli([]), darkCLI = try cli(["--class", "dark"])
+        #expect(cycling.status == 200 && ServeTests.bits(cycling.floats) == ServeTests.bits(cyclingCLI))
+        let classInput = #",{"name":"class","shape":[4],"datatype":"INT64","data":[1,1,1,1]}]"#
+        let dark = try server.infer("c-g", OIP.generate(seed: 3, count: 4).replacingOccurrences(of: "}]}", with: "}" + classInput + "}"))
+        #expect(dark.status == 200, "\(dark.text)")
+        #expect(ServeTests.bits(dark.floats) == ServeTests.bits(darkCLI))
+        let file = try server.request("GET", "/v2/models/c-g/generate?count=4&seed=3&format=csv&class=DARK")
+        #expect(file.status == 200 && ServeTests.bits(OIP.csv(file.text)) == ServeTests.bits(darkCLI))
+
+        let badClass = try server.infer("c-g", OIP.generate(seed: 3, count: 4).replacingOccurrences(of: "}]}", with: "}" + classInput.replacingOccurrences(of: "1,1,1,1", with: "0,2,0,0") + "}"))
+        #expect(badClass.status == 400 && badClass.error?.contains("expected a class number in 0..<2") == true, "\(badClass.text)")
+        let noClass = try server.infer("c-d", OIP.tensor("x", shape: [4, 1, 8, 8], dark.floats))
+        #expect(noClass.status == 400 && noClass.error?.contains("\"class\" (INT64 [n])") == true, "\(noClass.text)")
+        let scored = try server.infer("c-d", OIP.tensor("x", shape: [4, 1, 8, 8], dark.floats).replacingOccurrences(of: "]}]}", with: "]}" + classInput + "}"))
+        #expect(scored.status == 200 && scored.floats.count == 4, "\(scored.text)")
+    }
+
+    /// A shrunk conditional run (projection) through every stage, SIGKILLed during training,
+    /// resumes bit-exactly: the same final checkpoint (labels stream included) and the same
+    /// metrics.json as a straight run.
+    @Test func conditionalRunThroughEveryStageResumesExactlyAfterSIGKILL() throws {
+        let bin = try #require(bin)
+        let dir = try makeTemporaryDirectory("cgan-resume")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.writeFolder(dir.appendingPathComponent("train"), count: 64, seed: 1)
+        try Self.writeFolder(dir.appendingPathComponent("test"), count: 16, seed: 2)
+        let yaml = dir.appendingPathComponent("c.yaml").path
+        try Self.yaml(mode: "projection", dcgan: false)
+            .replacingOccurrences(of: "train: {steps: 600, batch_size: 16, checkpoint_every: 100", with: "train: {steps: 4000, batch_size: 16, checkpoint_every: 100")
+            .write(toFile: yaml, atomically: true, encoding: .utf8)
+        let straight = dir.appendingPathComponent("straight").path, killed = dir.appendingPathComponent("killed").path
+        let a = try CLI.run(bin, ["run", yaml, "--run-dir", straight, "--quiet"])
+        #expect(a.status == 0, "\(a.stderr)")
+        try GANPipelineCLITests.runAndKill(bin, ["run", yaml, "--run-dir", killed, "--quiet"], runDir: killed, killAt: 500, timeout: 60)
+        #expect(!FileManager.default.fileExists(atPath: "\(killed)/eval/metrics.json"), "the run finished before it was killed")
+        let b = try CLI.run(bin, ["run", yaml, "--run-dir", killed, "--quiet"])
+        #expect(b.status == 0, "\(b.stderr)")
+        #expect(try GANPipelineCLITests.sameState("\(straight)/train/step-00004000.h5", "\(killed)/train/step-00004000.h5"))
+        func metrics(_ run: String) throws -> [String: Double] { try ImagePipelineCLITests.metrics(run).filter { $0.key != "wall_seconds" } }
+        let m = try metrics(straight), resumed = try metrics(killed)
+        #expect(m["conditional_accuracy"] != nil)
+        #expect(m == resumed)
     }
 }

@@ -168,9 +168,9 @@ import Testing
 
     /// The shipped Fashion-MNIST pipelines, shrunk, resume bit-exactly after SIGKILL (fashion-dcgan64
     /// at 16x16 with 4 features: prep's resize and pytorch/examples' network, small; fashion-cgan
-    /// also as a conditional DCGAN with an ACGAN discriminator, the label stream included).
+    /// also as a conditional DCGAN with a projection discriminator, the label stream included).
     @Test(arguments: ["fashion-mlp", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks", "fashion-dcgan64", "fashion-cgan",
-                      "fashion-cgan-dcgan-acgan"])
+                      "fashion-cgan-dcgan-projection"])
     func shippedImagePipelineResumesExactlyAfterSIGKILL(_ name: String) throws {
         let bin = try #require(bin)
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
@@ -185,8 +185,8 @@ import Testing
         switch name {
         case "fashion-dcgan":
             args += ["--set", "generator.channels=[8,4]", "--set", "discriminator.channels=[4,8]", "--set", "train.batch_size=16"]
-        case "fashion-cgan-dcgan-acgan":
-            args += ["--set", "conditioning=acgan", "--set", "generator.architecture=dcgan", "--set", "generator.channels=[8,4]",
+        case "fashion-cgan-dcgan-projection":
+            args += ["--set", "conditioning=projection", "--set", "generator.architecture=dcgan", "--set", "generator.channels=[8,4]",
                      "--set", "discriminator.architecture=dcgan", "--set", "discriminator.channels=[4,8]", "--set", "train.batch_size=16"]
         case "fashion-dcgan64":
             args += ["--set", "data.resize=16", "--set", "generator.features=4", "--set", "discriminator.features=4", "--set", "train.batch_size=8"]
@@ -211,9 +211,9 @@ import Testing
             #expect(data.count == 4 + 4 * 3 + 3 * 16 * 16)   // IDX [3, 16, 16]
             return
         }
-        // A conditional D (fashion-cgan, projection) judges each image with a class.
+        // A projection D judges each image with a class (fashion-cgan's ACGAN D takes none).
         let score = try CLI.run(gs, ["score", straight, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"]
-                                    + (name == "fashion-cgan" ? ["--class", "sneaker"] : []))
+                                    + (name.hasSuffix("projection") ? ["--class", "sneaker"] : []))
         #expect(score.status == 0, "\(score.stderr)")
         #expect(score.stdout.split(separator: "\n").count == 10_001)  // header + one row per image
     }
