@@ -20,7 +20,7 @@ BIN="$SCRATCH/gan-fuzz"
 ALL=(idx csv npy png config checkpoint)
 # The modules GANFuzz links: the readers and what they depend on (not the executables or tests).
 MODULES=(GANFuzz GANPipeline GANCheckpoint GANData GANHDF5 GANFiles GANNN GANTensor GANEval GANPlot GANDistributed
-         Yams CYaml CMathShim CPlatform)
+         Yams CYaml CMathShim CPlatform CDNNL)
 
 build() {
     swift build --package-path "$ROOT/Fuzz" --scratch-path "$SCRATCH" --target GANFuzz \
@@ -30,7 +30,7 @@ build() {
         while IFS= read -r o; do objects+=("$o"); done < <(find "$SCRATCH/debug/$m.build" -name '*.o' | sort)
     done
     # shellcheck disable=SC2046  # pkg-config prints several words on purpose
-    swiftc -sanitize=fuzzer,address -o "$BIN" "${objects[@]}" $(pkg-config --libs hdf5 zlib openblas ompi-c) \
+    swiftc -sanitize=fuzzer,address -o "$BIN" "${objects[@]}" $(pkg-config --libs hdf5 zlib openblas ompi-c) -ldnnl -lgomp \
         2> >(grep -v "Cannot export local symbol" >&2)
     echo "fuzz: built $BIN"
 }

@@ -140,9 +140,8 @@ struct Score: ParsableCommand {
     /// and `serve` share, so that both give the same bits for the same rows.
     static func forward(_ d: Sequential, rows b: Int, from s: UnsafePointer<Float>, x: Tensor, space: SampleSpace,
                         inputShape: [Int], labels: [Int]? = nil, into out: UnsafeMutablePointer<Float>) {
-        // Values per row of D: a sample, or `pack` samples side by side for a packing D (score --packs).
-        let f = inputShape.reduce(1, *)
         x.resize([b] + inputShape)
+        let f = x.count / b   // a PacGAN D's row is a pack: m samples side by side
         for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
         if let labels { d.setLabels(labels) }
         let y = d.forward(x, training: false)
