@@ -6,8 +6,9 @@ import Testing
 
 /// Class-conditional GANs end to end (issue 22) on the built binaries: a labelled PNG folder
 /// (one subfolder per class) through every stage in every conditioning and both architectures,
-/// serving the class asked for; bad classes refused. (The shrunk conditional Fashion-MNIST runs
-/// that resume after SIGKILL are in `ImagePipelineCLITests`.)
+/// serving the class asked for (CLI and HTTP); bad classes refused; a shrunk run SIGKILLed and
+/// resumed bit-exactly. (The shrunk conditional Fashion-MNIST runs that resume after SIGKILL are
+/// in `ImagePipelineCLITests`.)
 @Suite struct ConditionalPipelineCLITests {
     let bin = CLI.binary("gan-pipeline")
     let sample = CLI.binary("gan-sample")
@@ -44,7 +45,6 @@ import Testing
         """
     }
 
-    /// Rows of a CSV written by `generate` for a conditional model: (label, mean pixel).
     /// `dir/name`: prep and 20 training steps of the bright/dark folders (written into `dir` by
     /// the first call) with conditioning `mode` (nil: unconditional).
     static func shrunkRun(_ bin: URL, in dir: URL, name: String, mode: String?) throws -> String {
@@ -61,6 +61,7 @@ import Testing
         return run
     }
 
+    /// Rows of a CSV written by `generate` for a conditional model: (label, mean pixel).
     static func labelledMeans(_ csv: String) -> [(label: Int, mean: Double)] {
         csv.split(separator: "\n").map { line in
             let v = line.split(separator: ",").compactMap { Double($0) }
