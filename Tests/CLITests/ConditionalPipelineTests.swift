@@ -141,6 +141,13 @@ import Testing
         #expect(strip.status == 0, "\(strip.stderr)")
         let stripPNG = [UInt8](try Data(contentsOf: URL(fileURLWithPath: out("strip.png"))))
         #expect(ImageFixture.pngHeader(stripPNG).width == 5 * 8 + 6 * 2 && ImageFixture.pngHeader(stripPNG).height == 2 * 8 + 3 * 2)
+        // One row: a single class of the conditional model, or any unconditional image GAN.
+        for (run, extra, name) in [(cond, ["--class", "dark"], "dark.png"), (plain, [], "plain.png")] {
+            let r = try CLI.run(gs, ["interpolate", run, "--from-seed", "1", "--to-seed", "2", "--steps", "4", "-o", out(name)] + extra)
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let header = ImageFixture.pngHeader([UInt8](try Data(contentsOf: URL(fileURLWithPath: out(name)))))
+            #expect(header.width == 4 * 8 + 5 * 2 && header.height == 8 + 2 * 2, "\(name): \(header)")
+        }
         #expect(try CLI.run(gs, ["score", cond, out("a.npy"), "--class", "dark"]).status == 0)
         #expect(try CLI.run(gs, ["score", cond, out("a.npy"), "--labels", out("a.labels.npy")]).status == 0)
 
