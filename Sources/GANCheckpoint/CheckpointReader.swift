@@ -95,7 +95,26 @@ public final class CheckpointReader {
         }
         return DataDescription(sampleShape: shape, scale: Float(try d.doubleAttribute("scale")),
                                offset: Float(try d.doubleAttribute("offset")),
-                               noiseDimension: Int(try d.intAttribute("noise_dimension")), noisePrior: noise)
+                               noiseDimension: Int(try d.intAttribute("noise_dimension")), noisePrior: noise,
+                               classes: try classInfo(d))
+    }
+
+    /// The `/data` class attributes of a conditional checkpoint, checked to agree; nil when absent.
+    private func classInfo(_ d: HDF5Group) throws -> ClassInfo? {
+        guard try d.hasAttribute("classes") else { return nil }
+        let k = Int(try d.intAttribute("classes"))
+        let names = try d.stringAttribute("class_names").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let counts = try d.intArrayAttribute("class_counts").map { Int($0) }
+        let mode = try d.stringAttribute("conditioning")
+        guard k >= 2, k <= 256 else { throw CheckpointError(path, "/data@classes", "expected 2...256 classes, found \(k)") }
+        guard names.count == k else { throw CheckpointError(path, "/data@class_names", "expected \(k) names (one per line), found \(names.count)") }
+        guard counts.count == k, counts.allSatisfy({ $0 >= 0 }), counts.reduce(0, +) > 0 else {
+            throw CheckpointError(path, "/data@class_counts", "expected \(k) non-negative counts with a positive sum, found \(counts)")
+        }
+        guard ["concat", "projection", "acgan"].contains(mode) else {
+            throw CheckpointError(path, "/data@conditioning", "expected \"concat\", \"projection\" or \"acgan\", found \"\(mode)\"")
+        }
+        return ClassInfo(names: names, counts: counts, conditioning: mode)
     }
 
     public func hasNetwork(_ name: String) -> Bool { file.root.contains(name) }

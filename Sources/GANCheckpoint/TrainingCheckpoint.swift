@@ -67,13 +67,42 @@ public struct DataDescription: Equatable, Sendable {
     public var offset: Float
     public var noiseDimension: Int
     public var noisePrior: NoisePrior
+    /// The classes of a class-conditional model (issue 22); nil for an unconditional one.
+    public var classes: ClassInfo?
 
-    public init(sampleShape: [Int], scale: Float = 1, offset: Float = 0, noiseDimension: Int, noisePrior: NoisePrior = .normal()) {
+    public init(sampleShape: [Int], scale: Float = 1, offset: Float = 0, noiseDimension: Int, noisePrior: NoisePrior = .normal(),
+                classes: ClassInfo? = nil) {
+        self.classes = classes
         self.sampleShape = sampleShape
         self.scale = scale
         self.offset = offset
         self.noiseDimension = noiseDimension
         self.noisePrior = noisePrior
+    }
+}
+
+/// What a class-conditional checkpoint says about its classes (`/data` attributes `classes`,
+/// `class_names`, `class_counts`, `conditioning`; absent for unconditional models).
+public struct ClassInfo: Equatable, Sendable {
+    /// The class names, label 0 first (the labels' numbers when the data named none).
+    public var names: [String]
+    /// How many training samples carry each label (the fakes' label distribution).
+    public var counts: [Int]
+    /// `concat`, `projection` or `acgan` (`Conditioning.Mode`).
+    public var conditioning: String
+
+    public init(names: [String], counts: [Int], conditioning: String) {
+        (self.names, self.counts, self.conditioning) = (names, counts, conditioning)
+    }
+
+    public var count: Int { names.count }
+
+    /// The label a user's `--class` text names: a number in 0..<K, or a class name (ignoring
+    /// case); nil when it names none.
+    public func label(for text: String) -> Int? {
+        if let n = Int(text), n >= 0, n < count { return n }
+        let lower = text.lowercased()
+        return names.firstIndex { $0.lowercased() == lower }
     }
 }
 
@@ -124,6 +153,12 @@ extension TrainingCheckpoint {
         case .uniform(let low, let high):
             d.setAttribute("noise_prior", "uniform")
             d.setAttribute("noise_parameters", [Double(low), Double(high)])
+        }
+        if let c = data.classes {
+            d.setAttribute("classes", c.count)
+            d.setAttribute("class_names", c.names.joined(separator: "\n"))
+            d.setAttribute("class_counts", c.counts)
+            d.setAttribute("conditioning", c.conditioning)
         }
 
         let opt = root.createGroup("optimizer")

@@ -55,6 +55,16 @@ public enum NPYArray {
         try values.withUnsafeBufferPointer { try write(path, shape: shape, values: $0) }
     }
 
+    /// Writes an int64 (`<i8`) vector crash-safely, e.g. class labels (`gan-sample generate`'s
+    /// `OUT.labels.npy`).
+    public static func write(_ path: String, int64 values: [Int64]) throws {
+        let header = try headerBytes(path, shape: [values.count], count: values.count, descr: "<i8")
+        let out = try OutputFile.create(path)
+        try out.write(header)
+        try values.map { $0.littleEndian }.withUnsafeBytes { try out.write($0) }
+        try out.commit()
+    }
+
     /// The bytes `write` puts in a file (for answers sent over the network).
     public static func encoded(shape: [Int], values: [Float]) throws -> [UInt8] {
         var bytes = try headerBytes("<memory>", shape: shape, count: values.count)
@@ -75,13 +85,13 @@ public enum NPYArray {
 
     /// numpy's header: the dict repr, 21 - len(repr(shape[0])) spaces of growth room, then spaces
     /// and a newline to a multiple of 64 bytes (a full 64 when already aligned, as numpy does).
-    static func headerBytes(_ name: String, shape: [Int], count: Int) throws -> [UInt8] {
+    static func headerBytes(_ name: String, shape: [Int], count: Int, descr: String = "<f4") throws -> [UInt8] {
         if let d = shape.first(where: { $0 < 0 }) { throw DataError(name, "shape \(shape) has a negative dimension \(d)") }
         guard let elements = product(shape, 1), elements == count else {
             throw DataError(name, "shape \(shape) needs \(product(shape, 1).map(String.init) ?? "too many") values, got \(count)")
         }
         let tuple = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        var dict = "{'descr': '<f4', 'fortran_order': False, 'shape': \(tuple), }"
+        var dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(tuple), }"
         if let first = shape.first { dict += String(repeating: " ", count: max(0, 21 - String(first).count)) }
         let hlen = dict.utf8.count + 1
         let v1 = hlen + 64 - (10 + hlen) % 64 <= 65535  // else version 2.0's 4-byte length

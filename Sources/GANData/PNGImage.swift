@@ -366,3 +366,39 @@ public struct PNGFolder: Sendable {
         return PNGFolder(files: files, shape: [files.count] + image0.shape, bytes: bytes)
     }
 }
+
+extension PNGFolder {
+    /// A labelled image folder: one subfolder per class, classes in sorted name order (label 0 the
+    /// first), each read with `read(_:)` (so all images of all classes must share one size).
+    /// Returns nil when `directory` has no (non-hidden) subfolder; a folder with both subfolders
+    /// and top-level PNG files is an error (which are the data?).
+    public static func readClasses(_ directory: String) throws -> (folder: PNGFolder, labels: [UInt8], classNames: [String])? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let classes = names.filter { name in
+            var d: ObjCBool = false
+            return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: "\(base)/\(name)", isDirectory: &d) && d.boolValue
+        }.sorted()
+        guard !classes.isEmpty else { return nil }
+        if names.contains(where: { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") }) {
+            throw DataError(directory, "has both PNG files and subfolders: put every image in its class's subfolder (one subfolder per class)")
+        }
+        guard classes.count <= 256 else { throw DataError(directory, "\(classes.count) class subfolders; at most 256 classes are supported") }
+        var files: [String] = [], bytes: [UInt8] = [], labels: [UInt8] = []
+        var shape: [Int]?
+        for (label, name) in classes.enumerated() {
+            let f = try read("\(base)/\(name)")
+            if let s = shape, Array(f.shape.dropFirst()) != s {
+                throw DataError(f.files[0], "images of class \(name) have shape \(Array(f.shape.dropFirst())), those of \(classes[0]) \(s); every class must have one image size")
+            }
+            shape = Array(f.shape.dropFirst())
+            guard bytes.count + f.bytes.count <= PNGImage.maxBytes else {
+                throw DataError(directory, "the class folders hold more than this reader accepts (\(PNGImage.maxBytes) bytes)")
+            }
+            files += f.files
+            bytes += f.bytes
+            labels += [UInt8](repeating: UInt8(label), count: f.count)
+        }
+        return (PNGFolder(files: files, shape: [files.count] + (shape ?? []), bytes: bytes), labels, classes)
+    }
+}

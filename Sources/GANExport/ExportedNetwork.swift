@@ -7,6 +7,10 @@ import GANNN
 /// - discriminator: samples `[N, sample shape]` in data units -> `scale · x + offset`, every
 ///   `pack` consecutive rows concatenated into one row of D (PacGAN), D's logit through the
 ///   sigmoid (a probability) or as is (a WGAN critic's value), one value per pack.
+///
+/// A class-conditional network (issue 22) takes a second input, `class` INT64 `[N]`, one label
+/// per row (`inputClasses`: its K); an ACGAN discriminator takes none but outputs K class logits
+/// after its adversarial value (`auxiliaryClasses`).
 public struct ExportedNetwork {
     public enum Role: Equatable, Sendable {
         case generator
@@ -34,9 +38,13 @@ public struct ExportedNetwork {
     let layers: [(layer: Layer, spec: LayerSpec, input: [Int])]
     /// The per-row output shape of `network`.
     let outputShape: [Int]
+    /// K when the network's layers take each row's class (`OneHotConcat`, `ClassProjection`), else nil.
+    public let inputClasses: Int?
+    /// K for an ACGAN discriminator (1 + K outputs per row), else 0.
+    public let auxiliaryClasses: Int
 
     public init(name: String, network: Sequential, role: Role, inputShape: [Int], sampleShape: [Int], scale: Float,
-                offset: Float, provenance: [(key: String, value: String)] = []) throws {
+                offset: Float, provenance: [(key: String, value: String)] = [], auxiliaryClasses: Int = 0) throws {
         guard let specs = network.specs else {
             throw ExportError("/\(name): a layer cannot describe itself (not a checkpoint layer kind)")
         }
@@ -55,13 +63,18 @@ public struct ExportedNetwork {
                 throw ExportError("/\(name): outputs \(shape.reduce(1, *)) values per sample, the sample shape \(sampleShape) has \(features)")
             }
         case .discriminator(_, let pack):
-            guard pack >= 1, inputShape.reduce(1, *) == pack * features, shape.reduce(1, *) == 1 else {
-                throw ExportError("/\(name): takes \(inputShape) and outputs \(shape) per row; expected \(pack) sample(s) of \(features) values in, one value out")
+            guard pack >= 1, inputShape.reduce(1, *) == pack * features, shape.reduce(1, *) == 1 + auxiliaryClasses else {
+                throw ExportError("/\(name): takes \(inputShape) and outputs \(shape) per row; expected \(pack) sample(s) of \(features) values in, "
+                                  + (auxiliaryClasses > 0 ? "1 + \(auxiliaryClasses) values out" : "one value out"))
             }
         }
         (self.name, self.network, self.role, self.inputShape, self.sampleShape) = (name, network, role, inputShape, sampleShape)
         (self.scale, self.offset, self.provenance, self.layers, self.outputShape) = (scale, offset, provenance, layers, shape)
+        (inputClasses, self.auxiliaryClasses) = (network.conditionalClassCount, auxiliaryClasses)
     }
+
+    /// A JSON array of strings, as the metadata writes them (e.g. a conditional model's class names).
+    public static func jsonArray(_ strings: [String]) -> String { "[" + strings.map(JSON.string).joined(separator: ", ") + "]" }
 
     /// The group name of layer `i` in the checkpoint (`0_linear`), which exported names reuse.
     func layerName(_ i: Int) -> String { "\(i)_\(layers[i].spec.kind)" }
@@ -76,6 +89,8 @@ public struct ExportedNetwork {
         case .discriminator(let output, let pack):
             m += [("role", "discriminator"), ("output", output.rawValue), ("pack", "\(pack)")]
         }
+        if let k = inputClasses { m.append(("class_input", "\(k)")) }
+        if auxiliaryClasses > 0 { m.append(("class_logits", "\(auxiliaryClasses)")) }
         m += [("input_shape", JSON.array(inputShape)), ("sample_shape", JSON.array(sampleShape)),
               ("scale", JSON.number(Double(scale))), ("offset", JSON.number(Double(offset)))]
         return m + provenance

@@ -32,8 +32,9 @@ public enum ONNXExport {
     /// The serialised model.
     public static func model(_ n: ExportedNetwork, opset: Int = defaultOpset) throws -> Data {
         guard opsets.contains(opset) else { throw ExportError("opset \(opset) is not supported: use \(opsets.lowerBound)...\(opsets.upperBound)") }
-        var g = ONNXGraph(opset: opset, reserved: ["z", "x", "probability", "critic"])
+        var g = ONNXGraph(opset: opset, reserved: ["z", "x", "probability", "critic", "class", "class_logits"])
         let input: Onnx_ValueInfoProto, output: Onnx_ValueInfoProto
+        var extraOutputs: [Onnx_ValueInfoProto] = []
         var x: String
         switch n.role {
         case .generator:
@@ -54,6 +55,14 @@ public enum ONNXExport {
             if n.offset != 0 { x = g.node("Add", [x, g.constant("offset", [n.offset], shape: [])], name: "normalise_offset") }
             if pack > 1 || n.inputShape != n.sampleShape { x = g.reshape(x, perRow: n.inputShape, name: pack > 1 ? "pack" : "input_shape") }
             x = try layers(n, from: x, &g)
+            if n.auxiliaryClasses > 0 {
+                // ACGAN: the adversarial value (column 0), then the K class logits as their own output.
+                let k = n.auxiliaryClasses
+                let logits = slice(x, from: 1, to: 1 + k, name: "class_logits_columns", &g)
+                g.output(logits, as: "class_logits")
+                extraOutputs.append(ONNXGraph.value("class_logits", batch: "batch", perRow: [k], doc: "ACGAN: D's logits of the K classes"))
+                x = slice(x, from: 0, to: 1, name: "adversarial_column", &g)
+            }
             x = g.reshape(x, perRow: [], name: "one_value_per_row")
             if kind == .probability { x = g.node("Sigmoid", [x], name: "sigmoid") }
             let outputName = kind.rawValue
@@ -66,7 +75,11 @@ public enum ONNXExport {
         graph.node = g.nodes
         graph.initializer = g.initializers
         graph.input = [input]
-        graph.output = [output]
+        if let k = n.inputClasses {
+            graph.input.append(ONNXGraph.value("class", batch: "batch", perRow: [],
+                                               elementType: .int64, doc: "one class label per row, in 0..<\(k) (metadata class_names)"))
+        }
+        graph.output = [output] + extraOutputs
         graph.docString = "SwiftGAN \(n.name), exported by gan-sample export"
         var model = Onnx_ModelProto()
         model.irVersion = Int64(irVersion(opset: opset))
@@ -128,9 +141,42 @@ public enum ONNXExport {
             return g.node("Clip", [x, g.constant(name + ".min", [lo], shape: []), g.constant(name + ".max", [hi], shape: [])], name: name)
         case (.reshape(let shape), _):
             return g.reshape(x, perRow: shape, name: name)
+        case (.oneHotConcat(let k), _):
+            // [x; one-hot(class)]: K values after a flat row, K constant planes after an image's channels.
+            var code = g.node("OneHot", ["class", g.constant(name + ".depth", int64s: [k], shape: []),
+                                         g.constant(name + ".values", [0, 1], shape: [2])], name: name + ".one_hot",
+                              [ONNXGraph.attribute("axis", -1)])
+            if input.count == 3 {
+                code = g.reshape(code, perRow: [k, 1, 1], name: name + ".planes_shape")
+                code = g.node("Mul", [code, g.constant(name + ".ones", [Float](repeating: 1, count: input[1] * input[2]),
+                                                       shape: [1, 1, input[1], input[2]])], name: name + ".planes")
+            }
+            return g.node("Concat", [x, code], name: name, [ONNXGraph.attribute("axis", 1)])
+        case (.classProjection(let inner, _), let p as ClassProjection):
+            // ψ(φ) + embed[class] · φ
+            let psi: String
+            switch (inner, p.output) {
+            case (.linear, let l as Linear): psi = gemm(x, input: input, weight: l.weight.value, bias: l.bias?.value, name: name + ".psi", &g)
+            case (.spectralNorm(.linear, _, _), let s as SpectralNorm):
+                psi = gemm(x, input: input, weight: s.evaluationWeight(), bias: s.bias?.value, name: name + ".psi", &g)
+            default: throw ExportError("/\(n.name)/\(name): projection around \(inner.kind) has no ONNX lowering")
+            }
+            let flat = input.count == 1 ? x : g.node("Flatten", [x], name: name + ".flatten", [ONNXGraph.attribute("axis", 1)])
+            let embedded = g.node("Gather", [g.constant(name + ".class_embedding", p.embedding.value), "class"], name: name + ".embed",
+                                  [ONNXGraph.attribute("axis", 0)])
+            let product = g.node("Mul", [flat, embedded], name: name + ".product")
+            let projection = g.node("ReduceSum", [product, g.constant(name + ".axes", int64s: [1], shape: [1])], name: name + ".projection",
+                                    [ONNXGraph.attribute("keepdims", 1)])
+            return g.node("Add", [psi, projection], name: name)
         default:
             throw ExportError("/\(n.name)/\(name): layer kind \(spec.kind) has no ONNX lowering")
         }
+    }
+
+    /// Columns `from ..< to` of a `[N, C]` value.
+    private static func slice(_ x: String, from: Int, to: Int, name: String, _ g: inout ONNXGraph) -> String {
+        g.node("Slice", [x, g.constant(name + ".starts", int64s: [from], shape: [1]), g.constant(name + ".ends", int64s: [to], shape: [1]),
+                         g.constant(name + ".axes", int64s: [1], shape: [1])], name: name)
     }
 
     /// y = x Wᵀ + b (Gemm, transB): the engine's Linear flattens a multi-dimensional sample first.

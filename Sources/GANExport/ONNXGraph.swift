@@ -133,7 +133,8 @@ struct ONNXGraph {
     }
 
     /// A graph input or output: float32 `[dimension name, perRow...]`, the batch dimension symbolic.
-    static func value(_ name: String, batch: String, perRow: [Int], doc: String) -> Onnx_ValueInfoProto {
+    static func value(_ name: String, batch: String, perRow: [Int], elementType: Onnx_TensorProto.DataType = .float,
+                      doc: String) -> Onnx_ValueInfoProto {
         var shape = Onnx_TensorShapeProto()
         var first = Onnx_TensorShapeProto.Dimension()
         first.dimParam = batch
@@ -143,7 +144,7 @@ struct ONNXGraph {
             return d
         }
         var tensor = Onnx_TypeProto.Tensor()
-        tensor.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        tensor.elemType = Int32(elementType.rawValue)
         tensor.shape = shape
         var v = Onnx_ValueInfoProto()
         v.name = name

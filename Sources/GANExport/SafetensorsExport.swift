@@ -83,7 +83,23 @@ public enum SafetensorsExport {
                 add(i, "reference_mean", v.referenceMean)
                 add(i, "reference_mean_sq", v.referenceMeanSquare)
                 add(i, "reference_size", v.referenceSize)
-            case (.relu, _), (.leakyReLU, _), (.sigmoid, _), (.tanh, _), (.maxout, _), (.clamp, _), (.reshape, _):
+            case (.classProjection(let inner, _), let p as ClassProjection):
+                // ψ's tensors under the layer's index, then the class embedding (an nn.Embedding's weight).
+                try checkFlat(n, i, input)
+                switch (inner, p.output) {
+                case (.linear, let l as Linear):
+                    add(i, "weight", l.weight.value)
+                    if let b = l.bias { add(i, "bias", b.value) }
+                case (.spectralNorm, let s as SpectralNorm):
+                    add(i, "weight_orig", s.weight.value)
+                    if let b = s.bias { add(i, "bias", b.value) }
+                    add(i, "weight_u", s.u)
+                    add(i, "weight_v", s.v)
+                default:
+                    throw ExportError("/\(n.name)/\(n.layerName(i)): projection around \(inner.kind) has no PyTorch equivalent")
+                }
+                add(i, "class_embedding", p.embedding.value)
+            case (.relu, _), (.leakyReLU, _), (.sigmoid, _), (.tanh, _), (.maxout, _), (.clamp, _), (.reshape, _), (.oneHotConcat, _):
                 break
             default:
                 throw ExportError("/\(n.name)/\(n.layerName(i)): layer kind \(spec.kind) has no PyTorch equivalent")

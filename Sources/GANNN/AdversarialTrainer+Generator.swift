@@ -7,7 +7,9 @@ extension AdversarialTrainer {
     /// required with `Options.featureMatchingLayer` and unused by the other losses.
     @discardableResult
     public func generatorStep(batchSize: Int, real: Tensor?, step: Int) -> Float {
-        let loss = generatorGradients(noise: sampleNoise(batchSize: batchSize), real: real, step: step)
+        let loss = options.conditioning == nil
+            ? generatorGradients(noise: sampleNoise(batchSize: batchSize), real: real, step: step)
+            : conditionalGeneratorGradients(noise: sampleNoise(batchSize: batchSize), labels: sampleLabels(count: batchSize))
         applyGeneratorGradients(step: step)
         return loss
     }
@@ -87,7 +89,7 @@ extension AdversarialTrainer {
     /// Back-propagates `scoreGradient` (dLoss/d(output of D's layer `layerCount - 1`)) through D's
     /// first `layerCount` layers, input gradients only, then through G into its zeroed parameter
     /// gradients.
-    private func backpropagateToGenerator(fake: Tensor, throughLayer layerCount: Int) {
+    func backpropagateToGenerator(fake: Tensor, throughLayer layerCount: Int) {
         var dFake = discriminator.backward(scoreGradient, mode: .inputOnly, fromLayer: layerCount)!
         if options.pack > 1 {  // [n / m, m · d] back to G's [n, d]: same bytes
             unpackedGradient.resize(fake.shape)

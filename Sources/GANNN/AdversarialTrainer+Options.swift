@@ -63,11 +63,16 @@ extension AdversarialTrainer {
         /// Run D once on `[real; fake]` stacked when every layer of D is row-independent and D has
         /// no reference batch (`stacksDiscriminatorBatches`); false always runs two passes (tests).
         public var stackDiscriminatorBatches: Bool
+        /// Class-conditional training (issue 22): how labels enter G, D and the losses; nil = off.
+        /// Not with packing, top-k, feature matching, virtual batch norm or stratified noise.
+        public var conditioning: Conditioning?
 
         public init(objective: GANObjective = .nonSaturating, realLabel: Float = 1, noisePrior: NoisePrior = .normal(),
                     stratifiedNoise: Bool = false, pack: Int = 1, topK: TopKSchedule? = nil, featureMatchingLayer: Int? = nil,
                     generatorReferenceNoise: Tensor? = nil, discriminatorReference: Tensor? = nil,
-                    emaDecay: Float? = nil, emaWarmUp: Bool = false, stackDiscriminatorBatches: Bool = true) {
+                    emaDecay: Float? = nil, emaWarmUp: Bool = false, stackDiscriminatorBatches: Bool = true,
+                    conditioning: Conditioning? = nil) {
+            self.conditioning = conditioning
             (self.objective, self.realLabel, self.noisePrior, self.stratifiedNoise) = (objective, realLabel, noisePrior, stratifiedNoise)
             (self.pack, self.topK, self.featureMatchingLayer) = (pack, topK, featureMatchingLayer)
             (self.generatorReferenceNoise, self.discriminatorReference) = (generatorReferenceNoise, discriminatorReference)

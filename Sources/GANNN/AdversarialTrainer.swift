@@ -68,6 +68,15 @@ public final class AdversarialTrainer {
     let topLogits = Tensor(shape: [0])
     let topGradient = Tensor(shape: [0])
     var rowOrder: [Int] = []
+    /// Class-conditional training (`Options.conditioning`): the fakes' labels come from here (the
+    /// "labels" stream; checkpointed by conditional runs), drawn with the training label weights.
+    public var labelRNG: RNG
+    let classDistribution: ClassDistribution?
+    var fakeLabels: [Int] = []
+    var stackedLabels: [Int] = []
+    let conditionalStack = Tensor(shape: [0])
+    let adversarialLogits = Tensor(shape: [0])
+    let adversarialGradient = Tensor(shape: [0])
 
     /// Builds the optimisers from their descriptions and checks `options` against the networks
     /// (throws `OptionError`). With a generator reference batch, G's reference statistics are
@@ -75,8 +84,12 @@ public final class AdversarialTrainer {
     /// from G's weights and buffers.
     public init(generator: Sequential, discriminator: Sequential,
                 generatorOptimizer: OptimizerDescription, discriminatorOptimizer: OptimizerDescription,
-                noiseDimension: Int, noiseRNG: RNG, options: Options = Options()) throws {
+                noiseDimension: Int, noiseRNG: RNG, labelRNG: RNG = RNG(seed: 0, stream: .labels),
+                options: Options = Options()) throws {
         try options.validate(generator: generator, discriminator: discriminator, noiseDimension: noiseDimension)
+        try options.validateConditioning(generator: generator, discriminator: discriminator)
+        self.labelRNG = labelRNG
+        classDistribution = options.conditioning.map { ClassDistribution(counts: $0.labelCounts) }
         self.generator = generator
         self.discriminator = discriminator
         self.generatorOptimizer = generatorOptimizer.makeOptimizer(parameters: generator.parameters)
@@ -131,6 +144,7 @@ public final class AdversarialTrainer {
     /// fresh noise: `discriminatorGradients`, then `applyDiscriminatorGradients(step:)`.
     @discardableResult
     public func discriminatorStep(real: Tensor, step: Int) -> DiscriminatorStepResult {
+        precondition(options.conditioning == nil, "AdversarialTrainer: a conditional D step needs the real labels")
         let result = discriminatorGradients(real: real, noise: sampleNoise(batchSize: real.rows))
         applyDiscriminatorGradients(step: step)
         return result

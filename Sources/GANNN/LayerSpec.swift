@@ -21,6 +21,11 @@ public enum LayerSpec: Equatable, Sendable {
     /// Virtual batch normalisation (`VirtualBatchNorm`): kind `virtual_batch_norm`, attributes
     /// `features`, `eps`.
     case virtualBatchNorm(features: Int, eps: Float)
+    /// One-hot class concatenation (`OneHotConcat`, issue 22): kind `one_hot_concat`, attribute `classes`.
+    case oneHotConcat(classes: Int)
+    /// A projection discriminator's output layer (`ClassProjection`) around a `linear` or
+    /// `sn_linear` ψ: kind `projection_` + ψ's kind, ψ's attributes plus `classes`.
+    indirect case classProjection(LayerSpec, classes: Int)
 
     /// The kind name (checkpoint group suffix and `kind` attribute).
     public var kind: String {
@@ -38,6 +43,8 @@ public enum LayerSpec: Equatable, Sendable {
         case .reshape: "reshape"
         case .spectralNorm(let inner, _, _): "sn_" + inner.kind
         case .virtualBatchNorm: "virtual_batch_norm"
+        case .oneHotConcat: "one_hot_concat"
+        case .classProjection(let inner, _): "projection_" + inner.kind
         }
     }
 
@@ -56,6 +63,8 @@ public enum LayerSpec: Equatable, Sendable {
             [("rank", Double(shape.count))] + shape.enumerated().map { ("dim\($0.offset)", Double($0.element)) }
         case .spectralNorm(let inner, let k, let e): inner.attributes + [("power_iterations", Double(k)), ("eps", Double(e))]
         case .virtualBatchNorm(let f, let e): [("features", Double(f)), ("eps", Double(e))]
+        case .oneHotConcat(let k): [("classes", Double(k))]
+        case .classProjection(let inner, let k): inner.attributes + [("classes", Double(k))]
         case .relu, .sigmoid, .tanh: []
         }
     }
@@ -72,7 +81,8 @@ public enum LayerSpec: Equatable, Sendable {
         case .batchNorm(let f, _, _): 4 * Double(f)
         case .virtualBatchNorm(let f, _): 2 * Double(f)
         case .spectralNorm(let inner, _, _): inner.parameterScalars
-        case .relu, .leakyReLU, .sigmoid, .tanh, .maxout, .clamp, .reshape: 0
+        case .classProjection(let inner, let k): inner.parameterScalars + Double(k) * Double(inner.inputFeatures ?? 0)
+        case .relu, .leakyReLU, .sigmoid, .tanh, .maxout, .clamp, .reshape, .oneHotConcat: 0
         }
     }
 
@@ -95,6 +105,16 @@ public enum LayerSpec: Equatable, Sendable {
             guard let v = attributes[name] else { return .failure(.missing(kind: kind, attribute: name)) }
             guard v == 0 || v == 1 else { return .failure(.invalid(kind: kind, attribute: name, value: v)) }
             return .success(v == 1)
+        }
+        /// The spec of a wrapped layer (`sn_*`, `projection_*`), its errors reported under the wrapping kind.
+        func wrapped(_ innerKind: String) throws(LayerSpecError) -> LayerSpec {
+            try make(kind: innerKind, attributes: attributes).mapError { e in
+                switch e {
+                case .missing(_, let a): LayerSpecError.missing(kind: kind, attribute: a)
+                case .invalid(_, let a, let v): LayerSpecError.invalid(kind: kind, attribute: a, value: v)
+                case .unknownKind: e
+                }
+            }.get()
         }
         do {
             switch kind {
@@ -135,14 +155,7 @@ public enum LayerSpec: Equatable, Sendable {
                 }
                 return .success(.reshape(sampleShape: shape))
             case "sn_linear", "sn_conv2d":
-                // The wrapped layer's errors are reported under the spectral kind.
-                let inner = try make(kind: String(kind.dropFirst(3)), attributes: attributes).mapError { e in
-                    switch e {
-                    case .missing(_, let a): LayerSpecError.missing(kind: kind, attribute: a)
-                    case .invalid(_, let a, let v): LayerSpecError.invalid(kind: kind, attribute: a, value: v)
-                    case .unknownKind: e
-                    }
-                }.get()
+                let inner = try wrapped(String(kind.dropFirst(3)))
                 let k = try int("power_iterations").get(), e = try float("eps").get()
                 guard k <= 1000 else { return .failure(.invalid(kind: kind, attribute: "power_iterations", value: Double(k))) }
                 guard e > 0 else { return .failure(.invalid(kind: kind, attribute: "eps", value: Double(e))) }
@@ -151,6 +164,14 @@ public enum LayerSpec: Equatable, Sendable {
                 let e = try float("eps").get()
                 guard e > 0 else { return .failure(.invalid(kind: kind, attribute: "eps", value: Double(e))) }
                 return .success(.virtualBatchNorm(features: try int("features").get(), eps: e))
+            case "one_hot_concat":
+                return .success(.oneHotConcat(classes: try int("classes").get()))
+            case "projection_linear", "projection_sn_linear":
+                let inner = try wrapped(String(kind.dropFirst("projection_".count)))
+                guard inner.outputFeatures == 1 else {
+                    return .failure(.invalid(kind: kind, attribute: "out_features", value: Double(inner.outputFeatures ?? 0)))
+                }
+                return .success(.classProjection(inner, classes: try int("classes").get()))
             default: return .failure(.unknownKind(kind))
             }
         } catch {
@@ -177,6 +198,27 @@ public enum LayerSpec: Equatable, Sendable {
             // u, v from a fixed stream: a network built from specs gets its u, v from the checkpoint.
             spectralNormLayer(inner.makeLayer(), powerIterations: k, eps: e)
         case .virtualBatchNorm(let f, let e): VirtualBatchNorm(features: f, eps: e)
+        case .oneHotConcat(let k): OneHotConcat(classes: k)
+        case .classProjection(let inner, let k):
+            // `make` admits only linear and sn_linear inner specs, which describe themselves.
+            ClassProjection(wrapping: inner.makeLayer() as! SpecifiedLayer, features: inner.inputFeatures ?? 1, classes: k)
+        }
+    }
+
+    /// A linear layer's (or its spectrally normalised form's) input and output sizes; nil for other kinds.
+    public var inputFeatures: Int? {
+        switch self {
+        case .linear(let i, _, _): i
+        case .spectralNorm(let inner, _, _): inner.inputFeatures
+        default: nil
+        }
+    }
+
+    var outputFeatures: Int? {
+        switch self {
+        case .linear(_, let o, _): o
+        case .spectralNorm(let inner, _, _): inner.outputFeatures
+        default: nil
         }
     }
 

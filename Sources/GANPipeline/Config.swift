@@ -14,6 +14,9 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     public var noise: NoiseConfig
     public var generator: NetworkConfig
     public var discriminator: NetworkConfig
+    /// Class-conditional GAN (issue 22): `concat`, `projection` or `acgan` (see `Conditioning.Mode`);
+    /// nil = unconditional. Needs labelled data. Stored only when set.
+    public var conditioning: ConditioningMode?
     public var loss = LossConfig()
     public var generatorOptimizer: OptimizerConfig
     public var discriminatorOptimizer: OptimizerConfig
@@ -24,7 +27,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
     public var evaluate = EvaluateConfig()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, seed, data, noise, generator, discriminator, loss
+        case name, seed, data, noise, generator, discriminator, conditioning, loss
         case generatorOptimizer = "generator_optimizer"
         case discriminatorOptimizer = "discriminator_optimizer"
         case pretrainD = "pretrain_d"
@@ -51,6 +54,7 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         noise = try c.decode(NoiseConfig.self, forKey: .noise)
         generator = try c.decode(NetworkConfig.self, forKey: .generator)
         discriminator = try c.decode(NetworkConfig.self, forKey: .discriminator)
+        conditioning = try c.decodeIfPresent(String.self, forKey: .conditioning) == nil ? nil : try c.choice(.conditioning)
         loss = try c(.loss, or: loss)
         generatorOptimizer = try c.decode(OptimizerConfig.self, forKey: .generatorOptimizer)
         discriminatorOptimizer = try c.decode(OptimizerConfig.self, forKey: .discriminatorOptimizer)
@@ -58,6 +62,26 @@ public struct PipelineConfig: Codable, Equatable, Sendable {
         train = try c(.train, or: train)
         checkpoint = try c(.checkpoint, or: checkpoint)
         evaluate = try c(.evaluate, or: evaluate)
+    }
+
+    /// Every key in schema order, `conditioning` only when set: an unconditional run stores the
+    /// configuration text it stored before conditioning existed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(data, forKey: .data)
+        try c.encode(noise, forKey: .noise)
+        try c.encode(generator, forKey: .generator)
+        try c.encode(discriminator, forKey: .discriminator)
+        if let conditioning { try c.encode(conditioning, forKey: .conditioning) }
+        try c.encode(loss, forKey: .loss)
+        try c.encode(generatorOptimizer, forKey: .generatorOptimizer)
+        try c.encode(discriminatorOptimizer, forKey: .discriminatorOptimizer)
+        try c.encodeIfPresent(pretrainD, forKey: .pretrainD)
+        try c.encode(train, forKey: .train)
+        try c.encode(checkpoint, forKey: .checkpoint)
+        try c.encode(evaluate, forKey: .evaluate)
     }
 
     /// The fully resolved configuration as YAML: every key present, defaults filled in, absent
@@ -147,6 +171,11 @@ struct ConfigSchema: Sendable {
         self.keys = K.allCases.map(\.rawValue)
         self.sections = Dictionary(uniqueKeysWithValues: sections.map { ($0.key.rawValue, $0.value) })
     }
+}
+
+/// `conditioning:` the class-conditional GAN variants (`GANNN.Conditioning.Mode`).
+public enum ConditioningMode: String, ConfigChoice {
+    case concat, projection, acgan
 }
 
 /// A closed set of string values (`kind: adam`); decoding errors list the accepted values.

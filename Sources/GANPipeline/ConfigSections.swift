@@ -48,6 +48,15 @@ public struct DataConfig: Codable, Equatable, Sendable {
     /// bilinearly (as PyTorch's `interpolate(mode="bilinear", align_corners=False)`), e.g. 64 for
     /// the 64x64 DCGAN. nil = as stored (and then absent from the stored configuration text).
     public var resize: Int?
+    /// Tables (csv, npy, h5): the column holding each row's class label (an integer 0...255),
+    /// which prep stores as the labels and removes from the features: a CSV header name or a
+    /// 0-based column number (csv, npy), or for h5 the name of a dataset of one label per row.
+    /// nil = no labels (stored only when set).
+    public var labelColumn: String?
+    /// The names of the classes, label 0 first (e.g. Fashion-MNIST's ten); stored in data.h5 and
+    /// in every checkpoint of a conditional run. nil = the labels' numbers (png_folder: the
+    /// subfolder names). Stored only when set.
+    public var classNames: [String]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case source, mean, std, modes, radius
@@ -59,6 +68,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         case testLabels = "test_labels"
         case floorSize = "floor_size"
         case resize
+        case labelColumn = "label_column"
+        case classNames = "class_names"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -95,6 +106,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         testLabels = try c.decodeIfPresent(String.self, forKey: .testLabels)
         floorSize = try c(.floorSize, or: floorSize)
         resize = try c.decodeIfPresent(Int.self, forKey: .resize)
+        labelColumn = try c.decodeIfPresent(String.self, forKey: .labelColumn)
+        classNames = try c.decodeIfPresent([String].self, forKey: .classNames)
     }
 
     /// Every key in schema order; `resize` only when set, so a configuration from before it
@@ -118,6 +131,8 @@ public struct DataConfig: Codable, Equatable, Sendable {
         try c.encodeIfPresent(testLabels, forKey: .testLabels)
         try c.encode(floorSize, forKey: .floorSize)
         if let resize { try c.encode(resize, forKey: .resize) }
+        if let labelColumn { try c.encode(labelColumn, forKey: .labelColumn) }
+        if let classNames { try c.encode(classNames, forKey: .classNames) }
     }
 }
 
@@ -275,11 +290,15 @@ public struct LossConfig: Codable, Equatable, Sendable {
     /// D features of real and generated batches, taken after D's hidden block number
     /// `feature_matching_layer` (1-based: after that block's activation); nil = the usual G loss.
     public var featureMatchingLayer: Int?
+    /// `conditioning: acgan`: the weight of the auxiliary classifier's cross-entropy in D's and
+    /// G's losses (Odena et al. 2017 use 1). nil = 1; stored only when set.
+    public var auxiliaryWeight: Double?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case objective
         case realLabel = "real_label"
         case featureMatchingLayer = "feature_matching_layer"
+        case auxiliaryWeight = "auxiliary_weight"
     }
     static let schema = ConfigSchema(CodingKeys.self)
 
@@ -290,6 +309,17 @@ public struct LossConfig: Codable, Equatable, Sendable {
         objective = try c.choice(.objective, or: objective)
         realLabel = try c(.realLabel, or: realLabel)
         featureMatchingLayer = try c.decodeIfPresent(Int.self, forKey: .featureMatchingLayer)
+        auxiliaryWeight = try c.decodeIfPresent(Double.self, forKey: .auxiliaryWeight)
+    }
+
+    /// Every key in schema order; `auxiliary_weight` only when set, so an unconditional run
+    /// stores the text it stored before conditioning existed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(objective, forKey: .objective)
+        try c.encode(realLabel, forKey: .realLabel)
+        try c.encodeIfPresent(featureMatchingLayer, forKey: .featureMatchingLayer)
+        if let auxiliaryWeight { try c.encode(auxiliaryWeight, forKey: .auxiliaryWeight) }
     }
 }
 

@@ -90,6 +90,7 @@ extension PipelineConfig {
                     "packing is for the 2-D and file sources: the gaussian system's pretrain_d and evaluation read D(x) one sample at a time")
         }
         validateShards(&v)
+        validateConditioning(&v)
         v.atLeast(train.checkpointEvery, 1, "train.checkpoint_every")
         v.atLeast(train.evalEvery, 0, "train.eval_every")
         v.check(train.evalEvery == 0 || !data.isImageSource || data.labels != nil, "train.eval_every",

@@ -14,9 +14,11 @@ import GANTensorBoard
 /// `high_quality_fraction`; parabola `curve_rmse` (RMS of y - a·x² over samples with |x| <= 1);
 /// images: see `ImageEvaluator` (`fd`, `classes_covered`, `class_kl`, `parzen_ll`, ... and each
 /// with `_real_floor`), plus `eval/samples.png`, an 8x8 grid; WGAN `wasserstein_estimate` (the
-/// critic's estimate, -critic loss, averaged over the last 1 % of G steps). Then the metrics go to
-/// TensorBoard (`RUN/tensorboard/evaluate/`, tags `eval/<key>`) and the report is rewritten
-/// (`RUN/eval/report.html`, `RunReport`).
+/// critic's estimate, -critic loss, averaged over the last 1 % of G steps). Class-conditional image
+/// models also get `conditional_accuracy` and `conditional_accuracy_min` (`ImageEvaluator.conditionalMetrics`):
+/// sample i is generated for class i mod K, here, in the grid and in `best.h5`'s score. Then the
+/// metrics go to TensorBoard (`RUN/tensorboard/evaluate/`, tags `eval/<key>`) and the report is
+/// rewritten (`RUN/eval/report.html`, `RunReport`).
 struct EvaluateStage: PipelineStage {
     static let stage = Stage.evaluate
     let context: StageContext
@@ -46,6 +48,7 @@ struct EvaluateStage: PipelineStage {
             let evaluator = try context.imageEvaluator(try context.loadPrepared())
             let x = ImageEvaluator.samples(g, description: desc, count: n, seed: config.seed, stream: .eval)
             metrics += try evaluator.report(x)
+            if let k = desc.classes?.count { metrics += evaluator.conditionalMetrics(x, classes: k) }
             let grid = run.evalDirectory.appendingPathComponent("samples.png")
             try AtomicFile.createDirectory(run.evalDirectory.path)
             let image = SampleGrid.image(Array(x.array.prefix(64 * x.columns)).map { desc.scale * $0 + desc.offset }, count: min(64, n),
@@ -57,7 +60,7 @@ struct EvaluateStage: PipelineStage {
             var rng = RNG(seed: config.seed, stream: .eval)
             let z = Tensor(shape: [n, desc.noiseDimension])
             desc.noisePrior.fill(z, rng: &rng)
-            samples = g.forward(z, training: false).array.map { ($0 - desc.offset) / desc.scale }  // data units
+            samples = g.forward(z, training: false, cyclingLabelsFrom: 0).array.map { ($0 - desc.offset) / desc.scale }  // data units
         }
         if let toy = ModelFactory.toyDistribution(config.data) {
             metrics += Self.toyMetrics(toy, samples: samples, discriminator: d, description: desc)

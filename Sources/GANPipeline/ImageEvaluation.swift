@@ -81,7 +81,7 @@ final class ImageEvaluator {
             let n = min(500, count - done)
             z.resize(rows: n, columns: desc.noiseDimension)
             desc.noisePrior.fill(z, rng: &rng)
-            let x = g.forward(z, training: false)
+            let x = g.forward(z, training: false, cyclingLabelsFrom: done)
             for i in 0..<(n * d) { out[done * d + i] = (x[i] - desc.offset) / desc.scale }
             done += n
         }
@@ -106,6 +106,34 @@ final class ImageEvaluator {
         let e = parzen.estimate(heldOut, sigma: sigma)
         m += [("parzen_ll", e.mean), ("parzen_se", e.standardError), ("parzen_sigma", sigma)]
         return m.map { ($0.0 + suffix, $0.1) }
+    }
+
+    /// Class-conditional samples (issue 22; sample i generated for class i mod `classes`, as
+    /// `samples` draws them): `conditional_accuracy`, the fraction the classifier assigns to the
+    /// class they were generated for, over all samples; `conditional_accuracy_min`, that fraction
+    /// for the worst class (`conditional_accuracy_worst_class`); and the same two for the held-out
+    /// real images against their labels (`*_real`: the classifier's own accuracy and worst class).
+    /// Empty without a classifier or held-out labels.
+    func conditionalMetrics(_ samples: Tensor, classes k: Int) -> [(String, Double)] {
+        guard let classifier, let labels = heldOutLabels else { return [] }
+        func perClass(_ predicted: [Int], _ truth: (Int) -> Int) -> (all: Double, worst: Double, worstClass: Int) {
+            var correct = [Int](repeating: 0, count: k), total = [Int](repeating: 0, count: k)
+            for (i, p) in predicted.enumerated() {
+                let c = truth(i)
+                guard c < k else { continue }
+                total[c] += 1
+                if p == c { correct[c] += 1 }
+            }
+            let rates = (0..<k).map { total[$0] > 0 ? Double(correct[$0]) / Double(total[$0]) : Double.nan }
+            let worst = rates.indices.filter { total[$0] > 0 }.min { rates[$0] < rates[$1] } ?? 0
+            return (Double(correct.reduce(0, +)) / Double(max(total.reduce(0, +), 1)), rates[worst], worst)
+        }
+        let generated = perClass(classifier.predict(samples)) { $0 % k }
+        let real = perClass(classifier.predict(heldOut)) { Int(labels[$0]) }
+        return [("conditional_accuracy", generated.all), ("conditional_accuracy_min", generated.worst),
+                ("conditional_accuracy_worst_class", Double(generated.worstClass)),
+                ("conditional_accuracy_real", real.all), ("conditional_accuracy_min_real", real.worst),
+                ("conditional_accuracy_worst_class_real", Double(real.worstClass))]
     }
 
     /// The metrics of the generated samples, then of the floor, then the classifier's accuracy.

@@ -60,7 +60,8 @@ public enum ModelFactory {
     }
 
     /// DCGAN (k4 s2 p1 (transposed) convolutions, see `NetworkConfig.Architecture`).
-    static func convolutional(_ c: NetworkConfig, noiseDimension: Int, imageShape: [Int], isDiscriminator: Bool, rng: inout RNG) -> Sequential {
+    static func convolutional(_ c: NetworkConfig, noiseDimension: Int, imageShape: [Int], isDiscriminator: Bool, outputs: Int = 1,
+                              rng: inout RNG) -> Sequential {
         precondition(imageShape.count == 3, "dcgan needs [C, H, W] samples")
         let (channels, height, width) = (imageShape[0], imageShape[1], imageShape[2])
         let down = 1 << c.channels.count
@@ -91,7 +92,7 @@ public enum ModelFactory {
                 inC = outC
             }
             layers.append(Reshape([inC * h * w]))
-            let out = Linear(inC * h * w, 1, weightInit: wInit, biasInit: bInit, rng: &rng)
+            let out = Linear(inC * h * w, outputs, weightInit: wInit, biasInit: bInit, rng: &rng)
             layers.append(c.spectralNorm ? SpectralNorm(wrapping: out, rng: &rng) : out)
             if let clip = c.clipProbability, clip.count == 2 { layers.append(Clamp.probability(Float(clip[0]), Float(clip[1]))) }
         } else {

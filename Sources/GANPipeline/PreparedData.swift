@@ -16,13 +16,17 @@ public enum Normalization: String, Sendable, Codable {
 /// uint8 `[count, C, H, W]` (data units = byte / 255, i.e. [0, 1]), optional `labels` uint8
 /// `[count]`, and the held-out set `test_images` / `test_labels` when configured. Root attributes:
 /// `format` = "swiftgan-data", `source` (description), `sample_shape`, `scale`, `offset`,
-/// `normalization`.
+/// `normalization`. Labelled data (issue 22: images with labels, tables with `data.label_column`)
+/// also have `labels` uint8 `[count]` for vector data, and a `class_names` attribute (the names
+/// joined by newlines) when the classes are named.
 public struct PreparedData {
     /// Vector data in data units, row-major `[count, dimension]` (empty for images).
     public var samples: [Float]
     /// Image data, `[count, C, H, W]` bytes (empty for vectors).
     public var images: [UInt8] = []
     public var labels: [UInt8]?
+    /// The class names, label 0 first (nil: unnamed).
+    public var classNames: [String]?
     public var testImages: [UInt8] = []
     public var testLabels: [UInt8]?
     public var count: Int
@@ -39,6 +43,15 @@ public struct PreparedData {
     public var isImage: Bool { sampleShape.count == 3 }
     public var testCount: Int { isImage ? testImages.count / dimension : 0 }
 
+    /// How many training rows carry each label, `[K]` with K = the number of class names, else
+    /// the largest label + 1 (nil without labels).
+    public var labelCounts: [Int]? {
+        guard let labels else { return nil }
+        var counts = [Int](repeating: 0, count: max(classNames?.count ?? 0, Int(labels.max() ?? 0) + 1))
+        for y in labels { counts[Int(y)] += 1 }
+        return counts
+    }
+
     /// Draws `count` samples of a toy distribution with the "prep" stream of `seed` (`RNGStream.prep`).
     public static func toy(_ d: ToyDistribution, count: Int, seed: UInt64, normalization: Normalization, source: String) -> PreparedData {
         var rng = RNG(seed: seed, stream: .prep)
@@ -47,9 +60,11 @@ public struct PreparedData {
     }
 
     /// Wraps a table (row-major `[count, dimension]`, data units) and computes its normalisation.
-    public init(table: [Float], dimension: Int, normalization: Normalization, source: String) {
+    public init(table: [Float], dimension: Int, labels: [UInt8]? = nil, normalization: Normalization, source: String) {
         precondition(dimension > 0 && table.count % dimension == 0, "PreparedData: \(table.count) values for dimension \(dimension)")
+        precondition(labels.map { $0.count == table.count / dimension } ?? true, "PreparedData: one label per row")
         samples = table
+        self.labels = labels
         sampleShape = [dimension]
         count = table.count / dimension
         self.normalization = normalization
@@ -132,6 +147,7 @@ public struct PreparedData {
                 try f.root.setAttribute("scale", Double(scale))
                 try f.root.setAttribute("offset", Double(offset))
                 try f.root.setAttribute("normalization", normalization.rawValue)
+                if let classNames { try f.root.setAttribute("class_names", classNames.joined(separator: "\n")) }
                 if isImage {
                     try f.root.write("images", shape: [count] + sampleShape, values: images, gzipLevel: 1)
                     if let labels { try f.root.write("labels", shape: [labels.count], values: labels) }
@@ -139,6 +155,7 @@ public struct PreparedData {
                     if let testLabels { try f.root.write("test_labels", shape: [testLabels.count], values: testLabels) }
                 } else {
                     try f.root.write("samples", shape: [count, dimension], values: samples)
+                    if let labels { try f.root.write("labels", shape: [labels.count], values: labels) }
                 }
                 try f.close()
             } catch {
@@ -167,7 +184,14 @@ public struct PreparedData {
         } else {
             let (shape, values) = try f.root.read("samples", as: Float.self)
             guard shape.count == 2 else { throw PipelineError.io(url.path, "/samples: expected [count, dimension], found \(shape)") }
-            d = PreparedData(table: values, dimension: shape[1], normalization: .none, source: source)
+            let labels = f.root.contains("labels") ? try f.root.read("labels", as: UInt8.self).values : nil
+            guard labels.map({ $0.count == shape[0] }) ?? true else {
+                throw PipelineError.io(url.path, "/labels: \(labels?.count ?? 0) labels for \(shape[0]) samples")
+            }
+            d = PreparedData(table: values, dimension: shape[1], labels: labels, normalization: .none, source: source)
+        }
+        if try f.root.hasAttribute("class_names") {
+            d.classNames = try f.root.stringAttribute("class_names").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         }
         d.normalization = norm
         d.scale = Float(try f.root.doubleAttribute("scale"))

@@ -38,6 +38,19 @@ enum RealBatches {
         }
     }
 
+    /// The labels (of `all`, one per sample) of the batch the latest `next(into:)` returned, into
+    /// `labels` (keeping its capacity).
+    func labels(of all: [UInt8], into labels: inout [Int]) {
+        let order: EpochOrder
+        switch self {
+        case .vectors(let b): order = b.order
+        case .images(let b, _, _, _): order = b.order
+        }
+        labels.removeAll(keepingCapacity: true)
+        let end = order.position, start = end - order.batchSize
+        for i in start..<end { labels.append(Int(all[order.order[i]])) }
+    }
+
     func next(into t: Tensor) {
         switch self {
         case .vectors(let b): b.next(into: t)

@@ -25,23 +25,42 @@ final class TrainSession {
     var ema: WeightAverage? { trainer.weightAverage }
     let fixedNoise: Tensor
     private let real = Tensor(shape: [0])
+    /// Class-conditional runs (issue 22): the trainer's conditioning, the classes as checkpoints
+    /// store them, and the labels of the current real batch.
+    let conditioning: Conditioning?
+    let classes: ClassInfo?
+    private var realLabels: [Int] = []
 
     init(config c: PipelineConfig, data: PreparedData, communicator: Communicator? = nil) throws {
         config = c
         self.data = data
         if let problem = ModelFactory.shapeProblem(c, sampleShape: data.sampleShape) { throw PipelineError.config(problem) }
         var initRNG = RNG(seed: c.seed, stream: .initialization)
-        generator = ModelFactory.network(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
-                                         isDiscriminator: false, rng: &initRNG)
-        let discriminator = ModelFactory.network(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
+        let discriminator: Sequential
+        if c.conditioning != nil {
+            guard let counts = data.labelCounts, counts.count >= 2, let conditioning = ModelFactory.conditioning(c, labelCounts: counts) else {
+                throw PipelineError.config("conditioning: the prepared data have no labels of at least 2 classes (data.h5 /labels)")
+            }
+            self.conditioning = conditioning
+            classes = ClassInfo(names: data.classNames ?? counts.indices.map(String.init), counts: counts, conditioning: conditioning.mode.rawValue)
+            generator = ModelFactory.conditionalNetwork(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
+                                                        conditioning: conditioning, isDiscriminator: false, rng: &initRNG)
+            discriminator = ModelFactory.conditionalNetwork(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
+                                                            conditioning: conditioning, isDiscriminator: true, rng: &initRNG)
+        } else {
+            (conditioning, classes) = (nil, nil)
+            generator = ModelFactory.network(c.generator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
+                                             isDiscriminator: false, rng: &initRNG)
+            discriminator = ModelFactory.network(c.discriminator, noiseDimension: c.noise.dimension, sampleShape: data.sampleShape,
                                                  pack: c.train.pack, isDiscriminator: true, rng: &initRNG)
+        }
         self.discriminator = discriminator
         var options = AdversarialTrainer.Options(
             objective: ModelFactory.objective(c.loss), realLabel: Float(c.loss.realLabel), noisePrior: ModelFactory.noisePrior(c.noise),
             stratifiedNoise: c.noise.stratified, pack: c.train.pack, topK: ModelFactory.topK(c.train),
             // Validated against the config's hidden blocks at load.
             featureMatchingLayer: c.loss.featureMatchingLayer.flatMap { ModelFactory.featureLayerCount(discriminator, block: $0) },
-            emaDecay: c.train.emaDecay > 0 ? Float(c.train.emaDecay) : nil)
+            emaDecay: c.train.emaDecay > 0 ? Float(c.train.emaDecay) : nil, conditioning: conditioning)
         // Virtual batch norm: reference batches drawn once from their own streams (and stored in
         // every checkpoint), so they do not depend on anything else the run draws. The trainer
         // records G's reference statistics at once, so sampling before the first step (the
@@ -63,7 +82,7 @@ final class TrainSession {
                                          generatorOptimizer: ModelFactory.optimizer(c.generatorOptimizer),
                                          discriminatorOptimizer: ModelFactory.optimizer(c.discriminatorOptimizer),
                                          noiseDimension: c.noise.dimension, noiseRNG: RNG(seed: c.seed, stream: .noise),
-                                         options: options)
+                                         labelRNG: RNG(seed: c.seed, stream: .labels), options: options)
         sharded = c.train.shards > 1 ? ShardedTrainer(trainer: trainer, shards: c.train.shards, communicator: communicator, seed: c.seed) : nil
         batcher = RealBatches(data, inputShape: ModelFactory.discriminatorInputShape(c.discriminator, sampleShape: data.sampleShape),
                               batchSize: c.train.batchSize, rng: RNG(seed: c.seed, stream: .data))
@@ -74,7 +93,7 @@ final class TrainSession {
 
     var dataDescription: DataDescription {
         DataDescription(sampleShape: data.sampleShape, scale: data.scale, offset: data.offset,
-                        noiseDimension: config.noise.dimension, noisePrior: ModelFactory.noisePrior(config.noise))
+                        noiseDimension: config.noise.dimension, noisePrior: ModelFactory.noisePrior(config.noise), classes: classes)
     }
 
     /// One G step after k D steps. Returns the last D result, G's loss, and whether to stop after
@@ -88,7 +107,12 @@ final class TrainSession {
             batcher.next(into: real)
             // The 1-D seed system sorts real batches to match its sorted, stratified noise.
             if config.noise.stratified && data.dimension == 1 { var b = real.buffer; b.sort() }
-            d = try sharded?.discriminatorStep(real: real, step: step) ?? trainer.discriminatorStep(real: real, step: step)
+            if conditioning != nil, let labels = data.labels {
+                batcher.labels(of: labels, into: &realLabels)
+                d = trainer.discriminatorStep(real: real, labels: realLabels, step: step)
+            } else {
+                d = try sharded?.discriminatorStep(real: real, step: step) ?? trainer.discriminatorStep(real: real, step: step)
+            }
         }
         if let sharded {
             (g, stop) = try sharded.generatorStep(batchSize: batcher.batchSize, step: step, stop: stopRequested())
@@ -134,6 +158,7 @@ final class TrainSession {
             c.rngs = [(RNGStream.noise.name, trainer.noiseRNG)]
         }
         c.rngs.append((RNGStream.data.name, cursor.epochStartRNG))
+        if conditioning != nil { c.rngs.append((RNGStream.labels.name, trainer.labelRNG)) }
         c.history = history.named
         c.fixedNoise = fixedNoise
         return c
@@ -171,6 +196,7 @@ final class TrainSession {
             }
         }
         batcher.restore(.init(epoch: r.epoch, position: r.position, epochStartRNG: try r.rng(RNGStream.data.name)))
+        if conditioning != nil { trainer.labelRNG = try r.rng(RNGStream.labels.name) }
         history = History(try r.history())
         step = r.step
     }

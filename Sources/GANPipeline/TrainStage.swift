@@ -163,7 +163,7 @@ struct TrainStage: PipelineStage {
     private func writeSampleGrid(_ session: TrainSession, to dir: URL) throws -> PixelImage {
         let samples = dir.appendingPathComponent("samples")
         try AtomicFile.createDirectory(samples.path)
-        let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false).array }
+        let out = session.withServingGenerator { $0.forward(session.fixedNoise, training: false, cyclingLabelsFrom: 0).array }
         let path = samples.appendingPathComponent(String(format: "step-%08d.png", session.step)).path
         let grid = SampleGrid.image(out, count: session.fixedNoise.rows, description: session.dataDescription, columns: 8)
         try grid.write(to: path)

@@ -33,6 +33,10 @@ public struct RNGStream: Hashable, Sendable, CustomStringConvertible {
     public static func noise(shard: Int, of shards: Int) -> RNGStream {
         shards == 1 ? noise : RNGStream("noise-shard-\(shard)")
     }
+    /// The class labels of the fakes of a class-conditional run (issue 22), drawn from the training
+    /// labels' distribution for every D and G step ("labels"; checkpointed; drawn only by
+    /// conditional runs, so an unconditional run draws exactly what it always drew).
+    public static let labels = RNGStream("labels")
     /// Samples of a built-in toy distribution drawn by the prep stage ("prep").
     public static let prep = RNGStream("prep")
     /// The jitter of D's pretraining points ("pretrain"; checkpointed).

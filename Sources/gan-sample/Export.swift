@@ -25,6 +25,10 @@ struct Export: ParsableCommand {
         nn.Sequential's state_dict (Checkpoints/README.md, "Exported files", lists them per layer \
         kind and has a snippet that builds the module from the file's metadata and loads them).
 
+        A class-conditional model's generator (and its concat or projection discriminator) takes a \
+        second input, `class` INT64 [N], one label per row (metadata class_names lists them); an \
+        ACGAN discriminator has a second output, `class_logits` FP32 [N, K].
+
         The file is written to a hidden temporary file beside FILE and renamed. Exit codes: 0 done, \
         2 bad input (one line on stderr, nothing written: an unreadable checkpoint, an output that \
         is neither .onnx nor .safetensors, a layer the format cannot express), 64 malformed command line.
@@ -105,8 +109,14 @@ struct Export: ParsableCommand {
     }
 
     /// Where the network comes from, for both formats' metadata.
+    /// The checkpoint's facts, and a conditional model's classes (`class_names` a JSON array,
+    /// `conditioning`).
     private func provenance(_ model: ServedModel) -> [(key: String, value: String)] {
-        [("checkpoint", model.reader.path), ("stage", model.reader.stage.rawValue), ("step", "\(model.reader.step)")]
+        var p = [("checkpoint", model.reader.path), ("stage", model.reader.stage.rawValue), ("step", "\(model.reader.step)")]
+        if let c = model.classes {
+            p += [("class_names", ExportedNetwork.jsonArray(c.names)), ("conditioning", c.conditioning)]
+        }
+        return p
     }
 
     private func generator(_ model: ServedModel) throws -> ExportedNetwork {
@@ -128,6 +138,7 @@ struct Export: ParsableCommand {
         return try ExportedNetwork(name: "discriminator", network: d,
                                    role: .discriminator(output: model.isCritic ? .critic : .probability, pack: model.pack),
                                    inputShape: model.discriminatorInputShape(d, packs: true), sampleShape: model.space.data.sampleShape,
-                                   scale: model.space.data.scale, offset: model.space.data.offset, provenance: provenance(model))
+                                   scale: model.space.data.scale, offset: model.space.data.offset, provenance: provenance(model),
+                                   auxiliaryClasses: model.classes?.conditioning == "acgan" ? model.classes?.count ?? 0 : 0)
     }
 }

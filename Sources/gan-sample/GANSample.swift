@@ -22,8 +22,10 @@ struct GANSample: ParsableCommand {
           gan-sample score Checkpoints/ring8 points.csv -o scores.csv
           gan-sample export Checkpoints/fashion-mlp-sn -o generator.onnx
           gan-sample serve Checkpoints/fashion-mlp-sn --port 8080
+          gan-sample generate Checkpoints/fashion-cgan --class sneaker -n 16 -o sneakers.png
+          gan-sample interpolate Checkpoints/fashion-cgan --from-seed 1 --to-seed 2 -o strip.png
         """,
-        subcommands: [Generate.self, Score.self, Info.self, Serve.self, Export.self])
+        subcommands: [Generate.self, Score.self, Info.self, Serve.self, Export.self, Interpolate.self])
 
     /// The parser's own `main`, except that a malformed command line (exit 64) is reported on one
     /// line like every other error: `gan-sample: MESSAGE (see gan-sample SUBCOMMAND --help)`.
@@ -34,7 +36,7 @@ struct GANSample: ParsableCommand {
         } catch {
             guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
             let word = CommandLine.arguments.dropFirst().first ?? ""
-            let help = "gan-sample " + (["generate", "score", "info", "serve", "export"].contains(word) ? word + " " : "") + "--help"
+            let help = "gan-sample " + (["generate", "score", "info", "serve", "export", "interpolate"].contains(word) ? word + " " : "") + "--help"
             let message = Self.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "malformed command line"
             FileHandle.standardError.write(Data("gan-sample: \(message) (see \(help))\n".utf8))
             Foundation.exit(ExitCode.validationFailure.rawValue)

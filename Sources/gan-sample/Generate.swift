@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GANCheckpoint
+import GANFiles
 import GANCommandLine
 import GANData
 import GANNN
@@ -27,6 +28,14 @@ struct Generate: ParsableCommand {
         (MNIST-format uint8 [N, H, W] for one channel, [N, C, H, W] otherwise; .idx.gz is gzip), \
         with byte = round(255 * value) clamped to 0...255. The file is written to a hidden \
         temporary file beside OUT (.NAME.tmp for OUT = DIR/NAME) and renamed.
+
+        Class-conditional models (a checkpoint with classes: gan-sample info lists them): --class N \
+        (a number) or --class NAME (a class name, any case) generates that class only; --class all \
+        generates -n samples of every class, class after class, with the same z for sample j of \
+        every class (a PNG is one grid row per class); without --class sample i is of class i mod K. \
+        The labels go alongside: a first CSV column, an int64 "labels" dataset in HDF5, and \
+        OUT.labels.npy (int64 [N]) next to an NPY output. --class on an unconditional model, or a \
+        class the model does not have, is an error (exit 2, nothing written).
 
         Exit codes: 0 done (a pretrain-d checkpoint, whose generator is untrained, warns on \
         stderr), 2 bad input (one line on stderr, nothing written), 64 malformed command line \
@@ -66,6 +75,10 @@ struct Generate: ParsableCommand {
     @Option(help: ArgumentHelp("PNG grid as ROWSxCOLUMNS, with at least -n cells (default: near-square).", valueName: "RxC"))
     var grid: String?
 
+    @Option(name: .customLong("class"), help: ArgumentHelp("Class-conditional models: the class to generate (a number, a name, or all).",
+                                                           valueName: "N|NAME|all"))
+    var classLabel: String?
+
     var seed: UInt64 { seedOption.seed ?? 0 }
 
     /// The sample count without --noise (with it, the file's row count decides).
@@ -79,7 +92,7 @@ struct Generate: ParsableCommand {
         if let grid {
             guard let layout = GridLayout.parse(grid) else { throw ValidationError("--grid must be ROWSxCOLUMNS with positive numbers, e.g. 8x8, got \"\(grid)\"") }
             guard SampleFormat.of(fileName: output) == .png else { throw ValidationError("--grid applies to PNG output only (-o NAME.png)") }
-            guard noise != nil || layout.cells >= n else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
+            guard noise != nil || layout.cells >= n || classLabel?.lowercased() == "all" else { throw ValidationError("--grid \(grid) has \(layout.cells) cells for \(n) samples; use a larger grid or a smaller -n") }
         }
     }
 
@@ -91,16 +104,36 @@ struct Generate: ParsableCommand {
             var out = try OutputLocation(output, formats: [.csv, .npy, .hdf5, .png, .idx], space: model.space)
             out.grid = grid.flatMap(GridLayout.parse)
             try out.checkNotOverwriting(reader.path, what: "the checkpoint being served")
+            let request = try model.classRequest(classLabel)
+            if let sidecar = out.labelsSidecar, model.classes != nil { try AtomicFile.checkDestination(sidecar) }
             let g = try model.generator(raw: raw)
             let given = try noise.map { try Self.readNoise($0, space: model.space, count: count) }
             let rows = given.map { $0.count / model.space.data.noiseDimension } ?? n
-            if let layout = out.grid, layout.cells < rows {
-                throw SampleError("--grid \(grid ?? "") has \(layout.cells) cells for the \(rows) rows of --noise; use a larger grid")
-            }
-            let table = try Self.generate(g, space: model.space, count: rows, seed: seed, batch: batch, name: output, noise: given)
             let provenance = OutputProvenance(checkpoint: reader.path, stage: reader.stage.rawValue, step: reader.step,
                                               seed: noise == nil ? Int(seed) : nil, extra: noise.map { [("noise", .string($0))] } ?? [])
-            try out.write(table, header: nil, dataset: "samples", provenance: provenance)
+            var table: SampleTable, labels: [Int]?
+            if request == .all, let k = model.classes?.count {
+                // Class after class, each from the same z: row c of the grid is class c.
+                if out.grid == nil { out.grid = GridLayout(rows: k, columns: rows) }
+                if let cells = out.grid?.cells, cells < k * rows {
+                    throw SampleError("--grid \(grid ?? "") has \(cells) cells for \(k) classes x \(rows) samples; use a larger grid or a smaller -n")
+                }
+                table = SampleTable(rowShape: model.space.data.sampleShape, count: 0, values: [])
+                for c in 0..<k {
+                    let part = try Self.generate(g, space: model.space, count: rows, seed: seed, batch: batch, name: output, noise: given,
+                                                 labels: [Int](repeating: c, count: rows))
+                    table.values += part.values
+                    table.count += rows
+                }
+                labels = (0..<(k * rows)).map { $0 / rows }
+            } else {
+                if let layout = out.grid, layout.cells < rows {
+                    throw SampleError("--grid \(grid ?? "") has \(layout.cells) cells for the \(rows) rows of --noise; use a larger grid")
+                }
+                labels = model.labels(request, count: rows)
+                table = try Self.generate(g, space: model.space, count: rows, seed: seed, batch: batch, name: output, noise: given, labels: labels)
+            }
+            try out.write(table, labels: labels, dataset: "samples", provenance: provenance)
             if model.generatorIsUntrained {
                 warn("\(reader.path) is a pretrain-d checkpoint: the generator has not been trained yet (samples come from its initial weights)")
             }
@@ -121,9 +154,10 @@ struct Generate: ParsableCommand {
 
     /// Runs G over `count` noise vectors in batches of `batch`, reusing one z tensor (G's layers
     /// reuse their outputs), writing de-normalised samples straight into the result array. z comes
-    /// from `noise` (count rows) when given, else from the seeded stream.
+    /// from `noise` (count rows) when given, else from the seeded stream; `labels` (one per
+    /// sample) for a class-conditional G.
     static func generate(_ g: Sequential, space: SampleSpace, count: Int, seed: UInt64, batch: Int, name: String,
-                         noise given: [Float]? = nil) throws -> SampleTable {
+                         noise given: [Float]? = nil, labels: [Int]? = nil) throws -> SampleTable {
         let d = space.features, zDim = space.data.noiseDimension
         let (total, overflow) = count.multipliedReportingOverflow(by: d)
         guard !overflow, total <= maxValues else {
@@ -143,7 +177,7 @@ struct Generate: ParsableCommand {
                 } else {
                     noise.fill(z.data, count: b * zDim)
                 }
-                forward(g, z: z, space: space, into: out.baseAddress! + start * d)
+                forward(g, z: z, space: space, labels: labels.map { Array($0[start..<(start + b)]) }, into: out.baseAddress! + start * d)
                 start += b
             }
         }
@@ -153,8 +187,9 @@ struct Generate: ParsableCommand {
     /// One forward pass of G over the rows of `z`, de-normalised into `dst` (rows x features): the
     /// unit of work that `generate` and `serve` share, so that both give the same bits for the
     /// same rows.
-    static func forward(_ g: Sequential, z: Tensor, space: SampleSpace, into dst: UnsafeMutablePointer<Float>) {
+    static func forward(_ g: Sequential, z: Tensor, space: SampleSpace, labels: [Int]? = nil, into dst: UnsafeMutablePointer<Float>) {
         let b = z.rows, d = space.features
+        if let labels { g.setLabels(labels) }
         let y = g.forward(z, training: false)
         precondition(y.count == b * d, "generator output \(y.shape) for \(b) samples of \(d) values")
         for i in 0..<(b * d) { dst[i] = space.denormalise(y.data[i]) }

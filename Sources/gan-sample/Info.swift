@@ -87,6 +87,8 @@ struct CheckpointSummary {
         case .reshape(let shape): "to \(shape.map(String.init).joined(separator: "x")) per sample"
         case .spectralNorm(let inner, let k, _): describe(inner) + ", spectral norm (\(k) power iteration\(k == 1 ? "" : "s"))"
         case .virtualBatchNorm(let f, _): "\(f) channels"
+        case .oneHotConcat(let k): "one-hot of \(k) classes appended"
+        case .classProjection(let inner, let k): describe(inner) + ", plus class projection (\(k) classes)"
         case .relu, .sigmoid, .tanh: ""
         }
     }
@@ -106,6 +108,10 @@ struct CheckpointSummary {
             "data         sample shape \(data.sampleShape); model units = \(data.scale) x data + \(data.offset)",
             "noise        \(data.noiseDimension)-d \(Self.prior(data.noisePrior))",
         ]
+        if let c = data.classes {
+            lines.append("classes      \(c.count), conditioning \(c.conditioning): "
+                         + c.names.enumerated().map { "\($0.offset) \($0.element)" }.joined(separator: ", "))
+        }
         for n in networks {
             lines.append("\(n.name)  \(n.parameterCount.formatted()) parameters, \(n.layers.count) layers")
             // Columns as wide as their longest entry (+2), so long kinds and descriptions stay whole.
@@ -128,6 +134,13 @@ struct CheckpointSummary {
         lines.append("history      \(historyLength) entries" + (lastMetrics.isEmpty ? "" : "; last: "
                      + lastMetrics.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: ", ")))
         return lines.joined(separator: "\n")
+    }
+
+    /// `"classes": {...}, ` for a conditional model (names, training counts, conditioning), else nothing.
+    private func classesJSON(_ q: (String) -> String) -> String {
+        guard let c = data.classes else { return "" }
+        return "\"classes\": {\"count\": \(c.count), \"conditioning\": \(q(c.conditioning)), "
+            + "\"names\": [\(c.names.map(q).joined(separator: ", "))], \"training_counts\": \(c.counts)}, "
     }
 
     func json() -> String {
@@ -158,7 +171,7 @@ struct CheckpointSummary {
         "epoch": \(epoch), "position": \(position), \
         "data": {"sample_shape": \(data.sampleShape), "scale": \(data.scale), "offset": \(data.offset), \
         "noise_dimension": \(data.noiseDimension), "noise_prior": \(prior)}, \
-        "networks": {\(nets.joined(separator: ", "))}, "history_length": \(historyLength), "last_metrics": {\(metrics)}}
+        \(classesJSON(q))"networks": {\(nets.joined(separator: ", "))}, "history_length": \(historyLength), "last_metrics": {\(metrics)}}
         """
     }
 }

@@ -159,11 +159,16 @@ struct OutputLocation {
 /// in the same session lays the file out differently (same contents, other bytes), and outputs
 /// keep the bytes of earlier builds.
 enum HDF5Output {
-    static func write(_ path: String, dataset: String, shape: [Int], values: [Float], provenance: OutputProvenance) throws {
+    static func write(_ path: String, dataset: String, shape: [Int], values: [Float], labels: [Int64]? = nil,
+                      provenance: OutputProvenance) throws {
         try AtomicFile.write(to: path) { tmp in
             let created = try HDF5File.create(tmp, tracksObjectTimes: false)
             try created.root.write(dataset, shape: shape, values: values,
                                    options: HDF5DatasetOptions(chunking: .wholeRows, tracksObjectTimes: false))
+            if let labels {   // class-conditional samples: one label per row
+                try created.root.write("labels", shape: [labels.count], values: labels,
+                                       options: HDF5DatasetOptions(chunking: .wholeRows, tracksObjectTimes: false))
+            }
             try created.close()
             let file = try HDF5File.open(tmp, writable: true)
             let root = file.root

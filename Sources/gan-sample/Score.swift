@@ -27,6 +27,12 @@ struct Score: ParsableCommand {
         .npy and .h5 (dataset "scores"). A summary line goes to stderr: \
         "scored N rows: mean M, min A, max B".
 
+        A class-conditional discriminator (concat or projection conditioning) judges a sample \
+        together with its class: give --class N|NAME for every row, or --labels FILE with one \
+        label per row (.csv: one integer per line, a header allowed; .npy: [N]). An ACGAN \
+        discriminator takes no class; its score is the adversarial output (column 0), and \
+        --class/--labels are refused.
+
         Exit codes: 0 done, 2 bad input (one line on stderr, nothing written), 64 malformed \
         command line, 74 the output could not be written (disk full, I/O error, permissions).
 
@@ -59,7 +65,14 @@ struct Score: ParsableCommand {
 
     @OptionGroup var compute: ThreadsOption
 
+    @Option(name: .customLong("class"), help: ArgumentHelp("Class-conditional D: the class of every row (a number or a name).", valueName: "N|NAME"))
+    var classLabel: String?
+
+    @Option(help: ArgumentHelp("Class-conditional D: one label per row (.csv or .npy).", valueName: "FILE"))
+    var labels: String?
+
     func validate() throws {
+        guard classLabel == nil || labels == nil else { throw ValidationError("give --class or --labels, not both") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         guard !dataset.isEmpty else { throw ValidationError("--dataset must not be empty") }
     }
@@ -79,7 +92,9 @@ struct Score: ParsableCommand {
             let kind: Kind = model.isCritic ? .critic : logits ? .logit : .probability
             let table = try Self.packed(try SampleInput.read(input, dataset: dataset, space: model.space, consumer: "the discriminator"),
                                         pack: packs ? model.pack : 1, name: input)
-            var scores = Self.score(d, table, space: model.space, batch: batch, inputShape: model.discriminatorInputShape(d, packs: packs))
+            let rowLabels = try model.scoreLabels(classLabel: classLabel, file: labels, rows: table.count, takesLabels: d.conditionalClassCount != nil)
+            var scores = Self.score(d, table, space: model.space, batch: batch, inputShape: model.discriminatorInputShape(d, packs: packs),
+                                    labels: rowLabels)
             if kind == .probability {
                 for i in scores.indices { scores[i] = sigmoid(scores[i]) }
             }
@@ -106,7 +121,7 @@ struct Score: ParsableCommand {
 
     /// D's raw outputs (logits or critic values) for every row, in batches through one reused
     /// input tensor.
-    static func score(_ d: Sequential, _ table: SampleTable, space: SampleSpace, batch: Int, inputShape: [Int]) -> [Float] {
+    static func score(_ d: Sequential, _ table: SampleTable, space: SampleSpace, batch: Int, inputShape: [Int], labels: [Int]? = nil) -> [Float] {
         let f = table.features, count = table.count
         let rows = min(batch, count)
         let x = Tensor(shape: [rows, f])
@@ -117,7 +132,7 @@ struct Score: ParsableCommand {
                 while start < count {
                     let b = min(rows, count - start)
                     forward(d, rows: b, from: src.baseAddress! + start * f, x: x, space: space, inputShape: inputShape,
-                            into: out.baseAddress! + start)
+                            labels: labels.map { Array($0[start..<(start + b)]) }, into: out.baseAddress! + start)
                     start += b
                 }
             }
@@ -129,13 +144,16 @@ struct Score: ParsableCommand {
     /// D's layout, flat or [C, H, W]): the raw outputs into `out`. The unit of work that `score`
     /// and `serve` share, so that both give the same bits for the same rows.
     static func forward(_ d: Sequential, rows b: Int, from s: UnsafePointer<Float>, x: Tensor, space: SampleSpace,
-                        inputShape: [Int], into out: UnsafeMutablePointer<Float>) {
+                        inputShape: [Int], labels: [Int]? = nil, into out: UnsafeMutablePointer<Float>) {
         x.resize([b] + inputShape)
         let f = x.count / b   // a PacGAN D's row is a pack: m samples side by side
         for i in 0..<(b * f) { x.data[i] = space.normalise(s[i]) }
+        if let labels { d.setLabels(labels) }
         let y = d.forward(x, training: false)
-        precondition(y.count == b, "discriminator output \(y.shape) for \(b) rows")
-        for i in 0..<b { out[i] = y.data[i] }
+        // One value per row, or ACGAN's adversarial logit then K class logits: column 0.
+        let stride = y.count / max(b, 1)
+        precondition(y.count == b * stride, "discriminator output \(y.shape) for \(b) rows")
+        for i in 0..<b { out[i] = y.data[i * stride] }
     }
 
     static func summary(_ s: [Float]) -> String {

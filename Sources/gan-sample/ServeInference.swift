@@ -61,9 +61,9 @@ final class InferenceService: Sendable {
         let output: InferOutput
         switch network {
         case .generator:
-            let (rows, z) = try generatorInput(request, c, model: name)
+            let (rows, z, labels) = try generatorInput(request, c, model: name)
             output = InferOutput(name: "samples", shape: [rows] + c.space.data.sampleShape,
-                                 values: try await samples(c, model: name, noise: z, rows: rows))
+                                 values: try await samples(c, model: name, noise: z, rows: rows, labels: labels))
         case .discriminator:
             output = try await scores(request, c, model: name)
         }
@@ -72,16 +72,40 @@ final class InferenceService: Sendable {
     }
 
     /// The noise of a generator request: `seed` and `count` (the stream of `gan-sample generate
-    /// --seed S -n COUNT`), or explicit `z` [n, noise dimension].
-    func generatorInput(_ request: InferRequest, _ c: LoadedCheckpoint, model: String) throws -> (rows: Int, z: [Float]) {
+    /// --seed S -n COUNT`), or explicit `z` [n, noise dimension]; for a class-conditional model
+    /// the optional `class` INT64 [n] (one label per sample; without it sample i is class i mod K,
+    /// as `generate` without --class).
+    func generatorInput(_ request: InferRequest, _ c: LoadedCheckpoint, model: String) throws -> (rows: Int, z: [Float], labels: [Int]?) {
         let zDim = c.space.data.noiseDimension
         var inputs: [String: InferTensor] = [:]
         for t in request.inputs {
-            guard ["seed", "count", "z"].contains(t.name) else {
-                throw InferenceError.badRequest("\(model) has no input \"\(t.name)\": it takes seed and count (INT64 [1]), or z (FP32 [n, \(zDim)])")
+            guard ["seed", "count", "z"].contains(t.name) || (t.name == "class" && c.classes != nil) else {
+                throw InferenceError.badRequest("\(model) has no input \"\(t.name)\": it takes seed and count (INT64 [1]), or z (FP32 [n, \(zDim)])"
+                                                + (c.classes != nil ? ", and class (INT64 [n])" : ""))
             }
             guard inputs.updateValue(t, forKey: t.name) == nil else { throw InferenceError.badRequest("input \"\(t.name)\" is given twice") }
         }
+        let classInput = inputs.removeValue(forKey: "class")
+        let (rows, z) = try noiseInput(inputs, c, model: model)
+        return (rows, z, try labels(classInput, c, rows: rows))
+    }
+
+    /// The labels of a conditional model's `rows` rows: the `class` input (INT64 [rows], each in
+    /// 0..<K) or, without it, i mod K; nil for an unconditional model.
+    func labels(_ t: InferTensor?, _ c: LoadedCheckpoint, rows: Int) throws -> [Int]? {
+        guard let classes = c.classes else { return nil }
+        guard let t else { return (0..<rows).map { $0 % classes.count } }
+        guard case .int64(let v) = t.values else { throw InferenceError.badRequest("input \"class\" must be INT64, got \(t.values.datatype)") }
+        guard t.shape == [rows] else { throw InferenceError.badRequest("input \"class\" must have shape [\(rows)] (one label per row), got \(t.shape)") }
+        if let bad = v.firstIndex(where: { $0 < 0 || $0 >= Int64(classes.count) }) {
+            throw InferenceError.badRequest("input \"class\" element \(bad) is \(v[bad]); expected a class number in 0..<\(classes.count)")
+        }
+        return v.map { Int($0) }
+    }
+
+    /// `z`, or `seed` and `count`, of a generator request.
+    private func noiseInput(_ inputs: [String: InferTensor], _ c: LoadedCheckpoint, model: String) throws -> (rows: Int, z: [Float]) {
+        let zDim = c.space.data.noiseDimension
         if let z = inputs["z"] {
             guard inputs.count == 1 else { throw InferenceError.badRequest("give either z or seed and count, not both") }
             guard case .fp32(let values) = z.values else { throw InferenceError.badRequest("input \"z\" must be FP32, got \(z.values.datatype)") }
@@ -131,9 +155,14 @@ final class InferenceService: Sendable {
     /// `critic` for a WGAN critic, as `gan-sample score` writes them.
     func scores(_ request: InferRequest, _ c: LoadedCheckpoint, model: String) async throws -> InferOutput {
         let sample = c.space.data.sampleShape, f = c.space.features
-        guard request.inputs.count == 1, let x = request.inputs.first, x.name == "x" else {
+        // A concat or projection D judges each row with its class: "class" INT64 [n], required.
+        let wanted = c.discriminatorTakesLabels ? ["x", "class"] : ["x"]
+        guard request.inputs.map(\.name).sorted() == wanted.sorted(), let x = request.inputs.first(where: { $0.name == "x" }) else {
             let names = request.inputs.map { "\"\($0.name)\"" }.joined(separator: ", ")
-            throw InferenceError.badRequest("\(model) takes one input, \"x\" (FP32 [n, \(sample.map(String.init).joined(separator: ", "))]); got \(names.isEmpty ? "none" : names)")
+            let shape = sample.map(String.init).joined(separator: ", ")
+            throw InferenceError.badRequest(c.discriminatorTakesLabels
+                ? "\(model) takes two inputs, \"x\" (FP32 [n, \(shape)]) and \"class\" (INT64 [n]); got \(names.isEmpty ? "none" : names)"
+                : "\(model) takes one input, \"x\" (FP32 [n, \(shape)]); got \(names.isEmpty ? "none" : names)")
         }
         guard case .fp32(let values) = x.values else { throw InferenceError.badRequest("input \"x\" must be FP32, got \(x.values.datatype)") }
         guard let n = x.shape.first, Array(x.shape.dropFirst()) == sample || x.shape.dropFirst().elementsEqual([f]) else {
@@ -141,26 +170,29 @@ final class InferenceService: Sendable {
         }
         try checkCount(n, what: "x's rows")
         try checkFinite(values, input: "x")
-        var out = try await run(.discriminator, c, model: model, rows: n, input: values, width: f)
+        let labels = c.discriminatorTakesLabels ? try self.labels(request.inputs.first { $0.name == "class" }, c, rows: n) : nil
+        var out = try await run(.discriminator, c, model: model, rows: n, input: values, width: f, labels: labels)
         if !c.isCritic {
             for i in out.indices { out[i] = sigmoid(out[i]) }
         }
         return InferOutput(name: c.isCritic ? "critic" : "probability", shape: [n], values: out)
     }
 
-    /// G's samples (data units) of `rows` noise vectors.
-    func samples(_ c: LoadedCheckpoint, model: String, noise z: [Float], rows: Int) async throws -> [Float] {
-        try await run(.generator, c, model: model, rows: rows, input: z, width: c.space.data.noiseDimension)
+    /// G's samples (data units) of `rows` noise vectors (with their labels, conditional G).
+    func samples(_ c: LoadedCheckpoint, model: String, noise z: [Float], rows: Int, labels: [Int]? = nil) async throws -> [Float] {
+        try await run(.generator, c, model: model, rows: rows, input: z, width: c.space.data.noiseDimension, labels: labels)
     }
 
     /// Cuts `rows` rows into passes of at most `passRows` (as `generate` and `score` do), queues
     /// them all and joins their outputs in order.
-    func run(_ network: ForwardJob.Network, _ c: LoadedCheckpoint, model: String, rows: Int, input: [Float], width: Int) async throws -> [Float] {
+    func run(_ network: ForwardJob.Network, _ c: LoadedCheckpoint, model: String, rows: Int, input: [Float], width: Int,
+             labels: [Int]? = nil) async throws -> [Float] {
         var jobs: [ForwardJob] = []
         var start = 0
         while start < rows {
             let b = min(ServeLimits.passRows, rows - start)
-            jobs.append(ForwardJob(network, model: model, checkpoint: c, rows: b, input: Array(input[start * width ..< (start + b) * width])))
+            jobs.append(ForwardJob(network, model: model, checkpoint: c, rows: b, input: Array(input[start * width ..< (start + b) * width]),
+                                   labels: labels.map { Array($0[start..<(start + b)]) }))
             start += b
         }
         let outputs = await withTaskGroup(of: (Int, [Float]?).self) { group in
@@ -183,8 +215,8 @@ final class InferenceService: Sendable {
         let (run, network) = try model(name)
         guard network == .generator else { throw InferenceError.badRequest("\(name) is a discriminator; generate is served by \(run.name)-g") }
         let c = run.current
-        for key in query.keys where !["count", "seed", "format"].contains(key) {
-            throw InferenceError.badRequest("unknown query parameter \"\(key)\" (count, seed, format)")
+        for key in query.keys where !["count", "seed", "format", "class"].contains(key) {
+            throw InferenceError.badRequest("unknown query parameter \"\(key)\" (count, seed, format, class)")
         }
         func integer(_ key: String, _ fallback: Int) throws -> Int {
             guard let text = query[key] else { return fallback }
@@ -201,8 +233,19 @@ final class InferenceService: Sendable {
                 throw InferenceError.badRequest("format=png needs a grey or RGB image model; \(name)'s samples have shape \(c.space.shapeText): use npy or csv")
             }
         }
+        // class=N|NAME: every sample of that class (a class-conditional model), as generate --class.
+        var labels = try self.labels(nil, c, rows: count)
+        if let text = query["class"] {
+            guard let classes = c.classes else { throw InferenceError.badRequest("class=\(text): \(name) is not a class-conditional model") }
+            guard let label = classes.label(for: text) else {
+                throw InferenceError.badRequest("class=\(text): expected a class number in 0..<\(classes.count) or one of the names "
+                                                + classes.names.map { "\"\($0)\"" }.joined(separator: ", "))
+            }
+            labels = [Int](repeating: label, count: count)
+        }
         let z = noise(c, seed: Int64(seed), count: count)
-        let table = SampleTable(rowShape: c.space.data.sampleShape, count: count, values: try await samples(c, model: name, noise: z, rows: count))
+        let table = SampleTable(rowShape: c.space.data.sampleShape, count: count,
+                                values: try await samples(c, model: name, noise: z, rows: count, labels: labels))
         do {
             switch format {
             case .png: return (try ImageFormats.gridImage(table, grid: nil, name: name).pngData(), "image/png")
@@ -238,6 +281,7 @@ struct PassRunner: Sendable {
         let first = jobs[0], c = first.checkpoint
         let rows = jobs.reduce(0) { $0 + $1.rows }, width = first.outputWidth
         let input = jobs.count == 1 ? first.input : jobs.flatMap(\.input)
+        let labels: [Int]? = first.labels == nil ? nil : jobs.flatMap { $0.labels ?? [] }
         var out = [Float](repeating: 0, count: rows * width)
         input.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -246,10 +290,10 @@ struct PassRunner: Sendable {
                     let z = c.noiseScratch
                     z.resize([rows, c.space.data.noiseDimension])
                     z.data.update(from: src.baseAddress!, count: src.count)
-                    Generate.forward(c.generator, z: z, space: c.space, into: dst.baseAddress!)
+                    Generate.forward(c.generator, z: z, space: c.space, labels: labels, into: dst.baseAddress!)
                 case .discriminator:
                     Score.forward(c.discriminator, rows: rows, from: src.baseAddress!, x: c.dataScratch, space: c.space,
-                                  inputShape: c.discriminatorInputShape, into: dst.baseAddress!)
+                                  inputShape: c.discriminatorInputShape, labels: labels, into: dst.baseAddress!)
                 }
             }
         }

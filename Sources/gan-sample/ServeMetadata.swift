@@ -26,10 +26,18 @@ enum ModelMetadata {
             tensor("count", "INT64", [1])
             w.raw(",")
             tensor("z", "FP32", [-1, c.space.data.noiseDimension])
+            if c.classes != nil {   // optional: one label per sample (default: sample i is class i mod K)
+                w.raw(",")
+                tensor("class", "INT64", [-1])
+            }
             w.raw("],\"outputs\":[")
             tensor("samples", "FP32", [-1] + sample)
         case .discriminator:
             tensor("x", "FP32", [-1] + sample)
+            if c.discriminatorTakesLabels {
+                w.raw(",")
+                tensor("class", "INT64", [-1])
+            }
             w.raw("],\"outputs\":[")
             tensor(c.isCritic ? "critic" : "probability", "FP32", [-1])
         }
@@ -42,6 +50,15 @@ enum ModelMetadata {
             w.raw(",\"noise_prior\":")
             w.string("\(c.space.data.noisePrior)")
             if c.generatorIsUntrained { w.raw(",\"untrained\":true") }
+        }
+        if let classes = c.classes {
+            w.raw(",\"classes\":[")
+            for (i, name) in classes.names.enumerated() {
+                if i > 0 { w.raw(",") }
+                w.string(name)
+            }
+            w.raw("],\"conditioning\":")
+            w.string(classes.conditioning)
         }
         w.raw(",\"merge_rows\":\(network == .generator ? c.generatorMergeLimit : c.discriminatorMergeLimit)}}")
         return w.bytes

@@ -16,6 +16,10 @@ final class LoadedCheckpoint: @unchecked Sendable {
     let discriminatorInputShape: [Int]
     let isCritic: Bool
     let generatorIsUntrained: Bool
+    /// A class-conditional model's classes (nil: unconditional); whether D takes the labels too
+    /// (concat, projection; an ACGAN D predicts them).
+    let classes: ClassInfo?
+    let discriminatorTakesLabels: Bool
     /// The most rows one forward pass of each network may merge from several requests (1: none);
     /// see `RowMerging`.
     let generatorMergeLimit: Int
@@ -38,6 +42,8 @@ final class LoadedCheckpoint: @unchecked Sendable {
         discriminatorInputShape = model.discriminatorInputShape(discriminator)
         isCritic = model.isCritic
         generatorIsUntrained = model.generatorIsUntrained
+        classes = model.classes
+        discriminatorTakesLabels = discriminator.conditionalClassCount != nil
         generatorMergeLimit = RowMerging.limit(generator)
         discriminatorMergeLimit = RowMerging.limit(discriminator)
     }
@@ -133,10 +139,14 @@ final class ForwardJob: @unchecked Sendable {
     let rows: Int
     /// Noise (rows x noise dimension) or data-unit samples (rows x features).
     let input: [Float]
+    /// The rows' class labels for a class-conditional network (whose passes are never merged:
+    /// `RowMerging` keeps its layers to one request per pass), else nil.
+    let labels: [Int]?
     private var continuation: CheckedContinuation<[Float]?, Never>?
 
-    init(_ network: Network, model: String, checkpoint: LoadedCheckpoint, rows: Int, input: [Float]) {
+    init(_ network: Network, model: String, checkpoint: LoadedCheckpoint, rows: Int, input: [Float], labels: [Int]? = nil) {
         self.network = network
+        self.labels = labels
         modelName = model
         self.checkpoint = checkpoint
         self.rows = rows

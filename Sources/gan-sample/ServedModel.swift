@@ -107,8 +107,10 @@ struct ServedModel {
         guard let out = d.outputShape(for: discriminatorInputShape(d, packs: packs)) else {
             throw CheckpointError(reader.path, "/discriminator", "cannot take a sample of shape \(space.shapeText) (\(space.features) values)")
         }
-        guard out.reduce(1, *) == 1 else {
-            throw CheckpointError(reader.path, "/discriminator", "outputs \(out.reduce(1, *)) values per sample, expected 1")
+        // ACGAN: the adversarial logit and K class logits.
+        let expected = space.data.classes?.conditioning == "acgan" ? 1 + (space.data.classes?.count ?? 0) : 1
+        guard out.reduce(1, *) == expected else {
+            throw CheckpointError(reader.path, "/discriminator", "outputs \(out.reduce(1, *)) values per sample, expected \(expected)")
         }
         return d
     }

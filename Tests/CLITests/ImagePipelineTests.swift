@@ -167,21 +167,27 @@ import Testing
     }
 
     /// The shipped Fashion-MNIST pipelines, shrunk, resume bit-exactly after SIGKILL (fashion-dcgan64
-    /// at 16x16 with 4 features: prep's resize and pytorch/examples' network, small).
-    @Test(arguments: ["fashion-mlp", "fashion-mlp-sn", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks", "fashion-dcgan64"])
+    /// at 16x16 with 4 features: prep's resize and pytorch/examples' network, small; fashion-cgan
+    /// also as a conditional DCGAN with a projection discriminator, the label stream included).
+    @Test(arguments: ["fashion-mlp", "fashion-mlp-sn", "fashion-maxout", "fashion-dcgan", "fashion-wgan", "fashion-tricks", "fashion-dcgan64",
+                      "fashion-cgan", "fashion-cgan-dcgan-projection"])
     func shippedImagePipelineResumesExactlyAfterSIGKILL(_ name: String) throws {
         let bin = try #require(bin)
         guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") else {
             Issue.record("dataset-fashion-mnist is not installed (make deps installs it)")
             return
         }
-        let yaml = packageRoot().appendingPathComponent("Pipelines/\(name).yaml").path
+        let file = name.hasPrefix("fashion-cgan") ? "fashion-cgan" : name
+        let yaml = packageRoot().appendingPathComponent("Pipelines/\(file).yaml").path
         let dir = try makeTemporaryDirectory("shipped-\(name)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var args = ["--quiet", "--stages", "prep,train", "--set", "train.steps=120", "--set", "train.checkpoint_every=20"]
         switch name {
         case "fashion-dcgan":
             args += ["--set", "generator.channels=[8,4]", "--set", "discriminator.channels=[4,8]", "--set", "train.batch_size=16"]
+        case "fashion-cgan-dcgan-projection":
+            args += ["--set", "conditioning=projection", "--set", "generator.architecture=dcgan", "--set", "generator.channels=[8,4]",
+                     "--set", "discriminator.architecture=dcgan", "--set", "discriminator.channels=[4,8]", "--set", "train.batch_size=16"]
         case "fashion-dcgan64":
             args += ["--set", "data.resize=16", "--set", "generator.features=4", "--set", "discriminator.features=4", "--set", "train.batch_size=8"]
         default:
@@ -205,7 +211,9 @@ import Testing
             #expect(data.count == 4 + 4 * 3 + 3 * 16 * 16)   // IDX [3, 16, 16]
             return
         }
-        let score = try CLI.run(gs, ["score", straight, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"])
+        // A projection D judges each image with a class (fashion-cgan's ACGAN D takes none).
+        let score = try CLI.run(gs, ["score", straight, "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"]
+                                    + (name.hasSuffix("projection") ? ["--class", "sneaker"] : []))
         #expect(score.status == 0, "\(score.stderr)")
         #expect(score.stdout.split(separator: "\n").count == 10_001)  // header + one row per image
     }

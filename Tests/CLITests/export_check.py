@@ -8,7 +8,9 @@ SPEC: {"gan_sample": PATH, "readme": Checkpoints/README.md, "main_readme": READM
 prepare (numpy only): per case, fixed noise z.npy (drawn from the stored prior) through
     `gan-sample generate --noise` (and `--raw` when there is a generator_ema), and x.npy (G's
     samples plus a wider copy, so that clamps and saturations are reached) through
-    `gan-sample score --packs`: the references, in data units.
+    `gan-sample score --packs`: the references, in data units. A class-conditional model's rows
+    get labels i mod K (g_class.npy; d_class.npy for a D that takes them, `score --labels`),
+    which the ONNX files take as their second input, `class`.
 onnx: `gan-sample export -o *.onnx` at every opset, `onnx.checker.check_model(full_check=True)`,
     onnxruntime on the same inputs, also on a few rows only (the batch dimension is symbolic);
     and README.md's onnxruntime snippet against `generate --noise` of its z.
@@ -46,6 +48,12 @@ def networks(case):
     return nets
 
 
+def classes(case):
+    """K of a class-conditional model (its `info --json` "classes"), else None."""
+    info = json.loads(gan_sample("info", case["run"], "--json").stdout)
+    return info["classes"]["count"] if "classes" in info else None
+
+
 def prepare(case):
     d, run = Path(case["dir"]), case["run"]
     info = json.loads(gan_sample("info", run, "--json").stdout)
@@ -60,7 +68,14 @@ def prepare(case):
     g = np.load(d / "g.npy")
     wide = (g * 3 - 1 + rng.normal(0, 0.5, g.shape)).astype(np.float32)
     np.save(d / "x.npy", np.concatenate([g, wide]))
-    gan_sample("score", run, d / "x.npy", "--packs", "-o", d / "d.npy")
+    labels = []
+    if "classes" in info:  # generate without --class labels sample i with i mod K
+        k = info["classes"]["count"]
+        np.save(d / "g_class.npy", np.arange(len(z), dtype=np.int64) % k)
+        if info["classes"]["conditioning"] != "acgan":
+            np.save(d / "d_class.npy", np.arange(2 * len(z), dtype=np.int64) % k)
+            labels = ["--labels", d / "d_class.npy"]
+    gan_sample("score", run, d / "x.npy", "--packs", "-o", d / "d.npy", *labels)
     return {"pack": len(np.load(d / "x.npy")) // len(np.load(d / "d.npy"))}
 
 
@@ -78,8 +93,14 @@ def check_onnx(case):
             onnx.checker.check_model(model, full_check=True)
             session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
             name = session.get_inputs()[0].name
-            y = session.run(None, {name: x})[0]
-            few = session.run(None, {name: x[:3 * pack]})[0]
+            labels = Path(case["dir"]) / ("g_class.npy" if label.startswith("generator") else "d_class.npy")
+            if len(session.get_inputs()) > 1:  # a class-conditional network's `class` INT64 [N]
+                c = np.load(labels)
+                y = session.run(None, {name: x, "class": c})[0]
+                few = session.run(None, {name: x[:3 * pack], "class": c[:3 * pack]})[0]
+            else:
+                y = session.run(None, {name: x})[0]
+                few = session.run(None, {name: x[:3 * pack]})[0]
             if y.shape != ref.shape or few.shape != ref[:3].shape:
                 raise RuntimeError(f"{path.name}: output shape {y.shape} / {few.shape}, expected {ref.shape} / {ref[:3].shape}")
             out[f"{label}.onnx{opset}"] = float(max(np.abs(y - ref).max(), np.abs(few - ref[:3]).max()))
@@ -91,6 +112,8 @@ def readme_onnx_snippet(case):
     """README.md's onnxruntime snippet, run where generator.onnx is the default export, against
     `generate --noise` of the z it drew (for a normal prior, which the snippet assumes)."""
     d = Path(case["dir"])
+    if classes(case) is not None:
+        return {}  # the snippet feeds z alone; a conditional G also takes `class` (checked above)
     session_dir = d / "readme"
     session_dir.mkdir(exist_ok=True)
     gan_sample("export", case["run"], "-o", session_dir / "generator.onnx")
@@ -115,6 +138,8 @@ def python_block(marker, readme="readme"):
 
 
 def check_torch(case):
+    if classes(case) is not None:
+        return {}  # the README's module takes no labels (ExportTests leaves conditional cases out)
     snippet = {"__name__": "export_check_snippet"}
     exec(python_block("safetensors"), snippet)
     out = {}

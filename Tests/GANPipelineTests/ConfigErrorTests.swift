@@ -44,7 +44,7 @@ func withGeneratorOptimizer(_ body: String) -> String {
         #expect(configError(minimalYAML + "evaluate: {samples: 5, plots: true}\n")
                 == "t.yaml:14:24: evaluate.plots: unknown key; expected one of: samples")
         let merged = minimalYAML + "loss: &l\n  objective: minimax\n  labell: 0.9\nx: *l\n"
-        #expect(configError(merged) == "t.yaml:16:3: loss.labell: unknown key; expected one of: objective, real_label, feature_matching_layer")
+        #expect(configError(merged) == "t.yaml:16:3: loss.labell: unknown key; expected one of: objective, real_label, feature_matching_layer, auxiliary_weight")
     }
 
     @Test func typeMismatchesPointAtTheValue() {

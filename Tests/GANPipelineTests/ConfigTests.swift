@@ -122,7 +122,8 @@ let shippedPipelines = ["gaussian-1d", "parabola-2d", "ring8", "grid25"]
         let c = try ConfigLoader.parse(yaml: minimalYAML + "pretrain_d: {}\n", file: "t.yaml", overrides: ["train.steps=4", "train.batch_size=8",
                                                                                                           "train.shards=2"])
         let root = try #require(try Yams.compose(yaml: c.encodeYAML()))
-        let storedOnlyWhenSet: Set = [".data.resize", ".generator.features", ".discriminator.features"]
+        let storedOnlyWhenSet: Set = [".data.resize", ".generator.features", ".discriminator.features",
+                                      ".conditioning", ".data.label_column", ".data.class_names", ".loss.auxiliary_weight"]
         func check(_ node: Node, _ schema: ConfigSchema, _ path: String) {
             let keys = node.mapping?.keys.compactMap(\.string) ?? []
             #expect(keys == schema.keys.filter { !storedOnlyWhenSet.contains(path + "." + $0) }, "\(path)")

@@ -1,5 +1,5 @@
 import Foundation
-import GANNN
+import GANTensor
 
 /// Softmax cross-entropy on class logits (the classifier's training loss), PyTorch's
 /// `F.cross_entropy(logits, labels)` with the default mean reduction:
@@ -16,11 +16,20 @@ public enum SoftmaxCrossEntropy {
         let n = logits.rows, k = logits.columns
         precondition(labels.count >= n, "SoftmaxCrossEntropy: \(labels.count) labels for \(n) rows")
         gradient.resize(rows: n, columns: k)
+        return loss(logits.data, rows: n, classes: k, stride: k, labels: labels, gradient: gradient.data, weight: 1)
+    }
+
+    /// The same loss over `rows` rows of `classes` logits each, `stride` floats apart (row r's
+    /// logits are `l[r·stride ..< r·stride + classes]`: e.g. an ACGAN discriminator's class
+    /// columns 1...K of `[N, 1 + K]`), times `weight`; `weight` · dL/dlogits is written to the
+    /// same positions of `g` (the other columns are untouched).
+    public static func loss(_ l: UnsafePointer<Float>, rows n: Int, classes k: Int, stride: Int, labels: [Int],
+                            gradient g: UnsafeMutablePointer<Float>, weight: Float) -> Float {
         let scale = 1 / Double(max(n, 1))
         var total = 0.0
-        let l = logits.data, g = gradient.data
+        let gradientScale = Double(weight) * scale
         for r in 0..<n {
-            let row = l + r * k, grow = g + r * k
+            let row = l + r * stride, grow = g + r * stride
             let y = labels[r]
             precondition(y >= 0 && y < k, "SoftmaxCrossEntropy: label \(y) of row \(r) is not in 0..<\(k)")
             var m = row[0]
@@ -33,10 +42,10 @@ public enum SoftmaxCrossEntropy {
             }
             total += log(sum) + Double(m) - Double(row[y])
             let inv = 1 / sum
-            for j in 0..<k { grow[j] = Float(Double(grow[j]) * inv * scale) }
-            grow[y] -= Float(scale)
+            for j in 0..<k { grow[j] = Float(Double(grow[j]) * inv * gradientScale) }
+            grow[y] -= Float(gradientScale)
         }
-        return Float(total * scale)
+        return Float(total * scale) * weight
     }
 
     /// The index of the largest logit per row (first one on ties).

@@ -1,5 +1,5 @@
 import Foundation
-import GANEval
+import GANNN
 import GANTensor
 import GANTestSupport
 import Testing
