@@ -136,7 +136,7 @@ let package = Package(
                     exclude: ["Reference"]),  // the numpy/scipy script behind the FD reference numbers
         .testTarget(name: "GANTensorBoardTests", dependencies: ["GANTensorBoard", "GANTestSupport"]),
         .testTarget(name: "GANServeTests", dependencies: ["GANServe"]),
-        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANHDF5", "GANNN", "GANPlot", "CZlib"],
+        .testTarget(name: "CLITests", dependencies: ["GANTestSupport", "GANCheckpoint", "GANData", "GANHDF5", "GANNN", "GANPlot", "CZlib"],
                     exclude: ["export_check.py"]),  // the Python side of ExportTests (onnxruntime, PyTorch)
     ]
 )
