@@ -23,8 +23,18 @@ MODULES=(GANFuzz GANPipeline GANCheckpoint GANData GANHDF5 GANFiles GANNN GANTen
          GANTensorBoard SwiftProtobuf Yams CYaml CMathShim CPlatform CDNNL)
 
 build() {
+    # SwiftPM does not notice a source file deleted from the local dependency (the root package):
+    # its build plan keeps the file ("couldn't build ... because of missing inputs"), and the old
+    # object would be linked below. When the list of source files changes, the build products go
+    # (the corpus, logs and fetched packages stay).
+    local list
+    list=$(cd "$ROOT" && find Sources Fuzz -type f \( -name '*.swift' -o -name '*.c' -o -name '*.h' \) | LC_ALL=C sort | sha256sum)
+    if [[ "$(cat "$SCRATCH/sources.sha256" 2>/dev/null)" != "$list" ]]; then
+        rm -rf -- "$SCRATCH/x86_64-unknown-linux-gnu" "$SCRATCH/debug" "$SCRATCH/debug.yaml" "$SCRATCH/build.db" "$BIN"
+    fi
     swift build --package-path "$ROOT/Fuzz" --scratch-path "$SCRATCH" --target GANFuzz \
         -Xswiftc -sanitize=fuzzer,address
+    echo "$list" > "$SCRATCH/sources.sha256"
     local objects=() m
     for m in "${MODULES[@]}"; do
         while IFS= read -r o; do objects+=("$o"); done < <(find "$SCRATCH/debug/$m.build" -name '*.o' | sort)
