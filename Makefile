@@ -119,7 +119,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 fuzz-build: deps
 	./scripts/fuzz.sh build
-fuzz: fuzz-build
+fuzz: release fuzz-build
 	./scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 ## The unit tests under AddressSanitizer (+ LeakSanitizer) and ThreadSanitizer, each in its own

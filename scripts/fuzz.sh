@@ -8,7 +8,11 @@
 # Usage: scripts/fuzz.sh build
 #        scripts/fuzz.sh run SECONDS [--jobs N] [TARGET...]     (default: every target, 1 job)
 #
-# A run starts from the committed seeds (Fuzz/Corpus/TARGET, never written) plus what earlier runs
+#        scripts/fuzz.sh seeds DIR      (writes the checkpoint target's seeds into DIR)
+#
+# A run starts from the committed seeds (Fuzz/Corpus/TARGET, never written; for the checkpoint
+# target, two checkpoints the release gan-pipeline writes into .build-fuzz/seeds/checkpoint, since
+# checkpoints are not committed) plus what earlier runs
 # found (.build-fuzz/corpus/TARGET), and fails on any crash, Swift trap, leak, timeout (10 s per
 # input) or allocation over 512 MB; the input is saved as .build-fuzz/artifacts/TARGET-*.
 # It prints one line per target: executions, coverage (libFuzzer's cov: edges, ft: features).
@@ -45,11 +49,36 @@ build() {
     echo "fuzz: built $BIN"
 }
 
+# seeds DIR: the checkpoint target's seeds, from two tiny runs of shipped pipelines: a
+# pretrain-d checkpoint of gaussian-1d and a train checkpoint of ring8 with G's moving average.
+seeds() {
+    local dir=$1 pipeline="$ROOT/.build/release/gan-pipeline" work
+    [[ -x "$pipeline" ]] || { echo "fuzz: $pipeline not built (make release)" >&2; exit 2; }
+    work=$(mktemp -d "${TMPDIR:-/tmp}/gan-fuzz-seeds.XXXXXX")
+    local small=(--quiet --set "generator.hidden=[3]" --set "discriminator.hidden=[3]")
+    "$pipeline" run "$ROOT/Pipelines/gaussian-1d.yaml" --run-dir "$work/g" --stages prep,pretrain-d "${small[@]}" \
+        --set pretrain_d.steps=2 --set data.size=1000 > "$work/log" 2>&1 &&
+    "$pipeline" run "$ROOT/Pipelines/ring8.yaml" --run-dir "$work/r" --stages prep,train "${small[@]}" \
+        --set train.steps=1 --set train.ema_decay=0.9 --set data.size=100 >> "$work/log" 2>&1 ||
+        { cat "$work/log" >&2; rm -rf -- "$work"; echo "fuzz: could not write the checkpoint seeds" >&2; exit 2; }
+    mkdir -p "$dir"
+    cp -L "$work/g/pretrain-d/latest.h5" "$dir/pretrain-d-1d.h5"
+    cp -L "$work/r/train/latest.h5" "$dir/train-2d-ema.h5"
+    rm -rf -- "$work"
+}
+
 # run_one TARGET SECONDS: prints the summary line; returns non-zero on a finding.
 run_one() {
     local target=$1 seconds=$2
     local corpus="$SCRATCH/corpus/$target" log="$SCRATCH/logs/$target.log" tmp="$SCRATCH/tmp/$target"
     mkdir -p "$corpus" "$SCRATCH/logs" "$SCRATCH/artifacts" "$tmp"
+    local committed="$ROOT/Fuzz/Corpus/$target"
+    if [[ $target == checkpoint ]]; then
+        # Written again whenever gan-pipeline was rebuilt (the format may have moved).
+        committed="$SCRATCH/seeds/checkpoint"
+        [[ -f "$committed/train-2d-ema.h5" && ! "$ROOT/.build/release/gan-pipeline" -nt "$committed/train-2d-ema.h5" ]] ||
+            seeds "$committed"
+    fi
     local status=0 asan="detect_leaks=1:allocator_may_return_null=1"
     # HDF5 (the checkpoint target) is built without frame pointers: only the slow unwinder sees
     # past it, and a leak's whole stack is what tells HDF5's own known leaks (scripts/lsan.supp)
@@ -60,7 +89,7 @@ run_one() {
         LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0} \
         "$BIN" -max_total_time="$seconds" -timeout=10 -malloc_limit_mb=512 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$SCRATCH/artifacts/$target-" \
-        "$corpus" "$ROOT/Fuzz/Corpus/$target" > "$log" 2>&1 || status=$?
+        "$corpus" "$committed" > "$log" 2>&1 || status=$?
     local runs cov ft
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
@@ -91,7 +120,7 @@ run() {
     [[ -x "$BIN" ]] || { echo "fuzz: $BIN not built (scripts/fuzz.sh build)" >&2; exit 2; }
     local failed=0 pids=() outs=() t i
     for t in "${targets[@]}"; do
-        [[ -d "$ROOT/Fuzz/Corpus/$t" ]] || { echo "fuzz: unknown target $t (${ALL[*]})" >&2; exit 64; }
+        [[ " ${ALL[*]} " == *" $t "* ]] || { echo "fuzz: unknown target $t (${ALL[*]})" >&2; exit 64; }
     done
     for ((i = 0; i < ${#targets[@]}; i += jobs)); do
         pids=() outs=()
@@ -111,5 +140,6 @@ run() {
 case ${1:-} in
     build) build ;;
     run) shift; [[ $# -ge 1 ]] || { echo "usage: $0 run SECONDS [--jobs N] [TARGET...]" >&2; exit 64; }; run "$@" ;;
-    *) echo "usage: $0 build | run SECONDS [--jobs N] [TARGET...]" >&2; exit 64 ;;
+    seeds) [[ $# -eq 2 ]] || { echo "usage: $0 seeds DIR" >&2; exit 64; }; seeds "$2" ;;
+    *) echo "usage: $0 build | run SECONDS [--jobs N] [TARGET...] | seeds DIR" >&2; exit 64 ;;
 esac
