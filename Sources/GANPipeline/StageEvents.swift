@@ -31,7 +31,8 @@ final class StageEvents {
     /// The tags and values of a logged step (nil when the history has no such step).
     let scalars: (Int) -> [(tag: String, value: Float)]?
     private var pending: TensorBoardEvents
-    private var wallTimes: [Int: Double] = [:]
+    /// The logged steps since the last flush with their wall times, in step order.
+    private var marked: [(step: Int, wallTime: Double)] = []
 
     /// Events of `stage` resuming from (or starting at) `step`, whose history gives `scalars`;
     /// `config` is the resolved configuration and `image` draws the sample grid of the checkpoint
@@ -61,7 +62,7 @@ final class StageEvents {
 
     /// Notes the wall time of `step` when it is a logged step.
     func mark(step: Int) {
-        if step % stride == 0 { wallTimes[step] = Date().timeIntervalSince1970 }
+        if step % stride == 0 { marked.append((step, Date().timeIntervalSince1970)) }
     }
 
     func addText(_ tag: String, step: Int, _ text: String) {
@@ -75,10 +76,10 @@ final class StageEvents {
 
     /// Writes the pending events, with the scalars of every marked step, as one new event file.
     func flush() throws {
-        for step in wallTimes.keys.sorted() {
-            if let values = scalars(step) { pending.addScalars(step: step, wallTime: wallTimes[step]!, values) }
+        for (step, wallTime) in marked {
+            if let values = scalars(step) { pending.addScalars(step: step, wallTime: wallTime, values) }
         }
-        wallTimes.removeAll(keepingCapacity: true)
+        marked.removeAll(keepingCapacity: true)
         try run.write(pending)
         pending = TensorBoardEvents(wallTime: Date().timeIntervalSince1970)
     }
