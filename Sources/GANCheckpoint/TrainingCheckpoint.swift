@@ -97,6 +97,10 @@ public struct ClassInfo: Equatable, Sendable {
 
     public var count: Int { names.count }
 
+    /// The labels of `rows` samples generated without a class asked for: sample i is class i mod K
+    /// (`gan-sample generate` without `--class`, a served request without `class`).
+    public func cyclingLabels(_ rows: Int) -> [Int] { (0..<rows).map { $0 % count } }
+
     /// The label a user's `--class` text names: a number in 0..<K, or a class name (ignoring
     /// case); nil when it names none.
     public func label(for text: String) -> Int? {

@@ -35,9 +35,9 @@ extension ServedModel {
 
     /// The label of each of `count` samples for a request other than `.all` (nil: unconditional).
     func labels(_ request: ClassRequest, count: Int) -> [Int]? {
-        guard let k = classes?.count else { return nil }
+        guard let classes else { return nil }
         switch request {
-        case .cycling, .all: return (0..<count).map { $0 % k }
+        case .cycling, .all: return classes.cyclingLabels(count)
         case .one(let c): return [Int](repeating: c, count: count)
         }
     }

@@ -94,7 +94,7 @@ final class InferenceService: Sendable {
     /// 0..<K) or, without it, i mod K; nil for an unconditional model.
     func labels(_ t: InferTensor?, _ c: LoadedCheckpoint, rows: Int) throws -> [Int]? {
         guard let classes = c.classes else { return nil }
-        guard let t else { return (0..<rows).map { $0 % classes.count } }
+        guard let t else { return classes.cyclingLabels(rows) }
         guard case .int64(let v) = t.values else { throw InferenceError.badRequest("input \"class\" must be INT64, got \(t.values.datatype)") }
         guard t.shape == [rows] else { throw InferenceError.badRequest("input \"class\" must have shape [\(rows)] (one label per row), got \(t.shape)") }
         if let bad = v.firstIndex(where: { $0 < 0 || $0 >= Int64(classes.count) }) {
