@@ -50,7 +50,7 @@ let package = Package(
         // The engine's hot paths touch class properties on every layer call; release builds skip the
         // dynamic exclusivity checks there (~5 % of a toy_1d step in swift_beginAccess). Debug
         // builds, and so the unit tests' debug run, keep them.
-        .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim"], swiftSettings: engineSettings),
+        .target(name: "GANTensor", dependencies: ["CBLAS", "CMathShim", "CDNNL"], swiftSettings: engineSettings),
         .target(name: "GANNN", dependencies: ["GANTensor", "CDNNL"], swiftSettings: engineSettings),
         // oneDNN's convolutions (Debian's libdnnl-dev; its OpenMP runtime, libgomp) behind the
         // convolution layers, in C: the C API's descriptor structs are awkward from Swift.

@@ -9,9 +9,22 @@ void omp_set_num_threads(int);
 
 static dnnl_engine_t engine;
 
+/// oneDNN runs its kernels in OpenMP parallel regions. omp_set_num_threads sets the calling
+/// thread's team size only (libgomp keeps it per thread; threads OpenMP did not create start from
+/// the global default, one per core), so every thread that calls oneDNN sets it to one first:
+/// otherwise a compute thread of the engine would start a team of its own beside the others.
+static _Thread_local int omp_single;
+
+static void single_omp_thread(void) {
+    if (!omp_single) {
+        omp_set_num_threads(1);
+        omp_single = 1;
+    }
+}
+
 int gan_dnnl_init(char *error, size_t error_length) {
+    single_omp_thread();
     if (engine) return 0;
-    omp_set_num_threads(1);
     dnnl_status_t s = dnnl_engine_create(&engine, dnnl_cpu, 0);
     if (s != dnnl_success) {
         snprintf(error, error_length, "oneDNN: no CPU engine (status %d)", (int)s);
@@ -138,6 +151,7 @@ static int finish_pass(pass *p, const void *op_desc, const_dnnl_primitive_desc_t
 }
 
 static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *workspace) {
+    single_omp_thread();
     dnnl_exec_arg_t exec[5];
     for (int i = 0; i < p->count; i++) {
         arg *a = &p->args[i];
@@ -229,7 +243,7 @@ static int build(gan_conv *c, int transposed, int n, int ci, int h, int w, int c
 
 gan_conv *gan_conv_create(int transposed, int batch, int in_channels, int height, int width, int out_channels,
                           int kernel, int stride, int padding, int has_bias, char *error, size_t error_length) {
-    if (!engine && gan_dnnl_init(error, error_length)) return NULL;
+    if (gan_dnnl_init(error, error_length)) return NULL;   // also one OpenMP thread on this thread
     gan_conv *c = calloc(1, sizeof *c);
     if (!c) { snprintf(error, error_length, "oneDNN: out of memory"); return NULL; }
     c->has_bias = has_bias;
@@ -279,4 +293,176 @@ const char *gan_conv_implementation(gan_conv *c, int pass_index) {
     if (pass_index < 0 || pass_index > 2 || !c->passes[pass_index].pd) return "";
     dnnl_primitive_desc_query(c->passes[pass_index].pd, dnnl_query_impl_info_str, 0, &info);
     return info ? info : "";
+}
+
+int gan_dnnl_has_avx512(void) {
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core: case dnnl_cpu_isa_avx512_core_vnni:
+    case dnnl_cpu_isa_avx512_core_bf16: case dnnl_cpu_isa_avx512_core_amx:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+// ---- Matrix products: oneDNN's matmul primitive, cached per thread ----
+
+/// One cached matmul: the call's shape and its primitive, with memory objects whose data handles
+/// are set per call (so an entry belongs to one thread).
+typedef struct {
+    int trans_a, trans_b;
+    long m, n, k, lda, ldb, ldc;
+    float alpha, beta;
+    int unsupported;              // oneDNN has no matmul for this call: answer 1 at once
+    dnnl_primitive_t primitive;
+    dnnl_memory_t a, b, c, scratchpad;
+    size_t scratchpad_bytes;
+    unsigned long last_use;
+    char implementation[64];      // oneDNN's name for the kernel (the query's string dies with the pd)
+} matmul_entry;
+
+/// Distinct products one thread keeps: a training step has about 20 (mlp_gan's 21 GEMMs at both
+/// thread counts), serving one per layer and chunk size; the least recently used entry goes first,
+/// and building it again hits oneDNN's own primitive cache.
+enum { MATMUL_CACHE = 64 };
+
+typedef struct {
+    dnnl_stream_t stream;
+    matmul_entry entries[MATMUL_CACHE];
+    int count;
+    unsigned long clock;
+    void *scratchpad;
+    size_t scratchpad_capacity;
+} matmul_cache;
+
+static _Thread_local matmul_cache *thread_cache;
+
+static void release_entry(matmul_entry *e) {
+    if (e->primitive) dnnl_primitive_destroy(e->primitive);
+    if (e->a) dnnl_memory_destroy(e->a);
+    if (e->b) dnnl_memory_destroy(e->b);
+    if (e->c) dnnl_memory_destroy(e->c);
+    if (e->scratchpad) dnnl_memory_destroy(e->scratchpad);
+    memset(e, 0, sizeof *e);
+}
+
+/// A [rows, cols] matrix stored row-major with row stride `ld`, or, transposed, stored [cols, rows].
+static dnnl_status_t matrix_desc(dnnl_memory_desc_t *d, long rows, long cols, int transposed, long ld) {
+    dnnl_dims_t dims = {rows, cols};
+    dnnl_dims_t strides = {transposed ? 1 : ld, transposed ? ld : 1};
+    return dnnl_memory_desc_init_by_strides(d, 2, dims, dnnl_f32, strides);
+}
+
+static int build_entry(matmul_entry *e) {
+    dnnl_memory_desc_t a, b, c;
+    if (matrix_desc(&a, e->m, e->k, e->trans_a, e->lda) != dnnl_success
+        || matrix_desc(&b, e->k, e->n, e->trans_b, e->ldb) != dnnl_success
+        || matrix_desc(&c, e->m, e->n, 0, e->ldc) != dnnl_success) return -1;
+    dnnl_matmul_desc_t desc;
+    if (dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c) != dnnl_success) return -1;
+    dnnl_primitive_attr_t attr;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return -1;
+    dnnl_post_ops_t post_ops = NULL;
+    int ok = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) == dnnl_success
+        && (e->alpha == 1 || dnnl_primitive_attr_set_output_scales(attr, 1, 0, &e->alpha) == dnnl_success);
+    if (ok && e->beta != 0) {
+        ok = dnnl_post_ops_create(&post_ops) == dnnl_success
+            && dnnl_post_ops_append_sum(post_ops, e->beta) == dnnl_success
+            && dnnl_primitive_attr_set_post_ops(attr, post_ops) == dnnl_success;
+    }
+    dnnl_primitive_desc_t pd = NULL;
+    if (ok) ok = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL) == dnnl_success;
+    if (post_ops) dnnl_post_ops_destroy(post_ops);
+    dnnl_primitive_attr_destroy(attr);
+    if (!ok) return -1;
+    const char *info = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
+    snprintf(e->implementation, sizeof e->implementation, "%s", info ? info : "");
+    const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    e->scratchpad_bytes = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
+    ok = dnnl_primitive_create(&e->primitive, pd) == dnnl_success
+        && dnnl_memory_create(&e->a, &a, engine, DNNL_MEMORY_NONE) == dnnl_success
+        && dnnl_memory_create(&e->b, &b, engine, DNNL_MEMORY_NONE) == dnnl_success
+        && dnnl_memory_create(&e->c, &c, engine, DNNL_MEMORY_NONE) == dnnl_success
+        && (e->scratchpad_bytes == 0
+            || dnnl_memory_create(&e->scratchpad, scratch, engine, DNNL_MEMORY_NONE) == dnnl_success);
+    dnnl_primitive_desc_destroy(pd);
+    return ok ? 0 : -1;
+}
+
+/// The calling thread's entry for this call, built on first use (NULL when out of memory).
+static matmul_entry *matmul_lookup(int ta, int tb, long m, long n, long k, long lda, long ldb, long ldc,
+                                   float alpha, float beta) {
+    // Before any primitive is made: a primitive takes its thread count from its creator (and
+    // oneDNN's primitive cache shares it with later creators).
+    single_omp_thread();
+    if (!engine) {
+        char error[128];
+        if (gan_dnnl_init(error, sizeof error)) return NULL;
+    }
+    matmul_cache *cache = thread_cache;
+    if (!cache) {
+        cache = calloc(1, sizeof *cache);
+        if (!cache) return NULL;
+        if (dnnl_stream_create(&cache->stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+            free(cache);
+            return NULL;
+        }
+        thread_cache = cache;
+    }
+    cache->clock++;
+    for (int i = 0; i < cache->count; i++) {
+        matmul_entry *e = &cache->entries[i];
+        if (e->trans_a == ta && e->trans_b == tb && e->m == m && e->n == n && e->k == k && e->lda == lda
+            && e->ldb == ldb && e->ldc == ldc && e->alpha == alpha && e->beta == beta) {
+            e->last_use = cache->clock;
+            return e;
+        }
+    }
+    matmul_entry *slot;
+    if (cache->count < MATMUL_CACHE) {
+        slot = &cache->entries[cache->count++];
+    } else {
+        slot = &cache->entries[0];
+        for (int i = 1; i < MATMUL_CACHE; i++)
+            if (cache->entries[i].last_use < slot->last_use) slot = &cache->entries[i];
+        release_entry(slot);
+    }
+    const matmul_entry key = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb,
+                              .ldc = ldc, .alpha = alpha, .beta = beta, .last_use = cache->clock};
+    *slot = key;
+    if (build_entry(slot)) {
+        release_entry(slot);
+        *slot = key;
+        slot->unsupported = 1;
+    }
+    return slot;
+}
+
+int gan_matmul(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc) {
+    matmul_entry *e = matmul_lookup(trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta);
+    if (!e) return -1;
+    if (e->unsupported) return 1;
+    matmul_cache *cache = thread_cache;
+    if (e->scratchpad_bytes > cache->scratchpad_capacity) {
+        void *grown = NULL;
+        if (posix_memalign(&grown, 64, aligned(e->scratchpad_bytes))) return -1;
+        free(cache->scratchpad);
+        cache->scratchpad = grown;
+        cache->scratchpad_capacity = e->scratchpad_bytes;
+    }
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c},
+                               {DNNL_ARG_SCRATCHPAD, e->scratchpad}};
+    if (dnnl_memory_set_data_handle(e->a, (void *)a) != dnnl_success
+        || dnnl_memory_set_data_handle(e->b, (void *)b) != dnnl_success
+        || dnnl_memory_set_data_handle(e->c, c) != dnnl_success
+        || (e->scratchpad && dnnl_memory_set_data_handle(e->scratchpad, cache->scratchpad) != dnnl_success)) return -1;
+    if (dnnl_primitive_execute(e->primitive, cache->stream, e->scratchpad ? 4 : 3, args) != dnnl_success) return -1;
+    return dnnl_stream_wait(cache->stream) == dnnl_success ? 0 : -1;
+}
+
+const char *gan_matmul_implementation(int trans_a, int trans_b, long m, long n, long k, long lda, long ldb, long ldc) {
+    matmul_entry *e = matmul_lookup(trans_a, trans_b, m, n, k, lda, ldb, ldc, 1, 0);
+    return e ? e->implementation : "";
 }

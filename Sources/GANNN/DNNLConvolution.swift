@@ -16,17 +16,7 @@ import GANTensor
 final class DNNLConvolution {
     /// Whether oneDNN runs here and is wanted: `SWIFTGAN_CONVOLUTION=im2col` turns it off (the
     /// engine then lowers every convolution to im2col + sgemm, as before oneDNN).
-    static let isAvailable: Bool = {
-        if ProcessInfo.processInfo.environment["SWIFTGAN_CONVOLUTION"] == "im2col" { return false }
-        var error = [CChar](repeating: 0, count: 256)
-        return gan_dnnl_init(&error, error.count) == 0
-    }()
-
-    /// The instruction set of oneDNN's kernels on this CPU ("avx512_core", "avx2", ...).
-    static var instructionSet: String {
-        guard isAvailable, let isa = gan_dnnl_isa() else { return "off" }
-        return String(decoding: UnsafeRawBufferPointer(start: isa, count: strlen(isa)), as: UTF8.self)
-    }
+    static let isAvailable: Bool = ProcessInfo.processInfo.environment["SWIFTGAN_CONVOLUTION"] != "im2col" && OneDNN.isAvailable
 
     let transposed: Bool
     let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool
@@ -96,9 +86,7 @@ final class DNNLConvolution {
         withoutActuallyEscaping(body) { body in
             let box = ChunkWork(run: body, floats: workspaceFloats, what: what)
             if chunks == 1 { return box.run(0, 0..<n) }
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                box.run(c, ComputeThreads.chunkRange(c, of: chunks, count: n))
-            }
+            ComputeThreads.forEachChunk(chunks) { c in box.run(c, ComputeThreads.chunkRange(c, of: chunks, count: n)) }
         }
     }
 

@@ -1,6 +1,9 @@
 import CBLAS
+import CDNNL
+import Dispatch
 
-/// Row-major single-precision matrix product through OpenBLAS:
+/// Row-major single-precision matrix product through oneDNN's sgemm (`OneDNN.runsMatrixProducts`)
+/// or OpenBLAS:
 /// `C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C`, where `op(X)` is `X` or `Xᵀ`.
 ///
 /// Transposes are expressed with the BLAS flags, never materialised. `lda`, `ldb`, `ldc` are the
@@ -25,8 +28,38 @@ public func gemm(
                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
-    blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-             a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    largeGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+}
+
+/// A product above `SmallGEMM`'s limits: oneDNN's matmul where it runs the products
+/// (`OneDNN.runsMatrixProducts`), split over `ComputeThreads` by blocks of C's longer side, one
+/// single-threaded oneDNN call per block, so the bits depend on the thread count only as OpenBLAS's
+/// do; else OpenBLAS (its own threads). A shape oneDNN has no matmul for goes to OpenBLAS, always.
+@usableFromInline
+func largeGEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard OneDNN.runsMatrixProducts, k > 0 else {
+        blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    let byRows = m >= n
+    ComputeThreads.parallelFor(byRows ? m : n, grain: max(1, (byRows ? n : m) * k / 16)) { part in
+        let lo = part.lowerBound, count = part.count
+        // Rows lo..<lo+count of C (those rows of op(A)), or its columns (those columns of op(B)).
+        let (pm, pn) = byRows ? (count, n) : (m, count)
+        let pa = byRows ? (transA ? a + lo : a + lo * lda) : a
+        let pb = byRows ? b : (transB ? b + lo * ldb : b + lo)
+        let pc = byRows ? c + lo * ldc : c + lo
+        let status = gan_matmul(transA ? 1 : 0, transB ? 1 : 0, pm, pn, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+        if status == 1 {
+            blasGEMM(transA: transA, transB: transB, m: pm, n: pn, k: k, alpha: alpha, a: pa, lda: lda, b: pb, ldb: ldb,
+                     beta: beta, c: pc, ldc: ldc)
+        } else {
+            precondition(status == 0, "gemm: oneDNN's matmul failed for [\(pm), \(k)] x [\(k), \(pn)]")
+        }
+    }
 }
 
 /// `C[m, n] = op(A) · op(B) + bias` with `bias[n]` added to every row (a layer's bias), the bits
@@ -34,9 +67,12 @@ public func gemm(
 /// bias in place of C's old rows, which saves a pass over C; BLAS products broadcast first.
 ///
 /// One row times a transposed B (a Linear layer on one sample: `gan-sample generate -n 1`, a served
-/// count=1 request) goes to `cblas_sgemv` instead, after the broadcast: OpenBLAS's sgemm packs the
-/// whole of B on every call, and with its Haswell kernels a 1x400 · 400x784 product took 30x
-/// sgemv's time (Benchmarks/README.md). No training step has a one-row Linear product.
+/// count=1 request) goes to `cblas_sgemv` instead, after the broadcast, when the products run on
+/// OpenBLAS: its sgemm packs the whole of B on every call, and with its Haswell kernels a
+/// 1x400 · 400x784 product took 30x sgemv's time (Benchmarks/README.md). oneDNN's matmul gives a
+/// row the same bits whatever rows are stacked with it (`OneDNNRowTests`), one row included, so
+/// there it keeps the row (~28 µs for 1x400 · 400x784 against sgemv's ~7 µs on Zen 5): scoring
+/// one file gives the bits of scoring it in a folder. No training step has a one-row Linear product.
 @inlinable
 public func gemm(
     transA: Bool = false, transB: Bool = false,
@@ -57,13 +93,13 @@ public func gemm(
     } else {
         for i in 0..<m { (c + i * ldc).update(from: bias, count: n) }
     }
-    if m == 1 && !transA && transB {
+    if m == 1 && !transA && transB && !OneDNN.runsMatrixProducts {
         // c[j] += Σ_p a[p] · B[j, p]: B stored [n, k] with row stride ldb.
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, b, Int32(ldb), a, 1, 1, c, 1)
         return
     }
-    blasGEMM(transA: transA, transB: transB, m: m, n: n, k: k,
-             a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)
+    largeGEMM(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+              a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc)
 }
 
 /// `C[m, n] = alpha · Aᵀ · op(B) + beta · C` for A stored `[k, m]` (lda = m), and

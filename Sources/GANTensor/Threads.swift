@@ -1,17 +1,23 @@
 import CBLAS
-import Dispatch
+import CMathShim
 
 /// Thread count of the compute engine: OpenBLAS's pool for matrix products, and the number of
 /// chunks `parallelFor` splits element-wise work into. Bitwise determinism holds for equal thread
 /// counts only (BLAS, and reductions split by `parallelFor`, sum in a thread-count-dependent order).
 public enum ComputeThreads {
     /// OpenBLAS's own default (its thread count, from OPENBLAS_NUM_THREADS or the cores) until `set`.
-    @usableFromInline nonisolated(unsafe) static var current = Int(openblas_get_num_threads())
+    /// The compute pool starts with as many threads.
+    @usableFromInline nonisolated(unsafe) static var current: Int = {
+        let n = Int(openblas_get_num_threads())
+        gan_pool_set_threads(Int32(n))
+        return n
+    }()
 
     /// Sets the number of threads every following matrix product and `parallelFor` may use (>= 1).
     public static func set(_ n: Int) {
         precondition(n >= 1, "thread count must be >= 1, got \(n)")
         openblas_set_num_threads(Int32(n))
+        gan_pool_set_threads(Int32(n))
         current = n
     }
 
@@ -33,10 +39,24 @@ public enum ComputeThreads {
             body(0..<count)
             return
         }
+        forEachChunk(chunks) { c in body(chunkRange(c, of: chunks, count: count)) }
+    }
+
+    /// Runs `body(c)` for every c in `0..<chunks` concurrently on the compute threads (the caller
+    /// among them) and returns when all are done; the chunks must touch disjoint memory. Which
+    /// thread runs which chunk is not fixed. Called from inside a chunk, it runs in order there.
+    @inlinable
+    public static func forEachChunk(_ chunks: Int, _ body: (Int) -> Void) {
+        if chunks <= 1 {
+            if chunks == 1 { body(0) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
-            let box = ChunkBody(run: body)   // the chunks touch disjoint ranges
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                box.run(chunkRange(c, of: chunks, count: count))
+            var job = PoolJob(run: body)
+            withUnsafeMutablePointer(to: &job) { job in
+                gan_pool_run(chunks, { context, c in
+                    context!.assumingMemoryBound(to: PoolJob.self).pointee.run(c)
+                }, job)
             }
         }
     }
@@ -76,10 +96,11 @@ public enum ComputeThreads {
     }
 }
 
-/// `parallelFor`'s body handed to the worker threads; the caller guarantees the chunks touch
-/// disjoint memory.
+/// `parallelFor`'s job handed to the compute pool's threads (`Sources/CMathShim/pool.c`: workers
+/// that spin a while between jobs, since waking a sleeping thread costs tens of microseconds in a
+/// VM); the caller guarantees the chunks touch disjoint memory.
 @usableFromInline
-struct ChunkBody: @unchecked Sendable {
-    @usableFromInline let run: (Range<Int>) -> Void
-    @usableFromInline init(run: @escaping (Range<Int>) -> Void) { self.run = run }
+struct PoolJob {
+    @usableFromInline let run: (Int) -> Void
+    @usableFromInline init(run: @escaping (Int) -> Void) { self.run = run }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GANTensor
 
 /// Wall time, own CPU time and other processes' CPU load over a timed region, defined as in the
 /// peers' `common.py` (`Timer`), so that RESULT lines compare field by field.
@@ -76,6 +77,7 @@ struct BenchResult {
             ("samples_per_s", round1(itPerS * Double(batch))), ("cpu_util", round2(m.cpu / m.wall)),
             ("foreign_load", round2(m.foreign)), ("peak_rss_mb", round1(peakRSS)),
             ("threads_in_proc", Measurement.threadsInProcess()), ("blas_core", blasCore),
+            ("gemm", OneDNN.runsMatrixProducts ? "onednn " + OneDNN.instructionSet : "openblas"),
         ]
         if let f = flopPerIteration {
             fields.append(("gflop_per_iter", round4(f / 1e9)))

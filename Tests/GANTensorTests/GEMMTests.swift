@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 @_spi(Testing) import GANTensor
 import GANTestSupport
@@ -343,6 +345,48 @@ struct GEMMTests {
                 #expect(differing(sums, wantSums) == 0, "sums \(m)x\(n)x\(k) ldc=\(ldc)")
             }
         }
+    }
+
+    @Test("products split over chunks (C's rows or columns, one oneDNN or BLAS call each) match the reference",
+          arguments: [false, true], [false, true])
+    func splitProducts(transA: Bool, transB: Bool) {
+        // 200x300 splits C's columns, 300x200 its rows, in two chunks whatever the machine's thread count.
+        ComputeThreads.$chunksOverride.withValue(2) {
+            for (index, (m, n)) in [(200, 300), (300, 200)].enumerated() {
+                for (alpha, beta) in [(Float(1), Float(0)), (0.5, -2.25)] {
+                    let e = runCase(transA: transA, transB: transB, m: m, n: n, k: 100, alpha: alpha, beta: beta,
+                                    path: .dispatch, seed: UInt64(300 + index))
+                    #expect(e <= 1, "\(m)x\(n)x100 tA=\(transA) tB=\(transB) α=\(alpha) β=\(beta): error/bound \(e)")
+                }
+            }
+        }
+    }
+
+    @Test("a product gives the same bits every time and on several threads at once (each keeps its own oneDNN primitives)")
+    func concurrentProductsSameBits() {
+        let (m, n, k) = (96, 200, 150)
+        var rng = RNG(seed: 41)
+        let a = (0..<(m * k)).map { _ in rng.normal() }, b = (0..<(n * k)).map { _ in rng.normal() }
+        @Sendable func product() -> [Float] {
+            var c = [Float](repeating: .nan, count: m * n)
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        gemm(transB: true, m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: k,
+                             c: cp.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            return c
+        }
+        let first = product()
+        let results = Mutex([[Float]]())
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<5 { let c = product(); results.withLock { $0.append(c) } }
+        }
+        let all = results.withLock { $0 }
+        #expect(all.count == 20)
+        for c in all { #expect(c.map(\.bitPattern) == first.map(\.bitPattern)) }
     }
 
     @Test("k = 0 gives C = beta·C")

@@ -20,6 +20,22 @@ int gan_dnnl_init(char *error, size_t error_length);
 /// The instruction set oneDNN's kernels use on this CPU, e.g. "avx512_core" or "avx2".
 const char *gan_dnnl_isa(void);
 
+/// Whether oneDNN's kernels here are AVX-512 ones (or newer).
+int gan_dnnl_has_avx512(void);
+
+/// Row-major `C[m, n] = alpha op(A) op(B) + beta C` (op(X) = X or Xᵀ, leading dimensions as in
+/// cblas_sgemm) on the calling thread with oneDNN's matmul primitive. Each thread keeps its own
+/// primitives (a bounded cache keyed by the call's shape, leading dimensions, alpha and beta), its
+/// own stream and its own scratchpad, so concurrent calls from different threads never share one;
+/// the same shape always runs the same kernel, so the bits depend only on the arguments. Returns 0,
+/// 1 when oneDNN has no matmul for this call (the caller computes it another way; the answer is the
+/// same for every later call of that shape), or -1 when a kernel failed to run.
+int gan_matmul(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+               const float *b, long ldb, float beta, float *c, long ldc);
+
+/// The implementation oneDNN picks for a matmul of that shape, e.g. "brg:avx512_core" ("" if none).
+const char *gan_matmul_implementation(int trans_a, int trans_b, long m, long n, long k, long lda, long ldb, long ldc);
+
 /// A convolution (transposed = 0) or transposed convolution (transposed = 1) of `batch` images
 /// [C_in, height, width], square kernel k, stride s, padding p, with or without a bias. NULL on
 /// failure, with the reason in `error`.

@@ -26,4 +26,16 @@ int gan_box_muller_settled(double z, double r);
 /// For tests: the vector path's log(u1), sin θ and cos θ before any rounding to float.
 void gan_box_muller_approximations(const uint64_t *words, size_t pairs, double *logs, double *sines, double *cosines);
 
+/// A chunk of a `gan_pool_run` job: `fn(ctx, chunk)`.
+typedef void (*gan_pool_fn)(void *ctx, long chunk);
+
+/// The compute pool takes part with `threads - 1` worker threads (created on first need, kept).
+void gan_pool_set_threads(int threads);
+
+/// Runs `fn(ctx, c)` for every c in 0..<chunks, on the pool's workers and the calling thread, and
+/// returns when all are done. Which thread runs a chunk is not fixed; callers give chunks disjoint
+/// work. A call from inside a chunk, or while another thread's job runs, runs its chunks in order on
+/// the calling thread.
+void gan_pool_run(long chunks, gan_pool_fn fn, void *ctx);
+
 #endif
