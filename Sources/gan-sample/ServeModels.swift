@@ -71,17 +71,29 @@ final class LoadedCheckpoint: @unchecked Sendable {
 ///   on the rows after it (classes 1-3, 4-7, 8-11 and the two halves of a 12-row tile), so a row
 ///   merged with others can change in the last bits; and a merge that moves a product from
 ///   SmallGEMM to OpenBLAS changes rows too.
+/// - oneDNN's matmul, which runs the products above SmallGEMM's limits on AVX-512 CPUs, gives a row
+///   the same bits for any row count at one thread (`OneDNNRowTests`, measured up to 70 rows), so
+///   a product that is on oneDNN even for one row merges up to `oneDNNRows` rows when the server
+///   computes on one thread (`--threads 1`; with more, few-row products split by columns).
 /// So the limit is the largest row count at which every product of the network still takes
-/// SmallGEMM (monotone in the row count), and 1 — each request's chunk in a pass of its own, as
+/// SmallGEMM (monotone in the row count) or is on oneDNN at every row count, and 1 — each request's chunk in a pass of its own, as
 /// `gan-sample generate` computes it — for networks with a product OpenBLAS computes at one row,
 /// with convolutions (their products' shapes are the layers' business), or with a layer kind not
 /// known to be row-local.
 enum RowMerging {
+    /// The most rows merged into one oneDNN product: the row counts `OneDNNRowTests` covers.
+    static let oneDNNRows = 64
+
     static func limit(_ network: Sequential) -> Int {
         var limit = SmallGEMM.maxDimension
         for layer in network.layers {
             switch layer {
             case let linear as Linear:
+                if OneDNN.runsMatrixProducts && ComputeThreads.count == 1
+                    && !SmallGEMM.applies(transB: true, m: 1, n: linear.outFeatures, k: linear.inFeatures) {
+                    limit = min(limit, oneDNNRows)
+                    continue
+                }
                 var m = 0
                 while m < limit, SmallGEMM.applies(transB: true, m: m + 1, n: linear.outFeatures, k: linear.inFeatures) { m += 1 }
                 limit = m
