@@ -57,8 +57,8 @@ struct Serve: ParsableCommand, @unchecked Sendable {
     @Option(help: "Most rows of one merged forward pass.")
     var maxBatch = 256
 
-    @Option(help: "Most milliseconds a request waits for others to share its forward pass.")
-    var maxDelayMs: Double = 2
+    @Option(help: "Most milliseconds a request waits for others to share its forward pass (0: none; requests that arrive while a pass runs share the next one).")
+    var maxDelayMs: Double = 0
 
     @Option(help: "Most samples (generate) or rows (score) per request.")
     var maxCount = 4096
