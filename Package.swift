@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "CMathShim"),
         // The command-line options the executables share (--threads, --seed, --quiet).
         .target(name: "GANCommandLine", dependencies: [
-            "GANTensor", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "GANTensor", "CPlatform", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Operating-system probes and settings in C (cross-memory attach for Open MPI's shared-memory
         // transport; glibc's malloc retention for gan-sample serve).

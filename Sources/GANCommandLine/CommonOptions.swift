@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPlatform
 import GANTensor
 
 // The options every SwiftGAN command spells the same way, declared once and included with
@@ -15,8 +16,16 @@ public struct ThreadsOption: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    /// Makes this process compute on `threads` threads.
-    public func apply() { ComputeThreads.set(threads) }
+    /// Makes this process compute on `threads` threads, with glibc's malloc bounded: a fixed mmap
+    /// threshold (128 KiB) returns large freed buffers to the system, and two arenas hold the rest.
+    /// Otherwise glibc raises its threshold after the first large free and keeps such memory in
+    /// per-thread arenas, so the resident set grows with the largest burst seen: a server's
+    /// request buffers (`make bench-server`'s soak measures it), a training run's warm-up
+    /// (dcgan64's peak RSS 353 -> 345 MB).
+    public func apply() {
+        _ = platform_bound_malloc_retention(128 * 1024, 2)
+        ComputeThreads.set(threads)
+    }
 }
 
 /// `--seed S`: the seed of a command's random streams (each command says which; absent means

@@ -25,8 +25,6 @@ final class DNNLConvolution {
     private var workspaceFloats: [Int] = []
     /// The kernels oneDNN chose, per chunk and pass (forward, backward data, backward weights).
     private(set) var implementations: [[String]] = []
-    private var partialWeights: [Float] = []
-    private var partialBias: [Float] = []
 
     init(transposed: Bool, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool) {
         (self.transposed, self.inChannels, self.outChannels) = (transposed, inChannels, outChannels)
@@ -71,9 +69,6 @@ final class DNNLConvolution {
             }
         }
         workspaceFloats = convolutions.map { (gan_conv_workspace_size($0) + 3) / 4 }
-        let weightCount = inChannels * outChannels * kernel * kernel
-        partialWeights = [Float](repeating: 0, count: weightCount * chunks)
-        partialBias = [Float](repeating: 0, count: outChannels * chunks)
     }
 
     /// Runs `body(chunk, rows, workspace)` for every chunk of the batch, concurrently, each with
@@ -118,18 +113,18 @@ final class DNNLConvolution {
         let n = x.shape[0]
         prepare(batch: n, height: x.shape[2], width: x.shape[3])
         let inSize = x.count / n, outSize = dy.count / n
-        let weightCount = weightGradient.count
-        partialWeights.withUnsafeMutableBufferPointer { pw in
-            partialBias.withUnsafeMutableBufferPointer { pb in
-                let w = pw.baseAddress!, b = pb.baseAddress!
-                eachChunk(n) { c, rows, workspace in
-                    gan_conv_backward_weights(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize,
-                                              w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
-                }
-                for c in 0..<convolutions.count {
-                    add(w + c * weightCount, into: weightGradient.data, count: weightCount)
-                    if let g = biasGradient { add(b + c * outChannels, into: g.data, count: outChannels) }
-                }
+        let weightCount = weightGradient.count, chunks = convolutions.count
+        // Each chunk's gradients go to the calling thread's workspace (live for this call only, so
+        // a network holds the largest layer's partial sums, not every layer's: dcgan64 at one
+        // thread kept 25 MB of them), then are added in chunk order.
+        Workspace.borrow(weightCount * chunks, hasBias ? outChannels * chunks : 0) { w, b, _ in
+            eachChunk(n) { c, rows, workspace in
+                gan_conv_backward_weights(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize,
+                                          w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
+            }
+            for c in 0..<chunks {
+                add(w + c * weightCount, into: weightGradient.data, count: weightCount)
+                if let g = biasGradient { add(b + c * outChannels, into: g.data, count: outChannels) }
             }
         }
     }

@@ -84,8 +84,7 @@ struct Serve: ParsableCommand, @unchecked Sendable {
     }
 
     func run() throws {
-        compute.apply()
-        Self.boundMallocRetention()
+        compute.apply()   // also bounds malloc's retention of request-sized buffers
         let token = try tokenFile.map(Self.readToken)
         var runs: [ServedRun] = []
         for (k, source) in sources.enumerated() {
@@ -114,15 +113,6 @@ struct Serve: ParsableCommand, @unchecked Sendable {
         }
         done.wait()
         if let error = outcome.error { throw fail("\(error)") }
-    }
-
-    /// A server allocates and frees request-sized buffers (a 64-row score body is 0.5 MB) on
-    /// several threads for as long as it runs. glibc would raise its mmap threshold after the
-    /// first such free and keep the memory in per-thread arenas afterwards, so the resident set
-    /// grew with the largest burst seen; a fixed threshold returns large buffers to the system
-    /// when freed, and two arenas bound the rest (`make bench-server`'s soak measures the RSS).
-    static func boundMallocRetention() {
-        _ = platform_bound_malloc_retention(128 * 1024, 2)
     }
 
     /// Where the detached server task leaves its error for `run`.
