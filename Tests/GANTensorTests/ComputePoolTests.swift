@@ -1,14 +1,16 @@
 import Dispatch
-import Synchronization
+import Foundation
 import Testing
 @_spi(Testing) import GANTensor
 
-/// Counters shared with the pool's threads.
-private final class Counts: Sendable {
-    let values: Mutex<[Int]>
-    init(_ n: Int) { values = Mutex([Int](repeating: 0, count: n)) }
-    func add(_ amount: Int = 1, at i: Int) { values.withLock { $0[i] += amount } }
-    var snapshot: [Int] { values.withLock { $0 } }
+/// Counters shared with the pool's threads, behind an NSLock (a pthread mutex, which
+/// ThreadSanitizer models; it does not see Synchronization.Mutex's futex as synchronisation).
+private final class Counts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Int]
+    init(_ n: Int) { values = [Int](repeating: 0, count: n) }
+    func add(_ amount: Int = 1, at i: Int) { lock.withLock { values[i] += amount } }
+    var snapshot: [Int] { lock.withLock { values } }
 }
 
 /// The compute pool behind `ComputeThreads.parallelFor` (`Sources/CMathShim/pool.c`): every chunk

@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import Foundation
 import Testing
 @_spi(Testing) import GANTensor
 import GANTestSupport
@@ -380,11 +380,11 @@ struct GEMMTests {
             return c
         }
         let first = product()
-        let results = Mutex([[Float]]())
+        let results = ProductResults()
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
-            for _ in 0..<5 { let c = product(); results.withLock { $0.append(c) } }
+            for _ in 0..<5 { results.append(product()) }
         }
-        let all = results.withLock { $0 }
+        let all = results.all
         #expect(all.count == 20)
         for c in all { #expect(c.map(\.bitPattern) == first.map(\.bitPattern)) }
     }
@@ -489,4 +489,12 @@ struct GEMMTests {
             }
         }
     }
+}
+
+/// Products collected from several threads, behind an NSLock (which ThreadSanitizer models).
+private final class ProductResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [[Float]] = []
+    func append(_ c: [Float]) { lock.withLock { results.append(c) } }
+    var all: [[Float]] { lock.withLock { results } }
 }
