@@ -318,7 +318,6 @@ typedef struct {
     dnnl_memory_t a, b, c, scratchpad;
     size_t scratchpad_bytes;
     unsigned long last_use;
-    char implementation[64];      // oneDNN's name for the kernel (the query's string dies with the pd)
 } matmul_entry;
 
 /// Distinct products one thread keeps: a training step has about 20 (mlp_gan's 21 GEMMs at both
@@ -375,9 +374,6 @@ static int build_entry(matmul_entry *e) {
     if (post_ops) dnnl_post_ops_destroy(post_ops);
     dnnl_primitive_attr_destroy(attr);
     if (!ok) return -1;
-    const char *info = NULL;
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info);
-    snprintf(e->implementation, sizeof e->implementation, "%s", info ? info : "");
     const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     e->scratchpad_bytes = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
     ok = dnnl_primitive_create(&e->primitive, pd) == dnnl_success
@@ -460,9 +456,4 @@ int gan_matmul(int trans_a, int trans_b, long m, long n, long k, float alpha, co
         || (e->scratchpad && dnnl_memory_set_data_handle(e->scratchpad, cache->scratchpad) != dnnl_success)) return -1;
     if (dnnl_primitive_execute(e->primitive, cache->stream, e->scratchpad ? 4 : 3, args) != dnnl_success) return -1;
     return dnnl_stream_wait(cache->stream) == dnnl_success ? 0 : -1;
-}
-
-const char *gan_matmul_implementation(int trans_a, int trans_b, long m, long n, long k, long lda, long ldb, long ldc) {
-    matmul_entry *e = matmul_lookup(trans_a, trans_b, m, n, k, lda, ldb, ldc, 1, 0);
-    return e ? e->implementation : "";
 }

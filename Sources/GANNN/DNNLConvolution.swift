@@ -1,5 +1,4 @@
 import CDNNL
-import Dispatch
 import Foundation
 import GANTensor
 

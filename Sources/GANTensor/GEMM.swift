@@ -1,8 +1,7 @@
 import CBLAS
 import CDNNL
-import Dispatch
 
-/// Row-major single-precision matrix product through oneDNN's sgemm (`OneDNN.runsMatrixProducts`)
+/// Row-major single-precision matrix product through oneDNN's matmul (`OneDNN.runsMatrixProducts`)
 /// or OpenBLAS:
 /// `C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C`, where `op(X)` is `X` or `Xᵀ`.
 ///

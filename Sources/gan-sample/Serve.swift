@@ -1,5 +1,4 @@
 import ArgumentParser
-import CPlatform
 import Foundation
 import GANCheckpoint
 import GANCommandLine

@@ -33,9 +33,6 @@ int gan_dnnl_has_avx512(void);
 int gan_matmul(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
                const float *b, long ldb, float beta, float *c, long ldc);
 
-/// The implementation oneDNN picks for a matmul of that shape, e.g. "brg:avx512_core" ("" if none).
-const char *gan_matmul_implementation(int trans_a, int trans_b, long m, long n, long k, long lda, long ldb, long ldc);
-
 /// A convolution (transposed = 0) or transposed convolution (transposed = 1) of `batch` images
 /// [C_in, height, width], square kernel k, stride s, padding p, with or without a bias. NULL on
 /// failure, with the reason in `error`.
