@@ -192,5 +192,16 @@ public enum SmallGEMM {
         kernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums)
     }
+
+    /// `run` on the portable Swift panels even where `usesAVX512` picks CMathShim's AVX-512 ones:
+    /// tests compare the two bit for bit.
+    @_spi(Testing)
+    public static func runPortable(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                   rowBias: UnsafePointer<Float>? = nil, rowSums: UnsafeMutablePointer<Float>? = nil) {
+        kernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+               beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums, avx512: false)
+    }
 }
 

@@ -1,3 +1,6 @@
+import CMathShim
+import Foundation
+
 /// The register-blocked kernel behind `SmallGEMM.run`: tiny row-major products (the toy systems'
 /// 1-10-10-10-1 MLPs at batch 100) without the per-call cost of BLAS (argument checks, buffer
 /// allocation, packing both operands, a generic micro-kernel sized for large matrices).
@@ -130,6 +133,11 @@ enum WithColumnSumsOfB: SmallGEMMRowSumMode {
 }
 
 extension SmallGEMM {
+    /// Whether `panels` runs in CMathShim's 16-lane AVX-512 copy (`gan_small_panels`, the same bits):
+    /// on CPUs with AVX-512 F unless `SWIFTGAN_SMALLGEMM=swift` (`runPortable` is the other path).
+    public static let usesAVX512: Bool = gan_small_panels_available() != 0
+        && ProcessInfo.processInfo.environment["SWIFTGAN_SMALLGEMM"] != "swift"
+
     /// C[i, j..<j+V.lanes] of `rows` (1...4) rows starting at `i`. With `S == WithRowSums` also
     /// `o.rowSums[i + r] += Σ_p op(A)(i + r, p)`, each row's sum taken from 0 in increasing p and
     /// then added: the bits of `Kernels.accumulateColumnSums` over op(A)ᵀ (needs ars = 1).
@@ -228,7 +236,13 @@ extension SmallGEMM {
     /// All of C's columns for `op(B)` rows contiguous: panels of 8 (+ a narrower pair for the rest).
     /// With `S == WithRowSums` the first panel also sums op(A)'s rows into `o.rowSums`; with
     /// `WithColumnSumsOfB` (m = 1) every panel sums its columns of op(B) there.
-    static func panels<S: SmallGEMMRowSumMode>(m: Int, n: Int, k: Int, _ o: SmallGEMMOperands, _: S.Type = NoRowSums.self) {
+    static func panels<S: SmallGEMMRowSumMode>(m: Int, n: Int, k: Int, _ o: SmallGEMMOperands, _: S.Type = NoRowSums.self,
+                                               avx512: Bool) {
+        if avx512 {
+            gan_small_panels(m, n, k, o.a, o.ars, o.acs, o.b, o.ldb, o.c, o.ldc, o.alpha, o.beta, o.cIn, o.ldcIn, o.rowSums,
+                             S.rowsOfA ? 1 : S.columnsOfB ? 2 : 0)
+            return
+        }
         typealias V8 = SIMD8<Float>
         var j = 0
         // Full 8-wide panels, keeping a tail of 9...15 for the combined panels below.
@@ -353,13 +367,13 @@ extension SmallGEMM {
     static func kernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>? = nil,
-                       rowSums: UnsafeMutablePointer<Float>? = nil) {
+                       rowSums: UnsafeMutablePointer<Float>? = nil, avx512: Bool = usesAVX512) {
         if m <= 0 || n <= 0 { return }
         if let sums = rowSums {
             // Fused into the panels when they run once over all of op(A) with its rows contiguous.
             if transA && !transB && m >= 2 && k > 0 && !(n == 1 && ldc == 1) && rowBias == nil {
                 panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: 1, acs: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                                                          alpha: alpha, beta: beta, rowSums: sums), WithRowSums.self)
+                                                          alpha: alpha, beta: beta, rowSums: sums), WithRowSums.self, avx512: avx512)
                 return
             }
             precondition(transA && lda == m, "SmallGEMM: row sums of op(A) need Aᵀ stored as [k, m]")
@@ -367,7 +381,7 @@ extension SmallGEMM {
                 // The one-row product below, Cᵀ = op(B)ᵀ·A, reads A's rows as its B rows.
                 let bs = transB ? 1 : ldb
                 panels(m: 1, n: m, k: k, SmallGEMMOperands(a: b, ars: 0, acs: bs, b: a, ldb: lda, c: c, ldc: 0,
-                                                          alpha: alpha, beta: beta, rowSums: sums), WithColumnSumsOfB.self)
+                                                          alpha: alpha, beta: beta, rowSums: sums), WithColumnSumsOfB.self, avx512: avx512)
                 return
             }
             Kernels.accumulateColumnSums(a, rows: k, n: m, into: sums)
@@ -399,7 +413,7 @@ extension SmallGEMM {
             if transA && ldc == 1 {
                 // Cᵀ[0, i] = Σ_p op(B)(p, 0) · a[p · lda + i]: a one-row product whose B rows are A's.
                 panels(m: 1, n: m, k: k, SmallGEMMOperands(a: b, ars: 0, acs: bs, b: a, ldb: lda, c: c, ldc: 0,
-                                                          alpha: alpha, beta: beta))
+                                                          alpha: alpha, beta: beta), avx512: avx512)
                 return
             }
             if !transA && (bs == 1 || k <= packCapacity) {
@@ -419,7 +433,7 @@ extension SmallGEMM {
         }
         if !transB {
             panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: ars, acs: acs, b: b, ldb: ldb, c: c, ldc: ldc,
-                                                      alpha: alpha, beta: beta, cIn: cIn, ldcIn: ldcIn))
+                                                      alpha: alpha, beta: beta, cIn: cIn, ldcIn: ldcIn), avx512: avx512)
             return
         }
         // op(B)(p, j) = b[j·ldb + p]: copy blocks [kc, nb] of op(B) into a contiguous buffer.
@@ -444,7 +458,7 @@ extension SmallGEMM {
                            SmallGEMMOperands(a: a + p0 * acs, ars: ars, acs: acs, b: pack, ldb: nb, c: c + j0, ldc: ldc,
                                              alpha: alpha, beta: p0 == 0 ? beta : 1,
                                              cIn: p0 == 0 ? cIn + j0 : UnsafePointer(c + j0),
-                                             ldcIn: p0 == 0 ? ldcIn : ldc))
+                                             ldcIn: p0 == 0 ? ldcIn : ldc), avx512: avx512)
                     p0 += kb
                 }
                 j0 += nb

@@ -208,6 +208,69 @@ struct GEMMTests {
         }
     }
 
+    @Test("SmallGEMM's AVX-512 panels give the portable Swift panels' bits: every transpose, widths 1-40, row blocks 1-17, bias, sums",
+          arguments: [false, true], [false, true])
+    func avx512PanelsMatchPortable(transA: Bool, transB: Bool) {
+        // Where the CPU lacks AVX-512 both calls run the Swift panels and this checks determinism only.
+        var shapes: [(m: Int, n: Int, k: Int)] = []
+        for n in [1, 2, 3, 9, 10, 15, 16, 17, 31, 33, 40] {
+            for m in [1, 2, 7, 8, 9, 17, 100] { shapes.append((m, n, [1, 3, 10][(m + n) % 3])) }
+        }
+        shapes += [(10, 10, 200), (1, 10, 100), (10, 1, 100), (100, 1, 1), (100, 2, 128), (5, 12, 0), (200, 10, 10)]
+        let scalings: [(Float, Float)] = [(1, 0), (1, 1), (-0.75, 0), (0.5, -2.25)]
+        var rng = RNG(seed: 11)
+        for s in shapes {
+            let (m, n, k) = s
+            for pad in [0, 2] {
+                let (aRows, aCols) = transA ? (k, m) : (m, k)
+                let (bRows, bCols) = transB ? (n, k) : (k, n)
+                let lda = aCols + (transA ? 0 : pad), ldb = bCols + pad, ldc = n + pad
+                let a = (0..<max(aRows * lda, 1)).map { _ in rng.normal() }
+                let b = (0..<max(bRows * ldb, 1)).map { _ in rng.normal() }
+                let c0 = (0..<max(m * ldc, 1)).map { _ in rng.normal() }
+                let bias = (0..<n).map { _ in rng.normal() }
+                let sums0 = (0..<m).map { _ in rng.normal() }
+                for (alpha, beta) in scalings {
+                    for variant in 0..<3 {   // plain, a bias row, row sums of op(A) (transA, lda = m)
+                        if variant == 2 && !(transA && lda == m) { continue }
+                        if variant == 1 && beta != 1 { continue }
+                        var out: [[Float]] = []
+                        var sums: [[Float]] = []
+                        for portable in [false, true] {
+                            var c = c0, rs = sums0
+                            a.withUnsafeBufferPointer { ap in
+                                b.withUnsafeBufferPointer { bp in
+                                    bias.withUnsafeBufferPointer { biasp in
+                                        c.withUnsafeMutableBufferPointer { cp in
+                                            rs.withUnsafeMutableBufferPointer { rsp in
+                                                let rowBias = variant == 1 ? biasp.baseAddress : nil
+                                                let rowSums = variant == 2 ? rsp.baseAddress : nil
+                                                if portable {
+                                                    SmallGEMM.runPortable(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                                                          a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: beta,
+                                                                          c: cp.baseAddress!, ldc: ldc, rowBias: rowBias, rowSums: rowSums)
+                                                } else {
+                                                    SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                                                  a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: beta,
+                                                                  c: cp.baseAddress!, ldc: ldc, rowBias: rowBias, rowSums: rowSums)
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            out.append(c)
+                            sums.append(rs)
+                        }
+                        let label = "\(m)x\(n)x\(k) tA=\(transA) tB=\(transB) pad=\(pad) α=\(alpha) β=\(beta) variant \(variant)"
+                        #expect(out[0].map(\.bitPattern) == out[1].map(\.bitPattern), "\(label)")
+                        #expect(sums[0].map(\.bitPattern) == sums[1].map(\.bitPattern), "\(label): row sums")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("SmallGEMM is deterministic and C's row blocks do not change a row's bits")
     func smallDeterministic() {
         // Each row of a 101-row product must equal the one-row product of that row alone (same

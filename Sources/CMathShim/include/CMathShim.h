@@ -38,4 +38,15 @@ void gan_pool_set_threads(int threads);
 /// the calling thread.
 void gan_pool_run(long chunks, gan_pool_fn fn, void *ctx);
 
+/// Whether `gan_small_panels` can run here (the CPU has AVX-512 F).
+int gan_small_panels_available(void);
+
+/// SmallGEMM's panels (`SmallGEMM.panels` in SmallGEMMKernel.swift: C[m, n] = alpha · op(A) · op(B)
+/// + beta · C_in with op(A)(i, p) = a[i·ars + p·acs], op(B) row p at b + p·ldb, C_in rows at
+/// cin + i·ldcin) in 16-lane AVX-512 registers, with the Swift kernel's bits. mode 0: no sums;
+/// 1: sums[i] += Σ_p op(A)(i, p); 2 (m = 1): sums[j] += Σ_p op(B)(p, j). Only where
+/// `gan_small_panels_available()`.
+void gan_small_panels(long m, long n, long k, const float *a, long ars, long acs, const float *b, long ldb, float *c,
+                      long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode);
+
 #endif
