@@ -121,9 +121,14 @@ final class DNNLConvolution {
                 gan_conv_backward_weights(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize,
                                           w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
             }
-            for c in 0..<chunks {
-                add(w + c * weightCount, into: weightGradient.data, count: weightCount)
-                if let g = biasGradient { add(b + c * outChannels, into: g.data, count: outChannels) }
+            // Each element takes the chunks in order, whichever thread adds its range: the same bits.
+            ComputeThreads.parallelFor(weightCount) { range in
+                for c in 0..<chunks {
+                    add(w + c * weightCount + range.lowerBound, into: weightGradient.data + range.lowerBound, count: range.count)
+                }
+            }
+            if let g = biasGradient {
+                for c in 0..<chunks { add(b + c * outChannels, into: g.data, count: outChannels) }
             }
         }
     }
