@@ -489,9 +489,10 @@ enum NumberText {
     /// `out[count...]`, and returns where it stopped: after the last comma (at the next element,
     /// for the caller to check that it is a number), or, when it converted none, at `start`. A
     /// number that is not plain, or not followed by a comma (the last of the array), is left to
-    /// the caller. A plain number has an optional minus, digits with at most one point among
-    /// them, no exponent, and is in Clinger's fast path (`float32(mantissa:exponent:)`) and not a
-    /// float32 midpoint: what a client printing floats sends. Stops 64 bytes before the end, so
+    /// the caller. A plain number has an optional minus, at most 19 digits with at most one point
+    /// among them and at most 22 after it, no exponent, and is converted as
+    /// `float32(mantissa:exponent:)` converts it without strtof: what clients printing floats
+    /// send (Swift's and numpy's shortest texts, Python's 17 digits). Stops 64 bytes before the end, so
     /// that every load is within the text.
     ///
     /// The same reading and rounding as `JSONParser.scan`, for the common case with fewer
@@ -539,9 +540,13 @@ enum NumberText {
                     e &+= more
                 }
             }
-            guard digits <= 19, e <= 22, m <= 1 << 53, p[q] == UInt8(ascii: ",") else { break }
+            guard digits <= 19, e <= 22, p[q] == UInt8(ascii: ",") else { break }
+            // As `float32(mantissa:exponent:)`: m <= 2^53 is Clinger's exact path (only a float32
+            // midpoint is left to strtof); a larger m (Python's 17 digits) is rounded to a Double
+            // first, two roundings in all, and d within 8 units of a midpoint is left.
             let d = Double(m) / powers[e]
-            guard d.bitPattern & 0x1FFF_FFFF != 0x1000_0000 else { break }
+            let margin = m <= 1 << 53 ? 0 : 8
+            guard abs(Int(d.bitPattern & 0x1FFF_FFFF) &- 0x1000_0000) > margin else { break }
             out[n] = Float(bitPattern: Float(d).bitPattern | (negative ? 0x8000_0000 : 0))
             n &+= 1
             j = q &+ 1
