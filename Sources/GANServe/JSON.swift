@@ -492,8 +492,9 @@ enum NumberText {
     /// the caller. A plain number has an optional minus, at most 19 digits with at most one point
     /// among them and at most 22 after it, no exponent, and is converted as
     /// `float32(mantissa:exponent:)` converts it without strtof: what clients printing floats
-    /// send (Swift's and numpy's shortest texts, Python's 17 digits). Stops 64 bytes before the end, so
-    /// that every load is within the text.
+    /// send (Swift's and numpy's shortest texts, Python's 17 digits). Stops 64 bytes before the
+    /// end, so that every load is within the text (a longer digit run is read up to the end at
+    /// most, and checked before the next load).
     ///
     /// The same reading and rounding as `JSONParser.scan`, for the common case with fewer
     /// instructions and branches: the digits each side of the point are read eight bytes at a
@@ -521,6 +522,7 @@ enum NumberText {
                     let more = NumberText.digits(p, from: q &+ 8, to: end, into: &m)
                     q &+= more
                     digits &+= more
+                    guard end &- q >= 32 else { break }  // the loads below stay within the text
                 }
                 q &+= k
                 digits &+= k
@@ -538,6 +540,7 @@ enum NumberText {
                     q &+= more
                     digits &+= more
                     e &+= more
+                    guard q < end else { break }
                 }
             }
             guard digits <= 19, e <= 22, p[q] == UInt8(ascii: ",") else { break }

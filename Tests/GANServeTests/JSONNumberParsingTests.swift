@@ -106,6 +106,10 @@ import Testing
     }
 
     static func parsed(_ text: [UInt8]) -> Expected {
+        text.withUnsafeBytes { parsed($0) }
+    }
+
+    static func parsed(_ text: UnsafeRawBufferPointer) -> Expected {
         do {
             switch try JSONDocument(text).root {
             case .numbers(let n): return .numbers(floats: n.floats.map(\.bitPattern), integers: n.integers, firstOutOfRange: n.firstOutOfRange)
@@ -119,11 +123,23 @@ import Testing
         }
     }
 
+    /// `parsed` of the text placed so that its last byte is the last readable one before a page
+    /// that cannot be read: a load past the end crashes instead of reading what follows.
+    static func parsedAtPageEnd(_ text: [UInt8]) -> Expected {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE))), pages = (text.count + page - 1) / page + 1
+        guard let base = mmap(nil, pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), base != MAP_FAILED,
+              mprotect(base + (pages - 1) * page, page, PROT_NONE) == 0 else { return .error("no guard page") }
+        defer { munmap(base, pages * page) }
+        let start = base + (pages - 1) * page - text.count
+        text.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: text.count) }
+        return parsed(UnsafeRawBufferPointer(start: start, count: text.count))
+    }
+
     /// Parses `[texts]` with the separator, expecting strtof's float of each and, one by one,
     /// the same as a document of its own; returns how many differ.
     static func checkArray(_ texts: [String], separator: String = ",", sourceLocation: SourceLocation = #_sourceLocation) {
         let doc = Array(("[" + texts.joined(separator: separator) + "]").utf8)
-        let got = parsed(doc), want = reference(doc)
+        let got = parsedAtPageEnd(doc), want = reference(doc)
         guard got != want else { return }
         // Name the first number that differs.
         if case .numbers(let g, _, _) = got, case .numbers(let w, _, _) = want, g.count == w.count {
@@ -245,12 +261,19 @@ import Testing
             guard case .number(let n) = try? JSONDocument(bytes).root else { Issue.record("\(text) alone"); continue }
             #expect(n.floats[0].bitPattern == strtof(text, nil).bitPattern, "\(text) alone")
         }
-        // `[1.5]` at the very end of its buffer (an exact-size allocation: nothing readable after).
-        let exact = UnsafeMutableRawBufferPointer.allocate(byteCount: 5, alignment: 1)
-        defer { exact.deallocate() }
-        exact.copyBytes(from: Array("[1.5]".utf8))
-        guard case .numbers(let n) = try? JSONDocument(UnsafeRawBufferPointer(exact)).root else { Issue.record("[1.5]"); return }
-        #expect(n.floats == [1.5])
+        // `[1.5]` at the very end of its buffer (nothing readable after it).
+        #expect(Self.parsedAtPageEnd(Array("[1.5]".utf8)) == .numbers(floats: [Float(1.5).bitPattern], integers: nil, firstOutOfRange: nil))
+        // Digit runs that reach the end of a truncated text, after enough plain numbers that the
+        // loop for them reads them: every load must stop at the end.
+        let run = String(repeating: "1234567890", count: 12)
+        for tail in [run, "0." + run, "1." + run, run + ".", "-" + run, "0." + run + "e", run + "." + run] {
+            for k in [1, 7, 8, 9, 15, 16, 17, 40, 70, tail.utf8.count] {
+                let doc = Array(("[" + String(repeating: "0.5,", count: 20) + tail.prefix(k)).utf8)
+                #expect(Self.parsedAtPageEnd(doc) == Self.reference(doc), "\(String(decoding: doc, as: UTF8.self))")
+                let closed = doc + Array(",0.25]".utf8)
+                #expect(Self.parsedAtPageEnd(closed) == Self.reference(closed), "\(String(decoding: closed, as: UTF8.self))")
+            }
+        }
     }
 
     // MARK: Errors
@@ -272,7 +295,7 @@ import Testing
         for k in 0...whole.utf8.count {
             let doc = Array(whole.utf8.prefix(k))
             guard doc.first == UInt8(ascii: "[") else { continue }
-            #expect(Self.parsed(doc) == Self.reference(doc), "\(String(decoding: doc, as: UTF8.self))")
+            #expect(Self.parsedAtPageEnd(doc) == Self.reference(doc), "\(String(decoding: doc, as: UTF8.self))")
         }
     }
 
@@ -287,7 +310,7 @@ import Testing
             let before = String(repeating: round % 2 == 0 ? "0.30736345," : "17,", count: round % 9)
             let after = round % 3 == 0 ? "" : ",0.5,-2.25e-3" + String(repeating: ",0.125", count: round % 11)
             let doc = Array(("[" + before).utf8) + token + Array((after + "]").utf8)
-            let got = Self.parsed(doc), want = Self.reference(doc)
+            let got = Self.parsedAtPageEnd(doc), want = Self.reference(doc)
             if got != want {
                 Issue.record("\(String(decoding: doc, as: UTF8.self)): parsed \(got), expected \(want)")
                 return
