@@ -94,7 +94,7 @@ let package = Package(
 
         // MARK: Executables
         .executableTarget(name: "gan-bench", dependencies: [
-            "GANNN", "GANData", "GANCheckpoint", "GANEval", "GANCommandLine", "GANDistributed", "GANFiles", "CMallocCount",
+            "GANNN", "GANData", "GANCheckpoint", "GANEval", "GANCommandLine", "GANDistributed", "GANFiles", "GANServe", "CMallocCount",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

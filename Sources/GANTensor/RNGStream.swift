@@ -78,4 +78,6 @@ extension RNGStream {
     public static let randomFeatures = RNGStream("random-features")
     /// Shard `shard`'s vector in the shard-sum benchmark ("shard-sum-<k>").
     public static func shardSum(shard: Int) -> RNGStream { RNGStream("shard-sum-\(shard)") }
+    /// The values of the JSON parsing benchmark's request body ("json-floats").
+    public static let jsonFloats = RNGStream("json-floats")
 }

@@ -23,6 +23,7 @@ struct GANBench: ParsableCommand {
         gemm_small (plain loop vs BLAS on the toy products, to pick SmallGEMM.maxWork), \
         checkpoint (save + load of an mlp_gan checkpoint with Adam state), \
         normal_fill (RNG.fillNormal against the scalar glibc Box-Muller it reproduces), \
+        json_floats (the server's JSON parser on a 64-row score request: ns per number), \
         eval_metrics (the evaluate stage's FD and Parzen window at 10,000 samples; a few --iters), \
         classifier (the evaluation classifier on Fashion-MNIST, --iters epochs; test accuracy), \
         shard_sum (the fixed-order mean over shards of data-parallel training; under mpirun, across the ranks).
@@ -34,7 +35,7 @@ struct GANBench: ParsableCommand {
         """)
 
     enum Model: String, ExpressibleByArgument, CaseIterable {
-        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, dcgan64, gemm_small, checkpoint, normal_fill, eval_metrics, classifier, shard_sum
+        case mlp_gan, toy_1d, mlp_gan_gemms, dcgan28, dcgan28_gemms, dcgan64, gemm_small, checkpoint, normal_fill, json_floats, eval_metrics, classifier, shard_sum
     }
 
     @Option(help: "Benchmark model: \(Model.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -88,6 +89,7 @@ struct GANBench: ParsableCommand {
             case .gemm_small: result = benchSmallGEMM()
             case .checkpoint: result = try benchCheckpoint()
             case .normal_fill: result = try benchNormalFill()
+            case .json_floats: result = try benchJSONFloats()
             case .eval_metrics: result = try benchEvalMetrics()
             case .classifier: result = try benchClassifier()
             case .shard_sum: result = try benchShardSum(communicator)

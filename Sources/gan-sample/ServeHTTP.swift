@@ -69,12 +69,15 @@ enum ServeRoutes {
     static func infer(_ request: Request, model: String, _ service: InferenceService) async throws -> Response {
         _ = try service.model(model)  // 404 first, whatever the body
         let limit = service.limits.maxBodyBytes
-        if let text = request.headers[.contentLength], let length = Int(text), length > limit {
-            throw tooLarge(length, limit)
-        }
-        let body: ByteBuffer
+        let announced = request.headers[.contentLength].flatMap { Int($0) }
+        if let length = announced, length > limit { throw tooLarge(length, limit) }
+        // One buffer of the announced size: collected into the first fragment instead, the body
+        // grew by doubling and was copied again at each step (with page faults on every new
+        // block), a fifth of a 64-row score request's CPU.
+        var body = ByteBuffer()
+        if let length = announced, length > 0 { body.reserveCapacity(length) }
         do {
-            body = try await request.body.collect(upTo: limit)
+            try await request.body.collect(upTo: limit, into: &body)
         } catch is NIOTooManyBytesError {
             throw tooLarge(nil, limit)
         }

@@ -191,8 +191,10 @@ final class InferenceService: Sendable {
         var start = 0
         while start < rows {
             let b = min(ServeLimits.passRows, rows - start)
-            jobs.append(ForwardJob(network, model: model, checkpoint: c, rows: b, input: Array(input[start * width ..< (start + b) * width]),
-                                   labels: labels.map { Array($0[start..<(start + b)]) }))
+            // One pass takes the request's array itself (shared, not copied: 200 KB for 64 rows of 784).
+            let part = b == rows ? input : Array(input[start * width ..< (start + b) * width])
+            jobs.append(ForwardJob(network, model: model, checkpoint: c, rows: b, input: part,
+                                   labels: labels.map { b == rows ? $0 : Array($0[start..<(start + b)]) }))
             start += b
         }
         let outputs = await withTaskGroup(of: (Int, [Float]?).self) { group in
