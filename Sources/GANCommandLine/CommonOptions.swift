@@ -16,14 +16,28 @@ public struct ThreadsOption: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    /// Makes this process compute on `threads` threads, with glibc's malloc bounded: a fixed mmap
-    /// threshold (128 KiB) returns large freed buffers to the system, and two arenas hold the rest.
-    /// Otherwise glibc raises its threshold after the first large free and keeps such memory in
-    /// per-thread arenas, so the resident set grows with the largest burst seen: a server's
-    /// request buffers (`make bench-server`'s soak measures it), a training run's warm-up
-    /// (dcgan64's peak RSS 353 -> 345 MB).
-    public func apply() {
-        _ = platform_bound_malloc_retention(128 * 1024, 2)
+    /// Makes this process compute on `threads` threads, with glibc's malloc bounded: fixed mmap and
+    /// trim thresholds and two arenas. Otherwise glibc raises its mmap threshold after the first
+    /// large free (up to 32 MiB) and keeps such memory in per-thread arenas, so the resident set
+    /// grows with the largest burst seen.
+    ///
+    /// Training and sampling (`forServing: false`): blocks under 4 MiB come from the heap and up to
+    /// 64 MiB of free heap top is kept. A lower threshold costs speed: oneDNN allocates ~0.2-0.6 MB
+    /// inside some primitive executions (brgemm matmul on a split product), and at 128 KiB each
+    /// such block was a fresh mapping faulted in page by page, 410,000 faults in 2 s of mlp_gan's
+    /// products at 2 threads (396 -> 288 it/s; session 11). Peak RSS moved 59 -> 61 MB (mlp_gan) and
+    /// 363 -> 369 MB (dcgan64).
+    ///
+    /// `gan-sample serve` (`forServing: true`): 128 KiB and 128 KiB, so request-sized buffers go
+    /// back to the system after each request and a long soak's resident set stays flat (81 MB
+    /// peak in `make bench-server`; 105 MB with the training thresholds, which serve a 64-row score
+    /// request 1.7x faster: Benchmarks/README.md, session 11).
+    public func apply(forServing: Bool = false) {
+        if forServing {
+            _ = platform_bound_malloc_retention(128 << 10, 128 << 10, 2)
+        } else {
+            _ = platform_bound_malloc_retention(4 << 20, 64 << 20, 2)
+        }
         ComputeThreads.set(threads)
     }
 }

@@ -83,7 +83,7 @@ struct Serve: ParsableCommand, @unchecked Sendable {
     }
 
     func run() throws {
-        compute.apply()   // also bounds malloc's retention of request-sized buffers
+        compute.apply(forServing: true)   // also bounds malloc's retention of request-sized buffers
         let token = try tokenFile.map(Self.readToken)
         var runs: [ServedRun] = []
         for (k, source) in sources.enumerated() {

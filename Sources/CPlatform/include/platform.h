@@ -11,8 +11,8 @@ int platform_cma_works(void);
 
 /// glibc's mallopt: allocations of at least `mmap_threshold` bytes are mapped and unmapped on
 /// their own (a fixed threshold: glibc otherwise raises it after the first large free and keeps
-/// such blocks), and at most `arenas` malloc arenas. Returns 1 when both were accepted. A
-/// long-running server calls it once at start to bound the memory it retains.
-int platform_bound_malloc_retention(int mmap_threshold, int arenas);
+/// such blocks), free memory above `trim_threshold` at the top of a heap goes back to the system,
+/// and at most `arenas` malloc arenas. Returns 1 when all were accepted.
+int platform_bound_malloc_retention(int mmap_threshold, int trim_threshold, int arenas);
 
 #endif
