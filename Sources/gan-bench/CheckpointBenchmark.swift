@@ -45,7 +45,6 @@ extension GANBench {
             do { for _ in 0..<iters { try iteration() } } catch { failure = error }
         }
         if let e = failure { throw e }
-        func median(_ a: [Double]) -> Double { let s = a.sorted(); return s[s.count / 2] }
         let bytes = (try? FileManager.default.attributesOfItem(atPath: store.latestLink.resolvingSymlinksInPath().path)[.size] as? Int) ?? 0
         FileHandle.standardError.write(Data(String(format: "checkpoint: save median %.1f ms, load median %.1f ms, %.2f MB per file\n",
                                                    median(saveSeconds) * 1e3, median(loadSeconds) * 1e3, Double(bytes) / 1e6).utf8))
@@ -90,7 +89,6 @@ extension GANBench {
             blocked.append(t1 - t0)
             durable.append(Measurement.monotonicSeconds() - t0)
         }
-        func median(_ a: [Double]) -> Double { a.sorted()[a.count / 2] }
         let save = median(blocked)
         let bytes = (try? FileManager.default.attributesOfItem(atPath: writer.store.latestLink.resolvingSymlinksInPath().path)[.size] as? Int) ?? 0
         let share = save / (save + Double(interval) / itPerSecond)

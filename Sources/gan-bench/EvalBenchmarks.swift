@@ -40,7 +40,6 @@ extension GANBench {
             do { for _ in 0..<iters { try iteration() } } catch { failure = error }
         }
         if let failure { throw failure }
-        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         return BenchResult(model: model.rawValue, threads: threads, iters: iters, batch: 10_000, measurement: m,
                            flopPerIteration: nil,
                            extra: zip(parts, times).map { ($0, round2(median($1))) } + [("fd", round4(fd)), ("parzen_ll", round2(parzen))])

@@ -47,27 +47,22 @@ extension GANBench {
 
         let reps = max(1, iters / 10)
         var failure: Error?
-        func parseDocument() {
-            do { _ = try JSONDocument(body) } catch { failure = error }
-        }
-        func decodeRequest() {
-            do { _ = try InferRequest.decode(body, headerLength: nil) } catch { failure = error }
-        }
-        func parsePythonDocument() {
-            do { _ = try JSONDocument(pythonBody) } catch { failure = error }
-        }
-        func round(_ body: () -> Void) -> Double {
+        func round(_ parse: () throws -> Void) -> Double {
             let t0 = Measurement.monotonicSeconds()
-            for _ in 0..<reps { body() }
+            for _ in 0..<reps {
+                do { try parse() } catch { failure = error }
+            }
             return (Measurement.monotonicSeconds() - t0) / Double(reps * count) * 1e9
         }
-        for _ in 0..<warmup { parseDocument(); decodeRequest() }
+        for _ in 0..<warmup {
+            _ = try JSONDocument(body)
+            _ = try InferRequest.decode(body, headerLength: nil)
+        }
         var parse: [Double] = [], decode: [Double] = [], python: [Double] = []
-        let m = Measurement.run { for _ in 0..<11 { parse.append(round(parseDocument)) } }
-        for _ in 0..<11 { decode.append(round(decodeRequest)) }
-        for _ in 0..<11 { python.append(round(parsePythonDocument)) }
+        let m = Measurement.run { for _ in 0..<11 { parse.append(round { _ = try JSONDocument(body) }) } }
+        for _ in 0..<11 { decode.append(round { _ = try InferRequest.decode(body, headerLength: nil) }) }
+        for _ in 0..<11 { python.append(round { _ = try JSONDocument(pythonBody) }) }
         if let failure { throw failure }
-        func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         FileHandle.standardError.write(Data(String(format: "json_floats: %d numbers in %d bytes: %.2f ns per number (JSONDocument; best %.2f), %.2f ns (InferRequest.decode); Python's texts (%d bytes): %.2f ns\n",
                                                    count, body.count, median(parse), parse.min()!, median(decode), pythonBody.count, median(python)).utf8))
         var result = BenchResult(model: model.rawValue, threads: threads, iters: 11 * reps, batch: rows, measurement: m)

@@ -108,6 +108,9 @@ private func json(_ v: Any) -> String {
 }
 
 func round1(_ x: Double) -> Double { (x * 10).rounded() / 10 }
+/// The middle value of a non-empty sample (the upper one of the two middles for an even count).
+func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+
 func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 func round4(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }
