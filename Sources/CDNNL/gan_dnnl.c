@@ -77,7 +77,7 @@ struct gan_conv {
     pass passes[3];               // forward, backward data, backward weights
     int has_bias;
     /// A transposed convolution's forward bias is added here (`add_channel_bias`), not by oneDNN:
-    /// oneDNN 2.6 adds it after its kernel in a reference C++ loop (~1.9 ms of 5.9 per dcgan28
+    /// oneDNN 2.6 adds it after its kernel in a reference C++ loop (~1.7 ms of 5.9 per dcgan28
     /// 128->64 call on Zen 5), with the same single rounding per element.
     int own_forward_bias;
     int batch, channels, plane;   // the forward output's images, channels and height x width
