@@ -28,13 +28,15 @@ public struct ThreadsOption: ParsableArguments {
     /// products at 2 threads (396 -> 288 it/s; session 11). Peak RSS moved 59 -> 61 MB (mlp_gan) and
     /// 363 -> 369 MB (dcgan64).
     ///
-    /// `gan-sample serve` (`forServing: true`): 128 KiB and 128 KiB, so request-sized buffers go
-    /// back to the system after each request and a long soak's resident set stays flat (81 MB
-    /// peak in `make bench-server`; 105 MB with the training thresholds, which serve a 64-row score
-    /// request 1.7x faster: Benchmarks/README.md, session 11).
+    /// `gan-sample serve` (`forServing: true`): blocks under 256 KiB from the heap, 1 MiB of free
+    /// heap top kept. A 64-row score request's 200 KB of floats come from the heap, reused from
+    /// request to request; a body (527 KB for it) comes from the server's own bounded pool;
+    /// anything larger is mapped and unmapped per request, so a long soak's resident set stays
+    /// flat. (At 128 KiB the floats were fresh mappings, ~50 page faults per request; with the
+    /// training thresholds the resident set grew to 105 MB, 0.31x the peer's: session 11.)
     public func apply(forServing: Bool = false) {
         if forServing {
-            _ = platform_bound_malloc_retention(128 << 10, 128 << 10, 2)
+            _ = platform_bound_malloc_retention(256 << 10, 1 << 20, 2)
         } else {
             _ = platform_bound_malloc_retention(4 << 20, 64 << 20, 2)
         }

@@ -21,6 +21,8 @@ final class InferenceService: Sendable {
     let batcher: DynamicBatcher<ForwardJob>
     let limits: ServeLimits
     let metrics: ServeMetrics
+    /// Request bodies' memory, reused from request to request.
+    let bodies = BodyPool()
 
     init(runs: [ServedRun], limits: ServeLimits, batchLimits: DynamicBatcher<ForwardJob>.Limits, metrics: ServeMetrics) {
         self.runs = runs

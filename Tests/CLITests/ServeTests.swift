@@ -105,6 +105,42 @@ import Testing
         #expect(scored.status == 200 && Self.bits(scored.floats) == Self.bits(viaJSON.floats))
     }
 
+    /// Bodies of any framing and size get the same answers: a chunked body (no Content-Length,
+    /// collected as it comes) and, through the server's pool of body blocks, a short body read
+    /// into the block a longer one left behind.
+    @Test func bodiesOfEveryFramingAndSizeGetTheSameAnswers() throws {
+        let vector = try GANSampleGenerateScoreTests.makeCheckpoint(dir, name: "vec.h5")
+        let server = try ServeProcess([vector.path, "--name", "v"])
+        let rows: [Float] = [0.5, 1.5, -2, 3, 0.25, 0]
+        let short = try server.infer("v-d", OIP.tensor("x", shape: [3, 2], rows))
+        let cli = try scoreCLI(vector, rows, features: 2)
+        #expect(short.status == 200 && Self.bits(short.floats) == Self.bits(cli))
+
+        // Chunked: the body in three chunks of 7 bytes, the rest, and the last (empty) chunk.
+        let json = Array(OIP.tensor("x", shape: [3, 2], rows).utf8)
+        var raw = Array("POST /v2/models/v-d/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        var start = 0
+        for size in [7, 7, 7, json.count - 21] {
+            raw += Array((String(size, radix: 16) + "\r\n").utf8) + json[start..<(start + size)] + Array("\r\n".utf8)
+            start += size
+        }
+        raw += Array("0\r\n\r\n".utf8)
+        let fd = try HTTPAnswer.connect(port: server.port)
+        defer { close(fd) }
+        try HTTPAnswer.write(fd, raw)
+        let chunked = try HTTPAnswer.read(fd)
+        #expect(chunked.status == 200 && Self.bits(chunked.floats) == Self.bits(short.floats), "\(chunked.status) \(chunked.text)")
+
+        // 3,000 rows (~40 KB of JSON), then the 3 rows again: the short text is read from the
+        // start of the long one's block and ends where its Content-Length says.
+        var many: [Float] = []
+        for i in 0..<3000 { many += [Float(i % 7) * 0.25 - 0.5, Float(i % 5) * 0.5] }
+        let long = try server.infer("v-d", OIP.tensor("x", shape: [3000, 2], many))
+        #expect(long.status == 200 && long.floats.count == 3000)
+        let again = try server.infer("v-d", OIP.tensor("x", shape: [3, 2], rows))
+        #expect(again.status == 200 && Self.bits(again.floats) == Self.bits(short.floats))
+    }
+
     /// A WGAN critic answers `critic` values (the raw outputs), as `score` writes them.
     @Test func wassersteinCriticAnswersCriticValues() throws {
         let critic = try GANSampleGenerateScoreTests.makeCheckpoint(dir, name: "wgan.h5", config: "loss:\n  objective: wasserstein\n")

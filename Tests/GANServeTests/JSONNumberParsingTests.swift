@@ -161,6 +161,23 @@ import Testing
         }
     }
 
+    /// `NumberText.count` (which sizes an array of numbers by its commas) against a byte loop, at
+    /// every length and offset around its eight-byte steps, with the byte next to every other
+    /// value and 0xAC (the pattern's bit 7 flipped, which a carry between bytes would confuse).
+    @Test func countingABytesOccurrencesMatchesAByteLoop() {
+        var rng = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x2C, 0x2C, 0x2C, 0xAC, 0x2B, 0x2D, 0x00, 0xFF, 0x30, 0x7F, 0x80]
+        for _ in 0..<300 {
+            let text = (0..<Int.random(in: 0...70, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+            text.withUnsafeBufferPointer { b in
+                for start in 0...min(9, text.count) {
+                    let expected = text[start...].filter { $0 == 0x2C }.count
+                    #expect(NumberText.count(0x2C, in: b.baseAddress! + start, text.count - start) == expected)
+                }
+            }
+        }
+    }
+
     // MARK: Values
 
     /// Random float32 bit patterns as clients print them: Swift's shortest text, %.9g (enough for
