@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "GANData", targets: ["GANData"]),
         .library(name: "GANCheckpoint", targets: ["GANCheckpoint"]),
         .library(name: "GANPipeline", targets: ["GANPipeline"]),
+        .library(name: "GANServe", targets: ["GANServe"]),
         .executable(name: "gan-bench", targets: ["gan-bench"]),
         .executable(name: "gan-sample", targets: ["gan-sample"]),
         .executable(name: "gan-pipeline", targets: ["gan-pipeline"]),

@@ -12,6 +12,7 @@ let package = Package(
             .product(name: "GANData", package: "SwiftGAN"),
             .product(name: "GANCheckpoint", package: "SwiftGAN"),
             .product(name: "GANPipeline", package: "SwiftGAN"),
+            .product(name: "GANServe", package: "SwiftGAN"),
         ]),
     ]
 )

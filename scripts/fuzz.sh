@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer runs of every reader of user input (issue 20): IDX (plain and gzip), CSV, NPY, PNG,
-# the pipeline YAML loader and the checkpoint reader. One binary, .build-fuzz/gan-fuzz, holds all
+# the pipeline YAML loader, the checkpoint reader and `serve`'s inference requests (JSON and the
+# binary tensor extension). One binary, .build-fuzz/gan-fuzz, holds all
 # targets (Fuzz/Sources/GANFuzz/FuzzTargets.swift); every Swift module is compiled with
 # -sanitize=fuzzer,address (coverage + AddressSanitizer, LeakSanitizer at exit), HDF5 / zlib /
 # OpenBLAS are the system libraries.
@@ -21,9 +22,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SCRATCH="$ROOT/.build-fuzz"
 BIN="$SCRATCH/gan-fuzz"
-ALL=(idx csv npy png config checkpoint)
+ALL=(idx csv npy png config checkpoint infer)
 # The modules GANFuzz links: the readers and what they depend on (not the executables or tests).
-MODULES=(GANFuzz GANPipeline GANCheckpoint GANData GANHDF5 GANFiles GANNN GANTensor GANEval GANPlot GANDistributed
+MODULES=(GANFuzz GANServe GANPipeline GANCheckpoint GANData GANHDF5 GANFiles GANNN GANTensor GANEval GANPlot GANDistributed
          GANTensorBoard SwiftProtobuf Yams CYaml CMathShim CPlatform CDNNL)
 
 build() {

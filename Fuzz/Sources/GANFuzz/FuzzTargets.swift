@@ -2,6 +2,7 @@ import Foundation
 import GANCheckpoint
 import GANData
 import GANPipeline
+import GANServe
 
 /// libFuzzer targets for every reader of user input. One binary serves them all:
 /// `SWIFTGAN_FUZZ_TARGET` (set by scripts/fuzz.sh) picks the reader that gets each input. A target
@@ -9,7 +10,7 @@ import GANPipeline
 /// input must end in a value or a one-line error, never a trap, a leak, a hang, or more memory
 /// than libFuzzer's limits (`-malloc_limit_mb`) allow.
 enum FuzzTarget: String, CaseIterable {
-    case idx, csv, npy, png, config, checkpoint
+    case idx, csv, npy, png, config, checkpoint, infer
 
     func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -31,6 +32,13 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? ConfigLoader.parse(yaml: String(decoding: bytes, as: UTF8.self), file: Scratch.directory + "/fuzz.yaml")
         case .checkpoint:
             Self.readCheckpoint(Scratch.write(bytes, ".h5"))
+        case .infer:
+            // A request body as `serve` reads it: all JSON, then (first byte = the header's
+            // length) the rest as the binary tensor extension's JSON header and raw tensors.
+            _ = try? InferRequest.decode(bytes, headerLength: nil)
+            if let first = bytes.first {
+                _ = try? InferRequest.decode(UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), headerLength: Int(first))
+            }
         }
     }
 
