@@ -113,7 +113,7 @@ test: release h5py-env export-env
 	./scripts/fuzz.sh run $(FUZZ_TEST_SECONDS) --jobs 2
 
 ## libFuzzer targets (Fuzz/, scripts/fuzz.sh): IDX, CSV, NPY, PNG readers, the YAML config loader,
-## the checkpoint reader. Built into .build-fuzz with -sanitize=fuzzer,address; findings are
+## the checkpoint reader, serve's inference requests. Built into .build-fuzz with -sanitize=fuzzer,address; findings are
 ## saved in .build-fuzz/artifacts/.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
