@@ -172,7 +172,7 @@ public final class Tanh: ActivationBase, ElementwiseLayer {
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let n = prepareForward(x), xp = x.data, y = output.data
-        ComputeThreads.parallelFor(n) { r in for i in r { y[i] = tanhf(xp[i]) } }
+        ComputeThreads.parallelFor(n) { r in Kernels.tanh(xp + r.lowerBound, y + r.lowerBound, count: r.count) }
         return output
     }
 

@@ -1,3 +1,4 @@
+import CMathShim
 /// Element-wise and reduction kernels over raw buffers. Loops are written over contiguous memory
 /// with no calls inside, so the optimiser vectorises them.
 public enum Kernels {
@@ -189,5 +190,12 @@ extension Kernels {
     @inlinable
     public static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] = sigmoid(x[i]) }
+    }
+
+    /// `y[i] = tanhf(x[i])` with glibc's bits (every float input checked once, all 2^32 of them):
+    /// sixteen lanes at a time with AVX-512, glibc's own tanhf elsewhere (CMathShim/tanh.c). At
+    /// 786,432 values (dcgan64's G output), 9.8 ms -> 0.8 ms on Zen 5.
+    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        gan_tanhf(x, y, count)
     }
 }

@@ -49,4 +49,11 @@ int gan_small_panels_available(void);
 void gan_small_panels(long m, long n, long k, const float *a, long ars, long acs, const float *b, long ldb, float *c,
                       long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode);
 
+/// y[i] = tanhf(x[i]) for i in 0..<n, with glibc's bits: sixteen lanes at a time where the CPU
+/// has AVX-512 F (tanh.c), else glibc's tanhf itself.
+void gan_tanhf(const float *x, float *y, size_t n);
+
+/// gan_tanhf's baseline: glibc's tanhf element by element; for tests.
+void gan_tanhf_baseline(const float *x, float *y, size_t n);
+
 #endif
