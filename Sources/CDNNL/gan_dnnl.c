@@ -81,6 +81,8 @@ struct gan_conv {
     /// 128->64 call on Zen 5), with the same single rounding per element.
     int own_forward_bias;
     int batch, channels, plane;   // the forward output's images, channels and height x width
+    /// Both backward passes want diff_dst in the same blocked layout (at workspace offset 0).
+    int shared_diff_dst;
 };
 
 #define CHECK(call, what)                                                                       \
@@ -146,16 +148,24 @@ static int finish_pass(pass *p, const void *op_desc, const_dnnl_primitive_desc_t
     CHECK(s, "primitive_desc_create");
     CHECK(dnnl_primitive_create(&p->primitive, p->pd), "primitive_create");
     const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
-    size_t bytes = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
-    if (bytes > 0) {
+    if (scratch && dnnl_memory_desc_get_size(scratch) > 0) {
         CHECK(dnnl_memory_create(&p->scratchpad, scratch, engine, DNNL_MEMORY_NONE), "scratchpad memory");
-        p->scratchpad_offset = 0;
-        p->workspace_bytes = aligned(bytes);
     }
     return 0;
 }
 
-static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *workspace) {
+/// Places the scratchpad after the arguments' buffers (`add_arg` lays those out from offset 0
+/// in the order they are added).
+static void place_scratchpad(pass *p) {
+    if (!p->scratchpad) return;
+    p->scratchpad_offset = p->workspace_bytes;
+    p->workspace_bytes += aligned(dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0)));
+}
+
+/// Runs pass `p` on the arguments at `pointers` (NULL: argument not given). An input argument
+/// whose bit is set in `ready` is already in its buffer in the primitive's layout (a previous pass
+/// of this call put it there) and is not reordered again.
+static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *workspace, unsigned ready) {
     single_omp_thread();
     dnnl_exec_arg_t exec[5];
     for (int i = 0; i < p->count; i++) {
@@ -163,7 +173,7 @@ static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *wor
         if (!pointers[i]) { exec[i].arg = a->id; exec[i].memory = NULL; continue; }
         if (dnnl_memory_set_data_handle(a->user, (void *)pointers[i]) != dnnl_success) return -1;
         if (a->internal != a->user && dnnl_memory_set_data_handle(a->internal, workspace + a->offset) != dnnl_success) return -1;
-        if (a->reorder && !a->output) {
+        if (a->reorder && !a->output && !(ready & (1u << i))) {
             dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, a->user}, {DNNL_ARG_TO, a->internal}};
             if (dnnl_primitive_execute(a->reorder, c->stream, 2, r) != dnnl_success) return -1;
         }
@@ -243,10 +253,17 @@ static int build(gan_conv *c, int transposed, int n, int ci, int h, int w, int c
     if (add_arg(bd, DNNL_ARG_DIFF_DST, 0, &dst_plain, dnnl_query_diff_dst_md, error, error_length)
         || add_arg(bd, DNNL_ARG_WEIGHTS, 0, &wei_plain, dnnl_query_weights_md, error, error_length)
         || add_arg(bd, DNNL_ARG_DIFF_SRC, 1, &src_plain, dnnl_query_diff_src_md, error, error_length)) return -1;
-    if (add_arg(bw, DNNL_ARG_SRC, 0, &src_plain, dnnl_query_src_md, error, error_length)
-        || add_arg(bw, DNNL_ARG_DIFF_DST, 0, &dst_plain, dnnl_query_diff_dst_md, error, error_length)
+    if (add_arg(bw, DNNL_ARG_DIFF_DST, 0, &dst_plain, dnnl_query_diff_dst_md, error, error_length)
+        || add_arg(bw, DNNL_ARG_SRC, 0, &src_plain, dnnl_query_src_md, error, error_length)
         || add_arg(bw, DNNL_ARG_DIFF_WEIGHTS, 1, &wei_plain, dnnl_query_diff_weights_md, error, error_length)
         || add_arg(bw, DNNL_ARG_DIFF_BIAS, 1, &bias_md, dnnl_query_undef, error, error_length)) return -1;
+    for (int i = 0; i < 3; i++) place_scratchpad(&c->passes[i]);
+    // Both backward passes take diff_dst first, so a reordered diff_dst sits at offset 0 of the
+    // workspace in each: where both chose the same layout, `gan_conv_backward` reorders it once.
+    const arg *bdDiff = &bd->args[0], *bwDiff = &bw->args[0];
+    c->shared_diff_dst = bdDiff->reorder && bwDiff->reorder && bdDiff->offset == 0 && bwDiff->offset == 0
+        && dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(bd->pd, dnnl_query_diff_dst_md, 0),
+                                  dnnl_primitive_desc_query_md(bw->pd, dnnl_query_diff_dst_md, 0));
     return 0;
 }
 
@@ -294,7 +311,7 @@ static void add_channel_bias(float *dst, const float *bias, size_t rows, int cha
 
 int gan_conv_forward(gan_conv *c, const float *src, const float *weights, const float *bias, float *dst, void *workspace) {
     const void *p[4] = {src, weights, c->has_bias && !c->own_forward_bias ? bias : NULL, dst};
-    int status = run_pass(c, &c->passes[0], p, workspace);
+    int status = run_pass(c, &c->passes[0], p, workspace, 0);
     if (status == 0 && c->own_forward_bias && bias) {
         add_channel_bias(dst, bias, (size_t)c->batch, c->channels, c->plane);
     }
@@ -303,14 +320,24 @@ int gan_conv_forward(gan_conv *c, const float *src, const float *weights, const 
 
 int gan_conv_backward_data(gan_conv *c, const float *diff_dst, const float *weights, float *diff_src, void *workspace) {
     const void *p[3] = {diff_dst, weights, diff_src};
-    return run_pass(c, &c->passes[1], p, workspace);
+    return run_pass(c, &c->passes[1], p, workspace, 0);
 }
 
 int gan_conv_backward_weights(gan_conv *c, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias,
                               void *workspace) {
-    const void *p[4] = {src, diff_dst, diff_weights, c->has_bias ? diff_bias : NULL};
-    return run_pass(c, &c->passes[2], p, workspace);
+    const void *p[4] = {diff_dst, src, diff_weights, c->has_bias ? diff_bias : NULL};
+    return run_pass(c, &c->passes[2], p, workspace, 0);
 }
+
+int gan_conv_backward(gan_conv *c, const float *src, const float *diff_dst, const float *weights, float *diff_src,
+                      float *diff_weights, float *diff_bias, void *workspace) {
+    const void *w[4] = {diff_dst, src, diff_weights, c->has_bias ? diff_bias : NULL};
+    if (run_pass(c, &c->passes[2], w, workspace, 0)) return -1;
+    const void *d[3] = {diff_dst, weights, diff_src};
+    return run_pass(c, &c->passes[1], d, workspace, c->shared_diff_dst ? 1u : 0u);
+}
+
+int gan_conv_shares_diff_dst(gan_conv *c) { return c->shared_diff_dst; }
 
 const char *gan_conv_implementation(gan_conv *c, int pass_index) {
     const char *info = NULL;

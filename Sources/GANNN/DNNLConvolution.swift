@@ -121,17 +121,46 @@ final class DNNLConvolution {
                 gan_conv_backward_weights(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize,
                                           w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
             }
-            // Each element takes the chunks in order, whichever thread adds its range: the same bits.
-            ComputeThreads.parallelFor(weightCount) { range in
-                for c in 0..<chunks {
-                    add(w + c * weightCount + range.lowerBound, into: weightGradient.data + range.lowerBound, count: range.count)
-                }
-            }
-            if let g = biasGradient {
-                for c in 0..<chunks { add(b + c * outChannels, into: g.data, count: outChannels) }
-            }
+            addChunkSums(w, b, chunks: chunks, into: weightGradient, biasGradient)
         }
     }
+
+    /// Both gradients of `dy` for the input `x`: the weight (and bias) gradients added to
+    /// `weightGradient` and `biasGradient` as `backwardWeights` adds them, and the input gradient
+    /// into `dx`, as `backwardData` writes it. One oneDNN call per chunk, which reorders `dy` into
+    /// the primitives' blocked layout once for both passes (`gan_conv_backward`).
+    func backward(_ x: Tensor, _ dy: Tensor, weight: Tensor, addingTo weightGradient: Tensor, biasGradient: Tensor?,
+                  inputGradient dx: Tensor) {
+        let n = x.shape[0]
+        prepare(batch: n, height: x.shape[2], width: x.shape[3])
+        let inSize = x.count / n, outSize = dy.count / n
+        let weightCount = weightGradient.count, chunks = convolutions.count
+        Workspace.borrow(weightCount * chunks, hasBias ? outChannels * chunks : 0) { w, b, _ in
+            eachChunk(n) { c, rows, workspace in
+                gan_conv_backward(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize, weight.data,
+                                  dx.data + rows.lowerBound * inSize, w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
+            }
+            addChunkSums(w, b, chunks: chunks, into: weightGradient, biasGradient)
+        }
+    }
+
+    /// Adds the chunks' partial weight and bias gradients at `w` and `b` to the gradients, each
+    /// element taking the chunks in order, whichever thread adds its range: the same bits.
+    private func addChunkSums(_ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, chunks: Int,
+                              into weightGradient: Tensor, _ biasGradient: Tensor?) {
+        let weightCount = weightGradient.count
+        ComputeThreads.parallelFor(weightCount) { range in
+            for c in 0..<chunks {
+                add(w + c * weightCount + range.lowerBound, into: weightGradient.data + range.lowerBound, count: range.count)
+            }
+        }
+        if let g = biasGradient {
+            for c in 0..<chunks { add(b + c * outChannels, into: g.data, count: outChannels) }
+        }
+    }
+
+    /// Whether `backward` reorders dy once for both passes (oneDNN chose one layout for both).
+    var sharesOutputGradient: Bool { convolutions.allSatisfy { gan_conv_shares_diff_dst($0) != 0 } }
 
     private func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] += x[i] }

@@ -54,6 +54,15 @@ int gan_conv_backward_weights(gan_conv *conv, const float *src, const float *dif
                               void *workspace);
 
 /// The implementation oneDNN chose for a pass (0 forward, 1 backward data, 2 backward weights).
+/// Both backward passes in one call (weights first, then data): the same results as
+/// `gan_conv_backward_weights` then `gan_conv_backward_data`, with diff_dst reordered into the
+/// primitives' layout once instead of twice where both passes chose the same one.
+int gan_conv_backward(gan_conv *conv, const float *src, const float *diff_dst, const float *weights, float *diff_src,
+                      float *diff_weights, float *diff_bias, void *workspace);
+
+/// Whether `gan_conv_backward` reorders diff_dst once (for tests and benchmarks).
+int gan_conv_shares_diff_dst(gan_conv *conv);
+
 const char *gan_conv_implementation(gan_conv *conv, int pass);
 
 #endif
