@@ -109,6 +109,21 @@ final class DNNLConvolution {
     /// Adds the weight (and bias) gradients of `dy` for the input `x` to `weightGradient` and
     /// `biasGradient`: each chunk's sum, then the chunks in order.
     func backwardWeights(_ x: Tensor, _ dy: Tensor, addingTo weightGradient: Tensor, biasGradient: Tensor?) {
+        gradients(x, dy, weight: nil, addingTo: weightGradient, biasGradient: biasGradient, inputGradient: nil)
+    }
+
+    /// Both gradients of `dy` for the input `x`: the weight (and bias) gradients added to
+    /// `weightGradient` and `biasGradient` as `backwardWeights` adds them, and the input gradient
+    /// into `dx`, as `backwardData` writes it. One oneDNN call per chunk, which reorders `dy` into
+    /// the primitives' blocked layout once for both passes (`gan_conv_backward`).
+    func backward(_ x: Tensor, _ dy: Tensor, weight: Tensor, addingTo weightGradient: Tensor, biasGradient: Tensor?,
+                  inputGradient dx: Tensor) {
+        gradients(x, dy, weight: weight, addingTo: weightGradient, biasGradient: biasGradient, inputGradient: dx)
+    }
+
+    /// The weight gradients, and with `dx` (and `weight`) the input gradient in the same call.
+    private func gradients(_ x: Tensor, _ dy: Tensor, weight: Tensor?, addingTo weightGradient: Tensor, biasGradient: Tensor?,
+                           inputGradient dx: Tensor?) {
         let n = x.shape[0]
         prepare(batch: n, height: x.shape[2], width: x.shape[3])
         let inSize = x.count / n, outSize = dy.count / n
@@ -118,27 +133,10 @@ final class DNNLConvolution {
         // thread kept 25 MB of them), then are added in chunk order.
         Workspace.borrow(weightCount * chunks, hasBias ? outChannels * chunks : 0) { w, b, _ in
             eachChunk(n) { c, rows, workspace in
-                gan_conv_backward_weights(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize,
-                                          w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
-            }
-            addChunkSums(w, b, chunks: chunks, into: weightGradient, biasGradient)
-        }
-    }
-
-    /// Both gradients of `dy` for the input `x`: the weight (and bias) gradients added to
-    /// `weightGradient` and `biasGradient` as `backwardWeights` adds them, and the input gradient
-    /// into `dx`, as `backwardData` writes it. One oneDNN call per chunk, which reorders `dy` into
-    /// the primitives' blocked layout once for both passes (`gan_conv_backward`).
-    func backward(_ x: Tensor, _ dy: Tensor, weight: Tensor, addingTo weightGradient: Tensor, biasGradient: Tensor?,
-                  inputGradient dx: Tensor) {
-        let n = x.shape[0]
-        prepare(batch: n, height: x.shape[2], width: x.shape[3])
-        let inSize = x.count / n, outSize = dy.count / n
-        let weightCount = weightGradient.count, chunks = convolutions.count
-        Workspace.borrow(weightCount * chunks, hasBias ? outChannels * chunks : 0) { w, b, _ in
-            eachChunk(n) { c, rows, workspace in
-                gan_conv_backward(convolutions[c], x.data + rows.lowerBound * inSize, dy.data + rows.lowerBound * outSize, weight.data,
-                                  dx.data + rows.lowerBound * inSize, w + c * weightCount, hasBias ? b + c * outChannels : nil, workspace)
+                let src = x.data + rows.lowerBound * inSize, diff = dy.data + rows.lowerBound * outSize
+                let gw = w + c * weightCount, gb = hasBias ? b + c * outChannels : nil
+                guard let dx, let weight else { return gan_conv_backward_weights(convolutions[c], src, diff, gw, gb, workspace) }
+                return gan_conv_backward(convolutions[c], src, diff, weight.data, dx.data + rows.lowerBound * inSize, gw, gb, workspace)
             }
             addChunkSums(w, b, chunks: chunks, into: weightGradient, biasGradient)
         }
