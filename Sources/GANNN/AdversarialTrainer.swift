@@ -92,6 +92,7 @@ public final class AdversarialTrainer {
         classDistribution = options.conditioning.map { ClassDistribution(counts: $0.labelCounts) }
         self.generator = generator
         self.discriminator = discriminator
+        generator.shareGradientBuffers(with: discriminator)
         self.generatorOptimizer = generatorOptimizer.makeOptimizer(parameters: generator.parameters)
         self.discriminatorOptimizer = discriminatorOptimizer.makeOptimizer(parameters: discriminator.parameters)
         generatorLearningRate = generatorOptimizer.learningRate

@@ -6,7 +6,8 @@ public final class Sequential: Layer {
 
     /// The input gradients passed between layers in backward: layer i writes into the one its
     /// dy is not in (`Layer.backward(_:mode:into:)`), so the chain holds two, not one per layer.
-    private let gradients = (Tensor(shape: [0]), Tensor(shape: [0]))
+    /// A trainer's G and D share one pair (`shareGradientBuffers`).
+    private var gradients = (Tensor(shape: [0]), Tensor(shape: [0]))
 
     /// Layer i as an in-place activation where it may overwrite layer i-1's output (that layer's
     /// backward does not read it): the chain then keeps one activation tensor less per such pair.
@@ -57,6 +58,16 @@ public final class Sequential: Layer {
             if let a = inPlace[i] { h = a.forward(inPlace: h, training: training) } else { h = layers[i].forward(h, training: training) }
         }
         return h
+    }
+
+    /// Makes this network pass its input gradients in `other`'s two buffers. For two networks
+    /// whose backward passes never overlap, where one's input gradient is at most the other's
+    /// first dy (D's gradient at the fake images, then G's backward from it): G's first layer
+    /// writes into the buffer D's gradient is not in, and every layer writes its whole input
+    /// gradient, so the results are the same bits, and the pair is held once, not twice (33.6 MB
+    /// of dcgan64's peak: each network's largest input gradient is 64 x 64 x 32 x 32 floats).
+    public func shareGradientBuffers(with other: Sequential) {
+        gradients = other.gradients
     }
 
     @discardableResult

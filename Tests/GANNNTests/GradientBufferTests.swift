@@ -19,6 +19,41 @@ import Testing
             Reshape([96]), Linear(96, 12, rng: &rng), Maxout(pieces: 3), Sigmoid(), Linear(4, 1, rng: &rng))
     }
 
+    /// G and D passing gradients in one shared pair of buffers (as every trainer's do): D's input
+    /// gradient, then G's backward from it, give the bits of two networks with their own pairs.
+    @Test func networksSharingGradientBuffersGetTheSameGradients() throws {
+        var rng = RNG(seed: 9, stream: .initialization)
+        func discriminator() -> Sequential {
+            Sequential(Conv2d(3, 6, kernel: 4, stride: 2, padding: 1, rng: &rng), LeakyReLU(alpha: 0.2), Reshape([96]),
+                       Linear(96, 1, rng: &rng))
+        }
+        let g1 = Self.generator(seed: 3), g2 = Self.generator(seed: 3)
+        let d1 = discriminator()
+        rng = RNG(seed: 9, stream: .initialization)
+        let d2 = discriminator()
+        g2.shareGradientBuffers(with: d2)
+        let z = randomTensor([5, 8], seed: 4), dScore = randomTensor([5, 1], seed: 6)
+        for round in 0..<2 {
+            var grads: [[[Float]]] = []
+            for (g, d) in [(g1, d1), (g2, d2)] {
+                let fake = g.forward(z, training: true)
+                _ = d.forward(fake, training: true)
+                g.zeroGradients()
+                d.zeroGradients()
+                let dFake = try #require(d.backward(dScore, mode: .full))
+                g.backward(dFake, mode: .parameterGradients)
+                grads.append((g.parameters + d.parameters).map(\.gradient.array))
+            }
+            #expect(grads[0] == grads[1], "round \(round)")
+        }
+    }
+
+    static func generator(seed: UInt64) -> Sequential {
+        var rng = RNG(seed: seed, stream: .initialization)
+        return Sequential(Linear(8, 4 * 4 * 4, rng: &rng), Reshape([4, 4, 4]), BatchNorm(features: 4), ReLU(),
+                          ConvTranspose2d(4, 3, kernel: 4, stride: 2, padding: 1, rng: &rng), Tanh())
+    }
+
     @Test func sequentialEqualsTheLayerByLayerChain() throws {
         let a = Self.network(seed: 5), b = Self.network(seed: 5)
         let x = randomTensor([6, 8], seed: 1)
