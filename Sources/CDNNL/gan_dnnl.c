@@ -1,6 +1,7 @@
 #include "gan_dnnl.h"
 
 #include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -396,6 +397,22 @@ static void release_entry(matmul_entry *e) {
     memset(e, 0, sizeof *e);
 }
 
+/// A thread's cache goes with the thread (a pthread key's destructor): threads that come and go
+/// (a dispatch queue's workers, a server's tasks) would otherwise each leave one behind.
+static pthread_key_t cache_key;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+static void release_cache(void *p) {
+    matmul_cache *cache = p;
+    for (int i = 0; i < cache->count; i++) release_entry(&cache->entries[i]);
+    if (cache->stream) dnnl_stream_destroy(cache->stream);
+    free(cache->scratchpad);
+    free(cache);
+    thread_cache = NULL;
+}
+
+static void make_cache_key(void) { pthread_key_create(&cache_key, release_cache); }
+
 /// A [rows, cols] matrix stored row-major with row stride `ld`, or, transposed, stored [cols, rows].
 static dnnl_status_t matrix_desc(dnnl_memory_desc_t *d, long rows, long cols, int transposed, long ld) {
     dnnl_dims_t dims = {rows, cols};
@@ -456,6 +473,8 @@ static matmul_entry *matmul_lookup(int ta, int tb, long m, long n, long k, long 
             return NULL;
         }
         thread_cache = cache;
+        pthread_once(&cache_key_once, make_cache_key);
+        pthread_setspecific(cache_key, cache);
     }
     cache->clock++;
     for (int i = 0; i < cache->count; i++) {
