@@ -97,8 +97,7 @@ __attribute__((target("avx512f"))) static __m512 tanh_lanes(__m512 x, __mmask16 
 }
 
 __attribute__((target("avx512f"))) static void tanh_avx512(const float *x, float *y, size_t n) {
-    size_t i = 0;
-    for (; i < n; i += 16) {
+    for (size_t i = 0; i < n; i += 16) {
         const __mmask16 live = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
         __mmask16 fallback;
         const __m512 v = _mm512_maskz_loadu_ps(live, x + i);
@@ -119,13 +118,9 @@ static int tanh_vector_available(void) {
 }
 #endif
 
-void gan_tanhf_baseline(const float *x, float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
-}
-
 void gan_tanhf(const float *x, float *y, size_t n) {
 #if defined(__x86_64__)
     if (tanh_vector_available()) return tanh_avx512(x, y, n);
 #endif
-    gan_tanhf_baseline(x, y, n);
+    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
 }

@@ -87,13 +87,9 @@ public final class ConvTranspose2d: ConvolutionLayer {
         let wantsInput = mode.contains(.inputGradient)
         if wantsInput { gradient.resize(x.shape) }   // x's own array: no shape array built per step
         if let dnnl, dnnl.isFast(batch: n, height: x.shape[2], width: x.shape[3]) {
-            switch (mode.contains(.parameterGradients), wantsInput) {
-            case (true, true):
-                dnnl.backward(x, dy, weight: weight.value, addingTo: weight.gradient, biasGradient: bias?.gradient, inputGradient: gradient)
-            case (true, false): dnnl.backwardWeights(x, dy, addingTo: weight.gradient, biasGradient: bias?.gradient)
-            case (false, true): dnnl.backwardData(dy, weight: weight.value, into: gradient)
-            case (false, false): break
-            }
+            let parameters = mode.contains(.parameterGradients)
+            dnnl.backward(x, dy, weight: weight.value, weightGradient: parameters ? weight.gradient : nil,
+                          biasGradient: parameters ? bias?.gradient : nil, inputGradient: wantsInput ? gradient : nil)
             return wantsInput ? gradient : nil
         }
         // Workspace: dy as [C_out, H, W, N] | dcols | X', later dX'.

@@ -95,38 +95,23 @@ final class DNNLConvolution {
         }
     }
 
-    /// The input gradient of `dy` into `dx` (already shaped like the forward input).
-    func backwardData(_ dy: Tensor, weight: Tensor, into dx: Tensor) {
-        let n = dx.shape[0]
-        prepare(batch: n, height: dx.shape[2], width: dx.shape[3])
-        let inSize = dx.count / n, outSize = dy.count / n
-        eachChunk(n) { c, rows, workspace in
-            gan_conv_backward_data(convolutions[c], dy.data + rows.lowerBound * outSize, weight.data, dx.data + rows.lowerBound * inSize,
-                                   workspace)
-        }
-    }
-
-    /// Adds the weight (and bias) gradients of `dy` for the input `x` to `weightGradient` and
-    /// `biasGradient`: each chunk's sum, then the chunks in order.
-    func backwardWeights(_ x: Tensor, _ dy: Tensor, addingTo weightGradient: Tensor, biasGradient: Tensor?) {
-        gradients(x, dy, weight: nil, addingTo: weightGradient, biasGradient: biasGradient, inputGradient: nil)
-    }
-
-    /// Both gradients of `dy` for the input `x`: the weight (and bias) gradients added to
-    /// `weightGradient` and `biasGradient` as `backwardWeights` adds them, and the input gradient
-    /// into `dx`, as `backwardData` writes it. One oneDNN call per chunk, which reorders `dy` into
-    /// the primitives' blocked layout once for both passes (`gan_conv_backward`).
-    func backward(_ x: Tensor, _ dy: Tensor, weight: Tensor, addingTo weightGradient: Tensor, biasGradient: Tensor?,
-                  inputGradient dx: Tensor) {
-        gradients(x, dy, weight: weight, addingTo: weightGradient, biasGradient: biasGradient, inputGradient: dx)
-    }
-
-    /// The weight gradients, and with `dx` (and `weight`) the input gradient in the same call.
-    private func gradients(_ x: Tensor, _ dy: Tensor, weight: Tensor?, addingTo weightGradient: Tensor, biasGradient: Tensor?,
-                           inputGradient dx: Tensor?) {
+    /// The gradients of `dy` for the input `x` that a backward pass asks for: with
+    /// `weightGradient`, the weight (and bias) gradients added to it and `biasGradient` (each
+    /// chunk's sum, then the chunks in order); with `dx` (already shaped like `x`), the input
+    /// gradient written into it. Both at once take one oneDNN call per chunk, which reorders `dy`
+    /// into the primitives' blocked layout once for both passes (`gan_conv_backward`).
+    func backward(_ x: Tensor, _ dy: Tensor, weight: Tensor, weightGradient: Tensor?, biasGradient: Tensor?, inputGradient dx: Tensor?) {
         let n = x.shape[0]
         prepare(batch: n, height: x.shape[2], width: x.shape[3])
         let inSize = x.count / n, outSize = dy.count / n
+        guard let weightGradient else {
+            guard let dx else { return }
+            eachChunk(n) { c, rows, workspace in
+                gan_conv_backward_data(convolutions[c], dy.data + rows.lowerBound * outSize, weight.data,
+                                       dx.data + rows.lowerBound * inSize, workspace)
+            }
+            return
+        }
         let weightCount = weightGradient.count, chunks = convolutions.count
         // Each chunk's gradients go to the calling thread's workspace (live for this call only, so
         // a network holds the largest layer's partial sums, not every layer's: dcgan64 at one
@@ -135,7 +120,7 @@ final class DNNLConvolution {
             eachChunk(n) { c, rows, workspace in
                 let src = x.data + rows.lowerBound * inSize, diff = dy.data + rows.lowerBound * outSize
                 let gw = w + c * weightCount, gb = hasBias ? b + c * outChannels : nil
-                guard let dx, let weight else { return gan_conv_backward_weights(convolutions[c], src, diff, gw, gb, workspace) }
+                guard let dx else { return gan_conv_backward_weights(convolutions[c], src, diff, gw, gb, workspace) }
                 return gan_conv_backward(convolutions[c], src, diff, weight.data, dx.data + rows.lowerBound * inSize, gw, gb, workspace)
             }
             addChunkSums(w, b, chunks: chunks, into: weightGradient, biasGradient)

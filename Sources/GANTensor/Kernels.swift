@@ -1,4 +1,5 @@
 import CMathShim
+
 /// Element-wise and reduction kernels over raw buffers. Loops are written over contiguous memory
 /// with no calls inside, so the optimiser vectorises them.
 public enum Kernels {

@@ -2,10 +2,10 @@ import Synchronization
 
 /// Memory for request bodies, kept from one request for the next.
 ///
-/// A 64-row score request's body is 527 KB. `serve` keeps glibc's mmap threshold at 128 KiB (so
+/// A 64-row score request's body is 527 KB. `serve` keeps glibc's mmap threshold low (256 KiB, so
 /// the resident set does not grow with the largest burst seen), and every such body was a fresh
 /// mapping, faulted in page by page while the body was copied and unmapped after: ~130 page faults
-/// per request and a third of the request's CPU in the kernel (perf, session 12). A pooled block
+/// per request, most of the kernel's third of the request's CPU (perf, session 12). A pooled block
 /// is already resident.
 ///
 /// Bounded: blocks over `largest` are never kept, and at most `keptBytes` are kept in all, so the
@@ -58,7 +58,4 @@ final class BodyPool: Sendable {
         }
         if !keep { block.base.deallocate() }
     }
-
-    /// Bytes kept now (for tests).
-    var keptNow: Int { free.withLock { $0.bytes } }
 }

@@ -33,9 +33,9 @@ struct DNNLBackwardTests {
                 let gw1 = randomTensor(weightShape, seed: 6), gb1 = randomTensor([c.outChannels], seed: 7)
                 let gw2 = gw1.clone(), gb2 = gb1.clone()
                 let dx1 = Tensor(shape: x.shape), dx2 = Tensor(shape: x.shape)
-                conv.backward(x, dy, weight: w, addingTo: gw1, biasGradient: gb1, inputGradient: dx1)
-                conv.backwardWeights(x, dy, addingTo: gw2, biasGradient: gb2)
-                conv.backwardData(dy, weight: w, into: dx2)
+                conv.backward(x, dy, weight: w, weightGradient: gw1, biasGradient: gb1, inputGradient: dx1)
+                conv.backward(x, dy, weight: w, weightGradient: gw2, biasGradient: gb2, inputGradient: nil)
+                conv.backward(x, dy, weight: w, weightGradient: nil, biasGradient: nil, inputGradient: dx2)
                 #expect(gw1.bitwiseEqual(gw2) && gb1.bitwiseEqual(gb2) && dx1.bitwiseEqual(dx2), "\(c.testDescription)")
                 // Between layers of 16 or more channels both passes choose one blocked layout for
                 // dy (on AVX2 and AVX-512 CPUs), and it is reordered once. (With a plain 3-channel

@@ -53,7 +53,4 @@ void gan_small_panels(long m, long n, long k, const float *a, long ars, long acs
 /// has AVX-512 F (tanh.c), else glibc's tanhf itself.
 void gan_tanhf(const float *x, float *y, size_t n);
 
-/// gan_tanhf's baseline: glibc's tanhf element by element; for tests.
-void gan_tanhf_baseline(const float *x, float *y, size_t n);
-
 #endif
