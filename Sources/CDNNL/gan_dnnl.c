@@ -82,6 +82,8 @@ struct gan_conv {
     /// 128->64 call on Zen 5), with the same single rounding per element.
     int own_forward_bias;
     int batch, channels, plane;   // the forward output's images, channels and height x width
+    int in_channels, in_plane;    // the forward input's channels and height x width
+    int block[3][2];              // gan_conv_blocking's answers per pass, input and output side
     /// Both backward passes want diff_dst in the same blocked layout (at workspace offset 0).
     int shared_diff_dst;
 };
@@ -165,13 +167,21 @@ static void place_scratchpad(pass *p) {
 
 /// Runs pass `p` on the arguments at `pointers` (NULL: argument not given). An input argument
 /// whose bit is set in `ready` is already in its buffer in the primitive's layout (a previous pass
-/// of this call put it there) and is not reordered again.
-static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *workspace, unsigned ready) {
+/// of this call put it there) and is not reordered again. An argument whose bit is set in `direct`
+/// is at its pointer in the primitive's layout already (the caller keeps the blocked layout
+/// `gan_conv_blocking` reports): it is read or written there, with no reorder.
+static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *workspace, unsigned ready, unsigned direct) {
     single_omp_thread();
     dnnl_exec_arg_t exec[5];
     for (int i = 0; i < p->count; i++) {
         arg *a = &p->args[i];
         if (!pointers[i]) { exec[i].arg = a->id; exec[i].memory = NULL; continue; }
+        if (direct & (1u << i)) {
+            if (dnnl_memory_set_data_handle(a->internal, (void *)pointers[i]) != dnnl_success) return -1;
+            exec[i].arg = a->id;
+            exec[i].memory = a->internal;
+            continue;
+        }
         if (dnnl_memory_set_data_handle(a->user, (void *)pointers[i]) != dnnl_success) return -1;
         if (a->internal != a->user && dnnl_memory_set_data_handle(a->internal, workspace + a->offset) != dnnl_success) return -1;
         if (a->reorder && !a->output && !(ready & (1u << i))) {
@@ -191,12 +201,27 @@ static int run_pass(gan_conv *c, pass *p, const void *const *pointers, char *wor
     if (dnnl_primitive_execute(p->primitive, c->stream, n, exec) != dnnl_success) return -1;
     for (int i = 0; i < p->count; i++) {
         arg *a = &p->args[i];
-        if (pointers[i] && a->reorder && a->output) {
+        if (pointers[i] && a->reorder && a->output && !(direct & (1u << i))) {
             dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, a->internal}, {DNNL_ARG_TO, a->user}};
             if (dnnl_primitive_execute(a->reorder, c->stream, 2, r) != dnnl_success) return -1;
         }
     }
     return dnnl_stream_wait(c->stream) == dnnl_success ? 0 : -1;
+}
+
+/// 8 or 16 when the argument's layout in its pass is oneDNN's nChw8c / nChw16c and the channels
+/// fill whole blocks (then a tensor in that layout has the plain one's size); 0 otherwise.
+static int arg_block(const dnnl_dim_t *dims, const arg *a) {
+    static const struct { int block; dnnl_format_tag_t tag; } kinds[] = {{16, dnnl_nChw16c}, {8, dnnl_nChw8c}};
+    const dnnl_memory_desc_t *md;
+    if (dnnl_memory_get_memory_desc(a->internal, &md) != dnnl_success) return 0;
+    for (int k = 0; k < 2; k++) {
+        if (dims[1] % kinds[k].block) continue;
+        dnnl_memory_desc_t blocked;
+        if (dnnl_memory_desc_init_by_tag(&blocked, 4, dims, dnnl_f32, kinds[k].tag) != dnnl_success) return 0;
+        if (dnnl_memory_desc_equal(md, &blocked)) return kinds[k].block;
+    }
+    return 0;
 }
 
 static int build(gan_conv *c, int transposed, int n, int ci, int h, int w, int co, int k, int st, int pad,
@@ -259,6 +284,14 @@ static int build(gan_conv *c, int transposed, int n, int ci, int h, int w, int c
         || add_arg(bw, DNNL_ARG_DIFF_WEIGHTS, 1, &wei_plain, dnnl_query_diff_weights_md, error, error_length)
         || add_arg(bw, DNNL_ARG_DIFF_BIAS, 1, &bias_md, dnnl_query_undef, error, error_length)) return -1;
     for (int i = 0; i < 3; i++) place_scratchpad(&c->passes[i]);
+    c->in_channels = ci;
+    c->in_plane = h * w;
+    c->block[0][0] = arg_block(src_dims, &f->args[0]);
+    c->block[0][1] = arg_block(dst_dims, &f->args[3]);
+    c->block[1][0] = arg_block(src_dims, &bd->args[2]);
+    c->block[1][1] = arg_block(dst_dims, &bd->args[0]);
+    c->block[2][0] = arg_block(src_dims, &bw->args[1]);
+    c->block[2][1] = arg_block(dst_dims, &bw->args[0]);
     // Both backward passes take diff_dst first, so a reordered diff_dst sits at offset 0 of the
     // workspace in each: where both chose the same layout, `gan_conv_backward` reorders it once.
     const arg *bdDiff = &bd->args[0], *bwDiff = &bw->args[0];
@@ -299,8 +332,21 @@ size_t gan_conv_workspace_size(gan_conv *c) {
     return most;
 }
 
-/// dst[n, ch, :] += bias[ch] over a plain NCHW batch of `rows` images.
-static void add_channel_bias(float *dst, const float *bias, size_t rows, int channels, int plane) {
+/// dst[n, ch, :] += bias[ch] over a batch of `rows` images, plain NCHW (`block` 0) or in
+/// nChw{block}c: the same one addition per element either way.
+static void add_channel_bias(float *dst, const float *bias, size_t rows, int channels, int plane, int block) {
+    if (block) {
+        size_t blocks = (size_t)(channels / block);
+        for (size_t n = 0; n < rows; n++) {
+            for (size_t cb = 0; cb < blocks; cb++) {
+                const float *b = bias + cb * (size_t)block;
+                float *d = dst + (n * blocks + cb) * (size_t)plane * (size_t)block;
+                for (int i = 0; i < plane; i++, d += block)
+                    for (int j = 0; j < block; j++) d[j] += b[j];
+            }
+        }
+        return;
+    }
     for (size_t n = 0; n < rows; n++) {
         for (int ch = 0; ch < channels; ch++) {
             float b = bias[ch];
@@ -310,32 +356,48 @@ static void add_channel_bias(float *dst, const float *bias, size_t rows, int cha
     }
 }
 
-int gan_conv_forward(gan_conv *c, const float *src, const float *weights, const float *bias, float *dst, void *workspace) {
+/// The `direct` mask of a pass from `blocked` (GAN_CONV_INPUT_BLOCKED, GAN_CONV_OUTPUT_BLOCKED):
+/// the bits of the pass's input-side and output-side arguments.
+static unsigned direct_mask(unsigned blocked, int input_arg, int output_arg) {
+    return ((blocked & GAN_CONV_INPUT_BLOCKED) ? 1u << input_arg : 0) | ((blocked & GAN_CONV_OUTPUT_BLOCKED) ? 1u << output_arg : 0);
+}
+
+int gan_conv_forward(gan_conv *c, const float *src, const float *weights, const float *bias, float *dst, void *workspace,
+                     unsigned blocked) {
     const void *p[4] = {src, weights, c->has_bias && !c->own_forward_bias ? bias : NULL, dst};
-    int status = run_pass(c, &c->passes[0], p, workspace, 0);
+    int status = run_pass(c, &c->passes[0], p, workspace, 0, direct_mask(blocked, 0, 3));
     if (status == 0 && c->own_forward_bias && bias) {
-        add_channel_bias(dst, bias, (size_t)c->batch, c->channels, c->plane);
+        add_channel_bias(dst, bias, (size_t)c->batch, c->channels, c->plane, (blocked & GAN_CONV_OUTPUT_BLOCKED) ? c->block[0][1] : 0);
     }
     return status;
 }
 
-int gan_conv_backward_data(gan_conv *c, const float *diff_dst, const float *weights, float *diff_src, void *workspace) {
+int gan_conv_backward_data(gan_conv *c, const float *diff_dst, const float *weights, float *diff_src, void *workspace,
+                           unsigned blocked) {
     const void *p[3] = {diff_dst, weights, diff_src};
-    return run_pass(c, &c->passes[1], p, workspace, 0);
+    return run_pass(c, &c->passes[1], p, workspace, 0, direct_mask(blocked, 2, 0));
 }
 
 int gan_conv_backward_weights(gan_conv *c, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias,
-                              void *workspace) {
+                              void *workspace, unsigned blocked) {
     const void *p[4] = {diff_dst, src, diff_weights, c->has_bias ? diff_bias : NULL};
-    return run_pass(c, &c->passes[2], p, workspace, 0);
+    return run_pass(c, &c->passes[2], p, workspace, 0, direct_mask(blocked, 1, 0));
 }
 
-int gan_conv_backward(gan_conv *c, const float *src, const float *diff_dst, const float *weights, float *diff_src,
-                      float *diff_weights, float *diff_bias, void *workspace) {
-    const void *w[4] = {diff_dst, src, diff_weights, c->has_bias ? diff_bias : NULL};
-    if (run_pass(c, &c->passes[2], w, workspace, 0)) return -1;
-    const void *d[3] = {diff_dst, weights, diff_src};
-    return run_pass(c, &c->passes[1], d, workspace, c->shared_diff_dst ? 1u : 0u);
+int gan_conv_backward(gan_conv *c, const float *src, const float *diff_dst_weights, const float *diff_dst_data,
+                      const float *weights, float *diff_src, float *diff_weights, float *diff_bias, void *workspace,
+                      unsigned blocked_weights, unsigned blocked_data) {
+    const void *w[4] = {diff_dst_weights, src, diff_weights, c->has_bias ? diff_bias : NULL};
+    if (run_pass(c, &c->passes[2], w, workspace, 0, direct_mask(blocked_weights, 1, 0))) return -1;
+    const void *d[3] = {diff_dst_data, weights, diff_src};
+    // dy was reordered into offset 0 by the weights pass only if neither pass read it in place.
+    int reordered = c->shared_diff_dst && !((blocked_weights | blocked_data) & GAN_CONV_OUTPUT_BLOCKED) && d[0] == w[0];
+    return run_pass(c, &c->passes[1], d, workspace, reordered ? 1u : 0u, direct_mask(blocked_data, 2, 0));
+}
+
+int gan_conv_blocking(gan_conv *c, int pass, int output_side) {
+    if (pass < 0 || pass > 2) return 0;
+    return c->block[pass][output_side ? 1 : 0];
 }
 
 int gan_conv_shares_diff_dst(gan_conv *c) { return c->shared_diff_dst; }
@@ -377,8 +439,20 @@ typedef struct {
 /// and building it again hits oneDNN's own primitive cache.
 enum { MATMUL_CACHE = 64 };
 
+/// One cached layout copy (`gan_reorder`), memory handles set per call like a matmul entry's.
+typedef struct {
+    int n, c, h, w, block, to_blocked;
+    dnnl_primitive_t primitive;
+    dnnl_memory_t src, dst;
+    unsigned long last_use;
+} reorder_entry;
+
+enum { REORDER_CACHE = 16 };
+
 typedef struct {
     dnnl_stream_t stream;
+    reorder_entry reorders[REORDER_CACHE];
+    int reorder_count;
     matmul_entry entries[MATMUL_CACHE];
     int count;
     unsigned long clock;
@@ -402,9 +476,17 @@ static void release_entry(matmul_entry *e) {
 static pthread_key_t cache_key;
 static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
 
+static void release_reorder(reorder_entry *e) {
+    if (e->primitive) dnnl_primitive_destroy(e->primitive);
+    if (e->src) dnnl_memory_destroy(e->src);
+    if (e->dst) dnnl_memory_destroy(e->dst);
+    memset(e, 0, sizeof *e);
+}
+
 static void release_cache(void *p) {
     matmul_cache *cache = p;
     for (int i = 0; i < cache->count; i++) release_entry(&cache->entries[i]);
+    for (int i = 0; i < cache->reorder_count; i++) release_reorder(&cache->reorders[i]);
     if (cache->stream) dnnl_stream_destroy(cache->stream);
     free(cache->scratchpad);
     free(cache);
@@ -454,9 +536,8 @@ static int build_entry(matmul_entry *e) {
     return ok ? 0 : -1;
 }
 
-/// The calling thread's entry for this call, built on first use (NULL when out of memory).
-static matmul_entry *matmul_lookup(int ta, int tb, long m, long n, long k, long lda, long ldb, long ldc,
-                                   float alpha, float beta) {
+/// The calling thread's cache, made on first use (NULL when out of memory or without oneDNN).
+static matmul_cache *this_thread_cache(void) {
     // Before any primitive is made: a primitive takes its thread count from its creator (and
     // oneDNN's primitive cache shares it with later creators).
     single_omp_thread();
@@ -477,6 +558,14 @@ static matmul_entry *matmul_lookup(int ta, int tb, long m, long n, long k, long 
         pthread_setspecific(cache_key, cache);
     }
     cache->clock++;
+    return cache;
+}
+
+/// The calling thread's entry for this call, built on first use (NULL when out of memory).
+static matmul_entry *matmul_lookup(int ta, int tb, long m, long n, long k, long lda, long ldb, long ldc,
+                                   float alpha, float beta) {
+    matmul_cache *cache = this_thread_cache();
+    if (!cache) return NULL;
     for (int i = 0; i < cache->count; i++) {
         matmul_entry *e = &cache->entries[i];
         if (e->trans_a == ta && e->trans_b == tb && e->m == m && e->n == n && e->k == k && e->lda == lda
@@ -525,5 +614,55 @@ int gan_matmul(int trans_a, int trans_b, long m, long n, long k, float alpha, co
         || dnnl_memory_set_data_handle(e->c, c) != dnnl_success
         || (e->scratchpad && dnnl_memory_set_data_handle(e->scratchpad, cache->scratchpad) != dnnl_success)) return -1;
     if (dnnl_primitive_execute(e->primitive, cache->stream, e->scratchpad ? 4 : 3, args) != dnnl_success) return -1;
+    return dnnl_stream_wait(cache->stream) == dnnl_success ? 0 : -1;
+}
+
+// ---- Layout copies between plain NCHW and oneDNN's blocked layouts ----
+
+static int build_reorder(reorder_entry *e) {
+    dnnl_dims_t dims = {e->n, e->c, e->h, e->w};
+    dnnl_memory_desc_t plain, blocked;
+    if (dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_nchw) != dnnl_success
+        || dnnl_memory_desc_init_by_tag(&blocked, 4, dims, dnnl_f32, e->block == 16 ? dnnl_nChw16c : dnnl_nChw8c) != dnnl_success)
+        return -1;
+    const dnnl_memory_desc_t *from = e->to_blocked ? &plain : &blocked, *to = e->to_blocked ? &blocked : &plain;
+    dnnl_primitive_desc_t pd;
+    if (dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL) != dnnl_success) return -1;
+    int ok = dnnl_primitive_create(&e->primitive, pd) == dnnl_success
+        && dnnl_memory_create(&e->src, from, engine, DNNL_MEMORY_NONE) == dnnl_success
+        && dnnl_memory_create(&e->dst, to, engine, DNNL_MEMORY_NONE) == dnnl_success;
+    dnnl_primitive_desc_destroy(pd);
+    return ok ? 0 : -1;
+}
+
+int gan_reorder(int n, int c, int h, int w, int block, int to_blocked, const float *src, float *dst) {
+    if ((block != 8 && block != 16) || c % block) return -1;
+    matmul_cache *cache = this_thread_cache();
+    if (!cache) return -1;
+    reorder_entry *e = NULL;
+    for (int i = 0; i < cache->reorder_count && !e; i++) {
+        reorder_entry *r = &cache->reorders[i];
+        if (r->n == n && r->c == c && r->h == h && r->w == w && r->block == block && r->to_blocked == to_blocked) e = r;
+    }
+    if (!e) {
+        if (cache->reorder_count < REORDER_CACHE) {
+            e = &cache->reorders[cache->reorder_count++];
+        } else {
+            e = &cache->reorders[0];
+            for (int i = 1; i < REORDER_CACHE; i++)
+                if (cache->reorders[i].last_use < e->last_use) e = &cache->reorders[i];
+            release_reorder(e);
+        }
+        *e = (reorder_entry){.n = n, .c = c, .h = h, .w = w, .block = block, .to_blocked = to_blocked};
+        if (build_reorder(e)) {
+            release_reorder(e);
+            return -1;
+        }
+    }
+    e->last_use = cache->clock;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, e->src}, {DNNL_ARG_TO, e->dst}};
+    if (dnnl_memory_set_data_handle(e->src, (void *)src) != dnnl_success
+        || dnnl_memory_set_data_handle(e->dst, dst) != dnnl_success
+        || dnnl_primitive_execute(e->primitive, cache->stream, 2, args) != dnnl_success) return -1;
     return dnnl_stream_wait(cache->stream) == dnnl_success ? 0 : -1;
 }

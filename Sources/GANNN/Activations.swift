@@ -62,13 +62,16 @@ public class ActivationBase {
         } else {
             output = ownOutput
             ownOutput.resize(x.shape)
+            ownOutput.blockSize = x.blockSize   // element-wise: any layout
         }
         return x.count
     }
 
     func prepareBackward(_ dy: Tensor, _ name: String, into gradient: Tensor) -> Int {
         precondition(dy.count == output.count, "\(name).backward: dy \(dy.shape) does not match output \(output.shape)")
+        precondition(dy.blockSize == output.blockSize, "\(name).backward: dy in layout \(dy.blockSize), the output in \(output.blockSize)")
         gradient.resize(output.shape)
+        gradient.blockSize = dy.blockSize
         return dy.count
     }
 
@@ -93,7 +96,7 @@ protocol OutputDerivative {
 }
 
 /// `max(0, x)`. Gradient at 0 is 0, as in PyTorch.
-public final class ReLU: ActivationBase, InPlaceActivation {
+public final class ReLU: ActivationBase, InPlaceActivation, BlockedLayoutLayer {
     public var kind: String { "relu" }
     public override init() {}
 
@@ -117,7 +120,7 @@ public final class ReLU: ActivationBase, InPlaceActivation {
 
 /// `x` for x > 0, `alpha · x` otherwise (0 <= alpha < 1). Backward tests the sign of what it kept:
 /// x, or after an in-place forward the output, whose sign is x's (alpha >= 0).
-public final class LeakyReLU: ActivationBase, InPlaceActivation {
+public final class LeakyReLU: ActivationBase, InPlaceActivation, BlockedLayoutLayer {
     public let alpha: Float
     public var kind: String { "leaky_relu" }
 
@@ -144,7 +147,7 @@ public final class LeakyReLU: ActivationBase, InPlaceActivation {
 }
 
 /// Logistic sigmoid `1 / (1 + e^-x)` (`Kernels.sigmoid`: a vectorised exp, not `expf`).
-public final class Sigmoid: ActivationBase, ElementwiseLayer {
+public final class Sigmoid: ActivationBase, ElementwiseLayer, BlockedLayoutLayer {
     public var kind: String { "sigmoid" }
     public override init() {}
 
@@ -166,7 +169,7 @@ public final class Sigmoid: ActivationBase, ElementwiseLayer {
 }
 
 /// Hyperbolic tangent.
-public final class Tanh: ActivationBase, ElementwiseLayer {
+public final class Tanh: ActivationBase, ElementwiseLayer, BlockedLayoutLayer {
     public var kind: String { "tanh" }
     public override init() {}
 
@@ -192,7 +195,7 @@ public final class Tanh: ActivationBase, ElementwiseLayer {
 /// The 1-D system clips D's probability to [0.01, 0.99]; since the sigmoid is monotone that is
 /// the same as clamping D's *logit* to [logit(0.01), logit(0.99)], which keeps the losses on
 /// logits: use `Clamp.probability(0.01, 0.99)` as D's last layer.
-public final class Clamp: ActivationBase, ElementwiseLayer {
+public final class Clamp: ActivationBase, ElementwiseLayer, BlockedLayoutLayer {
     public let minimum: Float
     public let maximum: Float
     public var kind: String { "clamp" }

@@ -10,7 +10,7 @@
 /// Keeps a reference to its input (as the layer contract allows) and recomputes x̂ in backward
 /// instead of storing it: one buffer less and one store stream less in forward. Every pass runs
 /// per channel, channels split over `ComputeThreads`, so the bits do not depend on the thread count.
-public final class BatchNorm: Layer {
+public final class BatchNorm: Layer, BlockedLayoutLayer {
     public let features: Int
     public let momentum: Float
     public let eps: Float
@@ -53,9 +53,28 @@ public final class BatchNorm: Layer {
     /// Statistics (training) and normalisation, one channel at a time, channels split over
     /// `ComputeThreads`: each channel's sums run in a fixed order, so the bits do not depend on
     /// the thread count, and its values are still in cache when they are normalised.
+    /// For `Sequential`: the output has the input's layout, plain or blocked.
+    func inputBlock(for shape: [Int]) -> Int? { nil }
+    func forward(_ x: Tensor, training: Bool, outputBlock: Int) -> Tensor { forward(x, training: training) }
+
+    /// The batch statistics of channel `ch` from its sums (Double, over all N·S values): μ and
+    /// 1/σ for this batch, and the running statistics moved.
+    @inline(__always)
+    private static func finishStatistics(_ ch: Int, sum: Double, sumSquares: Double, m: Int, momentum: Float, eps: Float,
+                                         mu: UnsafeMutablePointer<Float>, inv: UnsafeMutablePointer<Float>,
+                                         rm: UnsafeMutablePointer<Float>, rv: UnsafeMutablePointer<Float>) {
+        let mean = sum / Double(m)
+        let variance = max(sumSquares / Double(m) - mean * mean, 0)
+        inv[ch] = Float(1 / (variance + Double(eps)).squareRoot())
+        mu[ch] = Float(mean)
+        rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(mean)
+        rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(variance * Double(m) / Double(m - 1))
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         let (n, s) = geometry(x), c = features, m = n * s
         output.resize(x.shape)
+        output.blockSize = x.blockSize
         input = x
         let xp = UnsafePointer(x.data), y = output.data
         let g = weight.value.data, b = bias.value.data, rm = runningMean.data, rv = runningVar.data
@@ -63,6 +82,26 @@ public final class BatchNorm: Layer {
         usedBatchStatistics = training
         if training {
             precondition(m > 1, "BatchNorm in training mode needs more than one value per channel, got input \(x.shape)")
+        }
+        if x.blockSize != 0 {
+            let layout = BlockedRuns(block: x.blockSize, channels: c, plane: s)
+            ComputeThreads.parallelFor(c / 8, grain: max(1, 2 * m / 8)) { groups in
+                for group in groups {
+                    let base = 8 * group
+                    if training {
+                        let (sum, sumSquares) = layout.sumsAndSquares(xp, group: group, batch: n)
+                        for j in 0..<8 {
+                            BatchNorm.finishStatistics(base + j, sum: sum[j], sumSquares: sumSquares[j], m: m, momentum: momentum, eps: eps,
+                                                       mu: mu, inv: inv, rm: rm, rv: rv)
+                        }
+                    } else {
+                        for ch in base..<base + 8 { mu[ch] = rm[ch]; inv[ch] = 1 / (rv[ch] + eps).squareRoot() }
+                    }
+                    layout.normalize(xp, group: group, batch: n, mean: mu + base, inverseStd: inv + base, gamma: g + base,
+                                     beta: b + base, into: y)
+                }
+            }
+            return output
         }
         ComputeThreads.parallelFor(c, grain: 2 * m) { channels in
             for ch in channels {
@@ -74,12 +113,8 @@ public final class BatchNorm: Layer {
                         sum += Double(s1)
                         sumSquares += Double(s2)
                     }
-                    let mean = sum / Double(m)
-                    let variance = max(sumSquares / Double(m) - mean * mean, 0)
-                    inv[ch] = Float(1 / (variance + Double(eps)).squareRoot())
-                    mu[ch] = Float(mean)
-                    rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(mean)
-                    rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(variance * Double(m) / Double(m - 1))
+                    BatchNorm.finishStatistics(ch, sum: sum, sumSquares: sumSquares, m: m, momentum: momentum, eps: eps,
+                                               mu: mu, inv: inv, rm: rm, rv: rv)
                 } else {
                     mu[ch] = rm[ch]
                     inv[ch] = 1 / (rv[ch] + eps).squareRoot()
@@ -102,9 +137,32 @@ public final class BatchNorm: Layer {
         let n = output.shape[0], c = features, s = output.count / max(n * c, 1), m = Double(n * s)
         let g = UnsafePointer(dy.data), xp = UnsafePointer(x.data), mu = mean.data
         let wantsParameters = mode.contains(.parameterGradients), wantsInput = mode.contains(.inputGradient)
-        if wantsInput { gradient.resize(output.shape) }
+        precondition(dy.blockSize == x.blockSize, "BatchNorm.backward: dy in layout \(dy.blockSize), the output in \(x.blockSize)")
+        if wantsInput { gradient.resize(output.shape); gradient.blockSize = x.blockSize }
         let dx = gradient.data, w = weight.value.data, inv = inverseStd.data
         let dw = weight.gradient.data, db = bias.gradient.data, batchStatistics = usedBatchStatistics
+        if x.blockSize != 0 {
+            let layout = BlockedRuns(block: x.blockSize, channels: c, plane: s)
+            ComputeThreads.parallelFor(c / 8, grain: max(1, 3 * n * s / 8)) { groups in
+                for group in groups {
+                    let base = 8 * group
+                    let (sumDy, sumDyXh) = layout.gradientSums(g, xp, group: group, batch: n, mean: mu + base, inverseStd: inv + base)
+                    if wantsParameters {
+                        for j in 0..<8 { dw[base + j] += Float(sumDyXh[j]); db[base + j] += Float(sumDy[j]) }
+                    }
+                    guard wantsInput else { continue }
+                    var scale = SIMD8<Float>(), meanDy = SIMD8<Float>(), meanDyXh = SIMD8<Float>()
+                    for j in 0..<8 {
+                        scale[j] = w[base + j] * inv[base + j]
+                        meanDy[j] = Float(sumDy[j] / m)
+                        meanDyXh[j] = Float(sumDyXh[j] / m)
+                    }
+                    layout.inputGradient(g, xp, group: group, batch: n, mean: mu + base, inverseStd: inv + base, scale: scale,
+                                         meanDy: meanDy, meanDyXh: meanDyXh, batchStatistics: batchStatistics, into: dx)
+                }
+            }
+            return wantsInput ? gradient : nil
+        }
         // Per channel: Σ dy and Σ dy·x̂ (dγ, dβ and the batch-statistics input gradient), then dx
         // while the channel is in cache; channels split over `ComputeThreads`. x̂ = (x - μ)·inv is
         // recomputed, the same bits forward computed.
@@ -253,4 +311,143 @@ func affineParameters(features: Int) -> (weight: Parameter, bias: Parameter) {
     let weight = Parameter("weight", shape: [features]), bias = Parameter("bias", shape: [features])
     weight.value.fill(1)
     return (weight, bias)
+}
+
+/// The runs of 8 channels of an image batch in oneDNN's blocked layout nChw{B}c (`Tensor.blockSize`),
+/// for batch norm: channels 8·group ..< 8·group + 8 of image n at position k are 8 contiguous floats
+/// at `offset(n, group) + k·B`. Every value is computed with the arithmetic of the plain layout's
+/// run loops, channel by channel (the 8 Float lanes of a run sum, one per position k mod 8, are
+/// here 8 vectors, one per k mod 8, whose lanes are the channels), so both layouts give the same bits.
+struct BlockedRuns {
+    let block: Int, channels: Int, plane: Int
+
+    init(block: Int, channels: Int, plane: Int) {
+        precondition((block == 8 || block == 16) && channels % block == 0, "BatchNorm: no blocked layout \(block) for \(channels) channels")
+        (self.block, self.channels, self.plane) = (block, channels, plane)
+    }
+
+    @inline(__always)
+    func offset(_ n: Int, group: Int) -> Int {
+        let ch = 8 * group
+        return ((n * (channels / block) + ch / block) * plane) * block + ch % block
+    }
+
+    typealias Lanes = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    /// Per channel, the plain layout's `SIMD8.sum()` of its 8 lane sums (lane l of a run: positions
+    /// k ≡ l mod 8), which adds the lanes in order from -0 (Swift's definition): here the 8 vectors
+    /// indexed by l, added in that order, all 8 channels at once.
+    @inline(__always)
+    private func laneSums(_ a: Lanes) -> SIMD8<Float> { a.0 + a.1 + a.2 + a.3 + a.4 + a.5 + a.6 + a.7 }
+
+    /// Σ x and Σ x² per channel of the group over the batch (each image's run in Float lanes, then
+    /// Double over the images in order), as `runSumAndSquares` and `BatchNorm.forward` form them.
+    func sumsAndSquares(_ x: UnsafePointer<Float>, group: Int, batch n: Int) -> (SIMD8<Double>, SIMD8<Double>) {
+        var sum = SIMD8<Double>(), squares = SIMD8<Double>()
+        let full = plane / 8 * 8, stride = block * 4
+        for i in 0..<n {
+            let p = UnsafeRawPointer(x + offset(i, group: group))
+            var a: Lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            var q = a
+            var k = 0
+            while k < full {
+                @inline(__always) func at(_ l: Int) -> SIMD8<Float> { p.loadUnaligned(fromByteOffset: (k + l) * stride, as: SIMD8<Float>.self) }
+                let v0 = at(0), v1 = at(1), v2 = at(2), v3 = at(3), v4 = at(4), v5 = at(5), v6 = at(6), v7 = at(7)
+                a.0 += v0; q.0 += v0 * v0; a.1 += v1; q.1 += v1 * v1; a.2 += v2; q.2 += v2 * v2; a.3 += v3; q.3 += v3 * v3
+                a.4 += v4; q.4 += v4 * v4; a.5 += v5; q.5 += v5 * v5; a.6 += v6; q.6 += v6 * v6; a.7 += v7; q.7 += v7 * v7
+                k += 8
+            }
+            var s1 = laneSums(a), s2 = laneSums(q)
+            while k < plane {
+                let v = p.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self)
+                s1 += v
+                s2 += v * v
+                k += 1
+            }
+            sum += SIMD8<Double>(s1)
+            squares += SIMD8<Double>(s2)
+        }
+        return (sum, squares)
+    }
+
+    /// y = γ·x̂ + β with x̂ = (x - μ)·inverseStd for the group's channels (pointers at its first).
+    func normalize(_ x: UnsafePointer<Float>, group: Int, batch n: Int, mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+                   gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let m8 = UnsafeRawPointer(mean).loadUnaligned(as: SIMD8<Float>.self), i8 = UnsafeRawPointer(inverseStd).loadUnaligned(as: SIMD8<Float>.self)
+        let g8 = UnsafeRawPointer(gamma).loadUnaligned(as: SIMD8<Float>.self), b8 = UnsafeRawPointer(beta).loadUnaligned(as: SIMD8<Float>.self)
+        let stride = block * 4
+        for i in 0..<n {
+            let o = offset(i, group: group)
+            let xr = UnsafeRawPointer(x + o), yr = UnsafeMutableRawPointer(y + o)
+            for k in 0..<plane {
+                let v = (xr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self) - m8) * i8
+                yr.storeBytes(of: g8 * v + b8, toByteOffset: k * stride, as: SIMD8<Float>.self)
+            }
+        }
+    }
+
+    /// Σ dy and Σ dy·x̂ per channel of the group, as `channelGradientSums` forms them.
+    func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, group: Int, batch n: Int,
+                      mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>) -> (SIMD8<Double>, SIMD8<Double>) {
+        let m8 = UnsafeRawPointer(mean).loadUnaligned(as: SIMD8<Float>.self), i8 = UnsafeRawPointer(inverseStd).loadUnaligned(as: SIMD8<Float>.self)
+        var sum = SIMD8<Double>(), sumDyXh = SIMD8<Double>()
+        let full = plane / 8 * 8, stride = block * 4
+        for i in 0..<n {
+            let o = offset(i, group: group)
+            let gp = UnsafeRawPointer(dy + o), xp = UnsafeRawPointer(x + o)
+            @inline(__always) func term(_ k: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+                let gv = gp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self)
+                return (gv, gv * ((xp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self) - m8) * i8))
+            }
+            var a: Lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+            var q = a
+            var k = 0
+            while k < full {
+                var t = term(k); a.0 += t.0; q.0 += t.1
+                t = term(k + 1); a.1 += t.0; q.1 += t.1
+                t = term(k + 2); a.2 += t.0; q.2 += t.1
+                t = term(k + 3); a.3 += t.0; q.3 += t.1
+                t = term(k + 4); a.4 += t.0; q.4 += t.1
+                t = term(k + 5); a.5 += t.0; q.5 += t.1
+                t = term(k + 6); a.6 += t.0; q.6 += t.1
+                t = term(k + 7); a.7 += t.0; q.7 += t.1
+                k += 8
+            }
+            var s1 = laneSums(a), s2 = laneSums(q)
+            while k < plane {
+                let t = term(k)
+                s1 += t.0
+                s2 += t.1
+                k += 1
+            }
+            sum += SIMD8<Double>(s1)
+            sumDyXh += SIMD8<Double>(s2)
+        }
+        return (sum, sumDyXh)
+    }
+
+    /// dx for the group's channels: scale·(dy - meanDy - x̂·meanDyXh) with batch statistics, else scale·dy.
+    func inputGradient(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, group: Int, batch n: Int,
+                       mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, scale s8: SIMD8<Float>,
+                       meanDy a8: SIMD8<Float>, meanDyXh b8: SIMD8<Float>, batchStatistics: Bool,
+                       into dx: UnsafeMutablePointer<Float>) {
+        let m8 = UnsafeRawPointer(mean).loadUnaligned(as: SIMD8<Float>.self), i8 = UnsafeRawPointer(inverseStd).loadUnaligned(as: SIMD8<Float>.self)
+        let stride = block * 4
+        for i in 0..<n {
+            let o = offset(i, group: group)
+            let gr = UnsafeRawPointer(dy + o), xr = UnsafeRawPointer(x + o), dr = UnsafeMutableRawPointer(dx + o)
+            if batchStatistics {
+                for k in 0..<plane {
+                    let gv = gr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self)
+                    let hv = (xr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self) - m8) * i8
+                    dr.storeBytes(of: s8 * (gv - a8 - hv * b8), toByteOffset: k * stride, as: SIMD8<Float>.self)
+                }
+            } else {
+                for k in 0..<plane {
+                    dr.storeBytes(of: s8 * gr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self), toByteOffset: k * stride,
+                                  as: SIMD8<Float>.self)
+                }
+            }
+        }
+    }
 }

@@ -66,3 +66,25 @@ public enum CanonicalDCGAN {
         return bn
     }
 }
+
+/// The peers' 28x28 DCGAN (`torch_gan.build_dcgan`, `gan-bench --model dcgan28`): G Linear(100,
+/// 6272) -> 128x7x7 -> BN -> ReLU -> ConvT(128->64, k4 s2 p1) -> BN -> ReLU -> ConvT(64->1, k4 s2 p1)
+/// -> tanh; D Conv(1->64, k4 s2 p1) -> LeakyReLU .2 -> Conv(64->128, k4 s2 p1) -> BN -> LeakyReLU .2
+/// -> flatten -> Linear(6272 -> 1). Weights N(0, 0.02), biases 0, BN γ = 1, β = 0.
+public enum PeerDCGAN28 {
+    public static func networks(rng: inout RNG) -> (generator: Sequential, discriminator: Sequential) {
+        let w = Initializer.normal(mean: 0, std: 0.02)
+        let g = Sequential(
+            Linear(100, 128 * 7 * 7, weightInit: w, biasInit: .zeros, rng: &rng), Reshape(sampleShape: [128, 7, 7]),
+            BatchNorm(features: 128), ReLU(),
+            ConvTranspose2d(128, 64, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng),
+            BatchNorm(features: 64), ReLU(),
+            ConvTranspose2d(64, 1, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng), Tanh())
+        let d = Sequential(
+            Conv2d(1, 64, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng), LeakyReLU(alpha: 0.2),
+            Conv2d(64, 128, kernel: 4, stride: 2, padding: 1, weightInit: w, biasInit: .zeros, rng: &rng),
+            BatchNorm(features: 128), LeakyReLU(alpha: 0.2),
+            Reshape(sampleShape: [128 * 7 * 7]), Linear(128 * 7 * 7, 1, weightInit: w, biasInit: .zeros, rng: &rng))
+        return (g, d)
+    }
+}

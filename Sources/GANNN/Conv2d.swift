@@ -19,7 +19,7 @@ import CBLAS
 /// to the input (as the layer contract allows) and rebuilds `cols` from it for dW, unless nothing
 /// borrowed the workspace since forward (then they are still there): at most one im2col more per
 /// backward, for not holding a `[C_in·k·k, HW·N]` matrix per layer between the passes.
-public final class Conv2d: ConvolutionLayer {
+public final class Conv2d: ConvolutionLayer, BlockedLayoutLayer {
     public let inChannels: Int, outChannels: Int
     public let kernel: Int, stride: Int, padding: Int
     public let weight: Parameter, bias: Parameter?
@@ -56,7 +56,17 @@ public final class Conv2d: ConvolutionLayer {
         return [outChannels, g.outHeight, g.outWidth]
     }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, outputBlock: 0) }
+
+    /// For `Sequential` (`BlockedLayoutLayer`): oneDNN's input-side blocked layout for this input.
+    func inputBlock(for shape: [Int]) -> Int? {
+        guard shape.count == 4, shape[1] == inChannels, let dnnl, dnnl.isFast(batch: shape[0], height: shape[2], width: shape[3]) else { return 0 }
+        return dnnl.blocking(batch: shape[0], height: shape[2], width: shape[3]).input
+    }
+
+    /// The forward pass with the output in oneDNN's output-side blocked layout where `outputBlock`
+    /// asks for it (that block, or `Sequential.anyLayout`), else plain.
+    func forward(_ x: Tensor, training: Bool, outputBlock: Int) -> Tensor {
         precondition(x.shape.count == 4 && x.shape[1] == inChannels,
                      "Conv2d(\(inChannels), \(outChannels)): input \(x.shape) must be [N, \(inChannels), H, W]")
         let n = x.shape[0], h = x.shape[2], w = x.shape[3]
@@ -67,9 +77,12 @@ public final class Conv2d: ConvolutionLayer {
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
         if let dnnl, dnnl.isFast(batch: n, height: h, width: w) {
-            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output)
+            let block = dnnl.blocking(batch: n, height: h, width: w).output
+            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output,
+                         outputBlock: block != 0 && (outputBlock == block || outputBlock == Sequential.anyLayout) ? block : 0)
             return output
         }
+        precondition(x.blockSize == 0, "\(kind): a blocked input without oneDNN")
         // Workspace: x as [C, H, W, N], then Y' (x is dead once cols exist) | cols.
         let left = Workspace.borrow(max(x.count, outChannels * m), ckk * m) { image, cols, _ in
             transpose(x.data, rows: n, columns: x.columns, into: image)

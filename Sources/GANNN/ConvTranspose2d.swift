@@ -15,7 +15,7 @@
 /// Memory: as `Conv2d`, only the output and the input gradient belong to the layer; X', `cols`
 /// and the batch-innermost images live in the thread's `Workspace` for one call, and backward
 /// rebuilds X' from the kept input for dW (one transpose of the input).
-public final class ConvTranspose2d: ConvolutionLayer {
+public final class ConvTranspose2d: ConvolutionLayer, BlockedLayoutLayer {
     public let inChannels: Int, outChannels: Int
     public let kernel: Int, stride: Int, padding: Int
     public let weight: Parameter, bias: Parameter?
@@ -50,7 +50,17 @@ public final class ConvTranspose2d: ConvolutionLayer {
         return [outChannels, outputSize(inputShape[1]), outputSize(inputShape[2])]
     }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, outputBlock: 0) }
+
+    /// For `Sequential` (`BlockedLayoutLayer`): oneDNN's input-side blocked layout for this input.
+    func inputBlock(for shape: [Int]) -> Int? {
+        guard shape.count == 4, shape[1] == inChannels, let dnnl, dnnl.isFast(batch: shape[0], height: shape[2], width: shape[3]) else { return 0 }
+        return dnnl.blocking(batch: shape[0], height: shape[2], width: shape[3]).input
+    }
+
+    /// The forward pass with the output in oneDNN's output-side blocked layout where `outputBlock`
+    /// asks for it (that block, or `Sequential.anyLayout`), else plain.
+    func forward(_ x: Tensor, training: Bool, outputBlock: Int) -> Tensor {
         precondition(x.shape.count == 4 && x.shape[1] == inChannels,
                      "ConvTranspose2d(\(inChannels), \(outChannels)): input \(x.shape) must be [N, \(inChannels), H, W]")
         let n = x.shape[0], h = x.shape[2], w = x.shape[3]
@@ -61,9 +71,12 @@ public final class ConvTranspose2d: ConvolutionLayer {
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
         if let dnnl, dnnl.isFast(batch: n, height: h, width: w) {
-            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output)
+            let block = dnnl.blocking(batch: n, height: h, width: w).output
+            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output,
+                         outputBlock: block != 0 && (outputBlock == block || outputBlock == Sequential.anyLayout) ? block : 0)
             return output
         }
+        precondition(x.blockSize == 0, "\(kind): a blocked input without oneDNN")
         // Workspace: X', then y as [C_out, H, W, N] (X' is dead once cols exist) | cols.
         Workspace.borrow(max(inChannels * m, outChannels * plane * n), ckk * m) { image, cols, _ in
             // X'[C_in, HW·N] from x[N, C_in·HW].

@@ -4,8 +4,10 @@ import GANTensor
 
 /// A convolution layer's passes on oneDNN (Debian's libdnnl, the CPU primitive library under
 /// PyTorch and TensorFlow, which picks AVX2 or AVX-512 kernels at run time), for `Conv2d` and
-/// `ConvTranspose2d` (`transposed`). Images stay NCHW and weights in the layers' PyTorch layouts;
-/// oneDNN reorders them into its blocked layouts inside each call (`CDNNL/gan_dnnl.c`).
+/// `ConvTranspose2d` (`transposed`). Weights stay in the layers' PyTorch layouts and images are
+/// NCHW or, where `Sequential` keeps them so between convolutions (`Tensor.blockSize`), in the
+/// blocked layout (nChw16c / nChw8c) a pass uses, which it then reads or writes in place; oneDNN
+/// reorders everything else into its layouts inside each call (`CDNNL/gan_dnnl.c`).
 ///
 /// Threads: oneDNN runs single-threaded here (no OpenMP pool spinning beside OpenBLAS's); a batch
 /// is split over `ComputeThreads` into contiguous chunks of images, each with its own oneDNN
@@ -20,6 +22,9 @@ final class DNNLConvolution {
     let transposed: Bool
     let inChannels: Int, outChannels: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool
     private var shape: (batch: Int, height: Int, width: Int, chunks: Int)?
+    /// The blocked layout (8 or 16, else 0) of each pass of the current primitives (forward,
+    /// backward data, backward weights) on its input side (src, diff_src) and output side (dst, diff_dst).
+    private var passBlocks = [[0, 0], [0, 0], [0, 0]]
     private var convolutions: [OpaquePointer] = []
     private var workspaceFloats: [Int] = []
     /// The kernels oneDNN chose, per chunk and pass (forward, backward data, backward weights).
@@ -68,6 +73,13 @@ final class DNNLConvolution {
             }
         }
         workspaceFloats = convolutions.map { (gan_conv_workspace_size($0) + 3) / 4 }
+        // A layout every chunk's primitive uses, else 0 (a tensor in a blocked layout is then copied plain for that pass).
+        passBlocks = (0..<3).map { pass in
+            (0..<2).map { side in
+                let blocks = Set(convolutions.map { Int(gan_conv_blocking($0, Int32(pass), Int32(side))) })
+                return blocks.count == 1 ? blocks.first! : 0
+            }
+        }
     }
 
     /// Runs `body(chunk, rows, workspace)` for every chunk of the batch, concurrently, each with
@@ -84,46 +96,94 @@ final class DNNLConvolution {
         }
     }
 
-    /// `y = conv(x) + bias` for `x [N, C_in, H, W]` into `y` (already shaped).
-    func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
+    /// The blocked layouts (`Tensor.blockSize`: 8 or 16, else 0) this input size's passes take
+    /// in place: `input`, the one the passes that read x or write dx use (when they agree),
+    /// `output`, the forward pass's for y. A pass given a tensor in another blocked layout reads a
+    /// plain copy of it (a oneDNN reorder, as a plain tensor would have needed).
+    func blocking(batch n: Int, height h: Int, width w: Int) -> (input: Int, output: Int) {
+        prepare(batch: n, height: h, width: w)
+        let inputs = Set(passBlocks.map { $0[0] }).subtracting([0])
+        return (inputs.count == 1 ? inputs.first! : 0, passBlocks[0][1])
+    }
+
+    /// A pass's `blocked` flags.
+    private func flags(input: Bool, output: Bool) -> UInt32 {
+        (input ? UInt32(GAN_CONV_INPUT_BLOCKED) : 0) | (output ? UInt32(GAN_CONV_OUTPUT_BLOCKED) : 0)
+    }
+
+    /// `y = conv(x) + bias` for `x [N, C_in, H, W]` (plain or blocked) into `y` (already shaped),
+    /// in layout `outputBlock`: 0 (plain) or `blocking(...).output`.
+    func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor, outputBlock: Int = 0) {
         let n = x.shape[0]
         prepare(batch: n, height: x.shape[2], width: x.shape[3])
+        precondition(outputBlock == 0 || outputBlock == passBlocks[0][1], "DNNLConvolution: no forward output in block \(outputBlock)")
         let inSize = x.count / n, outSize = y.count / n
-        eachChunk(n) { c, rows, workspace in
-            gan_conv_forward(convolutions[c], x.data + rows.lowerBound * inSize, weight.data, bias?.data, y.data + rows.lowerBound * outSize,
-                             workspace)
+        let xDirect = x.blockSize != 0 && x.blockSize == passBlocks[0][0], xCopied = x.blockSize != 0 && !xDirect
+        Workspace.borrow(xCopied ? x.count : 0, 0) { plainX, _, _ in
+            if xCopied { Tensor.copyLayout(x.data, into: plainX, shape: x.shape, from: x.blockSize, to: 0) }
+            let xp = xCopied ? UnsafePointer(plainX) : UnsafePointer(x.data)
+            let blocked = flags(input: xDirect, output: outputBlock != 0)
+            eachChunk(n) { c, rows, workspace in
+                gan_conv_forward(convolutions[c], xp + rows.lowerBound * inSize, weight.data, bias?.data, y.data + rows.lowerBound * outSize,
+                                 workspace, blocked)
+            }
         }
+        y.blockSize = outputBlock
     }
 
     /// The gradients of `dy` for the input `x` that a backward pass asks for: with
     /// `weightGradient`, the weight (and bias) gradients added to it and `biasGradient` (each
     /// chunk's sum, then the chunks in order); with `dx` (already shaped like `x`), the input
-    /// gradient written into it. Both at once take one oneDNN call per chunk, which reorders `dy`
-    /// into the primitives' blocked layout once for both passes (`gan_conv_backward`).
+    /// gradient written into it, in x's layout. Both at once take one oneDNN call per chunk, which
+    /// reorders `dy` into the primitives' blocked layout once for both passes (`gan_conv_backward`).
+    /// x and dy may each be plain or blocked: a pass that reads one in another layout gets a plain copy.
     func backward(_ x: Tensor, _ dy: Tensor, weight: Tensor, weightGradient: Tensor?, biasGradient: Tensor?, inputGradient dx: Tensor?) {
         let n = x.shape[0]
         prepare(batch: n, height: x.shape[2], width: x.shape[3])
         let inSize = x.count / n, outSize = dy.count / n
-        guard let weightGradient else {
-            guard let dx else { return }
-            eachChunk(n) { c, rows, workspace in
-                gan_conv_backward_data(convolutions[c], dy.data + rows.lowerBound * outSize, weight.data,
-                                       dx.data + rows.lowerBound * inSize, workspace)
+        let data = dx != nil, weights = weightGradient != nil
+        let xb = x.blockSize, dyb = dy.blockSize
+        dx?.blockSize = xb
+        // In place where the pass uses the tensor's blocked layout; plain copies where it does not.
+        let dyDirectData = dyb != 0 && passBlocks[1][1] == dyb, dyDirectWeights = dyb != 0 && passBlocks[2][1] == dyb
+        let dyCopied = dyb != 0 && ((data && !dyDirectData) || (weights && !dyDirectWeights))
+        let xDirect = xb != 0 && passBlocks[2][0] == xb, xCopied = weights && xb != 0 && !xDirect
+        let dxDirect = xb != 0 && passBlocks[1][0] == xb, dxCopied = data && xb != 0 && !dxDirect
+        Workspace.borrow(dyCopied ? dy.count : 0, xCopied ? x.count : 0, dxCopied ? x.count : 0) { plainDy, plainX, plainDx in
+            if dyCopied { Tensor.copyLayout(dy.data, into: plainDy, shape: dy.shape, from: dyb, to: 0) }
+            if xCopied { Tensor.copyLayout(x.data, into: plainX, shape: x.shape, from: xb, to: 0) }
+            let dyData = dyb != 0 && !dyDirectData ? UnsafePointer(plainDy) : UnsafePointer(dy.data)
+            let dyWeights = dyb != 0 && !dyDirectWeights ? UnsafePointer(plainDy) : UnsafePointer(dy.data)
+            let xWeights = xCopied ? UnsafePointer(plainX) : UnsafePointer(x.data)
+            let dxp = dxCopied ? plainDx : dx?.data
+            let blockedData = flags(input: dxDirect, output: dyDirectData), blockedWeights = flags(input: xDirect, output: dyDirectWeights)
+            guard let weightGradient else {
+                guard let dxp else { return }
+                eachChunk(n) { c, rows, workspace in
+                    gan_conv_backward_data(convolutions[c], dyData + rows.lowerBound * outSize, weight.data,
+                                           dxp + rows.lowerBound * inSize, workspace, blockedData)
+                }
+                if dxCopied { Tensor.copyLayout(plainDx, into: dx!.data, shape: x.shape, from: 0, to: xb) }
+                return
             }
-            return
-        }
-        let weightCount = weightGradient.count, chunks = convolutions.count
-        // Each chunk's gradients go to the calling thread's workspace (live for this call only, so
-        // a network holds the largest layer's partial sums, not every layer's: dcgan64 at one
-        // thread kept 25 MB of them), then are added in chunk order.
-        Workspace.borrow(weightCount * chunks, hasBias ? outChannels * chunks : 0) { w, b, _ in
-            eachChunk(n) { c, rows, workspace in
-                let src = x.data + rows.lowerBound * inSize, diff = dy.data + rows.lowerBound * outSize
-                let gw = w + c * weightCount, gb = hasBias ? b + c * outChannels : nil
-                guard let dx else { return gan_conv_backward_weights(convolutions[c], src, diff, gw, gb, workspace) }
-                return gan_conv_backward(convolutions[c], src, diff, weight.data, dx.data + rows.lowerBound * inSize, gw, gb, workspace)
+            let weightCount = weightGradient.count, chunks = convolutions.count
+            // Each chunk's gradients go to the calling thread's workspace (live for this call only, so
+            // a network holds the largest layer's partial sums, not every layer's: dcgan64 at one
+            // thread kept 25 MB of them), then are added in chunk order.
+            Workspace.borrow(weightCount * chunks, hasBias ? outChannels * chunks : 0) { w, b, _ in
+                eachChunk(n) { c, rows, workspace in
+                    let src = xWeights + rows.lowerBound * inSize
+                    let gw = w + c * weightCount, gb = hasBias ? b + c * outChannels : nil
+                    guard let dxp else {
+                        return gan_conv_backward_weights(convolutions[c], src, dyWeights + rows.lowerBound * outSize, gw, gb, workspace,
+                                                         blockedWeights)
+                    }
+                    return gan_conv_backward(convolutions[c], src, dyWeights + rows.lowerBound * outSize, dyData + rows.lowerBound * outSize,
+                                             weight.data, dxp + rows.lowerBound * inSize, gw, gb, workspace, blockedWeights, blockedData)
+                }
+                addChunkSums(w, b, chunks: chunks, into: weightGradient, biasGradient)
             }
-            addChunkSums(w, b, chunks: chunks, into: weightGradient, biasGradient)
+            if dxCopied { Tensor.copyLayout(plainDx, into: dx!.data, shape: x.shape, from: 0, to: xb) }
         }
     }
 

@@ -105,6 +105,27 @@ extension WeightedLayer {
 }
 
 public protocol ElementwiseLayer: RowIndependentLayer {}
+
+/// A layer that takes part in keeping oneDNN's blocked image layouts (`Tensor.blockSize`) from
+/// one convolution to the next, through the layers between them, instead of copying every image
+/// batch into and out of them around each convolution. `Sequential` picks the layouts
+/// (`Sequential.layoutPlan`); a layer called on its own sees and gives plain tensors only.
+protocol BlockedLayoutLayer: Layer {
+    /// For an input batch of `shape`: the blocked layout the layer reads without a copy (a oneDNN
+    /// convolution's input side), `Sequential.anyLayout` when it takes every layout at the same
+    /// cost (`Reshape`), 0 when only plain, or nil when its output has its input's layout, which
+    /// may be any (element-wise maps, batch norm).
+    func inputBlock(for shape: [Int]) -> Int?
+    /// `forward(x, training:)` with the output in layout `outputBlock` if the layer writes that
+    /// one without a copy (`anyLayout`: the layer's own choice), else plain; layers whose output
+    /// has their input's layout ignore it. The output's `blockSize` says which it is.
+    func forward(_ x: Tensor, training: Bool, outputBlock: Int) -> Tensor
+}
+
+extension BlockedLayoutLayer where Self: ElementwiseLayer {
+    func inputBlock(for shape: [Int]) -> Int? { nil }
+    func forward(_ x: Tensor, training: Bool, outputBlock: Int) -> Tensor { forward(x, training: training) }
+}
 extension ElementwiseLayer {
     public func outputShape(for inputShape: [Int]) -> [Int]? { inputShape }
 }

@@ -5,7 +5,7 @@
 /// The output is a copy in a layer-owned tensor: `Tensor` owns its storage (no views), and the
 /// contract needs an output that stays valid until this layer's next forward even if the caller
 /// reuses its input. The copy is a memcpy (split over `ComputeThreads`), small next to the layers around it.
-public final class Reshape: RowIndependentLayer {
+public final class Reshape: RowIndependentLayer, BlockedLayoutLayer {
     public let sampleShape: [Int]
     public var kind: String { "reshape" }
     public var backwardReadsOutput: Bool { false }
@@ -14,6 +14,7 @@ public final class Reshape: RowIndependentLayer {
     private let output = Tensor(shape: [0])
     private let inputGradient = Tensor(shape: [0])
     private var inputShape: [Int] = []
+    private var inputBlock = 0                   // the layout x came in (dx goes out in it)
 
     public init(sampleShape: [Int]) {
         precondition(!sampleShape.isEmpty && sampleShape.allSatisfy { $0 > 0 },
@@ -29,13 +30,28 @@ public final class Reshape: RowIndependentLayer {
         inputShape.reduce(1, *) == sampleCount ? sampleShape : nil
     }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, outputBlock: 0) }
+
+    /// For `Sequential`: a reshape copies, and copies into or out of a blocked layout at about the
+    /// same cost, so it takes any input layout and gives its output plain or, when it is an image
+    /// batch the next convolution reads in a blocked layout, in that one (G's Linear -> image).
+    func inputBlock(for shape: [Int]) -> Int? { Sequential.anyLayout }
+
+    func forward(_ x: Tensor, training: Bool, outputBlock: Int) -> Tensor {
         let n = x.rows
         precondition(x.shape.count >= 1 && x.count == n * sampleCount,
                      "Reshape(\(sampleShape)): input \(x.shape) does not have \(sampleCount) elements per sample")
         inputShape = x.shape
+        inputBlock = x.blockSize
         output.resize(batch: n, sampleShape: sampleShape)
-        parallelCopy(x.data, into: output.data, count: x.count)
+        if x.blockSize != 0 {
+            Tensor.copyLayout(x.data, into: output.data, shape: x.shape, from: x.blockSize, to: 0)
+        } else if outputBlock > 0, sampleShape.count == 3, sampleShape[0] % outputBlock == 0 {
+            Tensor.copyLayout(x.data, into: output.data, shape: output.shape, from: 0, to: outputBlock)
+            output.blockSize = outputBlock
+        } else {
+            parallelCopy(x.data, into: output.data, count: x.count)
+        }
         return output
     }
 
@@ -45,8 +61,16 @@ public final class Reshape: RowIndependentLayer {
         precondition(!inputShape.isEmpty, "Reshape.backward called before forward")
         precondition(dy.count == output.count, "Reshape.backward: dy \(dy.shape) does not match output \(output.shape)")
         guard mode.contains(.inputGradient) else { return nil }
+        precondition(dy.blockSize == output.blockSize, "Reshape.backward: dy in layout \(dy.blockSize), the output in \(output.blockSize)")
         gradient.resize(inputShape)
-        parallelCopy(dy.data, into: gradient.data, count: dy.count)
+        if dy.blockSize != 0 {
+            Tensor.copyLayout(dy.data, into: gradient.data, shape: output.shape, from: dy.blockSize, to: 0)
+        } else if inputBlock != 0 {
+            Tensor.copyLayout(dy.data, into: gradient.data, shape: inputShape, from: 0, to: inputBlock)
+            gradient.blockSize = inputBlock
+        } else {
+            parallelCopy(dy.data, into: gradient.data, count: dy.count)
+        }
         return gradient
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Layers applied in order. Parameter paths are `"<index>_<kind>/<param>"` (e.g. `0_linear/weight`),
 /// the names checkpoints use.
 public final class Sequential: Layer {
@@ -13,9 +15,35 @@ public final class Sequential: Layer {
     /// backward does not read it): the chain then keeps one activation tensor less per such pair.
     private let inPlace: [InPlaceActivation?]
 
+    /// The layers that take part in blocked layouts (nil for the others).
+    private let blockedLayers: [BlockedLayoutLayer?]
+    /// `layoutPlan`'s answers for the latest two input shapes and thread counts (the D step and the
+    /// G step may give D different batch sizes).
+    private var plans: [(shape: [Int], threads: Int, outputBlocks: [Int])] = []
+    /// The layout of each layer's output in the latest forward: its dy must come in the same one.
+    private var outputBlocks: [Int]
+    /// Where forward copies a layer's input into a layout the layer takes (index i: before layer
+    /// i, which the plan avoids) and the output into plain (index `layers.count`: a forward that
+    /// stops inside the network, e.g. D's features for feature matching); allocated on first use.
+    private let layoutCopies: [Tensor]
+    /// Where backward copies a dy into the layout the layer gave its output (the caller's dy is
+    /// plain, and might come for such an output).
+    private let gradientCopy = Tensor(shape: [0])
+    /// Whether some layer is a convolution (the only layers that choose blocked layouts).
+    private let hasConvolution: Bool
+    /// Whether forward keeps blocked layouts between layers; `SWIFTGAN_BLOCKED_LAYOUTS=0` turns
+    /// it off (every layer then sees plain tensors, as before: the same bits, more copies).
+    static let keepsBlockedLayouts = ProcessInfo.processInfo.environment["SWIFTGAN_BLOCKED_LAYOUTS"] != "0"
+    /// `BlockedLayoutLayer.inputBlock`'s "takes every layout".
+    static let anyLayout = -1
+
     public init(_ layers: [Layer]) {
         self.layers = layers
         inPlace = layers.indices.map { i in i > 0 && !layers[i - 1].backwardReadsOutput ? layers[i] as? InPlaceActivation : nil }
+        blockedLayers = layers.map { $0 as? BlockedLayoutLayer }
+        outputBlocks = [Int](repeating: 0, count: layers.count)
+        layoutCopies = (0...layers.count).map { _ in Tensor(shape: [0]) }
+        hasConvolution = layers.contains { $0 is ConvolutionLayer }
     }
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
@@ -53,11 +81,56 @@ public final class Sequential: Layer {
     /// Runs the first `count` layers only (e.g. D's features for feature matching). An in-place
     /// activation overwrites the previous layer's output, never `x`.
     public func forward(_ x: Tensor, training: Bool, throughLayer count: Int) -> Tensor {
+        precondition(x.blockSize == 0, "Sequential.forward: the input must be plain NCHW")
+        let plan = layoutPlan(for: x)
         var h = x
         for i in 0..<min(count, layers.count) {   // as `layers.prefix(count)`
-            if let a = inPlace[i] { h = a.forward(inPlace: h, training: training) } else { h = layers[i].forward(h, training: training) }
+            if h.blockSize != 0 {
+                // Only where the plan did not foresee it (a layer whose blocking changed): plain.
+                let accepted = blockedLayers[i].map { $0.inputBlock(for: h.shape) ?? h.blockSize } ?? 0
+                if accepted != h.blockSize && accepted != Sequential.anyLayout {
+                    h.copy(toBlockSize: 0, into: layoutCopies[i])
+                    h = layoutCopies[i]
+                }
+            }
+            if let a = inPlace[i] {
+                h = a.forward(inPlace: h, training: training)
+            } else if let b = blockedLayers[i], let plan {
+                h = b.forward(h, training: training, outputBlock: plan[i])
+            } else {
+                h = layers[i].forward(h, training: training)
+            }
+            outputBlocks[i] = h.blockSize
+        }
+        if h.blockSize != 0 {
+            h.copy(toBlockSize: 0, into: layoutCopies[layers.count])
+            h = layoutCopies[layers.count]
         }
         return h
+    }
+
+    /// For each layer, the layout its output should be in for an input batch `x`: that of the
+    /// layer that next reads it (through element-wise maps and batch norms, which keep their
+    /// input's layout), so that an image batch stays in a oneDNN convolution's blocked layout
+    /// until a layer that needs it plain; nil when no layer here uses a blocked layout. Kept for
+    /// the latest two input shapes.
+    func layoutPlan(for x: Tensor) -> [Int]? {
+        guard Sequential.keepsBlockedLayouts, hasConvolution else { return nil }
+        let threads = ComputeThreads.count
+        if let p = plans.first(where: { $0.shape == x.shape && $0.threads == threads }) { return p.outputBlocks }
+        var shapes = [x.shape]
+        for l in layers {
+            guard let next = l.outputShape(for: Array(shapes.last!.dropFirst())) else { return nil }
+            shapes.append([x.shape[0]] + next)
+        }
+        var want = [Int](repeating: 0, count: layers.count + 1)
+        for i in stride(from: layers.count - 1, through: 0, by: -1) {
+            guard let b = blockedLayers[i] else { continue }
+            want[i] = b.inputBlock(for: shapes[i]) ?? want[i + 1]
+        }
+        let outputs = Array(want.dropFirst())
+        plans = [(x.shape, threads, outputs)] + plans.prefix(1)
+        return outputs
     }
 
     /// Makes this network pass its input gradients in `other`'s two buffers. For two networks
@@ -83,7 +156,14 @@ public final class Sequential: Layer {
         for i in stride(from: end - 1, through: 0, by: -1) {
             // The first layer needs to compute dx only when the caller asked for it.
             let m: BackwardMode = i == 0 ? mode : mode.union(.inputGradient)
-            g = layers[i].backward(g!, mode: m, into: g === gradients.0 ? gradients.1 : gradients.0)
+            // dy in the layout the layer gave its output (the caller's dy is plain).
+            if g!.blockSize != outputBlocks[i] {
+                g!.copy(toBlockSize: outputBlocks[i], into: gradientCopy)
+                g = gradientCopy
+            }
+            // Into the buffer that is neither dy nor the caller's dy (which may be another network's).
+            let into = g === gradients.0 || (g === gradientCopy && dy === gradients.0) ? gradients.1 : gradients.0
+            g = layers[i].backward(g!, mode: m, into: into)
         }
         return g
     }

@@ -27,3 +27,35 @@ public enum OneDNN {
         return isAvailable && gan_dnnl_has_avx512() != 0
     }()
 }
+
+extension Tensor {
+    /// This image batch `[N, C, H, W]` copied into `destination` (resized to its shape) in layout
+    /// `block` (0: plain NCHW; 8 or 16: nChw8c / nChw16c, C a multiple of it; see `blockSize`),
+    /// with oneDNN's reorder, the batch split over `ComputeThreads`. A copy: the same values.
+    public func copy(toBlockSize block: Int, into destination: Tensor) {
+        precondition(destination !== self, "Tensor.copy(toBlockSize:into:): the destination is the source")
+        destination.resize(shape)
+        Tensor.copyLayout(data, into: destination.data, shape: shape, from: blockSize, to: block)
+        destination.blockSize = block
+    }
+
+    /// Copies the image batch of `shape` `[N, C, H, W]` at `source`, in layout `from`, to
+    /// `destination` in layout `to` (0, 8 or 16; one of them 0 unless they are equal).
+    public static func copyLayout(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, shape: [Int],
+                                  from: Int, to: Int) {
+        let count = shape.reduce(1, *)
+        if from == to {
+            ComputeThreads.parallelFor(count) { r in (destination + r.lowerBound).update(from: source + r.lowerBound, count: r.count) }
+            return
+        }
+        precondition(shape.count == 4 && (from == 0 || to == 0), "Tensor: no layout copy from block \(from) to \(to) for \(shape)")
+        let n = shape[0], c = shape[1], h = shape[2], w = shape[3], b = max(from, to), toBlocked: Int32 = to == 0 ? 0 : 1
+        let chunks = min(ComputeThreads.count, n), perImage = count / max(n, 1)
+        ComputeThreads.forEachChunk(chunks) { k in
+            let rows = ComputeThreads.chunkRange(k, of: chunks, count: n)
+            let status = gan_reorder(Int32(rows.count), Int32(c), Int32(h), Int32(w), Int32(b), toBlocked,
+                                     source + rows.lowerBound * perImage, destination + rows.lowerBound * perImage)
+            precondition(status == 0, "Tensor: oneDNN failed to copy \(shape) between layouts")
+        }
+    }
+}

@@ -13,6 +13,12 @@ public final class Tensor {
     public private(set) var capacity: Int
     /// Start of the storage; valid for `count` elements (and up to `capacity`).
     public private(set) var data: UnsafeMutablePointer<Float>
+    /// How an image batch `[N, C, H, W]` lies in memory: 0, row-major NCHW (every tensor outside
+    /// a network's layers); 8 or 16, oneDNN's blocked layout nChw8c / nChw16c, in which element
+    /// (n, c, h, w) is at ((n·C/B + c/B)·H·W + h·W + w)·B + c mod B, with C a multiple of B (so the
+    /// same count). `Sequential` keeps it between oneDNN convolutions, through the layers between
+    /// them; every resize sets it back to 0, so a layer that writes NCHW needs no care.
+    public var blockSize = 0
 
     /// A zero-filled tensor of the given shape.
     public init(shape: [Int]) {
@@ -42,6 +48,7 @@ public final class Tensor {
     /// Sets a new shape. Keeps the storage when it is large enough (no allocation), otherwise
     /// allocates a new zeroed buffer. Contents are unspecified unless the element count is unchanged.
     public func resize(_ newShape: [Int]) {
+        blockSize = 0
         if newShape == shape { return }
         precondition(newShape.allSatisfy { $0 >= 0 }, "Tensor shape \(newShape) has a negative dimension")
         let n = newShape.reduce(1, *)
@@ -65,6 +72,7 @@ public final class Tensor {
     /// per-step calls allocate nothing (an array literal is a heap allocation).
     @inlinable
     public func resize(rows: Int, columns: Int) {
+        blockSize = 0
         if shape.count == 2 && shape[0] == rows && shape[1] == columns { return }
         if previousShape.count == 2 && previousShape[0] == rows && previousShape[1] == columns {
             resize(previousShape)
@@ -76,6 +84,7 @@ public final class Tensor {
     /// `resize([batch] + sampleShape)` without allocating when nothing changes.
     @inlinable
     public func resize(batch: Int, sampleShape: [Int]) {
+        blockSize = 0
         if shape.count == sampleShape.count + 1 && shape[0] == batch && shape.dropFirst().elementsEqual(sampleShape) { return }
         if previousShape.count == sampleShape.count + 1 && previousShape[0] == batch
             && previousShape.dropFirst().elementsEqual(sampleShape) {
@@ -88,6 +97,7 @@ public final class Tensor {
     /// Reinterprets the same elements under another shape with the same element count.
     public func reshape(_ newShape: [Int]) {
         precondition(newShape.reduce(1, *) == count, "Tensor: cannot reshape \(shape) to \(newShape)")
+        precondition(blockSize == 0, "Tensor: cannot reshape a tensor in a blocked layout")
         shape = newShape
     }
 
@@ -115,12 +125,14 @@ public final class Tensor {
     public func copy(from other: Tensor) {
         resize(other.shape)
         data.update(from: other.data, count: count)
+        blockSize = other.blockSize
     }
 
     /// A new tensor with the same shape and contents.
     public func clone() -> Tensor {
         let t = Tensor(shape: shape)
         t.data.update(from: data, count: count)
+        t.blockSize = blockSize
         return t
     }
 

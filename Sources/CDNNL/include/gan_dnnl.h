@@ -46,21 +46,33 @@ void gan_conv_destroy(gan_conv *conv);
 size_t gan_conv_workspace_size(gan_conv *conv);
 
 /// dst = conv(src, weights) + bias (bias NULL when the layer has none). 0 on success.
-int gan_conv_forward(gan_conv *conv, const float *src, const float *weights, const float *bias, float *dst, void *workspace);
-/// diff_src = the input gradient of diff_dst. 0 on success.
-int gan_conv_backward_data(gan_conv *conv, const float *diff_dst, const float *weights, float *diff_src, void *workspace);
-/// diff_weights (and diff_bias when not NULL) = the parameter gradients, overwritten. 0 on success.
+/// `blocked` flags of a pass: its input side (src, diff_src) / output side (dst, diff_dst) is in
+/// the blocked layout `gan_conv_blocking` reports, read and written in place without a reorder.
+enum { GAN_CONV_INPUT_BLOCKED = 1, GAN_CONV_OUTPUT_BLOCKED = 2 };
+
+int gan_conv_forward(gan_conv *conv, const float *src, const float *weights, const float *bias, float *dst, void *workspace,
+                     unsigned blocked);
+int gan_conv_backward_data(gan_conv *conv, const float *diff_dst, const float *weights, float *diff_src, void *workspace,
+                           unsigned blocked);
 int gan_conv_backward_weights(gan_conv *conv, const float *src, const float *diff_dst, float *diff_weights, float *diff_bias,
-                              void *workspace);
+                              void *workspace, unsigned blocked);
 
-/// The implementation oneDNN chose for a pass (0 forward, 1 backward data, 2 backward weights).
-/// Both backward passes in one call (weights first, then data): the same results as
-/// `gan_conv_backward_weights` then `gan_conv_backward_data`, with diff_dst reordered into the
-/// primitives' layout once instead of twice where both passes chose the same one.
-int gan_conv_backward(gan_conv *conv, const float *src, const float *diff_dst, const float *weights, float *diff_src,
-                      float *diff_weights, float *diff_bias, void *workspace);
+/// Both backward passes: the weights pass reads diff_dst at `diff_dst_weights` with flags
+/// `blocked_weights`, the data pass at `diff_dst_data` with `blocked_data` (the same dy, in the
+/// layouts the passes take it in).
+int gan_conv_backward(gan_conv *conv, const float *src, const float *diff_dst_weights, const float *diff_dst_data,
+                      const float *weights, float *diff_src, float *diff_weights, float *diff_bias, void *workspace,
+                      unsigned blocked_weights, unsigned blocked_data);
 
-/// Whether `gan_conv_backward` reorders diff_dst once (for tests and benchmarks).
+/// Channels per block (8 or 16) of oneDNN's nChw8c / nChw16c layout that pass `pass` (0 forward,
+/// 1 backward data, 2 backward weights) of `conv` uses on its input side (`output_side` 0: src or
+/// diff_src) or output side (1: dst or diff_dst), or 0 (plain NCHW or another layout).
+int gan_conv_blocking(gan_conv *conv, int pass, int output_side);
+
+/// Copies a batch [n, c, h, w] between plain NCHW and nChw{block}c (`to_blocked` 1: plain ->
+/// blocked), c a multiple of `block` (8 or 16), with oneDNN's reorder (cached per thread).
+int gan_reorder(int n, int c, int h, int w, int block, int to_blocked, const float *src, float *dst);
+
 int gan_conv_shares_diff_dst(gan_conv *conv);
 
 const char *gan_conv_implementation(gan_conv *conv, int pass);
