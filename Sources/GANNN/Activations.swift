@@ -9,6 +9,55 @@ public protocol InPlaceActivation: ElementwiseLayer {
     func forward(inPlace x: Tensor, training: Bool) -> Tensor
 }
 
+/// An in-place activation that `Sequential` runs inside the batch norm before it
+/// (`BatchNorm.forward(_:training:fusing:)` applies it to each value it writes, and its backward
+/// applies the activation's derivative to each dy it reads): one pass over the batch less each way,
+/// with the activation's own arithmetic, so the same bits.
+protocol FusableActivation: InPlaceActivation {
+    var fused: FusedActivation { get }
+    /// Takes `x`, which already holds this activation's output (computed by the batch norm), as
+    /// `forward(inPlace: x, training:)` would have left it, without a pass over it.
+    func adopt(inPlace x: Tensor)
+}
+
+enum FusedActivation {
+    case relu
+    case leakyReLU(Float)
+}
+
+/// x (a batch norm with no activation fused into it).
+struct IdentityMap: LaneMap {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v }
+    @inline(__always) func callAsFunction(_ v: Float) -> Float { v }
+}
+
+/// dLoss/dx of an activation from dLoss/dy `g` and its output `y`, in a SIMD and a scalar form that
+/// give what the activation's own backward loop gives (`ReLU`: y > 0 ? g : 0; `LeakyReLU`, whose
+/// output has its input's sign: y > 0 ? g : a·g).
+protocol GradientMask {
+    func callAsFunction(_ g: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float>
+    func callAsFunction(_ g: Float, _ y: Float) -> Float
+}
+
+/// g (no activation).
+struct PassGradient: GradientMask {
+    @inline(__always) func callAsFunction(_ g: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { g }
+    @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { g }
+}
+
+struct ReLUGradient: GradientMask {
+    @inline(__always) func callAsFunction(_ g: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD8<Float>(repeating: 0).replacing(with: g, where: y .> 0)
+    }
+    @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { y > 0 ? g : 0 }
+}
+
+struct LeakyReLUGradient: GradientMask {
+    let a: Float
+    @inline(__always) func callAsFunction(_ g: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> { (g * a).replacing(with: g, where: y .> 0) }
+    @inline(__always) func callAsFunction(_ g: Float, _ y: Float) -> Float { y > 0 ? g : a * g }
+}
+
 /// An element-wise map with a SIMD form and a scalar form doing the same arithmetic.
 protocol LaneMap {
     func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float>
@@ -96,12 +145,14 @@ protocol OutputDerivative {
 }
 
 /// `max(0, x)`. Gradient at 0 is 0, as in PyTorch.
-public final class ReLU: ActivationBase, InPlaceActivation, BlockedLayoutLayer {
+public final class ReLU: ActivationBase, InPlaceActivation, BlockedLayoutLayer, FusableActivation {
     public var kind: String { "relu" }
     public override init() {}
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
     public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
+    var fused: FusedActivation { .relu }
+    func adopt(inPlace x: Tensor) { _ = prepareForward(x, inPlace: true) }
 
     private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
         let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data
@@ -120,7 +171,7 @@ public final class ReLU: ActivationBase, InPlaceActivation, BlockedLayoutLayer {
 
 /// `x` for x > 0, `alpha · x` otherwise (0 <= alpha < 1). Backward tests the sign of what it kept:
 /// x, or after an in-place forward the output, whose sign is x's (alpha >= 0).
-public final class LeakyReLU: ActivationBase, InPlaceActivation, BlockedLayoutLayer {
+public final class LeakyReLU: ActivationBase, InPlaceActivation, BlockedLayoutLayer, FusableActivation {
     public let alpha: Float
     public var kind: String { "leaky_relu" }
 
@@ -131,6 +182,8 @@ public final class LeakyReLU: ActivationBase, InPlaceActivation, BlockedLayoutLa
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: false) }
     public func forward(inPlace x: Tensor, training: Bool) -> Tensor { activate(x, inPlace: true) }
+    var fused: FusedActivation { .leakyReLU(alpha) }
+    func adopt(inPlace x: Tensor) { _ = prepareForward(x, inPlace: true) }
 
     private func activate(_ x: Tensor, inPlace: Bool) -> Tensor {
         let n = prepareForward(x, inPlace: inPlace), xp = x.data, y = output.data, a = alpha

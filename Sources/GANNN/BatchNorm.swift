@@ -71,7 +71,19 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
         rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(variance * Double(m) / Double(m - 1))
     }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, fusing: nil) }
+
+    /// `forward(x, training:)` with `activation` applied to every value written (for `Sequential`:
+    /// the in-place activation after this layer, `FusableActivation`).
+    func forward(_ x: Tensor, training: Bool, fusing activation: FusedActivation?) -> Tensor {
+        switch activation {
+        case nil: return forward(x, training: training, IdentityMap())
+        case .relu: return forward(x, training: training, ReLUMap())
+        case .leakyReLU(let a): return forward(x, training: training, LeakyReLUMap(a: a))
+        }
+    }
+
+    private func forward<F: LaneMap>(_ x: Tensor, training: Bool, _ f: F) -> Tensor {
         let (n, s) = geometry(x), c = features, m = n * s
         output.resize(x.shape)
         output.blockSize = x.blockSize
@@ -98,7 +110,7 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
                         for ch in base..<base + 8 { mu[ch] = rm[ch]; inv[ch] = 1 / (rv[ch] + eps).squareRoot() }
                     }
                     layout.normalize(xp, group: group, batch: n, mean: mu + base, inverseStd: inv + base, gamma: g + base,
-                                     beta: b + base, into: y)
+                                     beta: b + base, into: y, f)
                 }
             }
             return output
@@ -122,7 +134,7 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
                 let mean = mu[ch], invStd = inv[ch], gc = g[ch], bc = b[ch]
                 for i in 0..<n {
                     let o = (i * c + ch) * s
-                    normalizeRun(xp + o, count: s, mean: mean, inverseStd: invStd, gamma: gc, beta: bc, output: y + o)
+                    normalizeRun(xp + o, count: s, mean: mean, inverseStd: invStd, gamma: gc, beta: bc, output: y + o, f)
                 }
             }
         }
@@ -132,10 +144,25 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
 
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
+        backward(dy, mode: mode, into: gradient, fusing: nil)
+    }
+
+    /// The backward pass from dy at the output of the activation fused into the last forward
+    /// (`activation`, which then holds its output in this layer's output tensor).
+    func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor, fusing activation: FusedActivation?) -> Tensor? {
+        switch activation {
+        case nil: return backward(dy, mode: mode, into: gradient, PassGradient())
+        case .relu: return backward(dy, mode: mode, into: gradient, ReLUGradient())
+        case .leakyReLU(let a): return backward(dy, mode: mode, into: gradient, LeakyReLUGradient(a: a))
+        }
+    }
+
+    private func backward<M: GradientMask>(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor, _ mk: M) -> Tensor? {
         precondition(dy.count == output.count, "BatchNorm.backward: dy \(dy.shape) does not match output \(output.shape)")
         guard let x = input else { preconditionFailure("BatchNorm.backward called before forward") }
         let n = output.shape[0], c = features, s = output.count / max(n * c, 1), m = Double(n * s)
         let g = UnsafePointer(dy.data), xp = UnsafePointer(x.data), mu = mean.data
+        let yp = M.self == PassGradient.self ? g : UnsafePointer(output.data)   // the fused activation's output
         let wantsParameters = mode.contains(.parameterGradients), wantsInput = mode.contains(.inputGradient)
         precondition(dy.blockSize == x.blockSize, "BatchNorm.backward: dy in layout \(dy.blockSize), the output in \(x.blockSize)")
         if wantsInput { gradient.resize(output.shape); gradient.blockSize = x.blockSize }
@@ -146,7 +173,7 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
             ComputeThreads.parallelFor(c / 8, grain: max(1, 3 * n * s / 8)) { groups in
                 for group in groups {
                     let base = 8 * group
-                    let (sumDy, sumDyXh) = layout.gradientSums(g, xp, group: group, batch: n, mean: mu + base, inverseStd: inv + base)
+                    let (sumDy, sumDyXh) = layout.gradientSums(g, xp, group: group, batch: n, mean: mu + base, inverseStd: inv + base, y: yp, mk)
                     if wantsParameters {
                         for j in 0..<8 { dw[base + j] += Float(sumDyXh[j]); db[base + j] += Float(sumDy[j]) }
                     }
@@ -158,7 +185,7 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
                         meanDyXh[j] = Float(sumDyXh[j] / m)
                     }
                     layout.inputGradient(g, xp, group: group, batch: n, mean: mu + base, inverseStd: inv + base, scale: scale,
-                                         meanDy: meanDy, meanDyXh: meanDyXh, batchStatistics: batchStatistics, into: dx)
+                                         meanDy: meanDy, meanDyXh: meanDyXh, batchStatistics: batchStatistics, into: dx, y: yp, mk)
                 }
             }
             return wantsInput ? gradient : nil
@@ -169,7 +196,8 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
         ComputeThreads.parallelFor(c, grain: 3 * n * s) { channels in
             for ch in channels {
                 let mean = mu[ch], invStd = inv[ch]
-                let (sumDy, sumDyXh) = channelGradientSums(g, xp, mean: mean, inverseStd: invStd, n: n, c: c, s: s, channel: ch)
+                let (sumDy, sumDyXh) = channelGradientSums(g, xp, mean: mean, inverseStd: invStd, n: n, c: c, s: s, channel: ch,
+                                                           y: yp, mk)
                 if wantsParameters { dw[ch] += Float(sumDyXh); db[ch] += Float(sumDy) }
                 guard wantsInput else { continue }
                 let k0 = w[ch] * inv[ch]
@@ -179,12 +207,12 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
                     for i in 0..<n {
                         let o = (i * c + ch) * s
                         batchNormInputGradientRun(g + o, xp + o, mean: mean, inverseStd: invStd, count: s, scale: k0,
-                                                  meanDy: meanDy, meanDyXh: meanDyXh, into: dx + o)
+                                                  meanDy: meanDy, meanDyXh: meanDyXh, into: dx + o, y: yp + o, mk)
                     }
                 } else {
                     for i in 0..<n {
                         let o = (i * c + ch) * s
-                        for k in 0..<s { dx[o + k] = k0 * g[o + k] }
+                        for k in 0..<s { dx[o + k] = k0 * mk(g[o + k], yp[o + k]) }
                     }
                 }
             }
@@ -196,19 +224,19 @@ public final class BatchNorm: Layer, BlockedLayoutLayer {
 /// y = γ·x̂ + β with x̂ = (x - mean)·inverseStd over `count` contiguous floats, eight lanes at a
 /// time (the same arithmetic per element as the scalar tail).
 @inline(__always)
-func normalizeRun(_ x: UnsafePointer<Float>, count: Int, mean: Float, inverseStd: Float, gamma: Float, beta: Float,
-                  output y: UnsafeMutablePointer<Float>) {
+func normalizeRun<F: LaneMap>(_ x: UnsafePointer<Float>, count: Int, mean: Float, inverseStd: Float, gamma: Float, beta: Float,
+                              output y: UnsafeMutablePointer<Float>, _ f: F) {
     let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)
     let m8 = SIMD8<Float>(repeating: mean), i8 = SIMD8<Float>(repeating: inverseStd)
     let g8 = SIMD8<Float>(repeating: gamma), b8 = SIMD8<Float>(repeating: beta)
     var k = 0
     while k + 8 <= count {
         let v = (xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self) - m8) * i8
-        yr.storeBytes(of: g8 * v + b8, toByteOffset: k * 4, as: SIMD8<Float>.self)
+        yr.storeBytes(of: f(g8 * v + b8), toByteOffset: k * 4, as: SIMD8<Float>.self)
         k += 8
     }
     while k < count {
-        y[k] = gamma * ((x[k] - mean) * inverseStd) + beta
+        y[k] = f(gamma * ((x[k] - mean) * inverseStd) + beta)
         k += 1
     }
 }
@@ -216,39 +244,40 @@ func normalizeRun(_ x: UnsafePointer<Float>, count: Int, mean: Float, inverseStd
 /// dx = scale·(dy - meanDy - x̂·meanDyXh) with x̂ = (x - mean)·inverseStd over `count` contiguous
 /// floats, eight lanes at a time.
 @inline(__always)
-func batchNormInputGradientRun(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, inverseStd: Float,
-                               count: Int, scale: Float, meanDy: Float, meanDyXh: Float, into dx: UnsafeMutablePointer<Float>) {
-    let gr = UnsafeRawPointer(dy), xr = UnsafeRawPointer(x), dr = UnsafeMutableRawPointer(dx)
+func batchNormInputGradientRun<M: GradientMask>(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, inverseStd: Float,
+                                                count: Int, scale: Float, meanDy: Float, meanDyXh: Float, into dx: UnsafeMutablePointer<Float>,
+                                                y: UnsafePointer<Float>, _ mk: M) {
+    let gr = UnsafeRawPointer(dy), xr = UnsafeRawPointer(x), dr = UnsafeMutableRawPointer(dx), yr = UnsafeRawPointer(y)
     let s8 = SIMD8<Float>(repeating: scale), a8 = SIMD8<Float>(repeating: meanDy), b8 = SIMD8<Float>(repeating: meanDyXh)
     let m8 = SIMD8<Float>(repeating: mean), i8 = SIMD8<Float>(repeating: inverseStd)
     var k = 0
     while k + 8 <= count {
-        let gv = gr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+        let gv = mk(gr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self), yr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
         let hv = (xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self) - m8) * i8
         dr.storeBytes(of: s8 * (gv - a8 - hv * b8), toByteOffset: k * 4, as: SIMD8<Float>.self)
         k += 8
     }
-    while k < count { dx[k] = scale * (dy[k] - meanDy - (x[k] - mean) * inverseStd * meanDyXh); k += 1 }
+    while k < count { dx[k] = scale * (mk(dy[k], y[k]) - meanDy - (x[k] - mean) * inverseStd * meanDyXh); k += 1 }
 }
 
 /// `channelGradientSums` with x̂ = (x - mean)·inverseStd computed from x on the fly (the same bits).
 @inline(__always)
-func channelGradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, inverseStd: Float,
-                         n: Int, c: Int, s: Int, channel ch: Int) -> (Double, Double) {
+func channelGradientSums<M: GradientMask>(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mean: Float, inverseStd: Float,
+                                          n: Int, c: Int, s: Int, channel ch: Int, y: UnsafePointer<Float>, _ mk: M) -> (Double, Double) {
     let m8 = SIMD8<Float>(repeating: mean), i8 = SIMD8<Float>(repeating: inverseStd)
     var sum = 0.0, sumDyXh = 0.0
     for i in 0..<n {
         let o = (i * c + ch) * s
-        let gr = UnsafeRawPointer(dy + o), xr = UnsafeRawPointer(x + o)
+        let gr = UnsafeRawPointer(dy + o), xr = UnsafeRawPointer(x + o), yr = UnsafeRawPointer(y + o)
         var a = SIMD8<Float>(), b = SIMD8<Float>(), k = 0
         while k + 8 <= s {
-            let gv = gr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+            let gv = mk(gr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self), yr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
             a += gv
             b += gv * ((xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self) - m8) * i8)
             k += 8
         }
         var s1 = a.sum(), s2 = b.sum()
-        while k < s { s1 += dy[o + k]; s2 += dy[o + k] * ((x[o + k] - mean) * inverseStd); k += 1 }
+        while k < s { let gk = mk(dy[o + k], y[o + k]); s1 += gk; s2 += gk * ((x[o + k] - mean) * inverseStd); k += 1 }
         sum += Double(s1)
         sumDyXh += Double(s2)
     }
@@ -279,7 +308,7 @@ func runSumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
 func channelGradientSums(_ dy: UnsafePointer<Float>, _ xh: UnsafePointer<Float>, n: Int, c: Int, s: Int,
                          channel ch: Int) -> (Double, Double) {
     // (x̂ - 0)·1 is x̂ bit for bit: the on-the-fly variant with the identity normalisation.
-    channelGradientSums(dy, xh, mean: 0, inverseStd: 1, n: n, c: c, s: s, channel: ch)
+    channelGradientSums(dy, xh, mean: 0, inverseStd: 1, n: n, c: c, s: s, channel: ch, y: dy, PassGradient())
 }
 
 /// Per-channel Σ dy and Σ dy·x̂ (see `channelGradientSums(_:_:n:c:s:channel:)`) for every channel,
@@ -372,7 +401,7 @@ struct BlockedRuns {
 
     /// y = γ·x̂ + β with x̂ = (x - μ)·inverseStd for the group's channels (pointers at its first).
     func normalize(_ x: UnsafePointer<Float>, group: Int, batch n: Int, mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
-                   gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+                   gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ f: some LaneMap) {
         let m8 = UnsafeRawPointer(mean).loadUnaligned(as: SIMD8<Float>.self), i8 = UnsafeRawPointer(inverseStd).loadUnaligned(as: SIMD8<Float>.self)
         let g8 = UnsafeRawPointer(gamma).loadUnaligned(as: SIMD8<Float>.self), b8 = UnsafeRawPointer(beta).loadUnaligned(as: SIMD8<Float>.self)
         let stride = block * 4
@@ -381,22 +410,23 @@ struct BlockedRuns {
             let xr = UnsafeRawPointer(x + o), yr = UnsafeMutableRawPointer(y + o)
             for k in 0..<plane {
                 let v = (xr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self) - m8) * i8
-                yr.storeBytes(of: g8 * v + b8, toByteOffset: k * stride, as: SIMD8<Float>.self)
+                yr.storeBytes(of: f(g8 * v + b8), toByteOffset: k * stride, as: SIMD8<Float>.self)
             }
         }
     }
 
     /// Σ dy and Σ dy·x̂ per channel of the group, as `channelGradientSums` forms them.
     func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, group: Int, batch n: Int,
-                      mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>) -> (SIMD8<Double>, SIMD8<Double>) {
+                      mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, y: UnsafePointer<Float>, _ mk: some GradientMask)
+        -> (SIMD8<Double>, SIMD8<Double>) {
         let m8 = UnsafeRawPointer(mean).loadUnaligned(as: SIMD8<Float>.self), i8 = UnsafeRawPointer(inverseStd).loadUnaligned(as: SIMD8<Float>.self)
         var sum = SIMD8<Double>(), sumDyXh = SIMD8<Double>()
         let full = plane / 8 * 8, stride = block * 4
         for i in 0..<n {
             let o = offset(i, group: group)
-            let gp = UnsafeRawPointer(dy + o), xp = UnsafeRawPointer(x + o)
+            let gp = UnsafeRawPointer(dy + o), xp = UnsafeRawPointer(x + o), yp = UnsafeRawPointer(y + o)
             @inline(__always) func term(_ k: Int) -> (SIMD8<Float>, SIMD8<Float>) {
-                let gv = gp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self)
+                let gv = mk(gp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self), yp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self))
                 return (gv, gv * ((xp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self) - m8) * i8))
             }
             var a: Lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
@@ -430,22 +460,24 @@ struct BlockedRuns {
     func inputGradient(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, group: Int, batch n: Int,
                        mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, scale s8: SIMD8<Float>,
                        meanDy a8: SIMD8<Float>, meanDyXh b8: SIMD8<Float>, batchStatistics: Bool,
-                       into dx: UnsafeMutablePointer<Float>) {
+                       into dx: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>, _ mk: some GradientMask) {
         let m8 = UnsafeRawPointer(mean).loadUnaligned(as: SIMD8<Float>.self), i8 = UnsafeRawPointer(inverseStd).loadUnaligned(as: SIMD8<Float>.self)
         let stride = block * 4
         for i in 0..<n {
             let o = offset(i, group: group)
-            let gr = UnsafeRawPointer(dy + o), xr = UnsafeRawPointer(x + o), dr = UnsafeMutableRawPointer(dx + o)
+            let gr = UnsafeRawPointer(dy + o), xr = UnsafeRawPointer(x + o), dr = UnsafeMutableRawPointer(dx + o), yr = UnsafeRawPointer(y + o)
+            @inline(__always) func gradient(_ k: Int) -> SIMD8<Float> {
+                mk(gr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self), yr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self))
+            }
             if batchStatistics {
                 for k in 0..<plane {
-                    let gv = gr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self)
+                    let gv = gradient(k)
                     let hv = (xr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self) - m8) * i8
                     dr.storeBytes(of: s8 * (gv - a8 - hv * b8), toByteOffset: k * stride, as: SIMD8<Float>.self)
                 }
             } else {
                 for k in 0..<plane {
-                    dr.storeBytes(of: s8 * gr.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self), toByteOffset: k * stride,
-                                  as: SIMD8<Float>.self)
+                    dr.storeBytes(of: s8 * gradient(k), toByteOffset: k * stride, as: SIMD8<Float>.self)
                 }
             }
         }

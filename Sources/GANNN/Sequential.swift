@@ -31,6 +31,12 @@ public final class Sequential: Layer {
     private let gradientCopy = Tensor(shape: [0])
     /// Whether some layer is a convolution (the only layers that choose blocked layouts).
     private let hasConvolution: Bool
+    /// At a batch norm followed by an in-place ReLU or LeakyReLU: that activation, which the batch
+    /// norm then applies itself (`BatchNorm.forward(_:training:fusing:)`), one pass over the
+    /// batch less in forward and in backward.
+    private let fusedAfter: [FusableActivation?]
+    /// Whether the latest forward fused the activation after layer i into it.
+    private var fusedInForward: [Bool]
     /// Whether forward keeps blocked layouts between layers; `SWIFTGAN_BLOCKED_LAYOUTS=0` turns
     /// it off (every layer then sees plain tensors, as before: the same bits, more copies).
     static let keepsBlockedLayouts = ProcessInfo.processInfo.environment["SWIFTGAN_BLOCKED_LAYOUTS"] != "0"
@@ -39,11 +45,16 @@ public final class Sequential: Layer {
 
     public init(_ layers: [Layer]) {
         self.layers = layers
-        inPlace = layers.indices.map { i in i > 0 && !layers[i - 1].backwardReadsOutput ? layers[i] as? InPlaceActivation : nil }
+        let inPlace = layers.indices.map { i in i > 0 && !layers[i - 1].backwardReadsOutput ? layers[i] as? InPlaceActivation : nil }
+        self.inPlace = inPlace
         blockedLayers = layers.map { $0 as? BlockedLayoutLayer }
         outputBlocks = [Int](repeating: 0, count: layers.count)
         layoutCopies = (0...layers.count).map { _ in Tensor(shape: [0]) }
         hasConvolution = layers.contains { $0 is ConvolutionLayer }
+        fusedAfter = layers.indices.map { i in
+            i + 1 < layers.count && layers[i] is BatchNorm ? inPlace[i + 1] as? FusableActivation : nil
+        }
+        fusedInForward = [Bool](repeating: false, count: layers.count)
     }
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
@@ -84,7 +95,17 @@ public final class Sequential: Layer {
         precondition(x.blockSize == 0, "Sequential.forward: the input must be plain NCHW")
         let plan = layoutPlan(for: x)
         var h = x
-        for i in 0..<min(count, layers.count) {   // as `layers.prefix(count)`
+        let end = min(count, layers.count)
+        var adopting = false
+        for i in 0..<end {   // as `layers.prefix(count)`
+            if adopting {
+                // The batch norm before wrote this activation's output.
+                (layers[i] as! FusableActivation).adopt(inPlace: h)
+                outputBlocks[i] = h.blockSize
+                adopting = false
+                continue
+            }
+            fusedInForward[i] = false
             if h.blockSize != 0 {
                 // Only where the plan did not foresee it (a layer whose blocking changed): plain.
                 let accepted = blockedLayers[i].map { $0.inputBlock(for: h.shape) ?? h.blockSize } ?? 0
@@ -93,7 +114,11 @@ public final class Sequential: Layer {
                     h = layoutCopies[i]
                 }
             }
-            if let a = inPlace[i] {
+            if let a = fusedAfter[i], i + 1 < end {
+                h = (layers[i] as! BatchNorm).forward(h, training: training, fusing: a.fused)
+                fusedInForward[i] = true
+                adopting = true
+            } else if let a = inPlace[i] {
                 h = a.forward(inPlace: h, training: training)
             } else if let b = blockedLayers[i], let plan {
                 h = b.forward(h, training: training, outputBlock: plan[i])
@@ -153,9 +178,13 @@ public final class Sequential: Layer {
     @discardableResult
     public func backward(_ dy: Tensor, mode: BackwardMode, fromLayer end: Int) -> Tensor? {
         var g: Tensor? = dy
-        for i in stride(from: end - 1, through: 0, by: -1) {
+        var i = end - 1
+        while i >= 0 {
+            // An activation the batch norm before it ran in forward: the batch norm takes its dy.
+            let fused = i >= 1 && fusedInForward[i - 1] ? fusedAfter[i - 1] : nil
+            let layer = fused == nil ? i : i - 1
             // The first layer needs to compute dx only when the caller asked for it.
-            let m: BackwardMode = i == 0 ? mode : mode.union(.inputGradient)
+            let m: BackwardMode = layer == 0 ? mode : mode.union(.inputGradient)
             // dy in the layout the layer gave its output (the caller's dy is plain).
             if g!.blockSize != outputBlocks[i] {
                 g!.copy(toBlockSize: outputBlocks[i], into: gradientCopy)
@@ -163,7 +192,12 @@ public final class Sequential: Layer {
             }
             // Into the buffer that is neither dy nor the caller's dy (which may be another network's).
             let into = g === gradients.0 || (g === gradientCopy && dy === gradients.0) ? gradients.1 : gradients.0
-            g = layers[i].backward(g!, mode: m, into: into)
+            if let fused {
+                g = (layers[layer] as! BatchNorm).backward(g!, mode: m, into: into, fusing: fused.fused)
+            } else {
+                g = layers[i].backward(g!, mode: m, into: into)
+            }
+            i = layer - 1
         }
         return g
     }

@@ -129,6 +129,33 @@ struct BlockedLayoutTests {
         }
     }
 
+    /// A batch norm runs the in-place ReLU or LeakyReLU after it itself (`Sequential` fuses them):
+    /// the same bits as the two layers one by one, in a plain MLP ([N, C], a tail after the last
+    /// 8 channels) as in the convolutional networks above.
+    @Test(arguments: [false, true])
+    func batchNormWithTheActivationAfterItGivesTheLayersBits(leaky: Bool) {
+        func mlp() -> Sequential {
+            var rng = RNG(seed: 13, stream: .initialization)
+            let activation: Layer = leaky ? LeakyReLU(alpha: 0.2) : ReLU()
+            return Sequential(Linear(5, 12, rng: &rng), BatchNorm(features: 12), activation, Linear(12, 3, rng: &rng))
+        }
+        let net = mlp(), one = mlp()
+        let x = randomTensor([9, 5], seed: 14), dy = randomTensor([9, 3], seed: 15)
+        for training in [true, false] {
+            let y = net.forward(x, training: training), y1 = Self.forwardOneByOne(one, x, training: training)
+            #expect(y.bitwiseEqual(y1), "forward, training \(training)")
+            let dx = net.backward(dy, mode: .full)!, dx1 = Self.backwardOneByOne(one, dy, mode: .full)!
+            #expect(dx.bitwiseEqual(dx1), "backward, training \(training)")
+            #expect(Self.sameState(net, one))
+            // Backward from the batch norm's output (the activation not run): unfused.
+            let h = randomTensor([9, 12], seed: 16)
+            _ = net.forward(x, training: training, throughLayer: 2)
+            _ = Self.forwardOneByOne(one, x, training: training, throughLayer: 2)
+            let g = net.backward(h, mode: .full, fromLayer: 2)!, g1 = Self.backwardOneByOne(one, h, mode: .full, fromLayer: 2)!
+            #expect(g.bitwiseEqual(g1) && Self.sameState(net, one), "from the batch norm, training \(training)")
+        }
+    }
+
     /// A forward that stops inside the network after a blocked layer (D's features for feature
     /// matching) gives them plain, and a backward from them takes a plain dy.
     @Test func featuresInsideTheNetworkArePlain() {
