@@ -2,12 +2,13 @@
 // register holds up to 16 columns of a row of C, the lanes past n masked off on every load and
 // store, so a 10-column row takes one multiply and one add per step of the inner dimension where
 // the 8 + 2 lane panels of the Swift kernel take two of each, and blocks of 8 rows keep 8 of them
-// in registers.
+// in registers (9 to 12 rows: all of them in one block, one pass over the inner dimension).
 //
 // Bits: every element of C is the Swift kernel's: acc = 0, then acc = acc + a·b in increasing p,
 // each product rounded before the add (separate multiply and add intrinsics; no contraction into
 // FMA, which the disassembly of this file shows), then the same alpha / beta finish; row and
 // column sums likewise. Which panel or row block an element falls in does not matter.
+
 #include "CMathShim.h"
 
 #if defined(__x86_64__)
@@ -47,23 +48,26 @@ static inline void finish(const operands *o, __m512 acc, long i, long j, __mmask
 /// Rows i..<i+R of C in columns j..<j+16 (masked), R a constant of each instance.
 #define BLOCK(R)                                                                                  \
 __attribute__((target("avx512f")))                                                                \
-static void block##R(const operands *o, long i, long j, long k, __mmask16 mask, int rowSums) {  \
+static void block##R(const operands *op, long i, long j, long k, __mmask16 mask, int rowSums) {  \
+    const operands local = *op, *o = &local;  /* a copy the stores to C cannot alias: no reloads */ \
     __m512 acc[R];                                                                                \
-    float sum[R];                                                                                 \
-    for (int r = 0; r < R; r++) { acc[r] = _mm512_setzero_ps(); sum[r] = 0; }                     \
+    for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();                                     \
     const float *pa = o->a + i * o->ars, *pb = o->b + j;                                          \
     const long ars = o->ars, acs = o->acs, ldb = o->ldb;                                          \
     if (rowSums) {                                                                                \
+        /* ars = 1 here: a step's R values pa[0..<R] in one masked load, lane r row r's sum */   \
+        const __mmask16 rmask = (__mmask16)((1u << R) - 1);                                       \
+        __m512 sums = _mm512_setzero_ps();                                                        \
         for (long p = 0; p < k; p++) {                                                            \
             __m512 bv = _mm512_maskz_loadu_ps(mask, pb);                                          \
-            for (int r = 0; r < R; r++) {                                                         \
-                acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(_mm512_set1_ps(pa[r * ars]), bv));   \
-                sum[r] += pa[r * ars];                                                            \
-            }                                                                                     \
+            for (int r = 0; r < R; r++)                                                           \
+                acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(_mm512_set1_ps(pa[r]), bv));         \
+            sums = _mm512_add_ps(sums, _mm512_maskz_loadu_ps(rmask, pa));                         \
             pa += acs;                                                                            \
             pb += ldb;                                                                            \
         }                                                                                         \
-        for (int r = 0; r < R; r++) o->sums[i + r] += sum[r];                                     \
+        float *out = o->sums + i;                                                                 \
+        _mm512_mask_storeu_ps(out, rmask, _mm512_add_ps(_mm512_maskz_loadu_ps(rmask, out), sums)); \
     } else {                                                                                      \
         for (long p = 0; p < k; p++) {                                                            \
             __m512 bv = _mm512_maskz_loadu_ps(mask, pb);                                          \
@@ -83,6 +87,10 @@ BLOCK(5)
 BLOCK(6)
 BLOCK(7)
 BLOCK(8)
+BLOCK(9)
+BLOCK(10)
+BLOCK(11)
+BLOCK(12)
 
 /// One row (m = 1) with the column sums of op(B) (`WithColumnSumsOfB`).
 __attribute__((target("avx512f")))
@@ -108,6 +116,15 @@ static void panels_avx512(const operands *o, long m, long n, long k) {
         __mmask16 mask = (__mmask16)((1u << width) - 1);
         if (o->mode == 2) { row_with_column_sums(o, j, k, mask); continue; }
         int rowSums = o->mode == 1 && j == 0;
+        if (m >= 9 && m <= 12) {   /* all rows in one block: one pass over the inner dimension */
+            switch (m) {
+            case 9: block9(o, 0, j, k, mask, rowSums); break;
+            case 10: block10(o, 0, j, k, mask, rowSums); break;
+            case 11: block11(o, 0, j, k, mask, rowSums); break;
+            default: block12(o, 0, j, k, mask, rowSums); break;
+            }
+            continue;
+        }
         long i = 0;
         for (; m - i >= 8; i += 8) block8(o, i, j, k, mask, rowSums);
         switch (m - i) {

@@ -105,9 +105,11 @@ public class ActivationBase {
     init() { output = ownOutput }
 
     func prepareForward(_ x: Tensor, inPlace: Bool = false) -> Int {
-        input = x
+        // Assigned only when they change (x is usually the same tensor call after call): a
+        // retain and a release less each.
+        if input !== x { input = x }
         if inPlace {
-            output = x
+            if output !== x { output = x }
         } else {
             output = ownOutput
             ownOutput.resize(x.shape)

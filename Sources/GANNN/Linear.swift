@@ -37,17 +37,20 @@ public final class Linear: WeightedLayer {
         let n = x.rows
         precondition(x.columns == inFeatures || n == 0,
                      "Linear(\(inFeatures), \(outFeatures)): input \(x.shape) has \(x.columns) features per sample")
-        input = x
+        // x is the same tensor call after call (the previous layer's output): assigning only when
+        // it changes saves a retain and a release per call (toy_1d makes ~500 such calls a G step).
+        if input !== x { input = x }
         output.resize(rows: n, columns: outFeatures)
-        // y[N, out] = x[N, in] · Wᵀ (+ b in every row)
-        if let b = bias {
+        // y[N, out] = x[N, in] · Wᵀ (+ b in every row). Every pointer is read before the product.
+        let a = x.data, w = weight.value.data, y = output.data
+        if let b = bias?.value.data {
             gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
-                 a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
-                 addingRow: b.value.data, c: output.data, ldc: outFeatures)
+                 a: a, lda: inFeatures, b: w, ldb: inFeatures,
+                 addingRow: b, c: y, ldc: outFeatures)
         } else {
             gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
-                 a: x.data, lda: inFeatures, b: weight.value.data, ldb: inFeatures,
-                 c: output.data, ldc: outFeatures)
+                 a: a, lda: inFeatures, b: w, ldb: inFeatures,
+                 c: y, ldc: outFeatures)
         }
         return output
     }
@@ -55,25 +58,31 @@ public final class Linear: WeightedLayer {
     public func backward(_ dy: Tensor, mode: BackwardMode) -> Tensor? { backward(dy, mode: mode, into: inputGradient) }
 
     public func backward(_ dy: Tensor, mode: BackwardMode, into gradient: Tensor) -> Tensor? {
-        guard let x = input else { preconditionFailure("Linear.backward called before forward") }
+        guard input != nil else { preconditionFailure("Linear.backward called before forward") }
+        // `input` holds x until the next forward, which cannot run during this call: used unretained.
+        unowned(unsafe) let x = input!
         let n = x.rows
         precondition(dy.count == n * outFeatures, "Linear.backward: dy \(dy.shape) does not match output [\(n), \(outFeatures)]")
+        // Every pointer is read before the products (no tensor is kept across a call).
+        let g = dy.data, xData = x.data, w = weight.value.data
         if mode.contains(.parameterGradients) {
             // dW[out, in] += dyᵀ[out, N] · x[N, in]; db[out] += Σ_N dy (from the same pass over dy)
-            if let b = bias {
-                gemm(m: outFeatures, n: inFeatures, k: n, transposedA: dy.data, b: x.data, ldb: inFeatures,
-                     beta: 1, c: weight.gradient.data, ldc: inFeatures, addingColumnSumsOfATo: b.gradient.data)
+            let dW = weight.gradient.data
+            if let db = bias?.gradient.data {
+                gemm(m: outFeatures, n: inFeatures, k: n, transposedA: g, b: xData, ldb: inFeatures,
+                     beta: 1, c: dW, ldc: inFeatures, addingColumnSumsOfATo: db)
             } else {
                 gemm(transA: true, m: outFeatures, n: inFeatures, k: n,
-                     a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
-                     beta: 1, c: weight.gradient.data, ldc: inFeatures)
+                     a: g, lda: outFeatures, b: xData, ldb: inFeatures,
+                     beta: 1, c: dW, ldc: inFeatures)
             }
         }
         guard mode.contains(.inputGradient) else { return nil }
-        // dx[N, in] = dy[N, out] · W[out, in]
+        // dx[N, in] = dy[N, out] · W[out, in], shaped as x (x's own shape array: `gradient` is one of a
+        // network's shared pair, which cycles through more shapes than resize(rows:columns:) keeps)
         gradient.resize(x.shape)
         gemm(m: n, n: inFeatures, k: outFeatures,
-             a: dy.data, lda: outFeatures, b: weight.value.data, ldb: inFeatures,
+             a: g, lda: outFeatures, b: w, ldb: inFeatures,
              c: gradient.data, ldc: inFeatures)
         return gradient
     }

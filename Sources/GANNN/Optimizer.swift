@@ -44,7 +44,14 @@ public protocol Optimizer: AnyObject {
 extension Optimizer {
     /// Sets every parameter's gradient to zero (PyTorch `zero_grad(set_to_none=False)`).
     public func zeroGradients() {
-        for p in parameters { p.zeroGradient() }
+        // Each gradient's pointer and count are read with no call in between, then zeroed as
+        // `Tensor.fill` does: no parameter or tensor is retained around the fill (a retain and a
+        // release per parameter and step were measurable on toy_1d's small layers).
+        let parameters = self.parameters
+        for k in parameters.indices {
+            let d = parameters[k].gradient.data, n = parameters[k].gradient.count
+            ComputeThreads.parallelFor(n) { r in (d + r.lowerBound).update(repeating: 0, count: r.count) }
+        }
     }
 }
 
@@ -67,10 +74,14 @@ protocol UpdateRule: Optimizer {
     var stateNames: [String] { get }
     /// The scalars of the step just counted (`stepCount` is its 1-based number).
     func stepScalars() -> StepScalars
-    /// Updates the `n` values at `x` in place from their gradients at `g` and the parameter's `state`.
+    /// Updates the `n` values at `x` in place from their gradients at `g` and the parameter's state
+    /// (the data of its `states` tensors, in order).
     func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
-                     state: [Tensor], _ scalars: StepScalars)
+                     state: StateData, _ scalars: StepScalars)
 }
+
+/// The data pointers of one parameter's state tensors, in `stateNames` order.
+typealias StateData = UnsafeBufferPointer<UnsafeMutablePointer<Float>>
 
 extension UpdateRule {
     /// One update of every parameter (see `UpdateRule`); the concrete `step()`.
@@ -78,10 +89,22 @@ extension UpdateRule {
         checkLearningRate(learningRate, name)
         stepCount += 1
         let scalars = stepScalars()
-        for (k, p) in parameters.enumerated() {
-            let state = states[k]
-            for t in state { checkStateSize(p, t, name) }
-            applySingle(p.value.data, gradient: p.gradient.data, count: p.value.count, state: state, scalars)
+        let parameters = self.parameters, states = self.states
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: max(stateNames.count, 1)) { slots in
+            for k in parameters.indices {
+                // Every pointer and count the update needs is read first, with no call in between,
+                // so no parameter or state tensor is retained around the update (a retain and a
+                // release per parameter and per state list were ~2% of toy_1d's time).
+                let x = parameters[k].value.data, g = parameters[k].gradient.data
+                let n = parameters[k].value.count, gradientCount = parameters[k].gradient.count
+                var sizesMatch = true
+                for (j, t) in states[k].enumerated() {
+                    sizesMatch = sizesMatch && t.count == n && t.count == gradientCount
+                    slots[j] = t.data
+                }
+                if !sizesMatch { for t in states[k] { checkStateSize(parameters[k], t, name) } }
+                applySingle(x, gradient: g, count: n, state: StateData(rebasing: slots[..<states[k].count]), scalars)
+            }
         }
         clampParameters(parameters, clipValue, name)
     }

@@ -75,11 +75,11 @@ public final class SGD: Optimizer, UpdateRule {
     func stepScalars() -> (firstStep: Bool, negLR: Float) { (stepCount == 1, -learningRate) }
 
     func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
-                     state: [Tensor], _ s: (firstStep: Bool, negLR: Float)) {
+                     state: StateData, _ s: (firstStep: Bool, negLR: Float)) {
         let negLR = s.negLR, firstStep = s.firstStep
         let wd = weightDecay, hasWD = weightDecay != 0
         let mom = momentum, keep = self.keep, nesterov = self.nesterov
-        guard let buffer = state.first else {
+        guard let b = state.first else {
             ComputeThreads.parallelFor(n) { r in for i in r {
                 let xi = x[i]
                 let d = hasWD ? g[i] + wd * xi : g[i]
@@ -87,7 +87,6 @@ public final class SGD: Optimizer, UpdateRule {
             } }
             return
         }
-        let b = buffer.data
         ComputeThreads.parallelFor(n) { r in for i in r {
             let xi = x[i], b0 = b[i]
             let d = hasWD ? g[i] + wd * xi : g[i]
@@ -166,13 +165,13 @@ public final class RMSProp: Optimizer, UpdateRule {
     func stepScalars() -> Float { -learningRate }
 
     func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
-                     state: [Tensor], _ negLR: Float) {
+                     state: StateData, _ negLR: Float) {
         let wd = weightDecay, hasWD = weightDecay != 0
         let a = alpha, w = self.w
         let lerpSmall = abs(w) < 0.5, lerpCoeff = lerpSmall ? w : w - 1
         let eps = self.eps, mom = momentum
         let useMomentum = momentum > 0
-        let sq = state[0].data
+        let sq = state[0]
         // One loop per (centered, momentum) variant: state a variant lacks is never touched, and
         // no load or store is conditional, so every variant vectorises.
         switch (centered, useMomentum) {
@@ -186,7 +185,7 @@ public final class RMSProp: Optimizer, UpdateRule {
                 x[i] = xi + negLR * d / avg               // param.addcdiv_(g, avg, value=-lr)
             } }
         case (false, true):
-            let b = state[1].data
+            let b = state[1]
             ComputeThreads.parallelFor(n) { r in for i in r {
                 let xi = x[i]
                 let d = hasWD ? g[i] + wd * xi : g[i]
@@ -198,7 +197,7 @@ public final class RMSProp: Optimizer, UpdateRule {
                 x[i] = xi + negLR * bi                    // param.add_(buf, alpha=-lr)
             } }
         case (true, false):
-            let ga = state[1].data
+            let ga = state[1]
             ComputeThreads.parallelFor(n) { r in for i in r {
                 let xi = x[i], ga0 = ga[i]
                 let d = hasWD ? g[i] + wd * xi : g[i]
@@ -210,7 +209,7 @@ public final class RMSProp: Optimizer, UpdateRule {
                 x[i] = xi + negLR * d / avg
             } }
         case (true, true):
-            let b = state[1].data, ga = state[2].data
+            let b = state[1], ga = state[2]
             ComputeThreads.parallelFor(n) { r in for i in r {
                 let xi = x[i], ga0 = ga[i]
                 let d = hasWD ? g[i] + wd * xi : g[i]
@@ -298,14 +297,14 @@ public final class Adam: Optimizer, UpdateRule {
     }
 
     func applySingle(_ x: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>, count n: Int,
-                     state: [Tensor], _ s: (negStep: Float, bc2Sqrt: Float)) {
+                     state: StateData, _ s: (negStep: Float, bc2Sqrt: Float)) {
         let negStep = s.negStep, bc2Sqrt = s.bc2Sqrt
         let w1 = Float(1 - beta1Double)                    // exp_avg.lerp_(grad, 1 - beta1)
         let lerpSmall = abs(w1) < 0.5, lerpCoeff = lerpSmall ? w1 : w1 - 1
         let b2 = beta2, w2 = Float(1 - beta2Double)        // exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1-beta2)
         let eps = self.eps
         let wd = weightDecay, hasWD = weightDecay != 0
-        let m = state[0].data, v = state[1].data
+        let m = state[0], v = state[1]
         ComputeThreads.parallelFor(n) { r in for i in r {
             let xi = x[i]
             let d = hasWD ? g[i] + wd * xi : g[i]

@@ -107,9 +107,10 @@ public struct RNG: Sendable, Equatable {
 
     /// Fills `count` values with N(mean, std^2). Values come in Box-Muller pairs; for an odd count
     /// the last pair's second value is dropped, so the stream position depends only on `count`.
-    /// The pairs are transformed four at a time by `gan_box_muller` (CMathShim/boxmuller.c), whose
-    /// floats are those of `boxMuller` bit for bit. Large fills draw the random words in order
-    /// first and transform the pairs on `ComputeThreads.count` threads: the same values again.
+    /// The pairs are transformed eight (AVX-512) or four at a time by `gan_box_muller`
+    /// (CMathShim/boxmuller.c), whose floats are those of `boxMuller` bit for bit. Large fills draw
+    /// the random words in order first and transform the pairs on `ComputeThreads.count` threads:
+    /// the same values again.
     public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, mean: Float = 0, std: Float = 1) {
         let pairs = count / 2
         if ComputeThreads.chunkCount(pairs, grain: RNG.boxMullerGrain) > 1 {

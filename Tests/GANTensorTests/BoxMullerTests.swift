@@ -3,11 +3,11 @@ import Foundation
 import Testing
 @_spi(Testing) import GANTensor
 
-/// The four-wide Box-Muller (CMathShim/boxmuller.c) must give glibc's floats bit for bit. It rounds
+/// The four- and eight-wide Box-Muller (CMathShim/boxmuller.c) must give glibc's floats bit for bit. It rounds
 /// its own approximation only where every double within |z| 2^-40 + r 2^-44 of it rounds to the same
 /// float, so the proof rests on its log, sin and cos staying far inside those bounds: checked here
-/// against glibc, then the floats themselves, on both instruction-set copies.
-@Suite("Box-Muller, four pairs at a time")
+/// against glibc, then the floats themselves, on every instruction-set copy.
+@Suite("Box-Muller, four or eight pairs at a time")
 struct BoxMullerTests {
     /// Random words plus the edges: u1 = 1 (r = 0), u1 = 2^-53 (largest r), θ = 0, and θ at the
     /// quadrant boundaries π/2, π, 3π/2 and just below 2π.
@@ -46,9 +46,9 @@ struct BoxMullerTests {
         #expect(trigErr <= 4e-16, "sin/cos absolute error \(trigErr)")
     }
 
-    @Test("floats equal the scalar glibc transform bit for bit, AVX2 and baseline copies, any pair count")
+    @Test("floats equal the scalar glibc transform bit for bit, every copy this CPU runs (AVX-512, AVX2, baseline), any pair count")
     func bitsMatchScalar() {
-        let pairs = 400_003   // not a multiple of 4: the scalar tail runs too
+        let pairs = 400_003   // not a multiple of 4 or 8: the padded tail runs too
         let w = Self.words(pairs: pairs, seed: 4)
         var want = [Float](repeating: 0, count: 2 * pairs)
         for k in 0..<pairs {
@@ -58,12 +58,18 @@ struct BoxMullerTests {
             want[2 * k + 1] = Float(r * Foundation.sin(theta))
         }
         #expect(want[0] == 0 && want[1] == 0, "the u1 = 1 edge gives r = 0")
-        for (name, transform) in [("dispatched", gan_box_muller), ("baseline", gan_box_muller_baseline)] as [(String, (UnsafePointer<UInt64>?, Int, UnsafeMutablePointer<Float>?) -> Void)] {
+        typealias Transform = (UnsafePointer<UInt64>?, Int, UnsafeMutablePointer<Float>?) -> Void
+        var copies: [(String, Transform)] = [("dispatched", gan_box_muller), ("baseline", gan_box_muller_baseline)]
+        var probe: [Float] = [0, 0]   // one pair
+        for (copy, name) in [(1, "AVX2"), (2, "AVX-512")] where gan_box_muller_copy(Int32(copy), w, 1, &probe) == 1 {
+            copies.append((name, { _ = gan_box_muller_copy(Int32(copy), $0, $1, $2) }))
+        }
+        for (name, transform) in copies {
             var got = [Float](repeating: .nan, count: 2 * pairs)
             transform(w, pairs, &got)
             let mismatches = zip(got, want).filter { $0.bitPattern != $1.bitPattern }.count
             #expect(mismatches == 0, "\(name): \(mismatches) of \(2 * pairs) floats differ")
-            for short in 1...7 {   // the padded last block alone, and after one full block
+            for short in 1...19 {   // the padded last block (of 4 or of 8) alone, and after full blocks
                 var few = [Float](repeating: .nan, count: 2 * short + 1)
                 transform(w, short, &few)
                 #expect(few.prefix(2 * short).map(\.bitPattern) == want.prefix(2 * short).map(\.bitPattern), "\(name): \(short) pairs")

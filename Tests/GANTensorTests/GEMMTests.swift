@@ -214,9 +214,11 @@ struct GEMMTests {
         // Where the CPU lacks AVX-512 both calls run the Swift panels and this checks determinism only.
         var shapes: [(m: Int, n: Int, k: Int)] = []
         for n in [1, 2, 3, 9, 10, 15, 16, 17, 31, 33, 40] {
-            for m in [1, 2, 7, 8, 9, 17, 100] { shapes.append((m, n, [1, 3, 10][(m + n) % 3])) }
+            // 9-12 rows are one block of their own (AVX-512), 13 and 17 one of 8 and the rest.
+            for m in [1, 2, 7, 8, 9, 10, 11, 12, 13, 17, 100] { shapes.append((m, n, [1, 3, 10][(m + n) % 3])) }
         }
-        shapes += [(10, 10, 200), (1, 10, 100), (10, 1, 100), (100, 1, 1), (100, 2, 128), (5, 12, 0), (200, 10, 10)]
+        shapes += [(10, 10, 200), (1, 10, 100), (10, 1, 100), (100, 1, 1), (100, 2, 128), (5, 12, 0), (200, 10, 10),
+                   (12, 10, 200), (11, 16, 37), (9, 33, 5), (20, 10, 200)]
         let scalings: [(Float, Float)] = [(1, 0), (1, 1), (-0.75, 0), (0.5, -2.25)]
         var rng = RNG(seed: 11)
         for s in shapes {

@@ -12,11 +12,16 @@ void gan_sincos(double x, double *s, double *c);
 /// Box-Muller for `pairs` pairs of words (b1, b2) = (words[2k], words[2k + 1]): out[2k] =
 /// (float)(r cos θ), out[2k + 1] = (float)(r sin θ) with u1 = ((b1 >> 11) + 1) 2^-53,
 /// u2 = (b2 >> 11) 2^-53, r = sqrt(-2 log u1), θ = 2π u2, bit for bit the values of glibc's log and
-/// sincos, computed four pairs at a time (boxmuller.c says how the bits are guaranteed).
+/// sincos, computed eight pairs at a time with AVX-512, four otherwise (boxmuller.c says how the
+/// bits are guaranteed).
 void gan_box_muller(const uint64_t *words, size_t pairs, float *out);
 
 /// gan_box_muller's baseline (SSE2) copy, which it uses on a CPU without AVX2 and FMA; for tests.
 void gan_box_muller_baseline(const uint64_t *words, size_t pairs, float *out);
+
+/// For tests: gan_box_muller through one of its copies, 0 baseline, 1 AVX2 + FMA (four pairs at a
+/// time), 2 AVX-512 (eight); returns 0 without writing when this CPU cannot run that copy.
+int gan_box_muller_copy(int copy, const uint64_t *words, size_t pairs, float *out);
 
 /// For tests: whether the vector path keeps an approximation z of r cos θ or r sin θ (1), or
 /// recomputes the pair with glibc (0) because a double within |z| 2^-40 + r 2^-44 of z rounds to
