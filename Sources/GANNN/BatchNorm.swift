@@ -369,34 +369,51 @@ struct BlockedRuns {
     @inline(__always)
     private func laneSums(_ a: Lanes) -> SIMD8<Float> { a.0 + a.1 + a.2 + a.3 + a.4 + a.5 + a.6 + a.7 }
 
-    /// Σ x and Σ x² per channel of the group over the batch (each image's run in Float lanes, then
-    /// Double over the images in order), as `runSumAndSquares` and `BatchNorm.forward` form them.
-    func sumsAndSquares(_ x: UnsafePointer<Float>, group: Int, batch n: Int) -> (SIMD8<Double>, SIMD8<Double>) {
-        var sum = SIMD8<Double>(), squares = SIMD8<Double>()
-        let full = plane / 8 * 8, stride = block * 4
+    /// Per channel of the group, over the batch: the sums of the two terms `term(o, k)` gives for
+    /// the image at offset o and position k, each image's run in the plain layout's 8 Float lanes
+    /// (positions k ≡ l mod 8 below the last multiple of 8, then `laneSums`, then the tail in
+    /// order), the images accumulated in Double in order.
+    @inline(__always)
+    private func runSums(group: Int, batch n: Int, _ term: (Int, Int) -> (SIMD8<Float>, SIMD8<Float>)) -> (SIMD8<Double>, SIMD8<Double>) {
+        var first = SIMD8<Double>(), second = SIMD8<Double>()
+        let full = plane / 8 * 8
         for i in 0..<n {
-            let p = UnsafeRawPointer(x + offset(i, group: group))
+            let o = offset(i, group: group)
             var a: Lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
             var q = a
             var k = 0
             while k < full {
-                @inline(__always) func at(_ l: Int) -> SIMD8<Float> { p.loadUnaligned(fromByteOffset: (k + l) * stride, as: SIMD8<Float>.self) }
-                let v0 = at(0), v1 = at(1), v2 = at(2), v3 = at(3), v4 = at(4), v5 = at(5), v6 = at(6), v7 = at(7)
-                a.0 += v0; q.0 += v0 * v0; a.1 += v1; q.1 += v1 * v1; a.2 += v2; q.2 += v2 * v2; a.3 += v3; q.3 += v3 * v3
-                a.4 += v4; q.4 += v4 * v4; a.5 += v5; q.5 += v5 * v5; a.6 += v6; q.6 += v6 * v6; a.7 += v7; q.7 += v7 * v7
+                var t = term(o, k); a.0 += t.0; q.0 += t.1
+                t = term(o, k + 1); a.1 += t.0; q.1 += t.1
+                t = term(o, k + 2); a.2 += t.0; q.2 += t.1
+                t = term(o, k + 3); a.3 += t.0; q.3 += t.1
+                t = term(o, k + 4); a.4 += t.0; q.4 += t.1
+                t = term(o, k + 5); a.5 += t.0; q.5 += t.1
+                t = term(o, k + 6); a.6 += t.0; q.6 += t.1
+                t = term(o, k + 7); a.7 += t.0; q.7 += t.1
                 k += 8
             }
             var s1 = laneSums(a), s2 = laneSums(q)
             while k < plane {
-                let v = p.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self)
-                s1 += v
-                s2 += v * v
+                let t = term(o, k)
+                s1 += t.0
+                s2 += t.1
                 k += 1
             }
-            sum += SIMD8<Double>(s1)
-            squares += SIMD8<Double>(s2)
+            first += SIMD8<Double>(s1)
+            second += SIMD8<Double>(s2)
         }
-        return (sum, squares)
+        return (first, second)
+    }
+
+    /// Σ x and Σ x² per channel of the group over the batch, as `runSumAndSquares` and
+    /// `BatchNorm.forward` form them.
+    func sumsAndSquares(_ x: UnsafePointer<Float>, group: Int, batch n: Int) -> (SIMD8<Double>, SIMD8<Double>) {
+        let stride = block * 4
+        return runSums(group: group, batch: n) { o, k in
+            let v = UnsafeRawPointer(x + o).loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self)
+            return (v, v * v)
+        }
     }
 
     /// y = γ·x̂ + β with x̂ = (x - μ)·inverseStd for the group's channels (pointers at its first).
@@ -420,40 +437,13 @@ struct BlockedRuns {
                       mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, y: UnsafePointer<Float>, _ mk: some GradientMask)
         -> (SIMD8<Double>, SIMD8<Double>) {
         let m8 = UnsafeRawPointer(mean).loadUnaligned(as: SIMD8<Float>.self), i8 = UnsafeRawPointer(inverseStd).loadUnaligned(as: SIMD8<Float>.self)
-        var sum = SIMD8<Double>(), sumDyXh = SIMD8<Double>()
-        let full = plane / 8 * 8, stride = block * 4
-        for i in 0..<n {
-            let o = offset(i, group: group)
-            let gp = UnsafeRawPointer(dy + o), xp = UnsafeRawPointer(x + o), yp = UnsafeRawPointer(y + o)
-            @inline(__always) func term(_ k: Int) -> (SIMD8<Float>, SIMD8<Float>) {
-                let gv = mk(gp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self), yp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self))
-                return (gv, gv * ((xp.loadUnaligned(fromByteOffset: k * stride, as: SIMD8<Float>.self) - m8) * i8))
-            }
-            var a: Lanes = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
-            var q = a
-            var k = 0
-            while k < full {
-                var t = term(k); a.0 += t.0; q.0 += t.1
-                t = term(k + 1); a.1 += t.0; q.1 += t.1
-                t = term(k + 2); a.2 += t.0; q.2 += t.1
-                t = term(k + 3); a.3 += t.0; q.3 += t.1
-                t = term(k + 4); a.4 += t.0; q.4 += t.1
-                t = term(k + 5); a.5 += t.0; q.5 += t.1
-                t = term(k + 6); a.6 += t.0; q.6 += t.1
-                t = term(k + 7); a.7 += t.0; q.7 += t.1
-                k += 8
-            }
-            var s1 = laneSums(a), s2 = laneSums(q)
-            while k < plane {
-                let t = term(k)
-                s1 += t.0
-                s2 += t.1
-                k += 1
-            }
-            sum += SIMD8<Double>(s1)
-            sumDyXh += SIMD8<Double>(s2)
+        let stride = block * 4
+        return runSums(group: group, batch: n) { o, k in
+            let b = k * stride
+            let gv = mk(UnsafeRawPointer(dy + o).loadUnaligned(fromByteOffset: b, as: SIMD8<Float>.self),
+                        UnsafeRawPointer(y + o).loadUnaligned(fromByteOffset: b, as: SIMD8<Float>.self))
+            return (gv, gv * ((UnsafeRawPointer(x + o).loadUnaligned(fromByteOffset: b, as: SIMD8<Float>.self) - m8) * i8))
         }
-        return (sum, sumDyXh)
     }
 
     /// dx for the group's channels: scale·(dy - meanDy - x̂·meanDyXh) with batch statistics, else scale·dy.

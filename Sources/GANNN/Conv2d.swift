@@ -59,10 +59,7 @@ public final class Conv2d: ConvolutionLayer, BlockedLayoutLayer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, training: training, outputBlock: 0) }
 
     /// For `Sequential` (`BlockedLayoutLayer`): oneDNN's input-side blocked layout for this input.
-    func inputBlock(for shape: [Int]) -> Int? {
-        guard shape.count == 4, shape[1] == inChannels, let dnnl, dnnl.isFast(batch: shape[0], height: shape[2], width: shape[3]) else { return 0 }
-        return dnnl.blocking(batch: shape[0], height: shape[2], width: shape[3]).input
-    }
+    func inputBlock(for shape: [Int]) -> Int? { shape.count == 4 && shape[1] == inChannels ? dnnl?.inputBlock(for: shape) ?? 0 : 0 }
 
     /// The forward pass with the output in oneDNN's output-side blocked layout where `outputBlock`
     /// asks for it (that block, or `Sequential.anyLayout`), else plain.
@@ -77,9 +74,7 @@ public final class Conv2d: ConvolutionLayer, BlockedLayoutLayer {
         input = x
         output.resize(batch: n, sampleShape: outputSampleShape)
         if let dnnl, dnnl.isFast(batch: n, height: h, width: w) {
-            let block = dnnl.blocking(batch: n, height: h, width: w).output
-            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output,
-                         outputBlock: block != 0 && (outputBlock == block || outputBlock == Sequential.anyLayout) ? block : 0)
+            dnnl.forward(x, weight: weight.value, bias: bias?.value, into: output, requested: outputBlock)
             return output
         }
         precondition(x.blockSize == 0, "\(kind): a blocked input without oneDNN")

@@ -106,17 +106,26 @@ final class DNNLConvolution {
         return (inputs.count == 1 ? inputs.first! : 0, passBlocks[0][1])
     }
 
+    /// `BlockedLayoutLayer.inputBlock` of a convolution on oneDNN: `blocking`'s input layout
+    /// where oneDNN has real kernels for this input, else 0 (the im2col lowering reads NCHW).
+    func inputBlock(for shape: [Int]) -> Int {
+        guard shape.count == 4, isFast(batch: shape[0], height: shape[2], width: shape[3]) else { return 0 }
+        return blocking(batch: shape[0], height: shape[2], width: shape[3]).input
+    }
+
     /// A pass's `blocked` flags.
     private func flags(input: Bool, output: Bool) -> UInt32 {
         (input ? UInt32(GAN_CONV_INPUT_BLOCKED) : 0) | (output ? UInt32(GAN_CONV_OUTPUT_BLOCKED) : 0)
     }
 
     /// `y = conv(x) + bias` for `x [N, C_in, H, W]` (plain or blocked) into `y` (already shaped),
-    /// in layout `outputBlock`: 0 (plain) or `blocking(...).output`.
-    func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor, outputBlock: Int = 0) {
+    /// in the forward pass's blocked layout where `requested` asks for it (that block, or
+    /// `Sequential.anyLayout`), else plain.
+    func forward(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor, requested: Int = 0) {
         let n = x.shape[0]
         prepare(batch: n, height: x.shape[2], width: x.shape[3])
-        precondition(outputBlock == 0 || outputBlock == passBlocks[0][1], "DNNLConvolution: no forward output in block \(outputBlock)")
+        let block = passBlocks[0][1]
+        let outputBlock = block != 0 && (requested == block || requested == Sequential.anyLayout) ? block : 0
         let inSize = x.count / n, outSize = y.count / n
         let xDirect = x.blockSize != 0 && x.blockSize == passBlocks[0][0], xCopied = x.blockSize != 0 && !xDirect
         Workspace.borrow(xCopied ? x.count : 0, 0) { plainX, _, _ in

@@ -44,14 +44,10 @@ public final class Reshape: RowIndependentLayer, BlockedLayoutLayer {
         inputShape = x.shape
         inputBlock = x.blockSize
         output.resize(batch: n, sampleShape: sampleShape)
-        if x.blockSize != 0 {
-            Tensor.copyLayout(x.data, into: output.data, shape: x.shape, from: x.blockSize, to: 0)
-        } else if outputBlock > 0, sampleShape.count == 3, sampleShape[0] % outputBlock == 0 {
-            Tensor.copyLayout(x.data, into: output.data, shape: output.shape, from: 0, to: outputBlock)
-            output.blockSize = outputBlock
-        } else {
-            parallelCopy(x.data, into: output.data, count: x.count)
-        }
+        // Out of x's blocked layout, or into the one asked for (plain from plain: a copy).
+        let to = x.blockSize == 0 && outputBlock > 0 && sampleShape.count == 3 && sampleShape[0] % outputBlock == 0 ? outputBlock : 0
+        Tensor.copyLayout(x.data, into: output.data, shape: x.blockSize != 0 ? x.shape : output.shape, from: x.blockSize, to: to)
+        output.blockSize = to
         return output
     }
 
@@ -63,19 +59,9 @@ public final class Reshape: RowIndependentLayer, BlockedLayoutLayer {
         guard mode.contains(.inputGradient) else { return nil }
         precondition(dy.blockSize == output.blockSize, "Reshape.backward: dy in layout \(dy.blockSize), the output in \(output.blockSize)")
         gradient.resize(inputShape)
-        if dy.blockSize != 0 {
-            Tensor.copyLayout(dy.data, into: gradient.data, shape: output.shape, from: dy.blockSize, to: 0)
-        } else if inputBlock != 0 {
-            Tensor.copyLayout(dy.data, into: gradient.data, shape: inputShape, from: 0, to: inputBlock)
-            gradient.blockSize = inputBlock
-        } else {
-            parallelCopy(dy.data, into: gradient.data, count: dy.count)
-        }
+        // Back into the layout x came in (forward gave a blocked output only from a plain x).
+        Tensor.copyLayout(dy.data, into: gradient.data, shape: dy.blockSize != 0 ? output.shape : inputShape, from: dy.blockSize, to: inputBlock)
+        gradient.blockSize = inputBlock
         return gradient
     }
-}
-
-/// `dst[0..<count] = src[0..<count]`, split over `ComputeThreads`.
-func parallelCopy(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
-    ComputeThreads.parallelFor(count) { r in (dst + r.lowerBound).update(from: src + r.lowerBound, count: r.count) }
 }
