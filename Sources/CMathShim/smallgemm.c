@@ -7,7 +7,9 @@
 // Bits: every element of C is the Swift kernel's: acc = 0, then acc = acc + a·b in increasing p,
 // each product rounded before the add (separate multiply and add intrinsics; no contraction into
 // FMA, which the disassembly of this file shows), then the same alpha / beta finish; row and
-// column sums likewise. Which panel or row block an element falls in does not matter.
+// column sums likewise. Which panel or row block an element falls in does not matter. An epilogue
+// (`act`: the ReLU or LeakyReLU after a Linear layer) maps each final value as it is stored, with
+// the activation's own compare and select.
 
 #include "CMathShim.h"
 
@@ -26,22 +28,35 @@ typedef struct {
     long ldcin;
     float *sums;
     int mode;
+    int act;      /* 0 none, 1 ReLU, 2 LeakyReLU(leak): applied to each value as it is stored */
+    float leak;
 } operands;
+
+/// The activation after the product, as the activation layer computes it lane by lane.
+__attribute__((target("avx512f"), always_inline))
+static inline __m512 activate(const operands *o, __m512 v) {
+    if (o->act == 1) return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LE_OQ), v, _mm512_setzero_ps());
+    if (o->act == 2) {
+        __mmask16 positive = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+        return _mm512_mask_blend_ps(positive, _mm512_mul_ps(v, _mm512_set1_ps(o->leak)), v);
+    }
+    return v;
+}
 
 __attribute__((target("avx512f"), always_inline))
 static inline void finish(const operands *o, __m512 acc, long i, long j, __mmask16 mask) {
     float *pc = o->c + i * o->ldc + j;
     if (o->beta == 0) {
         if (o->alpha != 1) acc = _mm512_mul_ps(acc, _mm512_set1_ps(o->alpha));
-        _mm512_mask_storeu_ps(pc, mask, acc);
+        _mm512_mask_storeu_ps(pc, mask, activate(o, acc));
         return;
     }
     __m512 old = _mm512_maskz_loadu_ps(mask, o->cin + i * o->ldcin + j);
     if (o->alpha == 1 && o->beta == 1) {
-        _mm512_mask_storeu_ps(pc, mask, _mm512_add_ps(old, acc));
+        _mm512_mask_storeu_ps(pc, mask, activate(o, _mm512_add_ps(old, acc)));
     } else {
         __m512 scaled = _mm512_mul_ps(old, _mm512_set1_ps(o->beta));
-        _mm512_mask_storeu_ps(pc, mask, _mm512_add_ps(scaled, _mm512_mul_ps(acc, _mm512_set1_ps(o->alpha))));
+        _mm512_mask_storeu_ps(pc, mask, activate(o, _mm512_add_ps(scaled, _mm512_mul_ps(acc, _mm512_set1_ps(o->alpha)))));
     }
 }
 
@@ -152,13 +167,15 @@ int gan_small_panels_available(void) {
 }
 
 void gan_small_panels(long m, long n, long k, const float *a, long ars, long acs, const float *b, long ldb, float *c,
-                      long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode) {
-    operands o = {a, ars, acs, b, ldb, c, ldc, alpha, beta, cin, ldcin, sums, mode};
+                      long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode,
+                      int act, float leak) {
+    operands o = {a, ars, acs, b, ldb, c, ldc, alpha, beta, cin, ldcin, sums, mode, act, leak};
     panels_avx512(&o, m, n, k);
 }
 
 #else
 int gan_small_panels_available(void) { return 0; }
 void gan_small_panels(long m, long n, long k, const float *a, long ars, long acs, const float *b, long ldb, float *c,
-                      long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode) {}
+                      long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode,
+                      int act, float leak) {}
 #endif

@@ -33,7 +33,22 @@ public final class Linear: WeightedLayer {
         inputShape.reduce(1, *) == inFeatures ? [outFeatures] : nil
     }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, epilogue: .none) }
+
+    /// The forward pass with the activation after this layer applied as the product stores its
+    /// output (the same bits as the activation's own pass), when the product runs in `SmallGEMM`
+    /// and the layer has a bias; nil otherwise (call `forward(_:training:)` and the activation).
+    /// `Sequential` uses it for a Linear layer followed by an in-place ReLU or LeakyReLU, which
+    /// then adopts the output.
+    func forward(_ x: Tensor, training: Bool, fusing activation: FusedActivation) -> Tensor? {
+        guard bias != nil, SmallGEMM.applies(transB: true, m: x.rows, n: outFeatures, k: inFeatures) else { return nil }
+        switch activation {
+        case .relu: return forward(x, epilogue: .relu)
+        case .leakyReLU(let a): return forward(x, epilogue: .leakyReLU(a))
+        }
+    }
+
+    private func forward(_ x: Tensor, epilogue: SmallGEMMEpilogue) -> Tensor {
         let n = x.rows
         precondition(x.columns == inFeatures || n == 0,
                      "Linear(\(inFeatures), \(outFeatures)): input \(x.shape) has \(x.columns) features per sample")
@@ -46,7 +61,7 @@ public final class Linear: WeightedLayer {
         if let b = bias?.value.data {
             gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
                  a: a, lda: inFeatures, b: w, ldb: inFeatures,
-                 addingRow: b, c: y, ldc: outFeatures)
+                 addingRow: b, c: y, ldc: outFeatures, epilogue: epilogue)
         } else {
             gemm(transB: true, m: n, n: outFeatures, k: inFeatures,
                  a: a, lda: inFeatures, b: w, ldb: inFeatures,

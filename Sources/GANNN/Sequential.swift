@@ -33,8 +33,13 @@ public final class Sequential: Layer {
     private let hasConvolution: Bool
     /// At a batch norm followed by an in-place ReLU or LeakyReLU: that activation, which the batch
     /// norm then applies itself (`BatchNorm.forward(_:training:fusing:)`), one pass over the
-    /// batch less in forward and in backward.
+    /// batch less in forward and in backward. At a Linear layer followed by one: that activation,
+    /// which the layer's product applies as it stores the output where the product runs in
+    /// SmallGEMM (`Linear.forward(_:training:fusing:)`), one pass less in forward; the
+    /// activation's backward is its own.
     private let fusedAfter: [FusableActivation?]
+    /// Whether layer i is a Linear layer with an activation in `fusedAfter`.
+    private let fusesIntoLinear: [Bool]
     /// Whether the latest forward fused the activation after layer i into it.
     private var fusedInForward: [Bool]
     /// Whether forward keeps blocked layouts between layers; `SWIFTGAN_BLOCKED_LAYOUTS=0` turns
@@ -51,9 +56,11 @@ public final class Sequential: Layer {
         outputBlocks = [Int](repeating: 0, count: layers.count)
         layoutCopies = (0...layers.count).map { _ in Tensor(shape: [0]) }
         hasConvolution = layers.contains { $0 is ConvolutionLayer }
-        fusedAfter = layers.indices.map { i in
-            i + 1 < layers.count && layers[i] is BatchNorm ? inPlace[i + 1] as? FusableActivation : nil
+        let fusedAfter = layers.indices.map { i in
+            i + 1 < layers.count && (layers[i] is BatchNorm || layers[i] is Linear) ? inPlace[i + 1] as? FusableActivation : nil
         }
+        self.fusedAfter = fusedAfter
+        fusesIntoLinear = layers.indices.map { i in fusedAfter[i] != nil && layers[i] is Linear }
         fusedInForward = [Bool](repeating: false, count: layers.count)
     }
     public convenience init(_ layers: Layer...) { self.init(layers) }
@@ -115,9 +122,19 @@ public final class Sequential: Layer {
                 }
             }
             if let a = fusedAfter[i], i + 1 < end {
-                h = (layers[i] as! BatchNorm).forward(h, training: training, fusing: a.fused)
-                fusedInForward[i] = true
-                adopting = true
+                if fusesIntoLinear[i] {
+                    let linear = unsafeDowncast(layers[i], to: Linear.self)
+                    if let y = linear.forward(h, training: training, fusing: a.fused) {
+                        h = y
+                        adopting = true
+                    } else {
+                        h = linear.forward(h, training: training)
+                    }
+                } else {
+                    h = (layers[i] as! BatchNorm).forward(h, training: training, fusing: a.fused)
+                    fusedInForward[i] = true
+                    adopting = true
+                }
             } else if let a = inPlace[i] {
                 h = a.forward(inPlace: h, training: training)
             } else if let b = blockedLayers[i], let plan {

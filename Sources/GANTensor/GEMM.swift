@@ -72,6 +72,10 @@ func largeGEMM(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
 /// row the same bits whatever rows are stacked with it (`OneDNNRowTests`), one row included, so
 /// there it keeps the row (~28 µs for 1x400 · 400x784 against sgemv's ~7 µs on Zen 5): scoring
 /// one file gives the bits of scoring it in a folder. No training step has a one-row Linear product.
+///
+/// With an `epilogue` (the activation after a Linear layer) every element of C is then mapped by
+/// it: as the SmallGEMM kernel stores it, else in a pass after the product; the bits of the
+/// activation's own pass either way.
 @inlinable
 public func gemm(
     transA: Bool = false, transB: Bool = false,
@@ -79,14 +83,16 @@ public func gemm(
     a: UnsafePointer<Float>, lda: Int,
     b: UnsafePointer<Float>, ldb: Int,
     addingRow bias: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int
+    c: UnsafeMutablePointer<Float>, ldc: Int,
+    epilogue: SmallGEMMEpilogue = .none
 ) {
     if m == 0 || n == 0 { return }
     if SmallGEMM.applies(transA: transA, transB: transB, m: m, n: n, k: k) {
         SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                      a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc, rowBias: bias)
+                      a: a, lda: lda, b: b, ldb: ldb, beta: 1, c: c, ldc: ldc, rowBias: bias, epilogue: epilogue)
         return
     }
+    defer { epilogue.apply(to: c, rows: m, columns: n, ldc: ldc) }
     if ldc == n {
         Kernels.broadcastRows(bias, into: c, rows: m, n: n)
     } else {
@@ -188,9 +194,11 @@ public enum SmallGEMM {
     public static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                           rowBias: UnsafePointer<Float>? = nil, rowSums: UnsafeMutablePointer<Float>? = nil) {
+                           rowBias: UnsafePointer<Float>? = nil, rowSums: UnsafeMutablePointer<Float>? = nil,
+                           epilogue: SmallGEMMEpilogue = .none) {
         kernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums)
+               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums,
+               epilogue: epilogue)
     }
 
     /// `run` on the portable Swift panels even where `usesAVX512` picks CMathShim's AVX-512 ones:
@@ -199,9 +207,48 @@ public enum SmallGEMM {
     public static func runPortable(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                   rowBias: UnsafePointer<Float>? = nil, rowSums: UnsafeMutablePointer<Float>? = nil) {
+                                   rowBias: UnsafePointer<Float>? = nil, rowSums: UnsafeMutablePointer<Float>? = nil,
+                                   epilogue: SmallGEMMEpilogue = .none) {
         kernel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-               beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums, avx512: false)
+               beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums, epilogue: epilogue, avx512: false)
     }
 }
 
+
+/// An element-wise map a product applies to C as it stores it: the activation after a Linear
+/// layer, with the bits of that activation's own pass (`ReLU`: v <= 0 ? 0 : v, the `max(v, 0)` of
+/// its scalar form; `LeakyReLU`: v > 0 ? v : a · v).
+public enum SmallGEMMEpilogue: Equatable, Sendable {
+    case none
+    case relu
+    case leakyReLU(Float)
+
+    /// The map of one value.
+    @inlinable @inline(__always)
+    public func apply(_ v: Float) -> Float {
+        switch self {
+        case .none: return v
+        case .relu: return max(v, 0)
+        case .leakyReLU(let a): return v > 0 ? v : a * v
+        }
+    }
+
+    /// Maps the `rows` x `columns` elements of C (row stride `ldc`) in place.
+    @inlinable
+    public func apply(to c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ldc: Int) {
+        if self == .none { return }
+        for i in 0..<rows {
+            let ci = c + i * ldc
+            for j in 0..<columns { ci[j] = apply(ci[j]) }
+        }
+    }
+
+    /// CMathShim's `act` and `leak` arguments.
+    var code: (Int32, Float) {
+        switch self {
+        case .none: return (0, 0)
+        case .relu: return (1, 0)
+        case .leakyReLU(let a): return (2, a)
+        }
+    }
+}

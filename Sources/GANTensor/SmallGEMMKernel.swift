@@ -26,6 +26,8 @@ protocol SmallGEMMLanes {
     func adding(_ a: Self, times b: Self) -> Self
     func times(_ s: Self) -> Self
     func plus(_ s: Self) -> Self
+    /// The epilogue's map of every lane (`SmallGEMMEpilogue.apply`'s bits).
+    func mapped(by e: SmallGEMMEpilogue) -> Self
 }
 
 extension Float: SmallGEMMLanes {
@@ -37,6 +39,7 @@ extension Float: SmallGEMMLanes {
     @inline(__always) func adding(_ a: Float, times b: Float) -> Float { self + a * b }
     @inline(__always) func times(_ s: Float) -> Float { self * s }
     @inline(__always) func plus(_ s: Float) -> Float { self + s }
+    @inline(__always) func mapped(by e: SmallGEMMEpilogue) -> Float { e.apply(self) }
 }
 
 /// The vector widths share one implementation (unaligned loads and stores of the whole vector).
@@ -53,6 +56,13 @@ extension SmallGEMMLanes where Self: SIMD, Self.Scalar == Float {
     @inline(__always) func adding(_ a: Self, times b: Self) -> Self { self + a * b }
     @inline(__always) func times(_ s: Self) -> Self { self * s }
     @inline(__always) func plus(_ s: Self) -> Self { self + s }
+    @inline(__always) func mapped(by e: SmallGEMMEpilogue) -> Self {
+        switch e {
+        case .none: return self
+        case .relu: return replacing(with: 0, where: self .<= 0)
+        case .leakyReLU(let a): return (self * a).replacing(with: self, where: self .> 0)
+        }
+    }
 }
 
 extension SIMD2: SmallGEMMLanes where Scalar == Float {}
@@ -80,6 +90,7 @@ struct SmallGEMMPair<X: SmallGEMMLanes, Y: SmallGEMMLanes>: SmallGEMMLanes {
     }
     @inline(__always) func times(_ s: Self) -> Self { Self(x.times(s.x), y.times(s.y)) }
     @inline(__always) func plus(_ s: Self) -> Self { Self(x.plus(s.x), y.plus(s.y)) }
+    @inline(__always) func mapped(by e: SmallGEMMEpilogue) -> Self { Self(x.mapped(by: e), y.mapped(by: e)) }
 }
 
 /// Operands of one call, as strides: `op(A)(i, p) = a[i·ars + p·acs]`, `op(B)` row p at `b + p·ldb`.
@@ -97,10 +108,13 @@ struct SmallGEMMOperands {
     var ldcIn: Int
     /// With `WithRowSums` blocks: `rowSums[i] += Σ_p op(A)(i, p)` (op(A)'s rows contiguous, ars = 1).
     var rowSums: UnsafeMutablePointer<Float>?
+    /// Applied to every element of C as it is stored (never with row sums).
+    var epilogue: SmallGEMMEpilogue
 
     init(a: UnsafePointer<Float>, ars: Int, acs: Int, b: UnsafePointer<Float>, ldb: Int,
          c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float,
-         cIn: UnsafePointer<Float>? = nil, ldcIn: Int? = nil, rowSums: UnsafeMutablePointer<Float>? = nil) {
+         cIn: UnsafePointer<Float>? = nil, ldcIn: Int? = nil, rowSums: UnsafeMutablePointer<Float>? = nil,
+         epilogue: SmallGEMMEpilogue = .none) {
         self.a = a; self.ars = ars; self.acs = acs
         self.b = b; self.ldb = ldb
         self.c = c; self.ldc = ldc
@@ -108,6 +122,7 @@ struct SmallGEMMOperands {
         self.cIn = cIn ?? UnsafePointer(c)
         self.ldcIn = ldcIn ?? ldc
         self.rowSums = rowSums
+        self.epilogue = epilogue
     }
 }
 
@@ -152,11 +167,11 @@ extension SmallGEMM {
             let pc = o.c + (i + r) * ldc + j, pin = o.cIn + (i + r) * o.ldcIn + j
             // alpha = 1 and beta = 1 skip multiplications by one (same bits).
             if o.beta == 0 {
-                (o.alpha == 1 ? acc : acc.times(alpha)).store(pc)
+                (o.alpha == 1 ? acc : acc.times(alpha)).mapped(by: o.epilogue).store(pc)
             } else if o.alpha == 1 && o.beta == 1 {
-                V.loadLanes(pin).plus(acc).store(pc)
+                V.loadLanes(pin).plus(acc).mapped(by: o.epilogue).store(pc)
             } else {
-                V.loadLanes(pin).times(beta).adding(acc, times: alpha).store(pc)
+                V.loadLanes(pin).times(beta).adding(acc, times: alpha).mapped(by: o.epilogue).store(pc)
             }
         }
         switch rows {
@@ -239,8 +254,9 @@ extension SmallGEMM {
     static func panels<S: SmallGEMMRowSumMode>(m: Int, n: Int, k: Int, _ o: SmallGEMMOperands, _: S.Type = NoRowSums.self,
                                                avx512: Bool) {
         if avx512 {
+            let (act, leak) = o.epilogue.code
             gan_small_panels(m, n, k, o.a, o.ars, o.acs, o.b, o.ldb, o.c, o.ldc, o.alpha, o.beta, o.cIn, o.ldcIn, o.rowSums,
-                             S.rowsOfA ? 1 : S.columnsOfB ? 2 : 0)
+                             S.rowsOfA ? 1 : S.columnsOfB ? 2 : 0, act, leak)
             return
         }
         typealias V8 = SIMD8<Float>
@@ -364,17 +380,30 @@ extension SmallGEMM {
     /// `C[m, n] = alpha · op(A) · op(B) + beta · C` (row-major, BLAS semantics: C is not read when
     /// beta == 0). Any sizes; fast for small ones. With `rowBias`, C's old value is that row in
     /// every row (the bits of broadcasting it into C first, without the pass over C).
+    /// With an `epilogue`, every element of C is then mapped by it: in the panels' stores where
+    /// they write C's final values, else in a pass over C afterwards (the same bits).
     static func kernel(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>? = nil,
-                       rowSums: UnsafeMutablePointer<Float>? = nil, avx512: Bool = usesAVX512) {
+                       rowSums: UnsafeMutablePointer<Float>? = nil, epilogue: SmallGEMMEpilogue = .none,
+                       avx512: Bool = usesAVX512) {
         if m <= 0 || n <= 0 { return }
+        let fused = kernelBody(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                               beta: beta, c: c, ldc: ldc, rowBias: rowBias, rowSums: rowSums, epilogue: epilogue, avx512: avx512)
+        if !fused { epilogue.apply(to: c, rows: m, columns: n, ldc: ldc) }
+    }
+
+    /// `kernel` without the epilogue's pass; returns whether the panels applied it.
+    private static func kernelBody(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                   a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                   beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>?,
+                                   rowSums: UnsafeMutablePointer<Float>?, epilogue: SmallGEMMEpilogue, avx512: Bool) -> Bool {
         if let sums = rowSums {
             // Fused into the panels when they run once over all of op(A) with its rows contiguous.
             if transA && !transB && m >= 2 && k > 0 && !(n == 1 && ldc == 1) && rowBias == nil {
                 panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: 1, acs: lda, b: b, ldb: ldb, c: c, ldc: ldc,
                                                           alpha: alpha, beta: beta, rowSums: sums), WithRowSums.self, avx512: avx512)
-                return
+                return false
             }
             precondition(transA && lda == m, "SmallGEMM: row sums of op(A) need Aᵀ stored as [k, m]")
             if n == 1 && ldc == 1 && m >= 2 && k > 0 && rowBias == nil {
@@ -382,7 +411,7 @@ extension SmallGEMM {
                 let bs = transB ? 1 : ldb
                 panels(m: 1, n: m, k: k, SmallGEMMOperands(a: b, ars: 0, acs: bs, b: a, ldb: lda, c: c, ldc: 0,
                                                           alpha: alpha, beta: beta, rowSums: sums), WithColumnSumsOfB.self, avx512: avx512)
-                return
+                return false
             }
             Kernels.accumulateColumnSums(a, rows: k, n: m, into: sums)
         }
@@ -405,7 +434,7 @@ extension SmallGEMM {
                     for j in 0..<n { ci[j] *= beta }
                 }
             }
-            return
+            return false
         }
         if n == 1 {
             // C is one column: vectorise over m or over k instead of over a single lane.
@@ -413,8 +442,8 @@ extension SmallGEMM {
             if transA && ldc == 1 {
                 // Cᵀ[0, i] = Σ_p op(B)(p, 0) · a[p · lda + i]: a one-row product whose B rows are A's.
                 panels(m: 1, n: m, k: k, SmallGEMMOperands(a: b, ars: 0, acs: bs, b: a, ldb: lda, c: c, ldc: 0,
-                                                          alpha: alpha, beta: beta), avx512: avx512)
-                return
+                                                          alpha: alpha, beta: beta, epilogue: epilogue), avx512: avx512)
+                return true
             }
             if !transA && (bs == 1 || k <= packCapacity) {
                 if bs == 1 {
@@ -428,13 +457,14 @@ extension SmallGEMM {
                                    cIn: cIn, ldcIn: ldcIn)
                     }
                 }
-                return
+                return false
             }
         }
         if !transB {
             panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: ars, acs: acs, b: b, ldb: ldb, c: c, ldc: ldc,
-                                                      alpha: alpha, beta: beta, cIn: cIn, ldcIn: ldcIn), avx512: avx512)
-            return
+                                                      alpha: alpha, beta: beta, cIn: cIn, ldcIn: ldcIn, epilogue: epilogue),
+                   avx512: avx512)
+            return true
         }
         // op(B)(p, j) = b[j·ldb + p]: copy blocks [kc, nb] of op(B) into a contiguous buffer.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: packCapacity) { buffer in
@@ -458,11 +488,13 @@ extension SmallGEMM {
                            SmallGEMMOperands(a: a + p0 * acs, ars: ars, acs: acs, b: pack, ldb: nb, c: c + j0, ldc: ldc,
                                              alpha: alpha, beta: p0 == 0 ? beta : 1,
                                              cIn: p0 == 0 ? cIn + j0 : UnsafePointer(c + j0),
-                                             ldcIn: p0 == 0 ? ldcIn : ldc), avx512: avx512)
+                                             ldcIn: p0 == 0 ? ldcIn : ldc,
+                                             epilogue: p0 + kb == k ? epilogue : .none), avx512: avx512)
                     p0 += kb
                 }
                 j0 += nb
             }
         }
+        return true
     }
 }

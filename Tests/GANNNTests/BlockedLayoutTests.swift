@@ -156,6 +156,35 @@ struct BlockedLayoutTests {
         }
     }
 
+    /// A Linear layer applies the in-place ReLU or LeakyReLU after it as its product stores the
+    /// output (`Sequential` fuses them where the product runs in SmallGEMM): the same bits as the
+    /// layers one by one, with small products (fused) and one above SmallGEMM's limits (not).
+    @Test(arguments: [false, true])
+    func linearWithTheActivationAfterItGivesTheLayersBits(leaky: Bool) {
+        func mlp() -> Sequential {
+            var rng = RNG(seed: 17, stream: .initialization)
+            func activation() -> Layer { leaky ? LeakyReLU(alpha: 0.2) : ReLU() }
+            return Sequential(Linear(3, 10, rng: &rng), activation(), Linear(10, 10, rng: &rng), activation(),
+                              Linear(10, 300, rng: &rng), activation(), Linear(300, 1, rng: &rng))
+        }
+        let net = mlp(), one = mlp()
+        for (rows, seed) in [(100, UInt64(18)), (7, 19)] {
+            let x = randomTensor([rows, 3], seed: seed), dy = randomTensor([rows, 1], seed: seed + 10)
+            for training in [true, false] {
+                let y = net.forward(x, training: training), y1 = Self.forwardOneByOne(one, x, training: training)
+                #expect(y.bitwiseEqual(y1), "forward, \(rows) rows, training \(training)")
+                let dx = net.backward(dy, mode: .full)!, dx1 = Self.backwardOneByOne(one, dy, mode: .full)!
+                #expect(dx.bitwiseEqual(dx1), "backward, \(rows) rows, training \(training)")
+                #expect(Self.sameState(net, one))
+                // A forward that stops at a Linear layer's output (the activation not run): unfused.
+                let h = net.forward(x, training: training, throughLayer: 3)
+                let h1 = Self.forwardOneByOne(one, x, training: training, throughLayer: 3)
+                #expect(h.bitwiseEqual(h1) && h.data.pointee.isFinite, "through layer 3, \(rows) rows")
+                #expect((0..<h.count).contains { h[$0] < 0 }, "layer 3's output has negative values (not activated)")
+            }
+        }
+    }
+
     /// A forward that stops inside the network after a blocked layer (D's features for feature
     /// matching) gives them plain, and a backward from them takes a plain dy.
     @Test func featuresInsideTheNetworkArePlain() {

@@ -273,6 +273,58 @@ struct GEMMTests {
         }
     }
 
+    @Test("SmallGEMM's epilogue gives the bits of the product followed by the activation's pass, on every path",
+          arguments: [SmallGEMMEpilogue.relu, .leakyReLU(0.2)])
+    func epilogueIsTheActivationAfterTheProduct(_ epilogue: SmallGEMMEpilogue) {
+        // Panels (9-12 rows in one block, 8-row blocks and the rest), n = 1 (dot products over A's
+        // rows, or Cᵀ as one row when A is transposed), k = 0, a transposed B in several inner
+        // blocks (k·n > 256), a bias row.
+        let shapes: [(m: Int, n: Int, k: Int, transA: Bool, transB: Bool)] = [
+            (100, 10, 10, false, true), (200, 10, 1, false, true), (10, 10, 200, true, false), (13, 17, 3, false, false),
+            (200, 1, 10, false, true), (100, 1, 10, false, false), (7, 1, 20, true, false), (5, 12, 0, false, true),
+            (3, 20, 40, false, true), (11, 33, 5, true, true)]
+        var rng = RNG(seed: 21)
+        for (m, n, k, transA, transB) in shapes {
+            let a = (0..<max(m * k, 1)).map { i in i % 7 == 3 ? 0 : rng.normal() }   // some rows of zeros' products
+            let b = (0..<max(k * n, 1)).map { _ in rng.normal() }
+            let bias = (0..<n).map { j in j % 5 == 0 ? 0 : rng.normal() }
+            let lda = transA ? m : k, ldb = transB ? k : n
+            for withBias in [false, true] {
+                for portable in [false, true] {
+                    var plain = [Float](repeating: .nan, count: m * n), mapped = plain
+                    func product(_ c: inout [Float], _ e: SmallGEMMEpilogue) {
+                        bias.withUnsafeBufferPointer { bp in
+                            c.withUnsafeMutableBufferPointer { cp in
+                                let rowBias = withBias ? bp.baseAddress : nil, beta: Float = withBias ? 1 : 0
+                                if portable {
+                                    SmallGEMM.runPortable(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                                                          b: b, ldb: ldb, beta: beta, c: cp.baseAddress!, ldc: n, rowBias: rowBias,
+                                                          epilogue: e)
+                                } else {
+                                    SmallGEMM.run(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                                                  b: b, ldb: ldb, beta: beta, c: cp.baseAddress!, ldc: n, rowBias: rowBias,
+                                                  epilogue: e)
+                                }
+                            }
+                        }
+                    }
+                    product(&plain, .none)
+                    product(&mapped, epilogue)
+                    let expected = plain.map { v -> Float in
+                        switch epilogue {
+                        case .none: return v
+                        case .relu: return max(v, 0)
+                        case .leakyReLU(let s): return v > 0 ? v : s * v
+                        }
+                    }
+                    let label = "\(m)x\(n)x\(k) tA=\(transA) tB=\(transB) bias=\(withBias) portable=\(portable)"
+                    #expect(mapped.map(\.bitPattern) == expected.map(\.bitPattern), "\(label)")
+                    #expect(plain.contains { $0 < 0 } || k == 0, "\(label): some negative outputs to map")
+                }
+            }
+        }
+    }
+
     @Test("SmallGEMM is deterministic and C's row blocks do not change a row's bits")
     func smallDeterministic() {
         // Each row of a 101-row product must equal the one-row product of that row alone (same

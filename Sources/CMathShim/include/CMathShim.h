@@ -50,9 +50,12 @@ int gan_small_panels_available(void);
 /// + beta · C_in with op(A)(i, p) = a[i·ars + p·acs], op(B) row p at b + p·ldb, C_in rows at
 /// cin + i·ldcin) in 16-lane AVX-512 registers, with the Swift kernel's bits. mode 0: no sums;
 /// 1: sums[i] += Σ_p op(A)(i, p); 2 (m = 1): sums[j] += Σ_p op(B)(p, j). Only where
-/// `gan_small_panels_available()`.
+/// `gan_small_panels_available()`. `act` maps every element of C as it is stored (the activation
+/// of the layer after a Linear one): 0 none, 1 ReLU (v <= 0 ? 0 : v), 2 LeakyReLU with slope
+/// `leak` (v > 0 ? v : leak · v) — the bits of the activation's own pass over C.
 void gan_small_panels(long m, long n, long k, const float *a, long ars, long acs, const float *b, long ldb, float *c,
-                      long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode);
+                      long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode,
+                      int act, float leak);
 
 /// y[i] = tanhf(x[i]) for i in 0..<n, with glibc's bits: sixteen lanes at a time where the CPU
 /// has AVX-512 F (tanh.c), else glibc's tanhf itself.
