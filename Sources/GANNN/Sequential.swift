@@ -42,6 +42,10 @@ public final class Sequential: Layer {
     private let fusesIntoLinear: [Bool]
     /// Whether the latest forward fused the activation after layer i into it.
     private var fusedInForward: [Bool]
+    /// The network as a `SmallMLP` when it is one (nil elsewhere), and whether the latest forward
+    /// ran there (then so does the backward after it).
+    private let smallMLP: SmallMLP?
+    private var forwardRanSmallMLP = false
     /// Whether forward keeps blocked layouts between layers; `SWIFTGAN_BLOCKED_LAYOUTS=0` turns
     /// it off (every layer then sees plain tensors, as before: the same bits, more copies).
     static let keepsBlockedLayouts = ProcessInfo.processInfo.environment["SWIFTGAN_BLOCKED_LAYOUTS"] != "0"
@@ -62,6 +66,7 @@ public final class Sequential: Layer {
         self.fusedAfter = fusedAfter
         fusesIntoLinear = layers.indices.map { i in fusedAfter[i] != nil && layers[i] is Linear }
         fusedInForward = [Bool](repeating: false, count: layers.count)
+        smallMLP = SmallMLP(layers)
     }
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
@@ -100,6 +105,10 @@ public final class Sequential: Layer {
     /// activation overwrites the previous layer's output, never `x`.
     public func forward(_ x: Tensor, training: Bool, throughLayer count: Int) -> Tensor {
         precondition(x.blockSize == 0, "Sequential.forward: the input must be plain NCHW")
+        if let mlp = smallMLP {
+            forwardRanSmallMLP = count >= layers.count && mlp.applies(to: x)
+            if forwardRanSmallMLP { return mlp.forward(x) }
+        }
         let plan = layoutPlan(for: x)
         var h = x
         let end = min(count, layers.count)
@@ -194,6 +203,10 @@ public final class Sequential: Layer {
     /// gradient is one of this network's two gradient buffers: valid until its next backward.
     @discardableResult
     public func backward(_ dy: Tensor, mode: BackwardMode, fromLayer end: Int) -> Tensor? {
+        if forwardRanSmallMLP, let mlp = smallMLP {
+            precondition(end == layers.count, "Sequential.backward from layer \(end) after a forward through all \(layers.count)")
+            return mlp.backward(dy, mode: mode, into: dy === gradients.0 ? gradients.1 : gradients.0)
+        }
         var g: Tensor? = dy
         var i = end - 1
         while i >= 0 {

@@ -57,6 +57,28 @@ void gan_small_panels(long m, long n, long k, const float *a, long ars, long acs
                       long ldc, float alpha, float beta, const float *cin, long ldcin, float *sums, int mode,
                       int act, float leak);
 
+/// One Linear layer of a small MLP (`gan_mlp_forward`): W [out, in] row-major, b [out], the
+/// activation after it (`act` as in `gan_small_panels`), and where backward adds dW and db.
+typedef struct {
+    int in, out;   // 1...16 each
+    int act;
+    float leak;
+    const float *w, *b;
+    float *dw, *db;
+} gan_mlp_layer;
+
+/// A small MLP's forward pass (smallmlp.c; the bits of `Sequential` running the layers one by
+/// one on SmallGEMM's AVX-512 panels): x [rows, layers[0].in] -> y [rows, layers[count-1].out],
+/// each hidden layer's output kept in `hidden` (rows x 16 floats per layer but the last) for
+/// backward. Only where `gan_small_panels_available()`.
+void gan_mlp_forward(long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden, float *y);
+
+/// The backward pass after `gan_mlp_forward` (same x, hidden, y): from dy [rows, out], with
+/// `params` adds every layer's dW and db, with dx non-null writes dLoss/dx [rows, in] there.
+/// `scratch`: 48 · rows floats, 64-byte aligned.
+void gan_mlp_backward(long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
+                      const float *y, const float *dy, int params, float *dx, float *scratch);
+
 /// y[i] = tanhf(x[i]) for i in 0..<n, with glibc's bits: sixteen lanes at a time where the CPU
 /// has AVX-512 F (tanh.c), else glibc's tanhf itself.
 void gan_tanhf(const float *x, float *y, size_t n);
