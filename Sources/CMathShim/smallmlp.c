@@ -134,6 +134,40 @@ INL __m512 column_dots16(const float *m, const float *b, int k) {
     return sum;
 }
 
+/// `layer_forward` for out >= 2, `in` a constant of each instance: the columns of W stay in
+/// registers, and eight rows' sums are in flight (each a chain of `in` adds).
+INL void layer_forward_in(const gan_mlp_layer *L, const int in, long rows, const float *x, long sx, float *o, long so) {
+    const int out = L->out, act = L->act;
+    const float leak = L->leak;
+    const __mmask16 mask = (__mmask16)((1u << out) - 1), store = so == 16 ? (__mmask16)0xFFFF : mask;
+    __m512 wc[16];   // wc[p] lane j = W[j, p]: column p of W
+    const __m512i rowStarts = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                 _mm512_set1_epi32(in));
+#pragma clang loop unroll(full)
+    for (int p = 0; p < in; p++) wc[p] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, rowStarts, L->w + p, 4);
+    const __m512 bias = _mm512_maskz_loadu_ps(mask, L->b);
+    long r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        __m512 a[8];
+        const float *x0 = x + r * sx;
+#pragma clang loop unroll(full)
+        for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int p = 0; p < in; p++)
+#pragma clang loop unroll(full)
+            for (int k = 0; k < 8; k++) a[k] = _mm512_add_ps(a[k], _mm512_mul_ps(_mm512_set1_ps(x0[k * sx + p]), wc[p]));
+#pragma clang loop unroll(full)
+        for (int k = 0; k < 8; k++) _mm512_mask_storeu_ps(o + (r + k) * so, store, activate(_mm512_add_ps(bias, a[k]), act, leak));
+    }
+    for (; r < rows; r++) {
+        __m512 a0 = _mm512_setzero_ps();
+        const float *x0 = x + r * sx;
+#pragma clang loop unroll(full)
+        for (int p = 0; p < in; p++) a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_set1_ps(x0[p]), wc[p]));
+        _mm512_mask_storeu_ps(o + r * so, store, activate(_mm512_add_ps(bias, a0), act, leak));
+    }
+}
+
 /// One layer forward: o[r] = act(b + x[r] · Wᵀ) for `rows` rows of x (stride sx) into o (stride so;
 /// a padded row of 16 when so == 16, else `out` values).
 T512 static void layer_forward(const gan_mlp_layer *L, long rows, const float *x, long sx, float *o, long so) {
@@ -150,34 +184,11 @@ T512 static void layer_forward(const gan_mlp_layer *L, long rows, const float *x
             for (long r = 0; r < rows; r++) memset(o + r * 16 + 1, 0, 15 * sizeof(float));
         return;
     }
-    const __mmask16 mask = (__mmask16)((1u << out) - 1), store = so == 16 ? (__mmask16)0xFFFF : mask;
-    __m512 wc[16];   // wc[p] lane j = W[j, p]: column p of W
-    for (int p = 0; p < in; p++) {
-        float col[16] = {0};
-        for (int j = 0; j < out; j++) col[j] = L->w[j * in + p];
-        wc[p] = _mm512_loadu_ps(col);
-    }
-    const __m512 bias = _mm512_maskz_loadu_ps(mask, L->b);
-    long r = 0;
-    for (; r + 4 <= rows; r += 4) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        const float *x0 = x + r * sx, *x1 = x0 + sx, *x2 = x1 + sx, *x3 = x2 + sx;
-        for (int p = 0; p < in; p++) {
-            a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_set1_ps(x0[p]), wc[p]));
-            a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_set1_ps(x1[p]), wc[p]));
-            a2 = _mm512_add_ps(a2, _mm512_mul_ps(_mm512_set1_ps(x2[p]), wc[p]));
-            a3 = _mm512_add_ps(a3, _mm512_mul_ps(_mm512_set1_ps(x3[p]), wc[p]));
-        }
-        _mm512_mask_storeu_ps(o + r * so, store, activate(_mm512_add_ps(bias, a0), act, leak));
-        _mm512_mask_storeu_ps(o + (r + 1) * so, store, activate(_mm512_add_ps(bias, a1), act, leak));
-        _mm512_mask_storeu_ps(o + (r + 2) * so, store, activate(_mm512_add_ps(bias, a2), act, leak));
-        _mm512_mask_storeu_ps(o + (r + 3) * so, store, activate(_mm512_add_ps(bias, a3), act, leak));
-    }
-    for (; r < rows; r++) {
-        __m512 a0 = _mm512_setzero_ps();
-        const float *x0 = x + r * sx;
-        for (int p = 0; p < in; p++) a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_set1_ps(x0[p]), wc[p]));
-        _mm512_mask_storeu_ps(o + r * so, store, activate(_mm512_add_ps(bias, a0), act, leak));
+    switch (in) {
+#define IN(n) case n: layer_forward_in(L, n, rows, x, sx, o, so); break;
+    IN(1) IN(2) IN(3) IN(4) IN(5) IN(6) IN(7) IN(8) IN(9) IN(10) IN(11) IN(12) IN(13) IN(14) IN(15) IN(16)
+#undef IN
+    default: break;
     }
 }
 
@@ -241,7 +252,7 @@ INL void layer_backward_in(const gan_mlp_layer *L, const int in, long rows, cons
             ab = _mm512_add_ps(ab, g);
         }
     }
-    // dx = dy · W, four rows' independent sums at a time.
+    // dx = dy · W, eight rows' independent sums at a time.
     if (gx && in == 1) {
         for (long r = 0; r < rows; r++) {
             gx[r * sgx] = column_dot(gbuf + r * 16, L->w, out);
@@ -250,19 +261,16 @@ INL void layer_backward_in(const gan_mlp_layer *L, const int in, long rows, cons
     } else if (gx) {
         const __mmask16 store = sgx == 16 ? (__mmask16)0xFFFF : imask;
         long r = 0;
-        for (; r + 4 <= rows; r += 4) {
-            const float *g0 = gbuf + r * 16, *g1 = g0 + 16, *g2 = g1 + 16, *g3 = g2 + 16;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (int j = 0; j < out; j++) {
-                a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_set1_ps(g0[j]), wr[j]));
-                a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_set1_ps(g1[j]), wr[j]));
-                a2 = _mm512_add_ps(a2, _mm512_mul_ps(_mm512_set1_ps(g2[j]), wr[j]));
-                a3 = _mm512_add_ps(a3, _mm512_mul_ps(_mm512_set1_ps(g3[j]), wr[j]));
-            }
-            _mm512_mask_storeu_ps(gx + r * sgx, store, a0);
-            _mm512_mask_storeu_ps(gx + (r + 1) * sgx, store, a1);
-            _mm512_mask_storeu_ps(gx + (r + 2) * sgx, store, a2);
-            _mm512_mask_storeu_ps(gx + (r + 3) * sgx, store, a3);
+        for (; r + 8 <= rows; r += 8) {
+            const float *g0 = gbuf + r * 16;
+            __m512 a[8];
+#pragma clang loop unroll(full)
+            for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
+            for (int j = 0; j < out; j++)
+#pragma clang loop unroll(full)
+                for (int k = 0; k < 8; k++) a[k] = _mm512_add_ps(a[k], _mm512_mul_ps(_mm512_set1_ps(g0[16 * k + j]), wr[j]));
+#pragma clang loop unroll(full)
+            for (int k = 0; k < 8; k++) _mm512_mask_storeu_ps(gx + (r + k) * sgx, store, a[k]);
         }
         for (; r < rows; r++) {
             const float *g0 = gbuf + r * 16;
