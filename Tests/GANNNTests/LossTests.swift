@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import GANNN
+@testable import GANNN
 import GANTestSupport
 @_spi(Testing) import GANTensor
 
@@ -127,4 +127,37 @@ struct LossTests {
         }
         #expect(Loss.meanProbability(Tensor(shape: [2], values: [-1000, 1000])) == 0.5)
     }
+}
+
+/// `Loss.sigmoidCrossEntropy`'s AVX-512 pass (CMathShim/softplus.c) against the Swift loop: the
+/// same gradients, loss and mean probability, bit for bit, over every tail length and the edges
+/// of exp's clamp, log1p's two branches, ±0, ±inf and NaN.
+@Test(arguments: [Float(1), 0.9, 0])
+func sigmoidCrossEntropyVectorisedIsTheSwiftLoop(target: Float) {
+    var rng = RNG(seed: 41)
+    var logits: [Float] = [0, -0, .infinity, -.infinity, 87.33, -87.33, 88.37626, -88.37626, 100, -100, 1e-30, -1e-30,
+                           0.8813736, -0.8813736, 0.88137364, -0.88137364, 3e38, -3e38, 1, -1]
+    for _ in 0..<4000 { logits.append(rng.normal() * 6) }
+    for _ in 0..<500 { logits.append(rng.normal() * 60) }
+    for n in [0, 1, 7, 15, 16, 17, 31, 100, 129, logits.count] {
+        var g = [Float](repeating: .nan, count: max(n, 1)), g1 = g
+        let r = Loss.sigmoidCrossEntropy(logits, count: n, target: target, gradient: &g)
+        let r1 = Loss.sigmoidCrossEntropyPortable(logits, count: n, target: target, gradient: &g1)
+        #expect(r.loss.bitPattern == r1.loss.bitPattern && r.meanProbability.bitPattern == r1.meanProbability.bitPattern,
+                "\(n) logits: \(r) against \(r1)")
+        #expect(g.map(\.bitPattern) == g1.map(\.bitPattern), "\(n) logits: gradients")
+    }
+    // One logit at a time: its loss is its own term (with target 0 and a negative logit exactly
+    // log1p(e^l)), so no sum hides a last-bit difference of one term.
+    for i in 0..<1500 {
+        var g: Float = 0, g1: Float = 0
+        let r = Loss.sigmoidCrossEntropy([logits[i]], count: 1, target: target, gradient: &g)
+        let r1 = Loss.sigmoidCrossEntropyPortable([logits[i]], count: 1, target: target, gradient: &g1)
+        #expect(r.loss.bitPattern == r1.loss.bitPattern && r.meanProbability.bitPattern == r1.meanProbability.bitPattern
+                && g.bitPattern == g1.bitPattern, "logit \(logits[i])")
+    }
+    // A NaN logit gives a NaN loss and a NaN gradient there, as in Swift.
+    var g = [Float](repeating: 0, count: 3)
+    let r = Loss.sigmoidCrossEntropy([1, .nan, -1], count: 3, target: target, gradient: &g)
+    #expect(r.loss.isNaN && g[1].isNaN && !g[0].isNaN && !g[2].isNaN)
 }

@@ -79,6 +79,11 @@ void gan_mlp_forward(long rows, int count, const gan_mlp_layer *layers, const fl
 void gan_mlp_backward(long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
                       const float *y, const float *dy, int params, float *dx, float *scratch);
 
+/// `Loss.sigmoidCrossEntropy` on n logits with AVX-512 (softplus.c): g[i] = (σ(l[i]) - target) ·
+/// scale, *loss = Σ softplus(l) - target · l and *probability = Σ σ(l), summed in Double in order,
+/// with the bits of the Swift loop. Only where `gan_small_panels_available()`.
+void gan_sigmoid_cross_entropy(const float *l, long n, float target, float scale, float *g, double *loss, double *probability);
+
 /// y[i] = tanhf(x[i]) for i in 0..<n, with glibc's bits: sixteen lanes at a time where the CPU
 /// has AVX-512 F (tanh.c), else glibc's tanhf itself.
 void gan_tanhf(const float *x, float *y, size_t n);
