@@ -28,20 +28,20 @@
 #define INL static inline __attribute__((target("avx512f"), always_inline))
 
 INL __m512 activate(__m512 v, int act, float leak) {
-    if (act == 1) return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LE_OQ), v, _mm512_setzero_ps());
-    if (act == 2) {
-        __mmask16 positive = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
-        return _mm512_mask_blend_ps(positive, _mm512_mul_ps(v, _mm512_set1_ps(leak)), v);
+    if (act == 1) return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);   // v <= 0 ? 0 : v
+    if (act == 2) {   // v > 0 ? v : a·v, the product merged into the lanes that are not > 0 (NaN included)
+        __mmask16 other = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NGT_UQ);
+        return _mm512_mask_mul_ps(v, other, v, _mm512_set1_ps(leak));
     }
     return v;
 }
 
-/// The gradient through an activation from its output y.
+/// The gradient through an activation from its output y: y > 0 ? g : (ReLU 0, LeakyReLU a·g).
 INL __m512 unmask(__m512 g, __m512 y, int act, float leak) {
     if (act == 0) return g;
     __mmask16 positive = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ);
-    __m512 other = act == 1 ? _mm512_setzero_ps() : _mm512_mul_ps(_mm512_set1_ps(leak), g);
-    return _mm512_mask_blend_ps(positive, other, g);
+    if (act == 1) return _mm512_maskz_mov_ps(positive, g);
+    return _mm512_mask_mul_ps(g, (__mmask16)~positive, _mm512_set1_ps(leak), g);
 }
 
 static inline float activate1(float v, int act, float leak) {
