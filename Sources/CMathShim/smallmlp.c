@@ -1,8 +1,13 @@
 // A small MLP's forward and backward passes in one call each (`gan_mlp_forward`,
 // `gan_mlp_backward`): Linear layers of at most 16 inputs and outputs, each optionally followed by
-// ReLU or LeakyReLU, every layer's output one 16-lane AVX-512 register per row (padded rows of 16
-// floats between layers), the activations applied in the same pass, and the backward pass of a
-// layer (its activation's mask, dW, db and the input gradient) in one pass over the rows.
+// ReLU or LeakyReLU, every layer's output one 16-lane register per row (padded rows of 16 floats
+// between layers), the activations applied in the same pass, and the backward pass of a layer (its
+// activation's mask, dW, db and the input gradient) in one pass over the rows.
+//
+// Two copies from this one source (simd16.h's lanes): this file's for AVX-512 F, and
+// smallmlp_avx2.c's, which includes this file for AVX2 (each 16-lane register two 256-bit ones,
+// every operation the same in each lane: the same bits). `isa` picks the copy: 2 AVX-512, 1 AVX2,
+// as `gan_simd16_isa()` chooses from the CPU and SWIFTGAN_SIMD (simd16.c).
 //
 // Bits: every value is the one `Sequential` computes layer by layer with SmallGEMM's kernels and
 // the activations' own passes (SmallGEMMKernel.swift, smallgemm.c, Activations.swift):
@@ -21,27 +26,37 @@
 #pragma clang fp contract(off)
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <string.h>
+#include "simd16.h"
 
-#define T512 __attribute__((target("avx512f")))
-#define INL static inline __attribute__((target("avx512f"), always_inline))
+// Rows whose sums are in flight at a time, dW's columns summed in the pass over the rows that
+// forms dy, and per pass of their own after it: what fits in AVX-512's 32 registers, or AVX2's 16
+// (two per 16 lanes). The order of every sum is the same whatever they are.
+#ifdef SIMD16_AVX2
+#define ROWS 4
+#define DW_FIRST 0
+#define DW_COLUMNS 5
+#else
+#define ROWS 8
+#define DW_FIRST 16
+#define DW_COLUMNS 16
+#endif
 
-INL __m512 activate(__m512 v, int act, float leak) {
-    if (act == 1) return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);   // v <= 0 ? 0 : v
+INL v16 activate(v16 v, int act, float leak) {
+    if (act == 1) return v_maskz(V_CMP(v, v_zero(), _CMP_NLE_UQ), v);   // v <= 0 ? 0 : v
     if (act == 2) {   // v > 0 ? v : a·v, the product merged into the lanes that are not > 0 (NaN included)
-        __mmask16 other = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NGT_UQ);
-        return _mm512_mask_mul_ps(v, other, v, _mm512_set1_ps(leak));
+        m16 other = V_CMP(v, v_zero(), _CMP_NGT_UQ);
+        return v_mask_mul(v, other, v, v_set1(leak));
     }
     return v;
 }
 
 /// The gradient through an activation from its output y: y > 0 ? g : (ReLU 0, LeakyReLU a·g).
-INL __m512 unmask(__m512 g, __m512 y, int act, float leak) {
+INL v16 unmask(v16 g, v16 y, int act, float leak) {
     if (act == 0) return g;
-    __mmask16 positive = _mm512_cmp_ps_mask(y, _mm512_setzero_ps(), _CMP_GT_OQ);
-    if (act == 1) return _mm512_maskz_mov_ps(positive, g);
-    return _mm512_mask_mul_ps(g, (__mmask16)~positive, _mm512_set1_ps(leak), g);
+    m16 positive = V_CMP(y, v_zero(), _CMP_GT_OQ);
+    if (act == 1) return v_maskz(positive, g);
+    return v_mask_mul(g, m_not(positive), v_set1(leak), g);
 }
 
 static inline float activate1(float v, int act, float leak) {
@@ -82,95 +97,67 @@ static inline float column_dot(const float *a, const float *b, int k) {
     return sum;
 }
 
-/// c[p] lane r = m[r][p] for the 16 rows of 16 floats at m (64-byte aligned).
-INL void transpose16(const float *m, __m512 c[16]) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i++) t[i] = _mm512_load_ps(m + 16 * i);
-    for (int i = 0; i < 16; i += 2) {
-        u[i] = _mm512_unpacklo_ps(t[i], t[i + 1]);
-        u[i + 1] = _mm512_unpackhi_ps(t[i], t[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        t[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[i]), _mm512_castps_pd(u[i + 2])));
-        t[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[i]), _mm512_castps_pd(u[i + 2])));
-        t[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[i + 1]), _mm512_castps_pd(u[i + 3])));
-        t[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[i + 1]), _mm512_castps_pd(u[i + 3])));
-    }
-    // t[4g + k] holds, in 128-bit lane q, elements 4q + {k, ...} of rows 4g..4g+3 (k = 0, 1, 2, 3 for
-    // columns 4q + 0, 4q + 1, 4q + 2, 4q + 3 after the first two steps).
-    for (int k = 0; k < 4; k++) {
-        __m512 a = _mm512_shuffle_f32x4(t[k], t[4 + k], 0x88), b = _mm512_shuffle_f32x4(t[k], t[4 + k], 0xDD);
-        __m512 c2 = _mm512_shuffle_f32x4(t[8 + k], t[12 + k], 0x88), d = _mm512_shuffle_f32x4(t[8 + k], t[12 + k], 0xDD);
-        c[k] = _mm512_shuffle_f32x4(a, c2, 0x88);
-        c[8 + k] = _mm512_shuffle_f32x4(a, c2, 0xDD);
-        c[4 + k] = _mm512_shuffle_f32x4(b, d, 0x88);
-        c[12 + k] = _mm512_shuffle_f32x4(b, d, 0xDD);
-    }
-}
-
 /// `column_dot` of 16 rows of 16 floats at m (64-byte aligned) with b, lane r for row r: the same
 /// operations on the same values.
-INL __m512 column_dots16(const float *m, const float *b, int k) {
-    __m512 c[16];
-    transpose16(m, c);
+INL v16 column_dots16(const float *m, const float *b, int k) {
+    v16 c[16];
+    v_transpose16(m, c);
     int k8 = k & ~7, rest = k - k8;
     int has4 = rest >= 4, has2 = (rest & 2) != 0, has1 = (rest & 1) != 0;
     int p2 = k8 + (has4 ? 4 : 0), p1 = p2 + (has2 ? 2 : 0);
-    __m512 acc[8];
-    for (int l = 0; l < 8; l++) acc[l] = _mm512_setzero_ps();
+    v16 acc[8];
+    for (int l = 0; l < 8; l++) acc[l] = v_zero();
     for (int p = 0; p < k8; p += 8)
-        for (int l = 0; l < 8; l++) acc[l] = _mm512_add_ps(acc[l], _mm512_mul_ps(c[p + l], _mm512_set1_ps(b[p + l])));
-    __m512 s4[4];
-    for (int q = 0; q < 4; q++) s4[q] = _mm512_add_ps(acc[q], acc[q + 4]);
+        for (int l = 0; l < 8; l++) acc[l] = v_add(acc[l], v_mul(c[p + l], v_set1(b[p + l])));
+    v16 s4[4];
+    for (int q = 0; q < 4; q++) s4[q] = v_add(acc[q], acc[q + 4]);
     if (has4)
-        for (int q = 0; q < 4; q++) s4[q] = _mm512_add_ps(s4[q], _mm512_mul_ps(c[k8 + q], _mm512_set1_ps(b[k8 + q])));
-    __m512 s2a = _mm512_add_ps(s4[0], s4[2]), s2b = _mm512_add_ps(s4[1], s4[3]);
+        for (int q = 0; q < 4; q++) s4[q] = v_add(s4[q], v_mul(c[k8 + q], v_set1(b[k8 + q])));
+    v16 s2a = v_add(s4[0], s4[2]), s2b = v_add(s4[1], s4[3]);
     if (has2) {
-        s2a = _mm512_add_ps(s2a, _mm512_mul_ps(c[p2], _mm512_set1_ps(b[p2])));
-        s2b = _mm512_add_ps(s2b, _mm512_mul_ps(c[p2 + 1], _mm512_set1_ps(b[p2 + 1])));
+        s2a = v_add(s2a, v_mul(c[p2], v_set1(b[p2])));
+        s2b = v_add(s2b, v_mul(c[p2 + 1], v_set1(b[p2 + 1])));
     }
-    __m512 sum = _mm512_add_ps(s2a, s2b);
-    if (has1) sum = _mm512_add_ps(sum, _mm512_mul_ps(c[p1], _mm512_set1_ps(b[p1])));
+    v16 sum = v_add(s2a, s2b);
+    if (has1) sum = v_add(sum, v_mul(c[p1], v_set1(b[p1])));
     return sum;
 }
 
 /// `layer_forward` for out >= 2, `in` a constant of each instance: the columns of W stay in
-/// registers, and eight rows' sums are in flight (each a chain of `in` adds).
+/// registers, and ROWS rows' sums are in flight (each a chain of `in` adds).
 INL void layer_forward_in(const gan_mlp_layer *L, const int in, long rows, const float *x, long sx, float *o, long so) {
     const int out = L->out, act = L->act;
     const float leak = L->leak;
-    const __mmask16 mask = (__mmask16)((1u << out) - 1), store = so == 16 ? (__mmask16)0xFFFF : mask;
-    __m512 wc[16];   // wc[p] lane j = W[j, p]: column p of W
-    const __m512i rowStarts = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                 _mm512_set1_epi32(in));
+    const m16 mask = m_first(out), store = so == 16 ? m_first(16) : mask;
+    v16 wc[16];   // wc[p] lane j = W[j, p]: column p of W
 #pragma clang loop unroll(full)
-    for (int p = 0; p < in; p++) wc[p] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, rowStarts, L->w + p, 4);
-    const __m512 bias = _mm512_maskz_loadu_ps(mask, L->b);
+    for (int p = 0; p < in; p++) wc[p] = v_gather(L->w + p, in, mask);
+    const v16 bias = v_maskz_loadu(mask, L->b);
     long r = 0;
-    for (; r + 8 <= rows; r += 8) {
-        __m512 a[8];
+    for (; r + ROWS <= rows; r += ROWS) {
+        v16 a[ROWS];
         const float *x0 = x + r * sx;
 #pragma clang loop unroll(full)
-        for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
+        for (int k = 0; k < ROWS; k++) a[k] = v_zero();
 #pragma clang loop unroll(full)
         for (int p = 0; p < in; p++)
 #pragma clang loop unroll(full)
-            for (int k = 0; k < 8; k++) a[k] = _mm512_add_ps(a[k], _mm512_mul_ps(_mm512_set1_ps(x0[k * sx + p]), wc[p]));
+            for (int k = 0; k < ROWS; k++) a[k] = v_add(a[k], v_mul(v_set1(x0[k * sx + p]), wc[p]));
 #pragma clang loop unroll(full)
-        for (int k = 0; k < 8; k++) _mm512_mask_storeu_ps(o + (r + k) * so, store, activate(_mm512_add_ps(bias, a[k]), act, leak));
+        for (int k = 0; k < ROWS; k++) v_mask_storeu(o + (r + k) * so, store, activate(v_add(bias, a[k]), act, leak));
     }
     for (; r < rows; r++) {
-        __m512 a0 = _mm512_setzero_ps();
+        v16 a0 = v_zero();
         const float *x0 = x + r * sx;
 #pragma clang loop unroll(full)
-        for (int p = 0; p < in; p++) a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_set1_ps(x0[p]), wc[p]));
-        _mm512_mask_storeu_ps(o + r * so, store, activate(_mm512_add_ps(bias, a0), act, leak));
+        for (int p = 0; p < in; p++) a0 = v_add(a0, v_mul(v_set1(x0[p]), wc[p]));
+        v_mask_storeu(o + r * so, store, activate(v_add(bias, a0), act, leak));
     }
 }
 
 /// One layer forward: o[r] = act(b + x[r] · Wᵀ) for `rows` rows of x (stride sx) into o (stride so;
 /// a padded row of 16 when so == 16, else `out` values).
-T512 static void layer_forward(const gan_mlp_layer *L, long rows, const float *x, long sx, float *o, long so) {
+T16 static void layer_forward(const gan_mlp_layer *L, long rows, const float *x, long sx, float *o, long so) {
     const int in = L->in, out = L->out, act = L->act;
     const float leak = L->leak;
     if (out == 1) {
@@ -178,7 +165,7 @@ T512 static void layer_forward(const gan_mlp_layer *L, long rows, const float *x
         long r = 0;
         if (sx == 16 && so == 1)
             for (; r + 16 <= rows; r += 16)
-                _mm512_storeu_ps(o + r, activate(_mm512_add_ps(_mm512_set1_ps(b), column_dots16(x + r * 16, L->w, in)), act, leak));
+                v_storeu(o + r, activate(v_add(v_set1(b), column_dots16(x + r * 16, L->w, in)), act, leak));
         for (; r < rows; r++) o[r * so] = activate1(b + column_dot(x + r * sx, L->w, in), act, leak);
         if (so == 16)
             for (long r = 0; r < rows; r++) memset(o + r * 16 + 1, 0, 15 * sizeof(float));
@@ -192,7 +179,7 @@ T512 static void layer_forward(const gan_mlp_layer *L, long rows, const float *x
     }
 }
 
-T512 void gan_mlp_forward(long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden, float *y) {
+T16 void SIMD16_NAME(gan_mlp_forward)(long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden, float *y) {
     const float *in = x;
     long sin = layers[0].in;
     for (int l = 0; l < count; l++) {
@@ -230,72 +217,82 @@ INL void layer_backward_in(const gan_mlp_layer *L, const int in, long rows, cons
                            long sy, const float *x, long sx, int params, float *gx, long sgx, float *gbuf) {
     const int out = L->out, act = L->act;
     const float leak = L->leak;
-    const __mmask16 omask = (__mmask16)((1u << out) - 1), imask = (__mmask16)((1u << in) - 1);
-    __m512 wr[16];   // wr[j] lane p = W[j, p]: row j of W
-    for (int j = 0; j < out; j++) wr[j] = _mm512_maskz_loadu_ps(imask, L->w + j * in);
-    __m512 aw[16], ab = _mm512_setzero_ps();   // aw[p] lane j: Σ_r dy[r, j] · x[r, p]
-    for (int p = 0; p < in; p++) aw[p] = _mm512_setzero_ps();
-    // dy of every row into gbuf (stride 16), the parameter sums over the rows in order on the way.
+    const m16 omask = m_first(out), imask = m_first(in);
+    v16 wr[16];   // wr[j] lane p = W[j, p]: row j of W
+    for (int j = 0; j < out; j++) wr[j] = v_maskz_loadu(imask, L->w + j * in);
+    v16 aw[16], ab = v_zero();   // aw[p] lane j: Σ_r dy[r, j] · x[r, p]
+    for (int p = 0; p < in; p++) aw[p] = v_zero();
+    // dy of every row into gbuf (stride 16), the parameter sums over the rows in order on the way
+    // (dW's for the first DW_FIRST columns of x; the others in passes of their own below).
+    const int first = in < DW_FIRST ? in : DW_FIRST;
     for (long r = 0; r < rows; r++) {
-        __m512 g = _mm512_maskz_loadu_ps(omask, gy + r * sgy);
-        if (act) g = unmask(g, _mm512_maskz_loadu_ps(omask, y + r * sy), act, leak);
-        _mm512_store_ps(gbuf + r * 16, g);
+        v16 g = v_maskz_loadu(omask, gy + r * sgy);
+        if (act) g = unmask(g, v_maskz_loadu(omask, y + r * sy), act, leak);
+        v_store(gbuf + r * 16, g);
         if (params) {
             const float *xr = x + r * sx;
             if (out == 1) {   // aw[0] lane p: Σ_r dy[r] · x[r, p]
-                aw[0] = _mm512_add_ps(aw[0], _mm512_mul_ps(_mm512_broadcastss_ps(_mm512_castps512_ps128(g)),
-                                                           _mm512_maskz_loadu_ps(imask, xr)));
+                aw[0] = v_add(aw[0], v_mul(v_broadcast0(g), v_maskz_loadu(imask, xr)));
                 continue;
             }
 #pragma clang loop unroll(full)
-            for (int p = 0; p < in; p++) aw[p] = _mm512_add_ps(aw[p], _mm512_mul_ps(_mm512_set1_ps(xr[p]), g));
-            ab = _mm512_add_ps(ab, g);
+            for (int p = 0; p < first; p++) aw[p] = v_add(aw[p], v_mul(v_set1(xr[p]), g));
+            ab = v_add(ab, g);
         }
     }
-    // dx = dy · W, eight rows' independent sums at a time.
+#if DW_FIRST < 16
+    for (int p0 = first; params && out > 1 && p0 < in; p0 += DW_COLUMNS) {
+        const int end = in < p0 + DW_COLUMNS ? in : p0 + DW_COLUMNS;
+        for (long r = 0; r < rows; r++) {
+            const v16 g = v_load(gbuf + r * 16);
+            const float *xr = x + r * sx;
+#pragma clang loop unroll(full)
+            for (int p = p0; p < end; p++) aw[p] = v_add(aw[p], v_mul(v_set1(xr[p]), g));
+        }
+    }
+#endif
+    // dx = dy · W, ROWS rows' independent sums at a time.
     if (gx && in == 1) {
         for (long r = 0; r < rows; r++) {
             gx[r * sgx] = column_dot(gbuf + r * 16, L->w, out);
             if (sgx == 16) memset(gx + r * 16 + 1, 0, 15 * sizeof(float));
         }
     } else if (gx) {
-        const __mmask16 store = sgx == 16 ? (__mmask16)0xFFFF : imask;
+        const m16 store = sgx == 16 ? m_first(16) : imask;
         long r = 0;
-        for (; r + 8 <= rows; r += 8) {
+        for (; r + ROWS <= rows; r += ROWS) {
             const float *g0 = gbuf + r * 16;
-            __m512 a[8];
+            v16 a[ROWS];
 #pragma clang loop unroll(full)
-            for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
+            for (int k = 0; k < ROWS; k++) a[k] = v_zero();
             for (int j = 0; j < out; j++)
 #pragma clang loop unroll(full)
-                for (int k = 0; k < 8; k++) a[k] = _mm512_add_ps(a[k], _mm512_mul_ps(_mm512_set1_ps(g0[16 * k + j]), wr[j]));
+                for (int k = 0; k < ROWS; k++) a[k] = v_add(a[k], v_mul(v_set1(g0[16 * k + j]), wr[j]));
 #pragma clang loop unroll(full)
-            for (int k = 0; k < 8; k++) _mm512_mask_storeu_ps(gx + (r + k) * sgx, store, a[k]);
+            for (int k = 0; k < ROWS; k++) v_mask_storeu(gx + (r + k) * sgx, store, a[k]);
         }
         for (; r < rows; r++) {
             const float *g0 = gbuf + r * 16;
-            __m512 a0 = _mm512_setzero_ps();
-            for (int j = 0; j < out; j++) a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_set1_ps(g0[j]), wr[j]));
-            _mm512_mask_storeu_ps(gx + r * sgx, store, a0);
+            v16 a0 = v_zero();
+            for (int j = 0; j < out; j++) a0 = v_add(a0, v_mul(v_set1(g0[j]), wr[j]));
+            v_mask_storeu(gx + r * sgx, store, a0);
         }
     }
     if (!params) return;
     if (out == 1) {
-        _mm512_mask_storeu_ps(L->dw, imask, _mm512_add_ps(_mm512_maskz_loadu_ps(imask, L->dw), aw[0]));
+        v_mask_storeu(L->dw, imask, v_add(v_maskz_loadu(imask, L->dw), aw[0]));
         L->db[0] = L->db[0] + column_sum(gbuf, 16, rows);
         return;
     }
     float t[16][16] __attribute__((aligned(64)));
 #pragma clang loop unroll(full)
-    for (int p = 0; p < in; p++) _mm512_store_ps(t[p], aw[p]);
+    for (int p = 0; p < in; p++) v_store(t[p], aw[p]);
     for (int j = 0; j < out; j++)
         for (int p = 0; p < in; p++) L->dw[j * in + p] = L->dw[j * in + p] + t[p][j];
-    {
-        _mm512_mask_storeu_ps(L->db, omask, _mm512_add_ps(_mm512_maskz_loadu_ps(omask, L->db), ab));
-    }
+    v_mask_storeu(L->db, omask, v_add(v_maskz_loadu(omask, L->db), ab));
 }
 
-T512 static void layer_backward(const gan_mlp_layer *L, long rows, const float *gy, long sgy, const float *y, long sy,
+T16 static void layer_backward(const gan_mlp_layer *L, long rows, const float *gy, long sgy, const float *y, long sy,
                                 const float *x, long sx, int params, float *gx, long sgx, float *gbuf) {
     switch (L->in) {
 #define IN(n) case n: layer_backward_in(L, n, rows, gy, sgy, y, sy, x, sx, params, gx, sgx, gbuf); break;
@@ -305,8 +302,9 @@ T512 static void layer_backward(const gan_mlp_layer *L, long rows, const float *
     }
 }
 
-T512 void gan_mlp_backward(long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
-                           const float *y, const float *dy, int params, float *dx, float *scratch) {
+T16 void SIMD16_NAME(gan_mlp_backward)(long rows, int count, const gan_mlp_layer *layers, const float *x,
+                                       const float *hidden, const float *y, const float *dy, int params, float *dx,
+                                       float *scratch) {
     const float *gy = dy;
     long sgy = layers[count - 1].out;
     float *gbuf = scratch + 2 * rows * 16;
@@ -324,8 +322,27 @@ T512 void gan_mlp_backward(long rows, int count, const gan_mlp_layer *layers, co
     }
 }
 
-#else
-void gan_mlp_forward(long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden, float *y) {}
-void gan_mlp_backward(long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
-                      const float *y, const float *dy, int params, float *dx, float *scratch) {}
+#endif
+
+#ifndef SIMD16_AVX2   // the entry points, once
+#if defined(__x86_64__)
+void gan_mlp_forward_avx2(long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden, float *y);
+void gan_mlp_backward_avx2(long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
+                           const float *y, const float *dy, int params, float *dx, float *scratch);
+#endif
+
+void gan_mlp_forward(int isa, long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden, float *y) {
+#if defined(__x86_64__)
+    if (isa == 2) gan_mlp_forward_avx512(rows, count, layers, x, hidden, y);
+    if (isa == 1) gan_mlp_forward_avx2(rows, count, layers, x, hidden, y);
+#endif
+}
+
+void gan_mlp_backward(int isa, long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
+                      const float *y, const float *dy, int params, float *dx, float *scratch) {
+#if defined(__x86_64__)
+    if (isa == 2) gan_mlp_backward_avx512(rows, count, layers, x, hidden, y, dy, params, dx, scratch);
+    if (isa == 1) gan_mlp_backward_avx2(rows, count, layers, x, hidden, y, dy, params, dx, scratch);
+#endif
+}
 #endif

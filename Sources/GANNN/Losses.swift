@@ -39,14 +39,23 @@ public enum Loss {
     public static func sigmoidCrossEntropy(_ l: UnsafePointer<Float>, count n: Int, target: Float,
                                            gradient g: UnsafeMutablePointer<Float>) -> (loss: Float, meanProbability: Float) {
         guard vectorised else { return sigmoidCrossEntropyPortable(l, count: n, target: target, gradient: g) }
-        var s = 0.0, p = 0.0
-        gan_sigmoid_cross_entropy(l, n, target, 1 / Float(max(n, 1)), g, &s, &p)
-        return (Float(s / Double(max(n, 1))), Float(p / Double(max(n, 1))))
+        return sigmoidCrossEntropyVectorised(l, count: n, target: target, gradient: g, isa: isa)
     }
 
-    /// Whether `sigmoidCrossEntropy` runs in CMathShim's AVX-512 copy (softplus.c: the same floats
-    /// and the same Double sums, sixteen logits per step): on CPUs with AVX-512 F.
-    static let vectorised = gan_small_panels_available() != 0
+    /// Whether `sigmoidCrossEntropy` runs in CMathShim's C (softplus.c: the same floats and the same
+    /// Double sums, sixteen logits per step): on CPUs with AVX-512 F or AVX2, in the copy `isa`
+    /// (`gan_simd16_isa()`: 2 AVX-512, 1 AVX2, 0 none; SWIFTGAN_SIMD=avx2 forces the AVX2 copy).
+    static let isa = gan_simd16_isa()
+    static let vectorised = isa != 0
+
+    /// `sigmoidCrossEntropy` in softplus.c's copy `isa` (2 AVX-512, 1 AVX2: one the CPU has).
+    static func sigmoidCrossEntropyVectorised(_ l: UnsafePointer<Float>, count n: Int, target: Float,
+                                              gradient g: UnsafeMutablePointer<Float>,
+                                              isa: Int32) -> (loss: Float, meanProbability: Float) {
+        var s = 0.0, p = 0.0
+        gan_sigmoid_cross_entropy(isa, l, n, target, 1 / Float(max(n, 1)), g, &s, &p)
+        return (Float(s / Double(max(n, 1))), Float(p / Double(max(n, 1))))
+    }
 
     /// `sigmoidCrossEntropy` in Swift (the terms eight lanes wide, then the sums), whatever the CPU.
     static func sigmoidCrossEntropyPortable(_ l: UnsafePointer<Float>, count n: Int, target: Float,

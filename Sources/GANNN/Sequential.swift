@@ -44,7 +44,7 @@ public final class Sequential: Layer {
     private var fusedInForward: [Bool]
     /// The network as a `SmallMLP` when it is one (nil elsewhere), and whether the latest forward
     /// ran there (then so does the backward after it).
-    private let smallMLP: SmallMLP?
+    let smallMLP: SmallMLP?
     private var forwardRanSmallMLP = false
     /// Whether forward keeps blocked layouts between layers; `SWIFTGAN_BLOCKED_LAYOUTS=0` turns
     /// it off (every layer then sees plain tensors, as before: the same bits, more copies).

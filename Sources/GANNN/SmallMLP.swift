@@ -8,17 +8,23 @@ import GANTensor
 /// rows per layer, with the activation and, in backward, its mask, dW, db and the input gradient
 /// in that loop, instead of a product call per operand and a pass per activation.
 ///
-/// The bits are those of the layers one by one on SmallGEMM's AVX-512 panels, so it runs only
-/// where those would (`SmallGEMM.usesAVX512`, every product of the batch within
-/// `SmallGEMM.applies`), and not when `SWIFTGAN_SMALL_MLP=0`.
+/// The bits are those of the layers one by one on SmallGEMM's panels (the AVX-512 ones and the
+/// Swift ones give the same bits), so it runs only where every product of the batch is one
+/// SmallGEMM takes (`applies`), on a CPU with AVX-512 F or AVX2 (the C copy `gan_simd16_isa()`
+/// picks; SWIFTGAN_SIMD=avx2 forces the AVX2 copy), and not when `SWIFTGAN_SMALL_MLP=0`.
 final class SmallMLP {
     let linears: [Linear]
     private let descriptors: UnsafeMutablePointer<gan_mlp_layer>
     private let hidden = Tensor(shape: [0]), output = Tensor(shape: [0]), scratch = Tensor(shape: [0])
     /// The latest forward's input: backward reads it (like `Linear`, the caller keeps it unchanged).
     private var input: Tensor?
+    /// The C copy this network's passes run (`SmallMLP.isa`; tests set another the CPU has,
+    /// `gan_simd16_cpu_isa()`, on their own network).
+    var isa = SmallMLP.isa
 
-    static let enabled = SmallGEMM.usesAVX512 && ProcessInfo.processInfo.environment["SWIFTGAN_SMALL_MLP"] != "0"
+    /// The C copy that runs here: 2 AVX-512, 1 AVX2, 0 none (`gan_simd16_isa()`).
+    static let isa = gan_simd16_isa()
+    static let enabled = isa != 0 && ProcessInfo.processInfo.environment["SWIFTGAN_SMALL_MLP"] != "0"
     static let maxWidth = 16
 
     /// nil unless `layers` are Linear layers with biases, each optionally followed by a ReLU or a
@@ -85,7 +91,7 @@ final class SmallMLP {
         hidden.resize(rows: max(linears.count - 1, 1) * rows, columns: SmallMLP.maxWidth)
         output.resize(rows: rows, columns: linears[linears.count - 1].outFeatures)
         refresh()
-        gan_mlp_forward(rows, Int32(linears.count), descriptors, x.data, hidden.data, output.data)
+        gan_mlp_forward(isa, rows, Int32(linears.count), descriptors, x.data, hidden.data, output.data)
         return output
     }
 
@@ -100,7 +106,7 @@ final class SmallMLP {
         let wantsInput = mode.contains(.inputGradient)
         if wantsInput { gradient.resize(x.shape) }
         refresh()
-        gan_mlp_backward(rows, Int32(linears.count), descriptors, x.data, hidden.data, output.data, dy.data,
+        gan_mlp_backward(isa, rows, Int32(linears.count), descriptors, x.data, hidden.data, output.data, dy.data,
                          mode.contains(.parameterGradients) ? 1 : 0, wantsInput ? gradient.data : nil, scratch.data)
         return wantsInput ? gradient : nil
     }

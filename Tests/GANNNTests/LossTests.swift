@@ -1,3 +1,4 @@
+import CMathShim
 import Foundation
 import Testing
 @testable import GANNN
@@ -129,11 +130,13 @@ struct LossTests {
     }
 }
 
-/// `Loss.sigmoidCrossEntropy`'s AVX-512 pass (CMathShim/softplus.c) against the Swift loop: the
-/// same gradients, loss and mean probability, bit for bit, over every tail length and the edges
-/// of exp's clamp, log1p's two branches, ±0, ±inf and NaN.
-@Test(arguments: [Float(1), 0.9, 0])
-func sigmoidCrossEntropyVectorisedIsTheSwiftLoop(target: Float) {
+/// `Loss.sigmoidCrossEntropy`'s C pass (CMathShim/softplus.c), its AVX-512 copy (isa 2) and its
+/// AVX2 copy (isa 1), each where the CPU has it, against the Swift loop: the same gradients, loss
+/// and mean probability, bit for bit, over every tail length and the edges of exp's clamp, log1p's
+/// two branches, ±0, ±inf and NaN.
+@Test(arguments: [Float(1), 0.9, 0], [Int32(2), 1])
+func sigmoidCrossEntropyVectorisedIsTheSwiftLoop(target: Float, isa: Int32) {
+    guard isa <= gan_simd16_cpu_isa() else { return }   // a copy this CPU cannot run
     var rng = RNG(seed: 41)
     var logits: [Float] = [0, -0, .infinity, -.infinity, 87.33, -87.33, 88.37626, -88.37626, 100, -100, 1e-30, -1e-30,
                            0.8813736, -0.8813736, 0.88137364, -0.88137364, 3e38, -3e38, 1, -1]
@@ -141,7 +144,7 @@ func sigmoidCrossEntropyVectorisedIsTheSwiftLoop(target: Float) {
     for _ in 0..<500 { logits.append(rng.normal() * 60) }
     for n in [0, 1, 7, 15, 16, 17, 31, 100, 129, logits.count] {
         var g = [Float](repeating: .nan, count: max(n, 1)), g1 = g
-        let r = Loss.sigmoidCrossEntropy(logits, count: n, target: target, gradient: &g)
+        let r = Loss.sigmoidCrossEntropyVectorised(logits, count: n, target: target, gradient: &g, isa: isa)
         let r1 = Loss.sigmoidCrossEntropyPortable(logits, count: n, target: target, gradient: &g1)
         #expect(r.loss.bitPattern == r1.loss.bitPattern && r.meanProbability.bitPattern == r1.meanProbability.bitPattern,
                 "\(n) logits: \(r) against \(r1)")
@@ -151,13 +154,13 @@ func sigmoidCrossEntropyVectorisedIsTheSwiftLoop(target: Float) {
     // log1p(e^l)), so no sum hides a last-bit difference of one term.
     for i in 0..<1500 {
         var g: Float = 0, g1: Float = 0
-        let r = Loss.sigmoidCrossEntropy([logits[i]], count: 1, target: target, gradient: &g)
+        let r = Loss.sigmoidCrossEntropyVectorised([logits[i]], count: 1, target: target, gradient: &g, isa: isa)
         let r1 = Loss.sigmoidCrossEntropyPortable([logits[i]], count: 1, target: target, gradient: &g1)
         #expect(r.loss.bitPattern == r1.loss.bitPattern && r.meanProbability.bitPattern == r1.meanProbability.bitPattern
                 && g.bitPattern == g1.bitPattern, "logit \(logits[i])")
     }
     // A NaN logit gives a NaN loss and a NaN gradient there, as in Swift.
     var g = [Float](repeating: 0, count: 3)
-    let r = Loss.sigmoidCrossEntropy([1, .nan, -1], count: 3, target: target, gradient: &g)
+    let r = Loss.sigmoidCrossEntropyVectorised([1, .nan, -1], count: 3, target: target, gradient: &g, isa: isa)
     #expect(r.loss.isNaN && g[1].isNaN && !g[0].isNaN && !g[2].isNaN)
 }

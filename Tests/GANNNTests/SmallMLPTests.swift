@@ -1,3 +1,5 @@
+import CMathShim
+import Foundation
 import Testing
 @testable import GANNN
 import GANTestSupport
@@ -39,10 +41,13 @@ struct SmallMLPTests {
         return Sequential(layers)
     }
 
-    @Test(arguments: cases)
-    func givesTheLayersBits(_ c: Case) {
-        guard SmallMLP.enabled else { return }   // CPUs without AVX-512: the layers run one by one anyway
+    /// Each C copy (2 AVX-512, 1 AVX2) where the CPU has it.
+    @Test(arguments: cases, [Int32(2), 1])
+    func givesTheLayersBits(_ c: Case, isa: Int32) throws {
+        // CPUs without AVX2: the layers run one by one anyway.
+        guard SmallMLP.enabled, isa <= gan_simd16_cpu_isa() else { return }
         let net = Self.network(c, seed: 31), one = Self.network(c, seed: 31)
+        try #require(net.smallMLP).isa = isa
         // 200 rows (toy_1d's stacked D batch), a batch that is not a multiple of 4 or 8, one row.
         for (rows, seed) in [(200, UInt64(32)), (13, 33), (1, 34)] {
             let x = randomTensor([rows, c.widths[0]], seed: seed)
@@ -58,6 +63,28 @@ struct SmallMLPTests {
         }
         // Gradients accumulated over the calls above are not all zero (the comparison compared something).
         #expect(net.parameters.contains { p in (0..<p.gradient.count).contains { p.gradient[$0] != 0 } })
+    }
+
+    /// The copy the kernels run is the best the CPU has (its /proc/cpuinfo flags on Linux), less
+    /// what SWIFTGAN_SIMD asks for, and SmallMLP and the loss's C pass run wherever there is one.
+    @Test func runsTheBestCopyTheCPUHas() throws {
+        let cpu = gan_simd16_cpu_isa()
+        #if arch(x86_64) && os(Linux)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set((cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? "").split(separator: " "))
+        #expect(cpu == (flags.contains("avx512f") ? 2 : flags.contains("avx2") ? 1 : 0), "flags: \(flags.sorted())")
+        #elseif !arch(x86_64)
+        #expect(cpu == 0)
+        #endif
+        let environment = ProcessInfo.processInfo.environment
+        let expected: Int32 = switch environment["SWIFTGAN_SIMD"] {
+        case "avx2": min(cpu, 1)
+        case "none": 0
+        default: cpu
+        }
+        #expect(gan_simd16_isa() == expected && SmallMLP.isa == expected && Loss.isa == expected)
+        #expect(Loss.vectorised == (expected != 0))
+        #expect(SmallMLP.enabled == (expected != 0 && environment["SWIFTGAN_SMALL_MLP"] != "0"))
     }
 
     @Test func onlySmallMLPsOfLinearLayersRunThere() {

@@ -67,22 +67,32 @@ typedef struct {
     float *dw, *db;
 } gan_mlp_layer;
 
+/// The copy of the 16-lane kernels below (`gan_mlp_forward`, `gan_mlp_backward`,
+/// `gan_sigmoid_cross_entropy`) that runs here (simd16.c): 2 AVX-512 F, 1 AVX2, 0 none (Swift
+/// code instead); SWIFTGAN_SIMD=avx2 or =none, read at the first call, lowers it.
+int gan_simd16_isa(void);
+
+/// The best copy the CPU can run, whatever SWIFTGAN_SIMD says (2, 1 or 0 as above).
+int gan_simd16_cpu_isa(void);
+
 /// A small MLP's forward pass (smallmlp.c; the bits of `Sequential` running the layers one by
-/// one on SmallGEMM's AVX-512 panels): x [rows, layers[0].in] -> y [rows, layers[count-1].out],
-/// each hidden layer's output kept in `hidden` (rows x 16 floats per layer but the last) for
-/// backward. Only where `gan_small_panels_available()`.
-void gan_mlp_forward(long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden, float *y);
+/// one on SmallGEMM's panels): x [rows, layers[0].in] -> y [rows, layers[count-1].out], each
+/// hidden layer's output kept in `hidden` (rows x 16 floats per layer but the last) for backward.
+/// `isa`: the copy, 2 AVX-512 or 1 AVX2, one `gan_simd16_cpu_isa()` allows (another does nothing).
+void gan_mlp_forward(int isa, long rows, int count, const gan_mlp_layer *layers, const float *x, float *hidden,
+                     float *y);
 
 /// The backward pass after `gan_mlp_forward` (same x, hidden, y): from dy [rows, out], with
 /// `params` adds every layer's dW and db, with dx non-null writes dLoss/dx [rows, in] there.
-/// `scratch`: 48 · rows floats, 64-byte aligned.
-void gan_mlp_backward(long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
+/// `scratch`: 48 · rows floats, 64-byte aligned. `isa` as in `gan_mlp_forward`.
+void gan_mlp_backward(int isa, long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
                       const float *y, const float *dy, int params, float *dx, float *scratch);
 
-/// `Loss.sigmoidCrossEntropy` on n logits with AVX-512 (softplus.c): g[i] = (σ(l[i]) - target) ·
-/// scale, *loss = Σ softplus(l) - target · l and *probability = Σ σ(l), summed in Double in order,
-/// with the bits of the Swift loop. Only where `gan_small_panels_available()`.
-void gan_sigmoid_cross_entropy(const float *l, long n, float target, float scale, float *g, double *loss, double *probability);
+/// `Loss.sigmoidCrossEntropy` on n logits (softplus.c): g[i] = (σ(l[i]) - target) · scale,
+/// *loss = Σ softplus(l) - target · l and *probability = Σ σ(l), summed in Double in order, with
+/// the bits of the Swift loop. `isa` as in `gan_mlp_forward`.
+void gan_sigmoid_cross_entropy(int isa, const float *l, long n, float target, float scale, float *g, double *loss,
+                               double *probability);
 
 /// y[i] = tanhf(x[i]) for i in 0..<n, with glibc's bits: sixteen lanes at a time where the CPU
 /// has AVX-512 F (tanh.c), else glibc's tanhf itself.
