@@ -36,12 +36,14 @@ public final class Linear: WeightedLayer {
     public func forward(_ x: Tensor, training: Bool) -> Tensor { forward(x, epilogue: .none) }
 
     /// The forward pass with the activation after this layer applied as the product stores its
-    /// output (the same bits as the activation's own pass), when the product runs in `SmallGEMM`
-    /// and the layer has a bias; nil otherwise (call `forward(_:training:)` and the activation).
+    /// output (the same bits as the activation's own pass), when the product runs in `SmallGEMM`'s
+    /// AVX-512 panels and the layer has a bias; nil otherwise (call `forward(_:training:)` and the
+    /// activation: its own SIMD pass beats a pass after the Swift panels).
     /// `Sequential` uses it for a Linear layer followed by an in-place ReLU or LeakyReLU, which
     /// then adopts the output.
     func forward(_ x: Tensor, training: Bool, fusing activation: FusedActivation) -> Tensor? {
-        guard bias != nil, SmallGEMM.applies(transB: true, m: x.rows, n: outFeatures, k: inFeatures) else { return nil }
+        guard bias != nil, SmallGEMM.usesAVX512, SmallGEMM.applies(transB: true, m: x.rows, n: outFeatures, k: inFeatures)
+        else { return nil }
         switch activation {
         case .relu: return forward(x, epilogue: .relu)
         case .leakyReLU(let a): return forward(x, epilogue: .leakyReLU(a))

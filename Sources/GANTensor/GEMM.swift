@@ -236,10 +236,18 @@ public enum SmallGEMMEpilogue: Equatable, Sendable {
     /// Maps the `rows` x `columns` elements of C (row stride `ldc`) in place.
     @inlinable
     public func apply(to c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ldc: Int) {
-        if self == .none { return }
-        for i in 0..<rows {
-            let ci = c + i * ldc
-            for j in 0..<columns { ci[j] = apply(ci[j]) }
+        switch self {   // once, outside the loops, so that each loop is a plain select that vectorises
+        case .none: return
+        case .relu:
+            for i in 0..<rows {
+                let ci = c + i * ldc
+                for j in 0..<columns { ci[j] = max(ci[j], 0) }
+            }
+        case .leakyReLU(let a):
+            for i in 0..<rows {
+                let ci = c + i * ldc
+                for j in 0..<columns { let v = ci[j]; ci[j] = v > 0 ? v : a * v }
+            }
         }
     }
 

@@ -26,8 +26,6 @@ protocol SmallGEMMLanes {
     func adding(_ a: Self, times b: Self) -> Self
     func times(_ s: Self) -> Self
     func plus(_ s: Self) -> Self
-    /// The epilogue's map of every lane (`SmallGEMMEpilogue.apply`'s bits).
-    func mapped(by e: SmallGEMMEpilogue) -> Self
 }
 
 extension Float: SmallGEMMLanes {
@@ -39,7 +37,6 @@ extension Float: SmallGEMMLanes {
     @inline(__always) func adding(_ a: Float, times b: Float) -> Float { self + a * b }
     @inline(__always) func times(_ s: Float) -> Float { self * s }
     @inline(__always) func plus(_ s: Float) -> Float { self + s }
-    @inline(__always) func mapped(by e: SmallGEMMEpilogue) -> Float { e.apply(self) }
 }
 
 /// The vector widths share one implementation (unaligned loads and stores of the whole vector).
@@ -56,13 +53,6 @@ extension SmallGEMMLanes where Self: SIMD, Self.Scalar == Float {
     @inline(__always) func adding(_ a: Self, times b: Self) -> Self { self + a * b }
     @inline(__always) func times(_ s: Self) -> Self { self * s }
     @inline(__always) func plus(_ s: Self) -> Self { self + s }
-    @inline(__always) func mapped(by e: SmallGEMMEpilogue) -> Self {
-        switch e {
-        case .none: return self
-        case .relu: return replacing(with: 0, where: self .<= 0)
-        case .leakyReLU(let a): return (self * a).replacing(with: self, where: self .> 0)
-        }
-    }
 }
 
 extension SIMD2: SmallGEMMLanes where Scalar == Float {}
@@ -90,7 +80,6 @@ struct SmallGEMMPair<X: SmallGEMMLanes, Y: SmallGEMMLanes>: SmallGEMMLanes {
     }
     @inline(__always) func times(_ s: Self) -> Self { Self(x.times(s.x), y.times(s.y)) }
     @inline(__always) func plus(_ s: Self) -> Self { Self(x.plus(s.x), y.plus(s.y)) }
-    @inline(__always) func mapped(by e: SmallGEMMEpilogue) -> Self { Self(x.mapped(by: e), y.mapped(by: e)) }
 }
 
 /// Operands of one call, as strides: `op(A)(i, p) = a[i·ars + p·acs]`, `op(B)` row p at `b + p·ldb`.
@@ -108,7 +97,9 @@ struct SmallGEMMOperands {
     var ldcIn: Int
     /// With `WithRowSums` blocks: `rowSums[i] += Σ_p op(A)(i, p)` (op(A)'s rows contiguous, ars = 1).
     var rowSums: UnsafeMutablePointer<Float>?
-    /// Applied to every element of C as it is stored (never with row sums).
+    /// Applied to every element of C as the AVX-512 panels store it (never with row sums; the
+    /// Swift panels leave it to a pass after the product: inside their generic blocks it cost the
+    /// portable path 3.6x on toy_1d).
     var epilogue: SmallGEMMEpilogue
 
     init(a: UnsafePointer<Float>, ars: Int, acs: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -167,11 +158,11 @@ extension SmallGEMM {
             let pc = o.c + (i + r) * ldc + j, pin = o.cIn + (i + r) * o.ldcIn + j
             // alpha = 1 and beta = 1 skip multiplications by one (same bits).
             if o.beta == 0 {
-                (o.alpha == 1 ? acc : acc.times(alpha)).mapped(by: o.epilogue).store(pc)
+                (o.alpha == 1 ? acc : acc.times(alpha)).store(pc)
             } else if o.alpha == 1 && o.beta == 1 {
-                V.loadLanes(pin).plus(acc).mapped(by: o.epilogue).store(pc)
+                V.loadLanes(pin).plus(acc).store(pc)
             } else {
-                V.loadLanes(pin).times(beta).adding(acc, times: alpha).mapped(by: o.epilogue).store(pc)
+                V.loadLanes(pin).times(beta).adding(acc, times: alpha).store(pc)
             }
         }
         switch rows {
@@ -393,7 +384,8 @@ extension SmallGEMM {
         if !fused { epilogue.apply(to: c, rows: m, columns: n, ldc: ldc) }
     }
 
-    /// `kernel` without the epilogue's pass; returns whether the panels applied it.
+    /// `kernel` without the epilogue's pass; returns whether the panels applied it (the AVX-512
+    /// ones do where they write C's final values).
     private static func kernelBody(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, rowBias: UnsafePointer<Float>?,
@@ -443,7 +435,7 @@ extension SmallGEMM {
                 // Cᵀ[0, i] = Σ_p op(B)(p, 0) · a[p · lda + i]: a one-row product whose B rows are A's.
                 panels(m: 1, n: m, k: k, SmallGEMMOperands(a: b, ars: 0, acs: bs, b: a, ldb: lda, c: c, ldc: 0,
                                                           alpha: alpha, beta: beta, epilogue: epilogue), avx512: avx512)
-                return true
+                return avx512
             }
             if !transA && (bs == 1 || k <= packCapacity) {
                 if bs == 1 {
@@ -464,7 +456,7 @@ extension SmallGEMM {
             panels(m: m, n: n, k: k, SmallGEMMOperands(a: a, ars: ars, acs: acs, b: b, ldb: ldb, c: c, ldc: ldc,
                                                       alpha: alpha, beta: beta, cIn: cIn, ldcIn: ldcIn, epilogue: epilogue),
                    avx512: avx512)
-            return true
+            return avx512
         }
         // op(B)(p, j) = b[j·ldb + p]: copy blocks [kc, nb] of op(B) into a contiguous buffer.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: packCapacity) { buffer in
@@ -495,6 +487,6 @@ extension SmallGEMM {
                 j0 += nb
             }
         }
-        return true
+        return avx512
     }
 }
