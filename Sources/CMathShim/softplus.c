@@ -49,49 +49,69 @@ INL v16 log1p_unit16(v16 e) {
     return v_blend(high, r, v_add(r, v_set1(0.693359375f)));
 }
 
-T16 void SIMD16_NAME(gan_sigmoid_cross_entropy)(const float *l, long n, float target, float scale, float *g,
-                                                double *loss, double *probability) {
+/// One chunk of c <= 16 logits at l: the gradients into g, each logit's Double loss term and σ into
+/// terms and probs.
+INL void chunk(const float *l, long c, float target, float scale, float *g, double *terms, double *probs) {
     const double t = target;
-    double s = 0, p = 0;
-    double terms[16] __attribute__((aligned(64))), probs[16] __attribute__((aligned(64)));
-    for (long i = 0; i < n; i += 16) {
-        long c = n - i < 16 ? n - i : 16;
-        m16 m = m_first((int)c);
-        v16 v = v_maskz_loadu(m, l + i);
-        m16 nan = V_CMP(v, v, _CMP_UNORD_Q);
-        // Kernels.softplusTerms: e = exp(-|v|), tail = log1p(e), sigmoid = v >= 0 ? 1/(1+e) : e/(1+e).
-        v16 e = exp16(v_neg_abs(v));
-        v16 tail = v_blend(nan, log1p_unit16(e), v);
-        v16 inv = v_div(v_set1(1.0f), v_add(v_set1(1.0f), e));
-        v16 sg = v_blend(V_CMP(v, v_zero(), _CMP_GE_OQ), v_mul(e, inv), inv);
-        sg = v_blend(nan, sg, v);
-        // g = (σ - target) · scale
-        v_mask_storeu(g + i, m, v_mul(v_sub(sg, v_set1(target)), v_set1(scale)));
-        // Double(max(v, 0)) + Double(tail) - t · Double(v), max(v, 0) being 0 >= v ? 0 : v.
-        v16 pos = v_blend(V_CMP(v_zero(), v, _CMP_GE_OQ), v, v_zero());
-        vd_store(terms, vd_sub(vd_add(vd_from(pos), vd_from(tail)), vd_mul(vd_set1(t), vd_from(v))));
-        vd_store(probs, vd_from(sg));
-        for (long j = 0; j < c; j++) {
-            s = s + terms[j];
-            p = p + probs[j];
+    m16 m = m_first((int)c);
+    v16 v = v_maskz_loadu(m, l);
+    m16 nan = V_CMP(v, v, _CMP_UNORD_Q);
+    // Kernels.softplusTerms: e = exp(-|v|), tail = log1p(e), sigmoid = v >= 0 ? 1/(1+e) : e/(1+e).
+    v16 e = exp16(v_neg_abs(v));
+    v16 tail = v_blend(nan, log1p_unit16(e), v);
+    v16 inv = v_div(v_set1(1.0f), v_add(v_set1(1.0f), e));
+    v16 sg = v_blend(V_CMP(v, v_zero(), _CMP_GE_OQ), v_mul(e, inv), inv);
+    sg = v_blend(nan, sg, v);
+    // g = (σ - target) · scale
+    v_mask_storeu(g, m, v_mul(v_sub(sg, v_set1(target)), v_set1(scale)));
+    // Double(max(v, 0)) + Double(tail) - t · Double(v), max(v, 0) being 0 >= v ? 0 : v.
+    v16 pos = v_blend(V_CMP(v_zero(), v, _CMP_GE_OQ), v, v_zero());
+    vd_store(terms, vd_sub(vd_add(vd_from(pos), vd_from(tail)), vd_mul(vd_set1(t), vd_from(v))));
+    vd_store(probs, vd_from(sg));
+}
+
+/// Two runs side by side (the second may be empty): their four Double sums are independent chains
+/// of adds, so running them in one loop overlaps their latencies (D's real and fake halves).
+T16 void SIMD16_NAME(gan_sigmoid_cross_entropy)(const float *l, long n1, float t1, float scale1, long n2, float t2,
+                                                float scale2, float *g, double sums[4]) {
+    double s1 = 0, p1 = 0, s2 = 0, p2 = 0;
+    double terms1[16] __attribute__((aligned(64))), probs1[16] __attribute__((aligned(64)));
+    double terms2[16] __attribute__((aligned(64))), probs2[16] __attribute__((aligned(64)));
+    const float *l2 = l + n1;
+    float *g2 = g + n1;
+    for (long i = 0; i < n1 || i < n2; i += 16) {
+        long c1 = n1 - i < 16 ? (n1 > i ? n1 - i : 0) : 16, c2 = n2 - i < 16 ? (n2 > i ? n2 - i : 0) : 16;
+        if (c1) chunk(l + i, c1, t1, scale1, g + i, terms1, probs1);
+        if (c2) chunk(l2 + i, c2, t2, scale2, g2 + i, terms2, probs2);
+        for (long j = 0; j < c1 || j < c2; j++) {
+            if (j < c1) {
+                s1 = s1 + terms1[j];
+                p1 = p1 + probs1[j];
+            }
+            if (j < c2) {
+                s2 = s2 + terms2[j];
+                p2 = p2 + probs2[j];
+            }
         }
     }
-    *loss = s;
-    *probability = p;
+    sums[0] = s1;
+    sums[1] = p1;
+    sums[2] = s2;
+    sums[3] = p2;
 }
 #endif
 
 #ifndef SIMD16_AVX2   // the entry point, once
 #if defined(__x86_64__)
-void gan_sigmoid_cross_entropy_avx2(const float *l, long n, float target, float scale, float *g, double *loss,
-                                    double *probability);
+void gan_sigmoid_cross_entropy_avx2(const float *l, long n1, float t1, float scale1, long n2, float t2, float scale2,
+                                    float *g, double sums[4]);
 #endif
 
-void gan_sigmoid_cross_entropy(int isa, const float *l, long n, float target, float scale, float *g, double *loss,
-                               double *probability) {
+void gan_sigmoid_cross_entropy(int isa, const float *l, long n1, float t1, float scale1, long n2, float t2, float scale2,
+                               float *g, double sums[4]) {
 #if defined(__x86_64__)
-    if (isa == 2) gan_sigmoid_cross_entropy_avx512(l, n, target, scale, g, loss, probability);
-    if (isa == 1) gan_sigmoid_cross_entropy_avx2(l, n, target, scale, g, loss, probability);
+    if (isa == 2) gan_sigmoid_cross_entropy_avx512(l, n1, t1, scale1, n2, t2, scale2, g, sums);
+    if (isa == 1) gan_sigmoid_cross_entropy_avx2(l, n1, t1, scale1, n2, t2, scale2, g, sums);
 #endif
 }
 #endif

@@ -193,11 +193,10 @@ public final class AdversarialTrainer {
         let logits = discriminatorForward(stacked, throughLayer: discriminator.layers.count)
         scoreGradient.resize(logits.shape)
         let realCount = real.rows / pack * logits.columns
-        let (realLoss, realScore) = options.objective.discriminatorTerm(logits.data, count: realCount, real: true,
-                                                                        realLabel: options.realLabel, gradient: scoreGradient.data)
-        let (fakeLoss, fakeScore) = options.objective.discriminatorTerm(logits.data + realCount, count: logits.count - realCount,
-                                                                        real: false, realLabel: options.realLabel,
-                                                                        gradient: scoreGradient.data + realCount)
+        // Both halves' terms in one pass (each its own mean): the bits of two discriminatorTerm calls.
+        let terms = options.objective.discriminatorTerms(logits.data, realCount: realCount, fakeCount: logits.count - realCount,
+                                                         realLabel: options.realLabel, gradient: scoreGradient.data)
+        let (realLoss, realScore) = terms.real, (fakeLoss, fakeScore) = terms.fake
         discriminator.backward(scoreGradient, mode: .parameterGradients)
         return DiscriminatorStepResult(loss: realLoss + fakeLoss, realScore: realScore, fakeScore: fakeScore)
     }

@@ -23,6 +23,21 @@ public enum GANObjective: Equatable, Sendable {
         }
     }
 
+    /// `discriminatorTerm` of the first `realCount` logits at `l` as real and of the `fakeCount`
+    /// after them as fake (a stacked D batch), gradients likewise: the same bits as two calls, the
+    /// sigmoid objectives' in one pass (`Loss.sigmoidCrossEntropy(_:count:target:count:target:gradient:)`).
+    func discriminatorTerms(_ l: UnsafePointer<Float>, realCount: Int, fakeCount: Int, realLabel: Float,
+                            gradient g: UnsafeMutablePointer<Float>) -> (real: (loss: Float, score: Float), fake: (loss: Float, score: Float)) {
+        switch self {
+        case .minimax, .nonSaturating:
+            let (r, f) = Loss.sigmoidCrossEntropy(l, count: realCount, target: realLabel, count: fakeCount, target: 0, gradient: g)
+            return ((r.loss, r.meanProbability), (f.loss, f.meanProbability))
+        case .wasserstein:
+            return (discriminatorTerm(l, count: realCount, real: true, realLabel: realLabel, gradient: g),
+                    discriminatorTerm(l + realCount, count: fakeCount, real: false, realLabel: realLabel, gradient: g + realCount))
+        }
+    }
+
     /// G's loss, the mean over the rows of `logits` (D's outputs on G's samples), its gradient in
     /// `gradient`.
     func generatorLoss(logits: Tensor, gradient: Tensor) -> Float {

@@ -52,9 +52,32 @@ public enum Loss {
     static func sigmoidCrossEntropyVectorised(_ l: UnsafePointer<Float>, count n: Int, target: Float,
                                               gradient g: UnsafeMutablePointer<Float>,
                                               isa: Int32) -> (loss: Float, meanProbability: Float) {
-        var s = 0.0, p = 0.0
-        gan_sigmoid_cross_entropy(isa, l, n, target, 1 / Float(max(n, 1)), g, &s, &p)
-        return (Float(s / Double(max(n, 1))), Float(p / Double(max(n, 1))))
+        sigmoidCrossEntropyVectorised(l, count: n, target: target, count: 0, target: 0, gradient: g, isa: isa).0
+    }
+
+    /// `sigmoidCrossEntropy` of the n1 logits at l against t1 and of the n2 after them against t2
+    /// (each run its own mean, gradients likewise after each other in g), in one pass whose four
+    /// Double sums overlap: the bits of two calls. D's real and fake halves of a stacked batch.
+    static func sigmoidCrossEntropy(_ l: UnsafePointer<Float>, count n1: Int, target t1: Float, count n2: Int,
+                                    target t2: Float, gradient g: UnsafeMutablePointer<Float>)
+        -> ((loss: Float, meanProbability: Float), (loss: Float, meanProbability: Float)) {
+        guard vectorised else {
+            return (sigmoidCrossEntropyPortable(l, count: n1, target: t1, gradient: g),
+                    sigmoidCrossEntropyPortable(l + n1, count: n2, target: t2, gradient: g + n1))
+        }
+        return sigmoidCrossEntropyVectorised(l, count: n1, target: t1, count: n2, target: t2, gradient: g, isa: isa)
+    }
+
+    static func sigmoidCrossEntropyVectorised(_ l: UnsafePointer<Float>, count n1: Int, target t1: Float, count n2: Int,
+                                              target t2: Float, gradient g: UnsafeMutablePointer<Float>, isa: Int32)
+        -> ((loss: Float, meanProbability: Float), (loss: Float, meanProbability: Float)) {
+        var sums = (0.0, 0.0, 0.0, 0.0)
+        withUnsafeMutableBytes(of: &sums) { raw in
+            gan_sigmoid_cross_entropy(isa, l, n1, t1, 1 / Float(max(n1, 1)), n2, t2, 1 / Float(max(n2, 1)), g,
+                                      raw.baseAddress!.assumingMemoryBound(to: Double.self))
+        }
+        let d1 = Double(max(n1, 1)), d2 = Double(max(n2, 1))
+        return ((Float(sums.0 / d1), Float(sums.1 / d1)), (Float(sums.2 / d2), Float(sums.3 / d2)))
     }
 
     /// `sigmoidCrossEntropy` in Swift (the terms eight lanes wide, then the sums), whatever the CPU.

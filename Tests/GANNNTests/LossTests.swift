@@ -164,3 +164,25 @@ func sigmoidCrossEntropyVectorisedIsTheSwiftLoop(target: Float, isa: Int32) {
     let r = Loss.sigmoidCrossEntropyVectorised([1, .nan, -1], count: 3, target: target, gradient: &g, isa: isa)
     #expect(r.loss.isNaN && g[1].isNaN && !g[0].isNaN && !g[2].isNaN)
 }
+
+/// D's real and fake halves in one pass (`Loss.sigmoidCrossEntropy(_:count:target:count:target:gradient:)`,
+/// what a stacked D step calls): the bits of the Swift loop run on each half, for halves of equal
+/// and unequal lengths, either one empty, in every copy this CPU has.
+@Test(arguments: [Int32(2), 1])
+func bothHalvesInOnePassAreTwoCalls(isa: Int32) {
+    guard isa <= gan_simd16_cpu_isa() else { return }
+    var rng = RNG(seed: 43)
+    let logits = (0..<300).map { _ in rng.normal() * 5 }
+    for (n1, n2) in [(100, 100), (16, 17), (37, 5), (0, 9), (9, 0), (150, 150), (1, 1)] {
+        var g = [Float](repeating: .nan, count: n1 + n2), g1 = g
+        let (r, f) = Loss.sigmoidCrossEntropyVectorised(logits, count: n1, target: 0.9, count: n2, target: 0, gradient: &g, isa: isa)
+        let r1 = Loss.sigmoidCrossEntropyPortable(logits, count: n1, target: 0.9, gradient: &g1)
+        let f1 = g1.withUnsafeMutableBufferPointer { gp in
+            Loss.sigmoidCrossEntropyPortable(Array(logits[n1...]), count: n2, target: 0, gradient: gp.baseAddress! + n1)
+        }
+        let same = [r.loss, r.meanProbability, f.loss, f.meanProbability].map(\.bitPattern)
+            == [r1.loss, r1.meanProbability, f1.loss, f1.meanProbability].map(\.bitPattern)
+        #expect(same, "\(n1) + \(n2) logits: \(r), \(f) against \(r1), \(f1)")
+        #expect(g.map(\.bitPattern) == g1.map(\.bitPattern), "\(n1) + \(n2) logits: gradients")
+    }
+}

@@ -88,11 +88,12 @@ void gan_mlp_forward(int isa, long rows, int count, const gan_mlp_layer *layers,
 void gan_mlp_backward(int isa, long rows, int count, const gan_mlp_layer *layers, const float *x, const float *hidden,
                       const float *y, const float *dy, int params, float *dx, float *scratch);
 
-/// `Loss.sigmoidCrossEntropy` on n logits (softplus.c): g[i] = (σ(l[i]) - target) · scale,
-/// *loss = Σ softplus(l) - target · l and *probability = Σ σ(l), summed in Double in order, with
-/// the bits of the Swift loop. `isa` as in `gan_mlp_forward`.
-void gan_sigmoid_cross_entropy(int isa, const float *l, long n, float target, float scale, float *g, double *loss,
-                               double *probability);
+/// `Loss.sigmoidCrossEntropy` on two runs of logits (softplus.c): l[0..<n1] against target t1 and
+/// the n2 after them against t2 (n2 may be 0); g[i] = (σ(l[i]) - target) · scale of its run;
+/// sums = {Σ softplus(l) - t1 · l, Σ σ(l)} of the first run, then of the second, each summed in
+/// Double in order, with the bits of the Swift loop. `isa` as in `gan_mlp_forward`.
+void gan_sigmoid_cross_entropy(int isa, const float *l, long n1, float t1, float scale1, long n2, float t2, float scale2,
+                               float *g, double sums[4]);
 
 /// y[i] = tanhf(x[i]) for i in 0..<n, with glibc's bits: sixteen lanes at a time where the CPU
 /// has AVX-512 F (tanh.c), else glibc's tanhf itself.
