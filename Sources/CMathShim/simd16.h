@@ -201,3 +201,15 @@ INL v16d vd_mul(v16d a, v16d b) { for (int i = 0; i < 4; i++) a.q[i] = _mm256_mu
 INL void vd_store(double *p, v16d v) { for (int i = 0; i < 4; i++) _mm256_store_pd(p + 4 * i, v.q[i]); }
 
 #endif
+
+/// The activation after a Linear layer, as its layer computes it lane by lane: act 1 ReLU
+/// (v <= 0 ? 0 : v), 2 LeakyReLU with slope leak (v > 0 ? v : leak·v), 0 none (smallmlp.c's
+/// layers, smallgemm.c's epilogue).
+INL v16 v_activate(v16 v, int act, float leak) {
+    if (act == 1) return v_maskz(V_CMP(v, v_zero(), _CMP_NLE_UQ), v);   // v <= 0 ? 0 : v
+    if (act == 2) {   // v > 0 ? v : a·v, the product merged into the lanes that are not > 0 (NaN included)
+        m16 other = V_CMP(v, v_zero(), _CMP_NGT_UQ);
+        return v_mask_mul(v, other, v, v_set1(leak));
+    }
+    return v;
+}

@@ -8,13 +8,14 @@
 // each product rounded before the add (separate multiply and add intrinsics; no contraction into
 // FMA, which the disassembly of this file shows), then the same alpha / beta finish; row and
 // column sums likewise. Which panel or row block an element falls in does not matter. An epilogue
-// (`act`: the ReLU or LeakyReLU after a Linear layer) maps each final value as it is stored, with
-// the activation's own compare and select.
+// (`act`: the ReLU or LeakyReLU after a Linear layer) maps each final value as it is stored
+// (simd16.h's `v_activate`, as smallmlp.c's layers do).
 
 #include "CMathShim.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "simd16.h"   // v_activate, the epilogue
 
 typedef struct {
     const float *a;
@@ -32,31 +33,20 @@ typedef struct {
     float leak;
 } operands;
 
-/// The activation after the product, as the activation layer computes it lane by lane.
-__attribute__((target("avx512f"), always_inline))
-static inline __m512 activate(const operands *o, __m512 v) {
-    if (o->act == 1) return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LE_OQ), v, _mm512_setzero_ps());
-    if (o->act == 2) {
-        __mmask16 positive = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
-        return _mm512_mask_blend_ps(positive, _mm512_mul_ps(v, _mm512_set1_ps(o->leak)), v);
-    }
-    return v;
-}
-
 __attribute__((target("avx512f"), always_inline))
 static inline void finish(const operands *o, __m512 acc, long i, long j, __mmask16 mask) {
     float *pc = o->c + i * o->ldc + j;
     if (o->beta == 0) {
         if (o->alpha != 1) acc = _mm512_mul_ps(acc, _mm512_set1_ps(o->alpha));
-        _mm512_mask_storeu_ps(pc, mask, activate(o, acc));
+        _mm512_mask_storeu_ps(pc, mask, v_activate(acc, o->act, o->leak));
         return;
     }
     __m512 old = _mm512_maskz_loadu_ps(mask, o->cin + i * o->ldcin + j);
     if (o->alpha == 1 && o->beta == 1) {
-        _mm512_mask_storeu_ps(pc, mask, activate(o, _mm512_add_ps(old, acc)));
+        _mm512_mask_storeu_ps(pc, mask, v_activate(_mm512_add_ps(old, acc), o->act, o->leak));
     } else {
         __m512 scaled = _mm512_mul_ps(old, _mm512_set1_ps(o->beta));
-        _mm512_mask_storeu_ps(pc, mask, activate(o, _mm512_add_ps(scaled, _mm512_mul_ps(acc, _mm512_set1_ps(o->alpha)))));
+        _mm512_mask_storeu_ps(pc, mask, v_activate(_mm512_add_ps(scaled, _mm512_mul_ps(acc, _mm512_set1_ps(o->alpha))), o->act, o->leak));
     }
 }
 

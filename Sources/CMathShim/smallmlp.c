@@ -42,15 +42,6 @@
 #define DW_COLUMNS 16
 #endif
 
-INL v16 activate(v16 v, int act, float leak) {
-    if (act == 1) return v_maskz(V_CMP(v, v_zero(), _CMP_NLE_UQ), v);   // v <= 0 ? 0 : v
-    if (act == 2) {   // v > 0 ? v : a·v, the product merged into the lanes that are not > 0 (NaN included)
-        m16 other = V_CMP(v, v_zero(), _CMP_NGT_UQ);
-        return v_mask_mul(v, other, v, v_set1(leak));
-    }
-    return v;
-}
-
 /// The gradient through an activation from its output y: y > 0 ? g : (ReLU 0, LeakyReLU a·g).
 INL v16 unmask(v16 g, v16 y, int act, float leak) {
     if (act == 0) return g;
@@ -144,14 +135,14 @@ INL void layer_forward_in(const gan_mlp_layer *L, const int in, long rows, const
 #pragma clang loop unroll(full)
             for (int k = 0; k < ROWS; k++) a[k] = v_add(a[k], v_mul(v_set1(x0[k * sx + p]), wc[p]));
 #pragma clang loop unroll(full)
-        for (int k = 0; k < ROWS; k++) v_mask_storeu(o + (r + k) * so, store, activate(v_add(bias, a[k]), act, leak));
+        for (int k = 0; k < ROWS; k++) v_mask_storeu(o + (r + k) * so, store, v_activate(v_add(bias, a[k]), act, leak));
     }
     for (; r < rows; r++) {
         v16 a0 = v_zero();
         const float *x0 = x + r * sx;
 #pragma clang loop unroll(full)
         for (int p = 0; p < in; p++) a0 = v_add(a0, v_mul(v_set1(x0[p]), wc[p]));
-        v_mask_storeu(o + r * so, store, activate(v_add(bias, a0), act, leak));
+        v_mask_storeu(o + r * so, store, v_activate(v_add(bias, a0), act, leak));
     }
 }
 
@@ -165,7 +156,7 @@ T16 static void layer_forward(const gan_mlp_layer *L, long rows, const float *x,
         long r = 0;
         if (sx == 16 && so == 1)
             for (; r + 16 <= rows; r += 16)
-                v_storeu(o + r, activate(v_add(v_set1(b), column_dots16(x + r * 16, L->w, in)), act, leak));
+                v_storeu(o + r, v_activate(v_add(v_set1(b), column_dots16(x + r * 16, L->w, in)), act, leak));
         for (; r < rows; r++) o[r * so] = activate1(b + column_dot(x + r * sx, L->w, in), act, leak);
         if (so == 16)
             for (long r = 0; r < rows; r++) memset(o + r * 16 + 1, 0, 15 * sizeof(float));

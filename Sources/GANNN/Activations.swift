@@ -23,6 +23,14 @@ protocol FusableActivation: InPlaceActivation {
 enum FusedActivation {
     case relu
     case leakyReLU(Float)
+
+    /// The same map as a product's epilogue (`Linear.forward(_:training:fusing:)`, `SmallMLP`).
+    var epilogue: SmallGEMMEpilogue {
+        switch self {
+        case .relu: .relu
+        case .leakyReLU(let a): .leakyReLU(a)
+        }
+    }
 }
 
 /// x (a batch norm with no activation fused into it).

@@ -44,10 +44,7 @@ public final class Linear: WeightedLayer {
     func forward(_ x: Tensor, training: Bool, fusing activation: FusedActivation) -> Tensor? {
         guard bias != nil, SmallGEMM.usesAVX512, SmallGEMM.applies(transB: true, m: x.rows, n: outFeatures, k: inFeatures)
         else { return nil }
-        switch activation {
-        case .relu: return forward(x, epilogue: .relu)
-        case .leakyReLU(let a): return forward(x, epilogue: .leakyReLU(a))
-        }
+        return forward(x, epilogue: activation.epilogue)
     }
 
     private func forward(_ x: Tensor, epilogue: SmallGEMMEpilogue) -> Tensor {

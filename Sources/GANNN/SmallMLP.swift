@@ -43,11 +43,8 @@ final class SmallMLP {
             d.out = Int32(linear.outFeatures)
             i += 1
             if i < layers.count, !(layers[i] is Linear) {
-                switch (layers[i] as? FusableActivation)?.fused {
-                case .relu: d.act = 1
-                case .leakyReLU(let a): d.act = 2; d.leak = a
-                case nil: return nil
-                }
+                guard let activation = layers[i] as? FusableActivation else { return nil }
+                (d.act, d.leak) = activation.fused.epilogue.code
                 i += 1
             }
             linears.append(linear)

@@ -223,16 +223,6 @@ public enum SmallGEMMEpilogue: Equatable, Sendable {
     case relu
     case leakyReLU(Float)
 
-    /// The map of one value.
-    @inlinable @inline(__always)
-    public func apply(_ v: Float) -> Float {
-        switch self {
-        case .none: return v
-        case .relu: return max(v, 0)
-        case .leakyReLU(let a): return v > 0 ? v : a * v
-        }
-    }
-
     /// Maps the `rows` x `columns` elements of C (row stride `ldc`) in place.
     @inlinable
     public func apply(to c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ldc: Int) {
@@ -251,8 +241,8 @@ public enum SmallGEMMEpilogue: Equatable, Sendable {
         }
     }
 
-    /// CMathShim's `act` and `leak` arguments.
-    var code: (Int32, Float) {
+    /// CMathShim's `act` and `leak` arguments (`gan_small_panels`, `gan_mlp_layer`).
+    public var code: (act: Int32, leak: Float) {
         switch self {
         case .none: return (0, 0)
         case .relu: return (1, 0)

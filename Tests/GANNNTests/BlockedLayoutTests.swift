@@ -102,6 +102,20 @@ struct BlockedLayoutTests {
             && zip(a.namedBuffers, b.namedBuffers).allSatisfy { $0.tensor.bitwiseEqual($1.tensor) }
     }
 
+    /// One forward of `net` on x and one backward from `dy(output shape)` against the same layers
+    /// one by one in `one` (same weights): the same output, the same input gradient (or none from
+    /// both), the same parameters, gradients and buffers.
+    static func expectSameStep(_ net: Sequential, _ one: Sequential, _ x: Tensor, training: Bool, mode: BackwardMode = .full,
+                               dy: ([Int]) -> Tensor, _ label: String) {
+        let y = net.forward(x, training: training), y1 = forwardOneByOne(one, x, training: training)
+        #expect(y.shape == y1.shape && y.bitwiseEqual(y1), "\(label): forward")
+        let g = dy(y.shape)
+        let dx = net.backward(g, mode: mode), dx1 = backwardOneByOne(one, g, mode: mode)
+        #expect((dx == nil) == (dx1 == nil), "\(label): input gradient returned")
+        if let dx, let dx1 { #expect(dx.shape == dx1.shape && dx.bitwiseEqual(dx1), "\(label): backward") }
+        #expect(sameState(net, one), "\(label): parameters, gradients and buffers")
+    }
+
     /// At the process's thread count (oneDNN's chunks follow `ComputeThreads.count`, 2 on the CI's
     /// 2 cores): the same count on both sides.
     @Test func dcgan28KeepsBlockedLayoutsWithThePlainBits() {
@@ -142,11 +156,7 @@ struct BlockedLayoutTests {
         let net = mlp(), one = mlp()
         let x = randomTensor([9, 5], seed: 14), dy = randomTensor([9, 3], seed: 15)
         for training in [true, false] {
-            let y = net.forward(x, training: training), y1 = Self.forwardOneByOne(one, x, training: training)
-            #expect(y.bitwiseEqual(y1), "forward, training \(training)")
-            let dx = net.backward(dy, mode: .full)!, dx1 = Self.backwardOneByOne(one, dy, mode: .full)!
-            #expect(dx.bitwiseEqual(dx1), "backward, training \(training)")
-            #expect(Self.sameState(net, one))
+            Self.expectSameStep(net, one, x, training: training, dy: { _ in dy }, "training \(training)")
             // Backward from the batch norm's output (the activation not run): unfused.
             let h = randomTensor([9, 12], seed: 16)
             _ = net.forward(x, training: training, throughLayer: 2)
@@ -171,11 +181,7 @@ struct BlockedLayoutTests {
         for (rows, seed) in [(100, UInt64(18)), (7, 19)] {
             let x = randomTensor([rows, 3], seed: seed), dy = randomTensor([rows, 1], seed: seed + 10)
             for training in [true, false] {
-                let y = net.forward(x, training: training), y1 = Self.forwardOneByOne(one, x, training: training)
-                #expect(y.bitwiseEqual(y1), "forward, \(rows) rows, training \(training)")
-                let dx = net.backward(dy, mode: .full)!, dx1 = Self.backwardOneByOne(one, dy, mode: .full)!
-                #expect(dx.bitwiseEqual(dx1), "backward, \(rows) rows, training \(training)")
-                #expect(Self.sameState(net, one))
+                Self.expectSameStep(net, one, x, training: training, dy: { _ in dy }, "\(rows) rows, training \(training)")
                 // A forward that stops at a Linear layer's output (the activation not run): unfused.
                 let h = net.forward(x, training: training, throughLayer: 3)
                 let h1 = Self.forwardOneByOne(one, x, training: training, throughLayer: 3)

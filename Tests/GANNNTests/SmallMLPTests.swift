@@ -52,13 +52,8 @@ struct SmallMLPTests {
         for (rows, seed) in [(200, UInt64(32)), (13, 33), (1, 34)] {
             let x = randomTensor([rows, c.widths[0]], seed: seed)
             for (mode, label) in [(BackwardMode.full, "full"), (.parameterGradients, "parameters"), (.inputOnly, "input")] {
-                let y = net.forward(x, training: true), y1 = BlockedLayoutTests.forwardOneByOne(one, x, training: true)
-                #expect(y.shape == y1.shape && y.bitwiseEqual(y1), "\(rows) rows: forward")
-                let dy = randomTensor(y.shape, seed: seed + 100)
-                let dx = net.backward(dy, mode: mode), dx1 = BlockedLayoutTests.backwardOneByOne(one, dy, mode: mode)
-                #expect((dx == nil) == (dx1 == nil), "\(rows) rows, \(label): input gradient returned")
-                if let dx, let dx1 { #expect(dx.shape == dx1.shape && dx.bitwiseEqual(dx1), "\(rows) rows, \(label): dx") }
-                #expect(BlockedLayoutTests.sameState(net, one), "\(rows) rows, \(label): parameters and gradients")
+                BlockedLayoutTests.expectSameStep(net, one, x, training: true, mode: mode,
+                                                  dy: { randomTensor($0, seed: seed + 100) }, "\(rows) rows, \(label)")
             }
         }
         // Gradients accumulated over the calls above are not all zero (the comparison compared something).
